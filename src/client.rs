@@ -1,0 +1,151 @@
+//! Per-connection state and the registry of connected clients.
+
+use crate::db::WatchFlag;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// What other connections may see of a client (CLIENT LIST, CLIENT KILL).
+/// Fields that change per command are atomics so updating them is cheap.
+pub struct ClientInfo {
+    /// Unique, increasing id.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// Name set with CLIENT SETNAME / HELLO SETNAME.
+    pub name: Mutex<Option<Bytes>>,
+    /// `lib-name` and `lib-ver` from CLIENT SETINFO.
+    pub lib: Mutex<(String, String)>,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// Protocol version.
+    pub resp: AtomicUsize,
+    /// Unix ms of the last command.
+    pub last_interaction_ms: AtomicI64,
+    /// Full name of the last command run.
+    pub last_cmd: Mutex<&'static str>,
+    /// Commands run.
+    pub commands: AtomicU64,
+    /// Set by CLIENT KILL; the connection closes at its next wake-up.
+    pub killed: AtomicBool,
+    /// Wakes the connection task when it is killed.
+    pub kill_notify: Notify,
+    /// CLIENT NO-EVICT.
+    pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH.
+    pub no_touch: AtomicBool,
+    /// True while in MULTI (the `x` flag).
+    pub in_multi: AtomicBool,
+}
+
+impl ClientInfo {
+    /// Requests the connection to close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_notify.notify_one();
+    }
+}
+
+/// A queued command inside MULTI.
+pub struct Queued {
+    /// The resolved command.
+    pub spec: &'static crate::cmd::CommandSpec,
+    /// Its arguments.
+    pub args: Vec<Bytes>,
+}
+
+/// State of an open MULTI.
+#[derive(Default)]
+pub struct MultiState {
+    /// Commands queued so far.
+    pub queue: Vec<Queued>,
+    /// Set when a command failed to queue (EXEC then aborts with EXECABORT).
+    pub failed: bool,
+}
+
+/// State owned by one connection's task.
+pub struct ClientState {
+    /// Shared view of this client.
+    pub info: Arc<ClientInfo>,
+    /// Selected database.
+    pub db: usize,
+    /// Authenticated (always true without `requirepass`).
+    pub authenticated: bool,
+    /// Open transaction, if any.
+    pub multi: Option<MultiState>,
+    /// Keys under WATCH, as (db, key).
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// Set when a watched key changes.
+    pub watch_flag: Arc<WatchFlag>,
+    /// Close after writing the pending replies (QUIT, protocol errors).
+    pub close_after_reply: bool,
+}
+
+impl ClientState {
+    /// State for a new connection.
+    pub fn new(info: Arc<ClientInfo>) -> Self {
+        ClientState {
+            info,
+            db: 0,
+            authenticated: true,
+            multi: None,
+            watched: Vec::new(),
+            watch_flag: Arc::new(WatchFlag::default()),
+            close_after_reply: false,
+        }
+    }
+
+    /// Selects database `db`.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// All connected clients, for CLIENT LIST / KILL and INFO clients.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    /// Allocates the next client id (ids start at 1, like Redis).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Registers a connection.
+    pub fn add(&self, info: Arc<ClientInfo>) {
+        self.clients.lock().insert(info.id, info);
+    }
+
+    /// Unregisters a connection.
+    pub fn remove(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// Number of connected clients.
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// True if no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of all clients, by id.
+    pub fn snapshot(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+}

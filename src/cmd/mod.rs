@@ -1,0 +1,498 @@
+//! Commands: the declarative command table and dispatch.
+//!
+//! Every command is one [`CommandSpec`] entry in its family's `COMMANDS`
+//! table (`strings.rs`, `hashes.rs`, ...). The entry drives everything about
+//! the command outside its handler: lookup, arity checks, flags (what MULTI,
+//! `COMMAND` and INFO see), key positions (which keyspace shards get locked)
+//! and `COMMAND`'s replies.
+
+pub mod args;
+pub mod connection;
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+pub mod server;
+pub mod strings;
+pub mod transactions;
+
+use crate::client::ClientState;
+use crate::db::DbView;
+use crate::error::{wrong_arity, CmdError, CmdResult};
+use crate::reply::Reply;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Command flags, as `COMMAND INFO` names them.
+pub mod flags {
+    /// May modify the keyspace.
+    pub const WRITE: u32 = 1 << 0;
+    /// Only reads the keyspace.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory use (refused when over `maxmemory`).
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// Pub/sub.
+    pub const PUBSUB: u32 = 1 << 4;
+    /// Not allowed from scripts.
+    pub const NOSCRIPT: u32 = 1 << 5;
+    /// May block the client.
+    pub const BLOCKING: u32 = 1 << 6;
+    /// Allowed while loading the dataset.
+    pub const LOADING: u32 = 1 << 7;
+    /// Allowed on a stale replica.
+    pub const STALE: u32 = 1 << 8;
+    /// Not shown to MONITOR.
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    /// Not logged in the slow log.
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    /// O(1) or O(log N).
+    pub const FAST: u32 = 1 << 11;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 12;
+    /// May replicate even if read-only.
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    /// Not allowed inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 14;
+    /// Allowed while a script is busy.
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Internal: locks every keyspace shard (whole-keyspace commands).
+    pub const ALL_SHARDS: u32 = 1 << 24;
+    /// Internal: handled by the dispatcher even inside MULTI (not queued).
+    pub const TX_CONTROL: u32 = 1 << 25;
+
+    /// Names of the public flags, in `COMMAND INFO` order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's key arguments are.
+#[derive(Debug, Clone, Copy)]
+pub enum KeySpec {
+    /// No keys.
+    None,
+    /// Keys at `first`, `first+step`, ... up to `last` (negative counts from
+    /// the end: -1 is the last argument).
+    Range {
+        /// Index of the first key.
+        first: i32,
+        /// Index of the last key.
+        last: i32,
+        /// Distance between keys.
+        step: i32,
+    },
+    /// `numkeys` at index `at`, followed by that many keys (LMPOP, ...).
+    Numkeys {
+        /// Index of the `numkeys` argument.
+        at: usize,
+    },
+}
+
+impl KeySpec {
+    /// One key, at index 1.
+    pub const FIRST: KeySpec = KeySpec::Range {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    /// Every argument from index 1 on is a key.
+    pub const ALL_ARGS: KeySpec = KeySpec::Range {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+    /// Keys at 1 and 2.
+    pub const TWO: KeySpec = KeySpec::Range {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    /// Key, value pairs from index 1 on (MSET).
+    pub const PAIRS: KeySpec = KeySpec::Range {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
+
+    /// Indexes of the key arguments in `args`. Out-of-range positions (a
+    /// malformed `numkeys`) yield no keys; the handler reports the error.
+    pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
+        match *self {
+            KeySpec::None => Vec::new(),
+            KeySpec::Range { first, last, step } => {
+                let argc = args.len() as i32;
+                let last = if last < 0 {
+                    argc + last
+                } else {
+                    last.min(argc - 1)
+                };
+                let mut out = Vec::new();
+                let mut i = first;
+                while i <= last && i < argc && step > 0 {
+                    out.push(i as usize);
+                    i += step;
+                }
+                out
+            }
+            KeySpec::Numkeys { at } => {
+                let n = args
+                    .get(at)
+                    .and_then(|a| crate::protocol::parse_i64(a))
+                    .filter(|&n| n > 0)
+                    .unwrap_or(0) as usize;
+                (at + 1..args.len().min(at + 1 + n)).collect()
+            }
+        }
+    }
+
+    /// `first`, `last`, `step` as `COMMAND INFO` reports them.
+    pub fn legacy_range(&self) -> (i64, i64, i64) {
+        match *self {
+            KeySpec::None | KeySpec::Numkeys { .. } => (0, 0, 0),
+            KeySpec::Range { first, last, step } => (first as i64, last as i64, step as i64),
+        }
+    }
+}
+
+/// The group a command belongs to (`COMMAND DOCS`, ACL categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Keyspace commands.
+    Generic,
+    /// Strings and numbers.
+    String,
+    /// Lists.
+    List,
+    /// Hashes.
+    Hash,
+    /// MULTI/EXEC/WATCH.
+    Transactions,
+    /// Connection management.
+    Connection,
+    /// Server management.
+    Server,
+}
+
+impl Group {
+    /// The name `COMMAND DOCS` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Generic => "generic",
+            Group::String => "string",
+            Group::List => "list",
+            Group::Hash => "hash",
+            Group::Transactions => "transactions",
+            Group::Connection => "connection",
+            Group::Server => "server",
+        }
+    }
+}
+
+/// A command handler. Replies go to `ctx.out`; on error nothing must have
+/// been written and the dispatcher writes the error.
+pub type Handler = fn(&mut Ctx<'_>, &mut DbView<'_>) -> CmdResult;
+
+/// One entry of the command table.
+pub struct CommandSpec {
+    /// Lower-case name (`"hset"`, or `"client|list"` for a subcommand).
+    pub name: &'static str,
+    /// Argument count including the name; negative means "at least -arity".
+    pub arity: i32,
+    /// Bits from [`flags`].
+    pub flags: u32,
+    /// Key positions.
+    pub keys: KeySpec,
+    /// Command group.
+    pub group: Group,
+    /// The implementation.
+    pub handler: Handler,
+    /// Subcommands (for container commands such as CLIENT or CONFIG).
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// A table entry with no subcommands.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: KeySpec,
+        group: Group,
+        handler: Handler,
+    ) -> Self {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            handler,
+            subcommands: &[],
+        }
+    }
+
+    /// A container command (`CLIENT`, `CONFIG`, ...) whose first argument
+    /// selects an entry of `subcommands`.
+    pub const fn container(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        group: Group,
+        subcommands: &'static [CommandSpec],
+    ) -> Self {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys: KeySpec::None,
+            group,
+            handler: container_without_subcommand,
+            subcommands,
+        }
+    }
+
+    /// True if every flag in `f` is set.
+    #[inline]
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f == f
+    }
+
+    /// True if `argc` arguments satisfy the arity.
+    #[inline]
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    /// The name shown in errors and stats (`client|list` for subcommands).
+    pub fn full_name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The name of the subcommand part (`list` for `client|list`).
+    pub fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+}
+
+fn container_without_subcommand(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    // Only reached when the container's arity check let a bare name through.
+    Err(wrong_arity(&String::from_utf8_lossy(&ctx.args[0])))
+}
+
+/// Everything a handler may use besides the keyspace.
+pub struct Ctx<'a> {
+    /// Server-wide state.
+    pub server: &'a Shared,
+    /// The calling connection's state.
+    pub client: &'a mut ClientState,
+    /// The request, name included.
+    pub args: &'a [Bytes],
+    /// Where replies go.
+    pub out: &'a mut Reply,
+}
+
+/// Per-command counters for INFO commandstats.
+#[derive(Default)]
+pub struct CommandStats {
+    /// Calls.
+    pub calls: AtomicU64,
+    /// Total microseconds spent.
+    pub usec: AtomicU64,
+    /// Calls rejected before running (arity, MULTI queue errors, ...).
+    pub rejected_calls: AtomicU64,
+    /// Calls that ran and replied with an error.
+    pub failed_calls: AtomicU64,
+}
+
+/// The command table, with a lookup index.
+pub struct Registry {
+    /// Top-level commands, in table order.
+    pub commands: Vec<&'static CommandSpec>,
+    by_name: HashMap<&'static str, usize>,
+    stats: HashMap<&'static str, CommandStats>,
+}
+
+/// Every command family's table.
+const FAMILIES: &[&[CommandSpec]] = &[
+    strings::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    keys::COMMANDS,
+    transactions::COMMANDS,
+    connection::COMMANDS,
+    server::COMMANDS,
+];
+
+impl Registry {
+    fn build() -> Self {
+        let mut commands = Vec::new();
+        let mut by_name = HashMap::new();
+        let mut stats = HashMap::new();
+        for family in FAMILIES {
+            for spec in family.iter() {
+                by_name.insert(spec.name, commands.len());
+                commands.push(spec);
+                stats.insert(spec.name, CommandStats::default());
+                for sub in spec.subcommands {
+                    stats.insert(sub.name, CommandStats::default());
+                }
+            }
+        }
+        Registry {
+            commands,
+            by_name,
+            stats,
+        }
+    }
+
+    /// The process-wide table.
+    pub fn get() -> &'static Registry {
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
+        REGISTRY.get_or_init(Registry::build)
+    }
+
+    /// Looks up a top-level command, case-insensitively.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut lower = [0u8; 32];
+        if name.len() > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
+        self.by_name.get(lower).map(|&i| self.commands[i])
+    }
+
+    /// Counters of a command (by full name).
+    pub fn stats(&self, name: &str) -> Option<&CommandStats> {
+        self.stats.get(name)
+    }
+
+    /// All counters, by full name.
+    pub fn all_stats(&self) -> impl Iterator<Item = (&'static str, &CommandStats)> {
+        self.stats.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+/// Resolves `args` to the command (or subcommand) to run, or the error Redis
+/// gives for an unknown command, unknown subcommand or wrong arity.
+pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+    let registry = Registry::get();
+    let Some(spec) = registry.lookup(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        let sub = args[1].to_ascii_lowercase();
+        let found = spec
+            .subcommands
+            .iter()
+            .find(|s| s.short_name().as_bytes() == sub.as_slice());
+        return match found {
+            Some(s) if s.arity_ok(args.len()) => Ok(s),
+            Some(s) => Err(wrong_arity(s.name)),
+            None => Err(CmdError::new(format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncate_lossy(&args[1], 128),
+                spec.name.to_ascii_uppercase()
+            ))),
+        };
+    }
+    if !spec.arity_ok(args.len()) {
+        return Err(wrong_arity(spec.name));
+    }
+    Ok(spec)
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// Redis's text for an unknown command, quoting the first arguments.
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let mut quoted = String::new();
+    for a in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push('\'');
+        quoted.push_str(&truncate_lossy(a, room));
+        quoted.push_str("' ");
+    }
+    CmdError::new(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate_lossy(&args[0], 128),
+        quoted
+    ))
+}
+
+/// Runs a resolved command: locks the shards its keys live in (or all of
+/// them), calls the handler, writes an error reply if it failed, and updates
+/// the command's counters. Returns true if the command replied with an error.
+pub fn execute(
+    spec: &'static CommandSpec,
+    ctx: &mut Ctx<'_>,
+    view: Option<&mut DbView<'_>>,
+) -> bool {
+    let start = std::time::Instant::now();
+    let errors_before = ctx.out.errors;
+    let result = match view {
+        // Inside EXEC the caller already holds every shard.
+        Some(view) => {
+            view.db = ctx.client.db;
+            (spec.handler)(ctx, view)
+        }
+        None => {
+            let now = crate::util::now_ms();
+            let ks = &ctx.server.keyspace;
+            let mut view = if spec.has(flags::ALL_SHARDS) {
+                ks.lock_all(ctx.client.db, now)
+            } else {
+                let idx = spec.keys.key_indexes(ctx.args);
+                ks.lock_keys(idx.iter().map(|&i| &ctx.args[i][..]), ctx.client.db, now)
+            };
+            let result = (spec.handler)(ctx, &mut view);
+            ctx.server.stats.record_view(&view);
+            result
+        }
+    };
+    if let Err(e) = &result {
+        ctx.out.error(e.text());
+    }
+    let failed = ctx.out.errors > errors_before;
+    if let Some(stats) = Registry::get().stats(spec.name) {
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+        stats
+            .usec
+            .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if failed {
+            stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    failed
+}

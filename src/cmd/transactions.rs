@@ -1,0 +1,148 @@
+//! MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! Queued commands are validated (known command, arity) when queued; EXEC
+//! locks every shard and runs the whole queue under those locks, so no other
+//! client's command can interleave.
+
+use super::flags::*;
+use super::{execute, CommandSpec, Ctx, Group, KeySpec};
+use crate::client::{ClientState, MultiState};
+use crate::db::DbView;
+use crate::error::{CmdError, CmdResult};
+use crate::server::Shared;
+use std::sync::atomic::Ordering;
+
+/// The transactions family's command table.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
+        KeySpec::None,
+        Group::Transactions,
+        multi,
+    ),
+    CommandSpec::new(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TX_CONTROL | ALL_SHARDS,
+        KeySpec::None,
+        Group::Transactions,
+        exec,
+    ),
+    CommandSpec::new(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL | ALL_SHARDS,
+        KeySpec::None,
+        Group::Transactions,
+        discard,
+    ),
+    CommandSpec::new(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
+        KeySpec::ALL_ARGS,
+        Group::Transactions,
+        watch,
+    ),
+    CommandSpec::new(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | ALL_SHARDS,
+        KeySpec::None,
+        Group::Transactions,
+        unwatch,
+    ),
+];
+
+fn multi(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::fixed("ERR MULTI calls can not be nested"));
+    }
+    ctx.client.multi = Some(MultiState::default());
+    ctx.client.info.in_multi.store(true, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Drops every WATCH of the client; `view` holds every shard.
+fn unwatch_all(view: &mut DbView<'_>, client: &mut ClientState) {
+    for (db, key) in client.watched.drain(..) {
+        view.unwatch(db, &key, &client.watch_flag);
+    }
+    client.watch_flag.reset();
+}
+
+/// Drops every WATCH of a client that is going away (no locks held).
+pub fn forget_client(server: &Shared, client: &mut ClientState) {
+    for (db, key) in client.watched.drain(..) {
+        server.keyspace.unwatch(db, &key, &client.watch_flag);
+    }
+}
+
+fn end_multi(ctx: &mut Ctx<'_>, view: &mut DbView<'_>) -> Option<MultiState> {
+    ctx.client.info.in_multi.store(false, Ordering::Relaxed);
+    let state = ctx.client.multi.take();
+    unwatch_all(view, ctx.client);
+    state
+}
+
+fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    if ctx.client.multi.is_none() {
+        return Err(CmdError::fixed("ERR EXEC without MULTI"));
+    }
+    let dirty = ctx.client.watch_flag.is_dirty();
+    let state = end_multi(ctx, db).unwrap_or_default();
+    if state.failed {
+        return Err(CmdError::fixed(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
+    if dirty {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    ctx.out.array(state.queue.len());
+    for queued in &state.queue {
+        let mut sub = Ctx {
+            server: ctx.server,
+            client: &mut *ctx.client,
+            args: &queued.args,
+            out: &mut *ctx.out,
+        };
+        execute(queued.spec, &mut sub, Some(&mut *db));
+    }
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    if ctx.client.multi.is_none() {
+        return Err(CmdError::fixed("ERR DISCARD without MULTI"));
+    }
+    end_multi(ctx, db);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx<'_>, view: &mut DbView<'_>) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::fixed("ERR WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    for key in &ctx.args[1..] {
+        let entry = (db, Box::<[u8]>::from(&key[..]));
+        if !ctx.client.watched.contains(&entry) {
+            view.watch(key, &ctx.client.watch_flag);
+            ctx.client.watched.push(entry);
+        }
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx<'_>, view: &mut DbView<'_>) -> CmdResult {
+    unwatch_all(view, ctx.client);
+    ctx.out.ok();
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! One client connection: read requests, run them, write replies back.
+//!
+//! The loop reads whatever the socket has, runs every complete request in
+//! the buffer in order (pipelining), and writes all their replies with one
+//! write. Replies are written earlier only when the output grows large.
+
+use crate::client::{ClientInfo, ClientState, Queued};
+use crate::cmd::{self, flags, Ctx};
+use crate::protocol::{Parsed, RequestParser, BIG_ARG};
+use crate::reply::Reply;
+use crate::server::Shared;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Replies are flushed mid-batch once the output buffer exceeds this.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves one connection until it closes or is killed.
+pub async fn serve(shared: &Shared, socket: TcpStream, info: Arc<ClientInfo>) {
+    let mut client = ClientState::new(info.clone());
+    serve_loop(shared, socket, &mut client, &info).await;
+    crate::cmd::transactions::forget_client(shared, &mut client);
+}
+
+async fn serve_loop(
+    shared: &Shared,
+    mut socket: TcpStream,
+    client: &mut ClientState,
+    info: &ClientInfo,
+) {
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut out = Reply::new(2);
+    let mut want;
+    loop {
+        // Run every complete request already buffered.
+        loop {
+            let max_bulk = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed);
+            match parser.parse(&mut inbuf, max_bulk) {
+                Ok(Parsed::Request(args)) => {
+                    dispatch(shared, client, &args, &mut out);
+                    if client.close_after_reply {
+                        let _ = flush(shared, &mut socket, &mut out).await;
+                        return;
+                    }
+                    if out.buf.len() >= FLUSH_THRESHOLD
+                        && flush(shared, &mut socket, &mut out).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Parsed::Incomplete { hint }) => {
+                    // Grow towards a large argument in steps bounded by what
+                    // has actually arrived, so a length header alone cannot
+                    // make us allocate.
+                    want = if hint >= BIG_ARG {
+                        hint.min(inbuf.len().max(READ_CHUNK) * 2)
+                    } else {
+                        READ_CHUNK
+                    };
+                    break;
+                }
+                Err(e) => {
+                    out.error(&e.reply_text());
+                    shared.stats.record_error("ERR");
+                    crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
+                    let _ = flush(shared, &mut socket, &mut out).await;
+                    return;
+                }
+            }
+        }
+        if !out.buf.is_empty() && flush(shared, &mut socket, &mut out).await.is_err() {
+            return;
+        }
+        if inbuf.len() > shared.hot.query_buffer_limit.load(Ordering::Relaxed) {
+            crate::warning!(
+                "Closing client id={} that reached max query buffer length",
+                info.id
+            );
+            return;
+        }
+        inbuf.reserve(want);
+        let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
+        let read = tokio::select! {
+            r = socket.read_buf(&mut inbuf) => r,
+            _ = info.kill_notify.notified() => return,
+            _ = idle_timer(timeout) => return,
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                shared
+                    .stats
+                    .net_input_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if info.killed.load(Ordering::Acquire) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn idle_timer(secs: u64) {
+    if secs == 0 {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+async fn flush(shared: &Shared, socket: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {
+    shared
+        .stats
+        .net_output_bytes
+        .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    let result = socket.write_all(&out.buf).await;
+    out.buf.clear();
+    if out.buf.capacity() > 4 * FLUSH_THRESHOLD {
+        out.buf.shrink_to(FLUSH_THRESHOLD);
+    }
+    result
+}
+
+/// Runs (or, inside MULTI, queues) one request and writes its reply.
+pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
+    shared
+        .stats
+        .commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    client
+        .info
+        .last_interaction_ms
+        .store(crate::util::now_ms(), Ordering::Relaxed);
+    let errors_before = out.errors;
+    run_request(shared, client, args, out);
+    if out.errors > errors_before {
+        shared.stats.record_error(&out.last_error_code);
+    }
+}
+
+fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
+    let spec = match cmd::resolve(args) {
+        Ok(spec) => spec,
+        Err(e) => {
+            if let Some(multi) = client.multi.as_mut() {
+                multi.failed = true;
+            }
+            if let Some(stats) = cmd::Registry::get()
+                .lookup(&args[0])
+                .and_then(|s| cmd::Registry::get().stats(s.name))
+            {
+                stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+            }
+            out.error(e.text());
+            return;
+        }
+    };
+    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        out.error("NOAUTH Authentication required.");
+        return;
+    }
+    *client.info.last_cmd.lock() = spec.name;
+    client.info.commands.fetch_add(1, Ordering::Relaxed);
+    if let Some(multi) = client.multi.as_mut() {
+        if !spec.has(flags::TX_CONTROL) {
+            if spec.has(flags::NO_MULTI) {
+                multi.failed = true;
+                out.error("ERR Command not allowed inside a transaction");
+                return;
+            }
+            multi.queue.push(Queued {
+                spec,
+                args: args.to_vec(),
+            });
+            out.simple("QUEUED");
+            return;
+        }
+    }
+    let mut ctx = Ctx {
+        server: shared,
+        client,
+        args,
+        out,
+    };
+    cmd::execute(spec, &mut ctx, None);
+}

@@ -1,0 +1,23 @@
+//! ferrodis: a Redis-compatible in-memory data store.
+//!
+//! Layers, from the socket inwards (see ARCHITECTURE.md):
+//! [`protocol`] parses requests and [`reply`] encodes replies;
+//! [`connection`] runs one client's read–execute–write loop;
+//! [`cmd`] holds the command table and the commands, one module per family;
+//! [`db`] is the sharded keyspace with expiry and WATCH;
+//! [`types`] are the value types and their encodings; [`dict`] is the hash
+//! table under them; [`server`] ties it together with [`config`] and [`log`].
+
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod db;
+pub mod dict;
+pub mod error;
+pub mod log;
+pub mod protocol;
+pub mod reply;
+pub mod server;
+pub mod types;
+pub mod util;

@@ -1,0 +1,380 @@
+//! Server-wide state, the accept loop and the periodic task (`serverCron`).
+
+use crate::client::{ClientInfo, ClientRegistry};
+use crate::config::Config;
+use crate::db::{DbView, Keyspace};
+use crate::types::hash::HashLimits;
+use crate::types::list::ListLimits;
+use crate::{notice, warning};
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// Server counters reported by INFO stats.
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Commands processed.
+    pub commands_processed: AtomicU64,
+    /// Keys deleted on expiry.
+    pub expired_keys: AtomicU64,
+    /// Read lookups that hit.
+    pub keyspace_hits: AtomicU64,
+    /// Read lookups that missed.
+    pub keyspace_misses: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Error replies sent.
+    pub error_replies: AtomicU64,
+    /// Changes since the last save.
+    pub dirty: AtomicU64,
+    /// Error replies by error code (INFO errorstats).
+    pub error_codes: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// Adds a finished command's keyspace counters.
+    pub fn record_view(&self, view: &DbView<'_>) {
+        if view.hits > 0 {
+            self.keyspace_hits.fetch_add(view.hits, Ordering::Relaxed);
+        }
+        if view.misses > 0 {
+            self.keyspace_misses
+                .fetch_add(view.misses, Ordering::Relaxed);
+        }
+        if view.expired > 0 {
+            self.expired_keys.fetch_add(view.expired, Ordering::Relaxed);
+        }
+        if view.dirty > 0 {
+            self.dirty.fetch_add(view.dirty, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts an error reply with its code.
+    pub fn record_error(&self, code: &str) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        *self.error_codes.lock().entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// Resets the counters CONFIG RESETSTAT resets.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands_processed,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.error_replies,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.error_codes.lock().clear();
+    }
+}
+
+/// Configuration values read on hot paths, cached outside the config lock.
+pub struct HotConfig {
+    /// `hash-max-listpack-entries`
+    pub hash_max_entries: AtomicUsize,
+    /// `hash-max-listpack-value`
+    pub hash_max_value: AtomicUsize,
+    /// `list-max-listpack-size`
+    pub list_max_size: AtomicI64,
+    /// `proto-max-bulk-len`
+    pub proto_max_bulk_len: AtomicUsize,
+    /// `client-query-buffer-limit`
+    pub query_buffer_limit: AtomicUsize,
+    /// `maxclients`
+    pub maxclients: AtomicUsize,
+    /// `timeout` in seconds (0 = never).
+    pub timeout_secs: AtomicU64,
+    /// `hz`
+    pub hz: AtomicU64,
+}
+
+impl HotConfig {
+    fn from(config: &Config) -> Self {
+        let hot = HotConfig {
+            hash_max_entries: AtomicUsize::new(0),
+            hash_max_value: AtomicUsize::new(0),
+            list_max_size: AtomicI64::new(0),
+            proto_max_bulk_len: AtomicUsize::new(0),
+            query_buffer_limit: AtomicUsize::new(0),
+            maxclients: AtomicUsize::new(0),
+            timeout_secs: AtomicU64::new(0),
+            hz: AtomicU64::new(10),
+        };
+        hot.refresh(config);
+        hot
+    }
+
+    /// Re-reads the cached values after CONFIG SET.
+    pub fn refresh(&self, c: &Config) {
+        let r = Ordering::Relaxed;
+        self.hash_max_entries
+            .store(c.int("hash-max-listpack-entries") as usize, r);
+        self.hash_max_value
+            .store(c.int("hash-max-listpack-value") as usize, r);
+        self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        self.proto_max_bulk_len
+            .store(c.int("proto-max-bulk-len") as usize, r);
+        self.query_buffer_limit
+            .store(c.int("client-query-buffer-limit") as usize, r);
+        self.maxclients.store(c.int("maxclients") as usize, r);
+        self.timeout_secs.store(c.int("timeout").max(0) as u64, r);
+        self.hz.store(c.int("hz").clamp(1, 500) as u64, r);
+    }
+
+    /// Hash encoding thresholds.
+    pub fn hash_limits(&self) -> HashLimits {
+        HashLimits {
+            max_entries: self.hash_max_entries.load(Ordering::Relaxed),
+            max_value: self.hash_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// List encoding thresholds.
+    pub fn list_limits(&self) -> ListLimits {
+        ListLimits {
+            max_listpack_size: self.list_max_size.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// State shared by every connection and background task.
+pub struct Shared {
+    /// All databases.
+    pub keyspace: Keyspace,
+    /// The configuration (CONFIG GET/SET).
+    pub config: RwLock<Config>,
+    /// Hot configuration values.
+    pub hot: HotConfig,
+    /// Counters.
+    pub stats: Stats,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// When the server started.
+    pub started: Instant,
+    /// Random 40-hex-digit id of this run.
+    pub run_id: String,
+    /// The TCP port actually listened on.
+    pub port: AtomicU64,
+    /// Set when the server is shutting down.
+    pub shutting_down: AtomicBool,
+    /// Wakes the main task to shut down.
+    pub shutdown: Notify,
+}
+
+impl Shared {
+    /// Builds the state for `config`.
+    pub fn new(config: Config) -> Arc<Shared> {
+        let run_id: String = (0..5)
+            .map(|_| format!("{:08x}", crate::util::rand_u64() as u32))
+            .collect();
+        Arc::new(Shared {
+            keyspace: Keyspace::new(config.int("databases") as usize),
+            hot: HotConfig::from(&config),
+            config: RwLock::new(config),
+            stats: Stats::default(),
+            clients: ClientRegistry::default(),
+            started: Instant::now(),
+            run_id,
+            port: AtomicU64::new(0),
+            shutting_down: AtomicBool::new(false),
+            shutdown: Notify::new(),
+        })
+    }
+}
+
+/// Binds the configured addresses; `bind` lists addresses, `-` marks an
+/// optional one (skipped if it cannot be bound), `*` means all IPv4.
+async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let port = config.int("port") as u16;
+    let mut listeners = Vec::new();
+    let mut last_err = None;
+    for addr in config.get("bind").unwrap_or("127.0.0.1").split_whitespace() {
+        let (optional, addr) = match addr.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, addr),
+        };
+        let host = match addr {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            other => other,
+        };
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        match TcpListener::bind(&target).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => {
+                crate::verbose!("Skipping optional bind address {target}: {e}");
+            }
+            Err(e) => {
+                warning!("Warning: Could not create server TCP listening socket {target}: {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(e);
+    }
+    if listeners.is_empty() {
+        return Err(std::io::Error::other("no address could be bound"));
+    }
+    Ok(listeners)
+}
+
+/// Runs the server until SIGTERM/SIGINT or SHUTDOWN.
+pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
+    let config = shared.config.read().clone();
+    let listeners = bind_listeners(&config).await?;
+    let port = listeners[0].local_addr()?.port();
+    shared.port.store(port as u64, Ordering::Relaxed);
+    notice!(
+        "ferrodis {} ({} bits) starting, port={}, pid={}",
+        env!("CARGO_PKG_VERSION"),
+        usize::BITS,
+        port,
+        std::process::id()
+    );
+    for l in &listeners {
+        tokio::spawn(accept_loop(
+            shared.clone(),
+            l.local_addr()?,
+            clone_listener(l)?,
+        ));
+    }
+    tokio::spawn(cron(shared.clone()));
+    notice!("Ready to accept connections tcp");
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => notice!("Received SIGINT scheduling shutdown..."),
+        _ = sigterm.recv() => notice!("Received SIGTERM scheduling shutdown..."),
+        _ = shared.shutdown.notified() => {},
+    }
+    shared.shutting_down.store(true, Ordering::SeqCst);
+    notice!("User requested shutdown...");
+    notice!("ferrodis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+fn clone_listener(l: &TcpListener) -> std::io::Result<TcpListener> {
+    // The accept loop owns its listener; duplicate the socket so `run` keeps
+    // the addresses it reports.
+    let std_listener = std::net::TcpListener::from(socket2_dup(l)?);
+    std_listener.set_nonblocking(true)?;
+    TcpListener::from_std(std_listener)
+}
+
+fn socket2_dup(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    l.as_fd().try_clone_to_owned()
+}
+
+async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener: TcpListener) {
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: wait and retry rather
+                // than spin.
+                warning!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = socket.set_nodelay(true);
+        let info = Arc::new(ClientInfo {
+            id: shared.clients.next_id(),
+            addr: peer,
+            laddr: socket.local_addr().unwrap_or(local),
+            created: Instant::now(),
+            name: Mutex::new(None),
+            lib: Mutex::new((String::new(), String::new())),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
+            last_cmd: Mutex::new("NULL"),
+            commands: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            in_multi: AtomicBool::new(false),
+        });
+        let maxclients = shared.hot.maxclients.load(Ordering::Relaxed);
+        if shared.clients.len() >= maxclients {
+            shared
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut socket = socket;
+                let _ = socket
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        }
+        shared.clients.add(info.clone());
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            crate::connection::serve(&shared, socket, info.clone()).await;
+            shared.clients.remove(info.id);
+        });
+    }
+}
+
+/// The periodic task: active expiry, idle-client timeouts.
+async fn cron(shared: Arc<Shared>) {
+    loop {
+        let hz = shared.hot.hz.load(Ordering::Relaxed).max(1);
+        let period = Duration::from_millis(1000 / hz);
+        tokio::time::sleep(period).await;
+        if shared.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        // Like Redis, spend at most a quarter of each period expiring keys.
+        let deadline = Instant::now() + period / 4;
+        let deleted = shared
+            .keyspace
+            .active_expire_cycle(crate::util::now_ms(), deadline);
+        if deleted > 0 {
+            shared
+                .stats
+                .expired_keys
+                .fetch_add(deleted, Ordering::Relaxed);
+        }
+        let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
+        if timeout > 0 {
+            let now = crate::util::now_ms();
+            for c in shared.clients.snapshot() {
+                let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);
+                if idle > (timeout as i64) * 1000 {
+                    c.kill();
+                }
+            }
+        }
+    }
+}

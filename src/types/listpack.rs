@@ -1,0 +1,355 @@
+//! A packed sequence of byte strings in one allocation — the counterpart of
+//! Redis's listpack, used for small hashes, small lists and the nodes of large
+//! lists.
+//!
+//! Layout of one entry: `varint(len) | bytes | backlen`, where `backlen` is the
+//! varint of the entry's size before it, written back to front so the entry can
+//! be found walking from the end. Positions handed out by the methods are byte
+//! offsets of entry starts; they stay valid until the next modification.
+
+/// A compact sequence of byte strings.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Listpack {
+    data: Vec<u8>,
+    count: usize,
+}
+
+impl std::fmt::Debug for Listpack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn read_varint(data: &[u8], mut pos: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let start = pos;
+    loop {
+        let b = data[pos];
+        n |= ((b & 0x7f) as usize) << shift;
+        pos += 1;
+        if b & 0x80 == 0 {
+            return (n, pos - start);
+        }
+        shift += 7;
+    }
+}
+
+/// Encodes one entry into `out`.
+fn encode_entry(out: &mut Vec<u8>, item: &[u8]) {
+    let head = varint_len(item.len());
+    push_varint(out, item.len());
+    out.extend_from_slice(item);
+    let size = head + item.len();
+    // backlen: the varint of `size`, bytes reversed.
+    let start = out.len();
+    push_varint(out, size);
+    out[start..].reverse();
+}
+
+fn encoded_len(item: &[u8]) -> usize {
+    let size = varint_len(item.len()) + item.len();
+    size + varint_len(size)
+}
+
+impl Listpack {
+    /// An empty listpack.
+    pub const fn new() -> Self {
+        Listpack {
+            data: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when there are no entries.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Encoded size in bytes (what `list-max-listpack-size` limits).
+    #[inline]
+    pub fn byte_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Heap bytes held.
+    pub fn allocated(&self) -> usize {
+        self.data.capacity()
+    }
+
+    /// The entry starting at byte offset `pos`.
+    pub fn entry(&self, pos: usize) -> &[u8] {
+        let (len, head) = read_varint(&self.data, pos);
+        &self.data[pos + head..pos + head + len]
+    }
+
+    fn entry_size(&self, pos: usize) -> usize {
+        let (len, head) = read_varint(&self.data, pos);
+        let size = head + len;
+        size + varint_len(size)
+    }
+
+    /// Offset of the first entry.
+    pub fn first(&self) -> Option<usize> {
+        (self.count > 0).then_some(0)
+    }
+
+    /// Offset of the last entry.
+    pub fn last(&self) -> Option<usize> {
+        if self.count == 0 {
+            return None;
+        }
+        self.prev(self.data.len())
+    }
+
+    /// Offset of the entry after the one at `pos`.
+    pub fn next(&self, pos: usize) -> Option<usize> {
+        let next = pos + self.entry_size(pos);
+        (next < self.data.len()).then_some(next)
+    }
+
+    /// Offset of the entry before `pos` (`pos` may be the end, `byte_len()`).
+    pub fn prev(&self, pos: usize) -> Option<usize> {
+        if pos == 0 {
+            return None;
+        }
+        // Read the reversed varint backwards.
+        let mut n = 0usize;
+        let mut shift = 0;
+        let mut i = pos;
+        loop {
+            i -= 1;
+            let b = self.data[i];
+            n |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        Some(i - n)
+    }
+
+    /// Offset of entry number `index` (0-based; negative counts from the end).
+    pub fn seek(&self, index: i64) -> Option<usize> {
+        if index >= 0 {
+            let index = index as usize;
+            if index >= self.count {
+                return None;
+            }
+            if index <= self.count / 2 {
+                let mut pos = self.first()?;
+                for _ in 0..index {
+                    pos = self.next(pos)?;
+                }
+                Some(pos)
+            } else {
+                self.seek(index as i64 - self.count as i64)
+            }
+        } else {
+            let back = index.unsigned_abs() as usize;
+            if back > self.count {
+                return None;
+            }
+            let mut pos = self.data.len();
+            for _ in 0..back {
+                pos = self.prev(pos)?;
+            }
+            Some(pos)
+        }
+    }
+
+    /// Entry number `index` (negative counts from the end).
+    pub fn get(&self, index: i64) -> Option<&[u8]> {
+        self.seek(index).map(|p| self.entry(p))
+    }
+
+    /// Appends an entry.
+    pub fn push_back(&mut self, item: &[u8]) {
+        self.data.reserve_exact(encoded_len(item));
+        encode_entry(&mut self.data, item);
+        self.count += 1;
+    }
+
+    /// Prepends an entry.
+    pub fn push_front(&mut self, item: &[u8]) {
+        self.insert_at(0, item);
+    }
+
+    /// Inserts an entry before the one at `pos` (or at the end if `pos` is
+    /// `byte_len()`).
+    pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
+        let mut enc = Vec::with_capacity(encoded_len(item));
+        encode_entry(&mut enc, item);
+        self.data.reserve_exact(enc.len());
+        self.data.splice(pos..pos, enc);
+        self.count += 1;
+    }
+
+    /// Removes the entry at `pos`; returns the offset of the entry that
+    /// followed it, if any.
+    pub fn remove_at(&mut self, pos: usize) -> Option<usize> {
+        let size = self.entry_size(pos);
+        self.data.drain(pos..pos + size);
+        self.count -= 1;
+        (pos < self.data.len()).then_some(pos)
+    }
+
+    /// Replaces the entry at `pos`.
+    pub fn replace_at(&mut self, pos: usize, item: &[u8]) {
+        let size = self.entry_size(pos);
+        let mut enc = Vec::with_capacity(encoded_len(item));
+        encode_entry(&mut enc, item);
+        self.data.splice(pos..pos + size, enc);
+    }
+
+    /// Removes and returns the first entry.
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let pos = self.first()?;
+        let item = self.entry(pos).to_vec();
+        self.remove_at(pos);
+        Some(item)
+    }
+
+    /// Removes and returns the last entry.
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let pos = self.last()?;
+        let item = self.entry(pos).to_vec();
+        self.remove_at(pos);
+        Some(item)
+    }
+
+    /// Removes `n` entries starting at entry number `start`.
+    pub fn remove_range(&mut self, start: usize, n: usize) {
+        let Some(from) = self.seek(start as i64) else {
+            return;
+        };
+        let mut to = from;
+        let mut removed = 0;
+        while removed < n && to < self.data.len() {
+            to += self.entry_size(to);
+            removed += 1;
+        }
+        self.data.drain(from..to);
+        self.count -= removed;
+    }
+
+    /// Iterates front to back.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            lp: self,
+            front: 0,
+            back: self.data.len(),
+        }
+    }
+
+    /// Releases spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.data.shrink_to_fit();
+    }
+}
+
+/// Double-ended iterator over a listpack's entries.
+pub struct Iter<'a> {
+    lp: &'a Listpack,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.front >= self.back {
+            return None;
+        }
+        let item = self.lp.entry(self.front);
+        self.front += self.lp.entry_size(self.front);
+        Some(item)
+    }
+}
+
+impl<'a> DoubleEndedIterator for Iter<'a> {
+    fn next_back(&mut self) -> Option<&'a [u8]> {
+        if self.front >= self.back {
+            return None;
+        }
+        let pos = self.lp.prev(self.back)?;
+        self.back = pos;
+        Some(self.lp.entry(pos))
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for Listpack {
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
+        let mut lp = Listpack::new();
+        for item in iter {
+            encode_entry(&mut lp.data, item);
+            lp.count += 1;
+        }
+        lp.shrink_to_fit();
+        lp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_pop_both_ends_and_long_entries() {
+        let mut lp = Listpack::new();
+        let long = vec![b'x'; 300];
+        lp.push_back(b"b");
+        lp.push_front(b"a");
+        lp.push_back(&long);
+        lp.push_back(b"");
+        assert_eq!(lp.len(), 4);
+        let fwd: Vec<&[u8]> = lp.iter().collect();
+        assert_eq!(fwd, vec![&b"a"[..], b"b", &long, b""]);
+        let back: Vec<&[u8]> = lp.iter().rev().collect();
+        assert_eq!(back, vec![&b""[..], &long, b"b", b"a"]);
+        assert_eq!(lp.get(-2), Some(&long[..]));
+        assert_eq!(lp.get(4), None);
+        assert_eq!(lp.get(-5), None);
+        assert_eq!(lp.pop_back(), Some(vec![]));
+        assert_eq!(lp.pop_front(), Some(b"a".to_vec()));
+        assert_eq!(lp.len(), 2);
+    }
+
+    #[test]
+    fn insert_replace_remove() {
+        let mut lp: Listpack = [&b"a"[..], b"c"].into_iter().collect();
+        let c = lp.seek(1).unwrap();
+        lp.insert_at(c, b"b");
+        let b = lp.seek(1).unwrap();
+        lp.replace_at(b, &[b'B'; 200]);
+        assert_eq!(lp.get(1).unwrap().len(), 200);
+        lp.remove_range(0, 2);
+        assert_eq!(lp.iter().collect::<Vec<_>>(), vec![&b"c"[..]]);
+    }
+}

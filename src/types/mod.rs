@@ -1,0 +1,55 @@
+//! Value types stored in the keyspace and their memory encodings.
+//!
+//! One module per data type, as in Redis: [`string`], [`hash`], [`list`].
+//! Each type chooses a compact encoding while it is small (integers for
+//! numeric strings, [`listpack::Listpack`] for small hashes and lists) and
+//! converts to a scalable one past the configured thresholds.
+
+pub mod hash;
+pub mod list;
+pub mod listpack;
+pub mod string;
+
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use string::StrValue;
+
+/// A value stored under a key.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A string (or integer held as an integer).
+    Str(StrValue),
+    /// A list.
+    List(ListValue),
+    /// A hash.
+    Hash(HashValue),
+}
+
+impl Value {
+    /// The name `TYPE` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` reports.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+        }
+    }
+
+    /// Approximate heap bytes owned by the value (for MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Str(s) => s.heap_bytes(),
+            Value::List(l) => l.heap_bytes(),
+            Value::Hash(h) => h.heap_bytes(),
+        }
+    }
+}
