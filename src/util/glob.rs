@@ -94,9 +94,8 @@ fn match_impl(
                     }
                     p = &p[1..];
                 }
-                // Like Redis, an unterminated class leaves `p` at its end.
+                // Like Redis, an unterminated class ends the pattern.
                 if p.is_empty() {
-                    // Step back so the common advance below does not overrun.
                     if negate {
                         matched = !matched;
                     }
@@ -145,7 +144,9 @@ mod tests {
 
     #[test]
     fn basics() {
-        assert!(m(b"*", b""));
+        // As in Redis, nothing matches the empty string; KEYS and SCAN treat
+        // a lone "*" pattern as "everything" before matching.
+        assert!(!m(b"*", b""));
         assert!(m(b"*", b"anything"));
         assert!(m(b"h?llo", b"hello"));
         assert!(!m(b"h?llo", b"hllo"));

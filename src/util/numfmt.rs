@@ -55,7 +55,7 @@ mod tests {
         assert_eq!(format_double(1.5), "1.5");
         assert_eq!(format_double(0.1), "0.10000000000000001");
         assert_eq!(format_double(1e20), "1e+20");
-        assert_eq!(format_double(1.5e-5), "1.5000000000000001e-05");
+        assert_eq!(format_double(1.5e-5), "1.5e-05");
         assert_eq!(format_double(123456789.0), "123456789");
         assert_eq!(format_double(-2.5), "-2.5");
         assert_eq!(format_double(f64::INFINITY), "inf");
