@@ -1,0 +1,376 @@
+//! Shared test harness: start ferrodis and redis-server on free loopback
+//! ports, talk raw RESP to them, and compare their replies byte for byte.
+//!
+//! Tests that compare against Redis need `redis-server` on PATH; when it is
+//! missing they fail loudly (the test command installs it), never skip.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process started for a test; killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Creates a fresh directory under the system temp dir.
+    pub fn new(tag: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "ferrodis-test-{}-{}-{}",
+            tag,
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn wait_ready(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited during start-up: {status}");
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() {
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf) {
+                    if buf[..n].starts_with(b"+PONG") {
+                        return;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not answer PING on port {port} within 20 s");
+}
+
+/// Path of the ferrodis binary built for these tests.
+pub fn ferrodis_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ferrodis-server")
+}
+
+/// Starts ferrodis with `extra` directives (`["--hz", "100"]`).
+pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
+    let port = free_port();
+    let dir = TempDir::new("ferrodis");
+    let mut cmd = Command::new(ferrodis_bin());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .arg("--dir")
+    .arg(&dir.0)
+    .args(extra)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn ferrodis-server");
+    wait_ready(port, &mut child, "ferrodis-server");
+    ServerProcess {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+/// Starts Debian's redis-server with `extra` directives. Panics with a clear
+/// message if it is not installed.
+pub fn start_redis(extra: &[&str]) -> ServerProcess {
+    let port = free_port();
+    let dir = TempDir::new("redis");
+    let mut cmd = Command::new("redis-server");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .args(["--appendonly", "no", "--protected-mode", "no"])
+    .arg("--dir")
+    .arg(&dir.0)
+    .args(extra)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "redis-server is required for differential tests (apt-get install redis-server): {e}"
+        )
+    });
+    wait_ready(port, &mut child, "redis-server");
+    ServerProcess {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+/// A minimal RESP client that returns each reply as its raw bytes.
+pub struct RawClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl RawClient {
+    /// Connects to 127.0.0.1:`port`.
+    pub fn connect(port: u16) -> RawClient {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RawClient {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    /// Encodes `args` as a RESP array.
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// Sends one command and returns its raw reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.cmd_bytes(&args)
+    }
+
+    /// Sends one binary-safe command and returns its raw reply.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_raw(&Self::encode(args));
+        self.read_reply()
+    }
+
+    /// Sends one command and returns its reply as lossy text (for asserts).
+    pub fn text(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// Reads one complete reply (any RESP2/RESP3 type) as raw bytes.
+    /// Returns an empty vector if the server closed the connection.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_into(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Option<Vec<u8>> {
+        let mut line = Vec::new();
+        let n = self.reader.read_until(b'\n', &mut line).ok()?;
+        if n == 0 {
+            return None;
+        }
+        out.extend_from_slice(&line);
+        Some(line)
+    }
+
+    fn read_into(&mut self, out: &mut Vec<u8>) {
+        let Some(line) = self.read_line(out) else {
+            return;
+        };
+        let body = String::from_utf8_lossy(&line[1..line.len().saturating_sub(2)]).into_owned();
+        let n: i64 = body.parse().unwrap_or(0);
+        match line[0] {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let mut data = vec![0u8; n as usize + 2];
+                self.reader.read_exact(&mut data).expect("bulk payload");
+                out.extend_from_slice(&data);
+            }
+            b'*' | b'~' | b'>' if n > 0 => {
+                for _ in 0..n {
+                    self.read_into(out);
+                }
+            }
+            b'%' | b'|' if n > 0 => {
+                for _ in 0..2 * n {
+                    self.read_into(out);
+                }
+                if line[0] == b'|' {
+                    // An attribute precedes the real reply.
+                    self.read_into(out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The same client session against ferrodis and Redis at once.
+pub struct Pair {
+    /// Client of ferrodis.
+    pub ours: RawClient,
+    /// Client of redis-server.
+    pub redis: RawClient,
+    /// Commands compared so far.
+    pub compared: usize,
+}
+
+impl Pair {
+    /// Connects to both servers, with protocol `resp` (2 or 3).
+    pub fn connect(ours: &ServerProcess, redis: &ServerProcess, resp: u8) -> Pair {
+        let mut pair = Pair {
+            ours: RawClient::connect(ours.port),
+            redis: RawClient::connect(redis.port),
+            compared: 0,
+        };
+        if resp == 3 {
+            pair.ours.cmd(&["HELLO", "3"]);
+            pair.redis.cmd(&["HELLO", "3"]);
+        }
+        pair
+    }
+
+    /// Sends `args` to both and asserts the replies are byte-identical.
+    pub fn same(&mut self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.same_bytes(&args)
+    }
+
+    /// Binary form of [`Pair::same`].
+    pub fn same_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        let ours = self.ours.cmd_bytes(args);
+        let theirs = self.redis.cmd_bytes(args);
+        self.compared += 1;
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs),
+            "reply differs from Redis for {:?}",
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a))
+                .collect::<Vec<_>>()
+        );
+        ours
+    }
+
+    /// Sends `args` to both and returns both replies without comparing
+    /// (for replies that legitimately differ, such as random choices).
+    pub fn both(&mut self, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
+        (self.ours.cmd(args), self.redis.cmd(args))
+    }
+
+    /// Runs a script of commands, one per line, words split like redis-cli
+    /// (quotes allowed), comparing every reply.
+    pub fn script(&mut self, text: &str) {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words = split_words(line);
+            let refs: Vec<&[u8]> = words.iter().map(|w| w.as_slice()).collect();
+            self.same_bytes(&refs);
+        }
+    }
+}
+
+/// Splits a line into words with double-quote support (`"a b"`, `""`,
+/// `\n`, `\xHH`).
+pub fn split_words(line: &str) -> Vec<Vec<u8>> {
+    let bytes = line.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let mut w = Vec::new();
+        if bytes[i] == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                    match bytes[i] {
+                        b'n' => w.push(b'\n'),
+                        b'r' => w.push(b'\r'),
+                        b't' => w.push(b'\t'),
+                        b'x' if i + 2 < bytes.len() => {
+                            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                            w.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                            i += 2;
+                        }
+                        c => w.push(c),
+                    }
+                } else {
+                    w.push(bytes[i]);
+                }
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < bytes.len() && bytes[i] != b' ' {
+                w.push(bytes[i]);
+                i += 1;
+            }
+        }
+        words.push(w);
+    }
+    words
+}
+
+/// Starts both servers once per test and runs `f` over RESP2 and RESP3,
+/// flushing both between the two runs. Returns the number of commands
+/// compared.
+pub fn differential(f: impl Fn(&mut Pair)) -> usize {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut total = 0;
+    for resp in [2, 3] {
+        let mut pair = Pair::connect(&ours, &redis, resp);
+        pair.same(&["FLUSHALL"]);
+        f(&mut pair);
+        total += pair.compared;
+    }
+    total
+}
