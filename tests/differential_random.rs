@@ -1,0 +1,283 @@
+//! Seeded random command sequences over every family, sent to ferrodis and
+//! to redis-server, replies compared byte for byte over RESP2 and RESP3.
+//!
+//! The generator mixes valid commands with wrong types (a small key pool
+//! shared by all types), bad numbers, wrong arity and transactions. Replies
+//! whose content is legitimately different between two correct servers
+//! (random choices, SCAN cursors, time-dependent TTLs, hash-table iteration
+//! order) are left out; hashes stay small enough to keep their listpack
+//! (insertion) order.
+//!
+//! `FERRODIS_DIFF_SEEDS` (default 24) and `FERRODIS_DIFF_STEPS` (default 400)
+//! scale the run; a failure prints the seed and the whole sequence so far.
+
+mod common;
+
+use common::{start_ferrodis, start_redis, Pair};
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const KEYS: &[&str] = &["k1", "k2", "k3", "k4", "{t}a", "{t}b"];
+const FIELDS: &[&str] = &["f1", "f2", "f3", "name", "age", ""];
+const VALUES: &[&str] = &[
+    "0", "1", "-1", "10", "42", "007", "3.5", "-2.25", "1e3", "abc", "", "hello world",
+    "9223372036854775807", "-9223372036854775808", "18446744073709551616", "inf", "  5", "x\r\ny",
+];
+const INTS: &[&str] = &["0", "1", "2", "-1", "-2", "3", "5", "100", "-100", "9223372036854775807", "abc", "1.5"];
+const FLOATS: &[&str] = &["0", "1.5", "-0.25", "10", "1e2", "abc", "inf", "3.0e-3", "-5"];
+const INDEXES: &[&str] = &["0", "1", "-1", "2", "-2", "5", "-10", "100", "x"];
+
+fn key(r: &mut Rng) -> String {
+    r.pick(KEYS).to_string()
+}
+
+fn words(r: &mut Rng, pool: &[&str], min: usize, max: usize) -> Vec<String> {
+    let n = min + r.below(max - min + 1);
+    (0..n).map(|_| r.pick(pool).to_string()).collect()
+}
+
+/// One random command.
+fn command(r: &mut Rng) -> Vec<String> {
+    let k = key(r);
+    let v = r.pick(VALUES).to_string();
+    let mut c: Vec<String> = match r.below(64) {
+        // strings and numbers
+        0 => vec!["GET".into(), k],
+        1 => {
+            let mut c = vec!["SET".into(), k, v];
+            for opt in words(r, &["NX", "XX", "GET", "KEEPTTL", "EX", "PX"], 0, 2) {
+                c.push(opt.clone());
+                if opt == "EX" || opt == "PX" {
+                    c.push(r.pick(&["1000", "100000", "0", "-5", "abc"]).into());
+                }
+            }
+            c
+        }
+        2 => vec!["SETNX".into(), k, v],
+        3 => vec!["SETEX".into(), k, r.pick(&["1000", "0", "-1", "x"]).into(), v],
+        4 => vec!["GETSET".into(), k, v],
+        5 => vec!["GETDEL".into(), k],
+        6 => {
+            let mut c = vec!["MGET".into()];
+            c.extend(words(r, KEYS, 1, 3));
+            c
+        }
+        7 => {
+            let mut c = vec![r.pick(&["MSET", "MSETNX"]).into()];
+            for _ in 0..1 + r.below(2) {
+                c.push(key(r));
+                c.push(r.pick(VALUES).into());
+            }
+            c
+        }
+        8 => vec!["APPEND".into(), k, v],
+        9 => vec!["STRLEN".into(), k],
+        10 => vec![r.pick(&["GETRANGE", "SUBSTR"]).into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
+        11 => vec!["SETRANGE".into(), k, r.pick(&["0", "1", "3", "-1", "x"]).into(), v],
+        12 => vec![r.pick(&["INCR", "DECR"]).into(), k],
+        13 => vec![r.pick(&["INCRBY", "DECRBY"]).into(), k, r.pick(INTS).into()],
+        14 => vec!["INCRBYFLOAT".into(), k, r.pick(FLOATS).into()],
+        15 => {
+            let mut c = vec!["LCS".into(), key(r), key(r)];
+            c.extend(words(r, &["LEN", "IDX", "WITHMATCHLEN"], 0, 1));
+            c
+        }
+        16 => vec!["GETEX".into(), k],
+        // hashes
+        17 | 18 => {
+            let mut c = vec![r.pick(&["HSET", "HMSET"]).into(), k];
+            for _ in 0..1 + r.below(3) {
+                c.push(r.pick(FIELDS).into());
+                c.push(r.pick(VALUES).into());
+            }
+            c
+        }
+        19 => vec!["HSETNX".into(), k, r.pick(FIELDS).into(), v],
+        20 => vec!["HGET".into(), k, r.pick(FIELDS).into()],
+        21 => {
+            let mut c = vec!["HMGET".into(), k];
+            c.extend(words(r, FIELDS, 1, 3));
+            c
+        }
+        22 => vec![r.pick(&["HGETALL", "HKEYS", "HVALS", "HLEN"]).into(), k],
+        23 => {
+            let mut c = vec!["HDEL".into(), k];
+            c.extend(words(r, FIELDS, 1, 3));
+            c
+        }
+        24 => vec!["HEXISTS".into(), k, r.pick(FIELDS).into()],
+        25 => vec!["HINCRBY".into(), k, r.pick(FIELDS).into(), r.pick(INTS).into()],
+        26 => vec!["HINCRBYFLOAT".into(), k, r.pick(FIELDS).into(), r.pick(FLOATS).into()],
+        27 => vec!["HSTRLEN".into(), k, r.pick(FIELDS).into()],
+        // lists
+        28 | 29 => {
+            let mut c = vec![r.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]).into(), k];
+            c.extend(words(r, VALUES, 1, 4));
+            c
+        }
+        30 => {
+            let mut c = vec![r.pick(&["LPOP", "RPOP"]).into(), k];
+            if r.chance(40) {
+                c.push(r.pick(&["0", "1", "2", "10", "-1", "x"]).into());
+            }
+            c
+        }
+        31 => vec!["LLEN".into(), k],
+        32 | 33 => vec!["LRANGE".into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
+        34 => vec!["LINDEX".into(), k, r.pick(INDEXES).into()],
+        35 => vec!["LSET".into(), k, r.pick(INDEXES).into(), v],
+        36 => vec![
+            "LINSERT".into(),
+            k,
+            r.pick(&["BEFORE", "AFTER", "MIDDLE"]).into(),
+            r.pick(VALUES).into(),
+            v,
+        ],
+        37 => vec!["LREM".into(), k, r.pick(&["0", "1", "-1", "2", "x"]).into(), v],
+        38 => vec!["LTRIM".into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
+        39 => {
+            let mut c = vec!["LPOS".into(), k, v];
+            for opt in words(r, &["RANK", "COUNT", "MAXLEN"], 0, 2) {
+                c.push(opt);
+                c.push(r.pick(&["0", "1", "-1", "2", "x"]).into());
+            }
+            c
+        }
+        40 => vec![
+            "LMOVE".into(),
+            k,
+            key(r),
+            r.pick(&["LEFT", "RIGHT"]).into(),
+            r.pick(&["LEFT", "RIGHT", "UP"]).into(),
+        ],
+        41 => vec!["RPOPLPUSH".into(), k, key(r)],
+        42 => {
+            let n = 1 + r.below(2);
+            let mut c = vec!["LMPOP".into(), n.to_string()];
+            c.extend((0..n).map(|_| key(r)));
+            c.push(r.pick(&["LEFT", "RIGHT"]).into());
+            if r.chance(50) {
+                c.push("COUNT".into());
+                c.push(r.pick(&["1", "3", "0", "x"]).into());
+            }
+            c
+        }
+        // keys
+        43 => {
+            let mut c = vec![r.pick(&["DEL", "UNLINK", "EXISTS", "TOUCH"]).into()];
+            c.extend(words(r, KEYS, 1, 3));
+            c
+        }
+        44 | 45 => vec!["TYPE".into(), k],
+        46 => vec!["OBJECT".into(), "ENCODING".into(), k],
+        47 => {
+            let mut c = vec![r.pick(&["EXPIRE", "PEXPIRE"]).into(), k];
+            c.push(r.pick(&["100000", "0", "-1", "x", "9999999999999999"]).into());
+            c.extend(words(r, &["NX", "XX", "GT", "LT"], 0, 1));
+            c
+        }
+        48 => vec![
+            r.pick(&["EXPIREAT", "PEXPIREAT"]).into(),
+            k,
+            r.pick(&["4102444800", "4102444800000", "1", "0"]).into(),
+        ],
+        49 => vec!["PERSIST".into(), k],
+        50 => vec![r.pick(&["RENAME", "RENAMENX"]).into(), k, key(r)],
+        51 => {
+            let mut c = vec!["COPY".into(), k, key(r)];
+            c.extend(words(r, &["REPLACE"], 0, 1));
+            c
+        }
+        52 => vec!["MOVE".into(), k, r.pick(&["0", "1", "99", "x"]).into()],
+        53 => vec!["SELECT".into(), r.pick(&["0", "1", "0", "77", "x"]).into()],
+        54 => vec!["SWAPDB".into(), r.pick(&["0", "1"]).into(), r.pick(&["1", "0", "x"]).into()],
+        55 => vec!["DBSIZE".into()],
+        56 => vec!["FLUSHDB".into()],
+        // transactions
+        57 => vec!["MULTI".into()],
+        58 | 59 => vec!["EXEC".into()],
+        60 => vec!["DISCARD".into()],
+        61 => vec!["WATCH".into(), k],
+        62 => vec!["UNWATCH".into()],
+        _ => vec!["PING".into()],
+    };
+    // Sometimes break the command: wrong arity or a junk argument.
+    if r.chance(6) && c.len() > 1 {
+        c.pop();
+    } else if r.chance(4) {
+        c.push("junk".into());
+    }
+    c
+}
+
+fn run_seed(pair: &mut Pair, seed: u64, steps: usize) {
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut history: Vec<String> = Vec::new();
+    for _ in 0..steps {
+        let c = command(&mut r);
+        history.push(c.join(" "));
+        let refs: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+        let ours = pair.ours.cmd_bytes(&refs);
+        let theirs = pair.redis.cmd_bytes(&refs);
+        pair.compared += 1;
+        if ours != theirs {
+            panic!(
+                "seed {seed}: reply differs from Redis for `{}`\nferrodis: {:?}\nredis:    {:?}\nsequence:\n{}",
+                c.join(" "),
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs),
+                history.join("\n")
+            );
+        }
+    }
+    // Leave no transaction open for the next seed.
+    pair.ours.cmd(&["DISCARD"]);
+    pair.redis.cmd(&["DISCARD"]);
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn random_sequences_match_redis() {
+    let seeds = env_or("FERRODIS_DIFF_SEEDS", 24) as u64;
+    let steps = env_or("FERRODIS_DIFF_STEPS", 400);
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut total = 0;
+    for resp in [2u8, 3] {
+        for seed in 0..seeds {
+            let mut pair = Pair::connect(&ours, &redis, resp);
+            pair.same(&["FLUSHALL"]);
+            run_seed(&mut pair, seed * 2 + resp as u64, steps);
+            total += pair.compared;
+        }
+    }
+    println!("differential: {total} commands compared over RESP2 and RESP3 ({seeds} seeds x {steps} steps each)");
+    assert!(total >= (2 * seeds as usize) * steps);
+}
