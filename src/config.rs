@@ -247,7 +247,8 @@ pub fn directive(name: &str) -> Option<&'static Directive> {
     DIRECTIVES.iter().find(|d| d.name == lower)
 }
 
-fn canonical(name: &'static str) -> &'static str {
+/// The current name of a directive that has an old alias.
+pub fn canonical(name: &'static str) -> &'static str {
     ALIASES
         .iter()
         .find(|(old, _)| *old == name)
@@ -277,6 +278,8 @@ pub fn parse_memory(s: &str) -> Option<i64> {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// The config file the server was started with (CONFIG REWRITE, INFO).
+    pub file: Option<String>,
 }
 
 impl Default for Config {
@@ -285,7 +288,7 @@ impl Default for Config {
         for d in DIRECTIVES {
             values.insert(d.name, d.default.to_string());
         }
-        Config { values }
+        Config { values, file: None }
     }
 }
 
@@ -426,6 +429,11 @@ impl Config {
                 let text = std::fs::read_to_string(first)
                     .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
                 config.apply_file_text(&text)?;
+                config.file = Some(
+                    std::fs::canonicalize(first)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| first.clone()),
+                );
                 rest = &args[1..];
             }
         }
@@ -456,6 +464,57 @@ impl Config {
                 .map_err(|why| fatal(i + 1, &shown, &why))?;
         }
         Ok(config)
+    }
+
+    /// The text of a config file rewritten to hold the running values (CONFIG
+    /// REWRITE): lines of `original` naming a directive get its current value,
+    /// other lines stay, and directives changed from their default that the
+    /// file does not mention are appended.
+    pub fn rewrite_text(&self, original: &str) -> String {
+        let mut out = String::new();
+        let mut written: Vec<&'static str> = Vec::new();
+        for line in original.lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            let known = (!line.trim_start().starts_with('#'))
+                .then(|| directive(name))
+                .flatten();
+            match known {
+                Some(d) if !written.contains(&d.name) => {
+                    written.push(d.name);
+                    out.push_str(&self.directive_line(d.name));
+                }
+                // A repeated directive: its value is already written.
+                Some(_) => continue,
+                None => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        for d in DIRECTIVES {
+            let value = self.get(d.name).unwrap_or(d.default);
+            let is_alias = ALIASES.iter().any(|(old, _)| *old == d.name);
+            if !written.contains(&d.name) && !is_alias && value != d.default {
+                out.push_str(&self.directive_line(d.name));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// `name value` in config-file syntax, quoting the value when needed.
+    fn directive_line(&self, name: &'static str) -> String {
+        let value = self.get(name).unwrap_or("");
+        if matches!(name, "save" | "bind") && !value.is_empty() {
+            return format!("{name} {value}");
+        }
+        let plain = !value.is_empty()
+            && value
+                .bytes()
+                .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'');
+        if plain {
+            format!("{name} {value}")
+        } else {
+            format!("{name} {value:?}")
+        }
     }
 
     /// `save` rules as (seconds, changes) pairs.

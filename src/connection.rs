@@ -23,6 +23,12 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Serves one connection until it closes or is killed.
 pub async fn serve(shared: &Shared, socket: TcpStream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
+    // With `requirepass` set, a new connection starts unauthenticated.
+    client.authenticated = shared
+        .config
+        .read()
+        .get("requirepass")
+        .is_none_or(str::is_empty);
     serve_loop(shared, socket, &mut client, &info).await;
     crate::cmd::transactions::forget_client(shared, &mut client);
 }

@@ -39,6 +39,10 @@ pub struct Stats {
     pub dirty: AtomicU64,
     /// Error replies by error code (INFO errorstats).
     pub error_codes: Mutex<BTreeMap<String, u64>>,
+    /// Highest `used_memory` seen (INFO memory).
+    pub used_memory_peak: AtomicU64,
+    /// `used_memory` once the server was ready, before any client.
+    pub used_memory_startup: AtomicU64,
 }
 
 impl Stats {
@@ -175,6 +179,10 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     /// Wakes the main task to shut down.
     pub shutdown: Notify,
+    /// Whether the periodic task expires keys (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
+    /// Unix time (seconds) the server started.
+    pub started_unix: i64,
 }
 
 impl Shared {
@@ -194,6 +202,8 @@ impl Shared {
             port: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),
+            active_expire: AtomicBool::new(true),
+            started_unix: crate::util::now_ms() / 1000,
         })
     }
 }
@@ -245,13 +255,19 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
     let listeners = bind_listeners(&config).await?;
     let port = listeners[0].local_addr()?.port();
     shared.port.store(port as u64, Ordering::Relaxed);
+    notice!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     notice!(
-        "ferrodis {} ({} bits) starting, port={}, pid={}",
+        "ferrodis version={} (Redis {} compatible), bits={}, pid={}, just started",
         env!("CARGO_PKG_VERSION"),
+        crate::cmd::connection::REDIS_COMPAT_VERSION,
         usize::BITS,
-        port,
         std::process::id()
     );
+    match config.file.as_deref() {
+        Some(path) => notice!("Configuration loaded from {path}"),
+        None => notice!("No config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/ferrodis.conf"),
+    }
+    notice!("Running mode=standalone, port={port}.");
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -260,6 +276,12 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone()));
+    let startup_memory = crate::cmd::server::memory_figures().allocated;
+    shared
+        .stats
+        .used_memory_startup
+        .store(startup_memory, Ordering::Relaxed);
+    notice!("Server initialized");
     notice!("Ready to accept connections tcp");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -321,6 +343,7 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             in_multi: AtomicBool::new(false),
+            fd: std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
         });
         let maxclients = shared.hot.maxclients.load(Ordering::Relaxed);
         if shared.clients.len() >= maxclients {
@@ -357,9 +380,13 @@ async fn cron(shared: Arc<Shared>) {
         }
         // Like Redis, spend at most a quarter of each period expiring keys.
         let deadline = Instant::now() + period / 4;
-        let deleted = shared
-            .keyspace
-            .active_expire_cycle(crate::util::now_ms(), deadline);
+        let deleted = if shared.active_expire.load(Ordering::Relaxed) {
+            shared
+                .keyspace
+                .active_expire_cycle(crate::util::now_ms(), deadline)
+        } else {
+            0
+        };
         if deleted > 0 {
             shared
                 .stats

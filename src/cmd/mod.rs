@@ -9,8 +9,11 @@
 pub mod args;
 pub mod connection;
 pub mod hashes;
+pub mod introspect;
 pub mod keys;
 pub mod lists;
+#[rustfmt::skip]
+pub mod meta;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -266,6 +269,27 @@ impl CommandSpec {
             keys: KeySpec::None,
             group,
             handler: container_without_subcommand,
+            subcommands,
+        }
+    }
+
+    /// A container command that also runs `handler` when called with no
+    /// subcommand (`COMMAND`).
+    pub const fn container_with_default(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        group: Group,
+        subcommands: &'static [CommandSpec],
+        handler: Handler,
+    ) -> Self {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys: KeySpec::None,
+            group,
+            handler,
             subcommands,
         }
     }

@@ -1,29 +1,1114 @@
-//! Server commands: COMMAND, INFO, CONFIG, ...
+//! Server commands: COMMAND, INFO, CONFIG, TIME, MEMORY, DEBUG, SHUTDOWN.
 
 use super::flags::*;
-use super::{CommandSpec, Ctx, Group, KeySpec, Registry};
+use super::introspect::{self, write_help};
+use super::{args, CommandSpec, Ctx, Group, KeySpec, Registry};
 use crate::db::DbView;
-use crate::error::CmdResult;
+use crate::error::{CmdError, CmdResult, NO_SUCH_KEY, SYNTAX};
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 
 /// The server family's command table.
-pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container(
-    "command",
-    -1,
-    LOADING | STALE,
-    Group::Server,
-    COMMAND_SUBCOMMANDS,
-)];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::container_with_default(
+        "command",
+        -1,
+        LOADING | STALE,
+        Group::Server,
+        COMMAND_SUBCOMMANDS,
+        introspect::command_all,
+    ),
+    CommandSpec::new(
+        "info",
+        -1,
+        LOADING | STALE,
+        KeySpec::None,
+        Group::Server,
+        info,
+    ),
+    CommandSpec::container("config", -2, 0, Group::Server, CONFIG_SUBCOMMANDS),
+    CommandSpec::new(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        KeySpec::None,
+        Group::Server,
+        time,
+    ),
+    CommandSpec::container("memory", -2, 0, Group::Server, MEMORY_SUBCOMMANDS),
+    CommandSpec::new(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS,
+        KeySpec::None,
+        Group::Server,
+        debug,
+    ),
+    CommandSpec::new(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Server,
+        shutdown,
+    ),
+];
 
-const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "command|count",
-    2,
-    LOADING | STALE,
-    KeySpec::None,
-    Group::Server,
-    command_count,
-)];
+const fn server_sub(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> CommandSpec {
+    CommandSpec::new(name, arity, flags, KeySpec::None, Group::Server, handler)
+}
 
-fn command_count(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    ctx.out.int(Registry::get().commands.len() as i64);
+const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    server_sub(
+        "command|count",
+        2,
+        LOADING | STALE,
+        introspect::command_count,
+    ),
+    server_sub(
+        "command|docs",
+        -2,
+        LOADING | STALE,
+        introspect::command_docs,
+    ),
+    server_sub(
+        "command|getkeys",
+        -4,
+        LOADING | STALE,
+        introspect::command_getkeys,
+    ),
+    server_sub(
+        "command|getkeysandflags",
+        -4,
+        LOADING | STALE,
+        introspect::command_getkeysandflags,
+    ),
+    server_sub("command|help", 2, LOADING | STALE, introspect::command_help),
+    server_sub(
+        "command|info",
+        -2,
+        LOADING | STALE,
+        introspect::command_info,
+    ),
+    server_sub(
+        "command|list",
+        -2,
+        LOADING | STALE,
+        introspect::command_list,
+    ),
+];
+
+const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    server_sub(
+        "config|get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_get,
+    ),
+    server_sub(
+        "config|set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_set,
+    ),
+    server_sub(
+        "config|resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_resetstat,
+    ),
+    server_sub(
+        "config|rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_rewrite,
+    ),
+    server_sub("config|help", 2, LOADING | STALE, config_help),
+];
+
+const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "memory|usage",
+        -3,
+        READONLY,
+        KeySpec::Range {
+            first: 2,
+            last: 2,
+            step: 1,
+        },
+        Group::Server,
+        memory_usage,
+    ),
+    server_sub("memory|stats", 2, 0, memory_stats),
+    server_sub("memory|doctor", 2, 0, memory_doctor),
+    server_sub("memory|malloc-stats", 2, 0, memory_malloc_stats),
+    server_sub("memory|purge", 2, 0, memory_purge),
+    server_sub("memory|help", 2, LOADING | STALE, memory_help),
+];
+
+// ---------------------------------------------------------------- memory
+
+/// Allocator and process memory figures for INFO memory and MEMORY STATS.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemoryFigures {
+    /// Bytes allocated by the program (jemalloc `stats.allocated`).
+    pub allocated: u64,
+    /// Bytes in active pages (jemalloc `stats.active`).
+    pub active: u64,
+    /// Bytes resident in allocator-mapped pages (jemalloc `stats.resident`).
+    pub resident: u64,
+    /// Resident set size of the process (`/proc/self/statm`).
+    pub rss: u64,
+}
+
+/// Reads the current memory figures (refreshing jemalloc's statistics).
+pub fn memory_figures() -> MemoryFigures {
+    let mut m = MemoryFigures::default();
+    #[cfg(not(target_env = "msvc"))]
+    {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        // Statistics are cached by jemalloc until the epoch advances.
+        let _ = epoch::advance();
+        m.allocated = stats::allocated::read().unwrap_or(0) as u64;
+        m.active = stats::active::read().unwrap_or(0) as u64;
+        m.resident = stats::resident::read().unwrap_or(0) as u64;
+    }
+    m.rss = process_rss();
+    if m.allocated == 0 {
+        // Not running on jemalloc: the RSS is the best figure there is.
+        m.allocated = m.rss;
+        m.active = m.rss;
+        m.resident = m.rss;
+    }
+    m
+}
+
+/// Resident set size in bytes, from `/proc/self/statm` (0 if unavailable).
+pub fn process_rss() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+fn page_size() -> u64 {
+    // The page size is 4 KiB on every platform ferrodis targets except a few
+    // arm64 kernels; read it from the auxiliary vector where possible.
+    std::fs::read("/proc/self/auxv")
+        .ok()
+        .and_then(|auxv| {
+            auxv.chunks_exact(16).find_map(|e| {
+                let key = u64::from_ne_bytes(e[..8].try_into().ok()?);
+                // AT_PAGESZ
+                (key == 6).then(|| u64::from_ne_bytes(e[8..].try_into().unwrap_or([0; 8])))
+            })
+        })
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
+}
+
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// `1.23M`-style sizes, as Redis's INFO prints them.
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 10, "K"),
+        (1 << 20, "M"),
+        (1 << 30, "G"),
+        (1 << 40, "T"),
+        (1 << 50, "P"),
+    ];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for (i, (unit, suffix)) in UNITS.iter().enumerate() {
+        let next = UNITS.get(i + 1).map_or(u64::MAX, |u| u.0);
+        if n < next {
+            return format!("{:.2}{}", n as f64 / *unit as f64, suffix);
+        }
+    }
+    format!("{n}B")
+}
+
+// ---------------------------------------------------------------- INFO
+
+/// INFO sections, in output order, and whether they are in "default".
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+fn info(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let mut wanted: Vec<&str> = Vec::new();
+    let requested: Vec<String> = ctx.args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    if requested.is_empty() {
+        wanted.extend(SECTIONS.iter().filter(|s| s.1).map(|s| s.0));
+    }
+    for r in &requested {
+        match r.as_str() {
+            "default" => wanted.extend(SECTIONS.iter().filter(|s| s.1).map(|s| s.0)),
+            "all" | "everything" => wanted.extend(SECTIONS.iter().map(|s| s.0)),
+            other => {
+                if let Some(s) = SECTIONS.iter().find(|s| s.0 == other) {
+                    wanted.push(s.0);
+                }
+            }
+        }
+    }
+    let text = info_text(ctx, db, &wanted);
+    ctx.out.verbatim("txt", text.as_bytes());
     Ok(())
+}
+
+/// Builds the text of the given INFO sections (in Redis's section order).
+pub fn info_text(ctx: &Ctx<'_>, db: &mut DbView<'_>, wanted: &[&str]) -> String {
+    let mut out = String::new();
+    for (name, _) in SECTIONS {
+        if !wanted.contains(name) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        info_section(ctx, db, name, &mut out);
+    }
+    out
+}
+
+macro_rules! field {
+    ($out:expr, $name:expr, $($v:tt)*) => {{
+        let _ = write!($out, "{}:", $name);
+        let _ = write!($out, $($v)*);
+        $out.push_str("\r\n");
+    }};
+}
+
+fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String) {
+    let server = ctx.server;
+    let stats = &server.stats;
+    let r = Ordering::Relaxed;
+    match name {
+        "server" => {
+            out.push_str("# Server\r\n");
+            field!(
+                out,
+                "redis_version",
+                "{}",
+                super::connection::REDIS_COMPAT_VERSION
+            );
+            field!(out, "ferrodis_version", "{}", env!("CARGO_PKG_VERSION"));
+            field!(out, "redis_git_sha1", "00000000");
+            field!(out, "redis_git_dirty", "0");
+            field!(out, "redis_build_id", "0");
+            field!(out, "redis_mode", "standalone");
+            field!(
+                out,
+                "os",
+                "{} {}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
+            field!(out, "arch_bits", "{}", usize::BITS);
+            field!(out, "monotonic_clock", "POSIX clock_gettime");
+            field!(out, "multiplexing_api", "epoll");
+            field!(out, "atomicvar_api", "c11-builtin");
+            field!(out, "gcc_version", "0.0.0");
+            field!(out, "process_id", "{}", std::process::id());
+            field!(out, "process_supervised", "no");
+            field!(out, "run_id", "{}", server.run_id);
+            field!(out, "tcp_port", "{}", server.port.load(r));
+            field!(out, "server_time_usec", "{}", crate::util::now_us());
+            let uptime = server.started.elapsed().as_secs();
+            field!(out, "uptime_in_seconds", "{uptime}");
+            field!(out, "uptime_in_days", "{}", uptime / 86_400);
+            let hz = server.hot.hz.load(r);
+            field!(out, "hz", "{hz}");
+            field!(out, "configured_hz", "{hz}");
+            field!(
+                out,
+                "lru_clock",
+                "{}",
+                (crate::util::now_ms() / 1000) as u64 & ((1 << 24) - 1)
+            );
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            field!(out, "executable", "{exe}");
+            let file = server.config.read().file.clone().unwrap_or_default();
+            field!(out, "config_file", "{file}");
+            field!(out, "io_threads_active", "0");
+        }
+        "clients" => {
+            out.push_str("# Clients\r\n");
+            field!(out, "connected_clients", "{}", server.clients.len());
+            field!(out, "cluster_connections", "0");
+            field!(out, "maxclients", "{}", server.hot.maxclients.load(r));
+            field!(out, "client_recent_max_input_buffer", "0");
+            field!(out, "client_recent_max_output_buffer", "0");
+            field!(out, "blocked_clients", "0");
+            field!(out, "tracking_clients", "0");
+            field!(out, "clients_in_timeout_table", "0");
+        }
+        "memory" => {
+            let m = memory_figures();
+            let peak = stats
+                .used_memory_peak
+                .fetch_max(m.allocated, r)
+                .max(m.allocated);
+            let config = server.config.read();
+            let maxmemory = config.int("maxmemory").max(0) as u64;
+            let policy = config
+                .get("maxmemory-policy")
+                .unwrap_or("noeviction")
+                .to_string();
+            drop(config);
+            let startup = stats.used_memory_startup.load(r);
+            let overhead = startup;
+            let dataset = m.allocated.saturating_sub(overhead);
+            let total_mem = total_system_memory();
+            let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            out.push_str("# Memory\r\n");
+            field!(out, "used_memory", "{}", m.allocated);
+            field!(out, "used_memory_human", "{}", bytes_to_human(m.allocated));
+            field!(out, "used_memory_rss", "{}", m.rss);
+            field!(out, "used_memory_rss_human", "{}", bytes_to_human(m.rss));
+            field!(out, "used_memory_peak", "{peak}");
+            field!(out, "used_memory_peak_human", "{}", bytes_to_human(peak));
+            field!(
+                out,
+                "used_memory_peak_perc",
+                "{:.2}%",
+                ratio(m.allocated, peak) * 100.0
+            );
+            field!(out, "used_memory_overhead", "{overhead}");
+            field!(out, "used_memory_startup", "{startup}");
+            field!(out, "used_memory_dataset", "{dataset}");
+            field!(
+                out,
+                "used_memory_dataset_perc",
+                "{:.2}%",
+                ratio(dataset, m.allocated.saturating_sub(startup).max(1)) * 100.0
+            );
+            field!(out, "allocator_allocated", "{}", m.allocated);
+            field!(out, "allocator_active", "{}", m.active);
+            field!(out, "allocator_resident", "{}", m.resident);
+            field!(out, "total_system_memory", "{total_mem}");
+            field!(
+                out,
+                "total_system_memory_human",
+                "{}",
+                bytes_to_human(total_mem)
+            );
+            field!(out, "used_memory_lua", "0");
+            field!(out, "used_memory_vm_eval", "0");
+            field!(out, "used_memory_lua_human", "0B");
+            field!(out, "used_memory_scripts_eval", "0");
+            field!(out, "number_of_cached_scripts", "0");
+            field!(out, "number_of_functions", "0");
+            field!(out, "number_of_libraries", "0");
+            field!(out, "used_memory_vm_functions", "0");
+            field!(out, "used_memory_vm_total", "0");
+            field!(out, "used_memory_vm_total_human", "0B");
+            field!(out, "used_memory_functions", "0");
+            field!(out, "used_memory_scripts", "0");
+            field!(out, "used_memory_scripts_human", "0B");
+            field!(out, "maxmemory", "{maxmemory}");
+            field!(out, "maxmemory_human", "{}", bytes_to_human(maxmemory));
+            field!(out, "maxmemory_policy", "{policy}");
+            field!(
+                out,
+                "allocator_frag_ratio",
+                "{:.2}",
+                ratio(m.active, m.allocated)
+            );
+            field!(
+                out,
+                "allocator_frag_bytes",
+                "{}",
+                m.active as i64 - m.allocated as i64
+            );
+            field!(
+                out,
+                "allocator_rss_ratio",
+                "{:.2}",
+                ratio(m.resident, m.active)
+            );
+            field!(
+                out,
+                "allocator_rss_bytes",
+                "{}",
+                m.resident as i64 - m.active as i64
+            );
+            field!(out, "rss_overhead_ratio", "{:.2}", ratio(m.rss, m.resident));
+            field!(
+                out,
+                "rss_overhead_bytes",
+                "{}",
+                m.rss as i64 - m.resident as i64
+            );
+            field!(
+                out,
+                "mem_fragmentation_ratio",
+                "{:.2}",
+                ratio(m.rss, m.allocated)
+            );
+            field!(
+                out,
+                "mem_fragmentation_bytes",
+                "{}",
+                m.rss as i64 - m.allocated as i64
+            );
+            field!(out, "mem_not_counted_for_evict", "0");
+            field!(out, "mem_replication_backlog", "0");
+            field!(out, "mem_total_replication_buffers", "0");
+            field!(out, "mem_clients_slaves", "0");
+            field!(out, "mem_clients_normal", "0");
+            field!(out, "mem_cluster_links", "0");
+            field!(out, "mem_aof_buffer", "0");
+            field!(out, "mem_allocator", "jemalloc-5.3.0");
+            field!(out, "active_defrag_running", "0");
+            field!(out, "lazyfree_pending_objects", "0");
+            field!(out, "lazyfreed_objects", "0");
+        }
+        "persistence" => {
+            let config = server.config.read();
+            let aof = config.flag("appendonly");
+            drop(config);
+            out.push_str("# Persistence\r\n");
+            field!(out, "loading", "0");
+            field!(out, "async_loading", "0");
+            field!(out, "current_cow_peak", "0");
+            field!(out, "current_cow_size", "0");
+            field!(out, "current_cow_size_age", "0");
+            field!(out, "current_fork_perc", "0.00");
+            field!(out, "current_save_keys_processed", "0");
+            field!(out, "current_save_keys_total", "0");
+            field!(
+                out,
+                "rdb_changes_since_last_save",
+                "{}",
+                stats.dirty.load(r)
+            );
+            field!(out, "rdb_bgsave_in_progress", "0");
+            field!(out, "rdb_last_save_time", "{}", server.started_unix);
+            field!(out, "rdb_last_bgsave_status", "ok");
+            field!(out, "rdb_last_bgsave_time_sec", "-1");
+            field!(out, "rdb_current_bgsave_time_sec", "-1");
+            field!(out, "rdb_saves", "0");
+            field!(out, "rdb_last_cow_size", "0");
+            field!(out, "rdb_last_load_keys_expired", "0");
+            field!(out, "rdb_last_load_keys_loaded", "0");
+            field!(out, "aof_enabled", "{}", u8::from(aof));
+            field!(out, "aof_rewrite_in_progress", "0");
+            field!(out, "aof_rewrite_scheduled", "0");
+            field!(out, "aof_last_rewrite_time_sec", "-1");
+            field!(out, "aof_current_rewrite_time_sec", "-1");
+            field!(out, "aof_last_bgrewrite_status", "ok");
+            field!(out, "aof_rewrites", "0");
+            field!(out, "aof_rewrites_consecutive_failures", "0");
+            field!(out, "aof_last_write_status", "ok");
+            field!(out, "aof_last_cow_size", "0");
+            field!(out, "module_fork_in_progress", "0");
+            field!(out, "module_fork_last_cow_size", "0");
+        }
+        "stats" => {
+            out.push_str("# Stats\r\n");
+            field!(
+                out,
+                "total_connections_received",
+                "{}",
+                stats.connections_received.load(r)
+            );
+            field!(
+                out,
+                "total_commands_processed",
+                "{}",
+                stats.commands_processed.load(r)
+            );
+            field!(out, "instantaneous_ops_per_sec", "0");
+            field!(
+                out,
+                "total_net_input_bytes",
+                "{}",
+                stats.net_input_bytes.load(r)
+            );
+            field!(
+                out,
+                "total_net_output_bytes",
+                "{}",
+                stats.net_output_bytes.load(r)
+            );
+            field!(out, "total_net_repl_input_bytes", "0");
+            field!(out, "total_net_repl_output_bytes", "0");
+            field!(out, "instantaneous_input_kbps", "0.00");
+            field!(out, "instantaneous_output_kbps", "0.00");
+            field!(out, "instantaneous_input_repl_kbps", "0.00");
+            field!(out, "instantaneous_output_repl_kbps", "0.00");
+            field!(
+                out,
+                "rejected_connections",
+                "{}",
+                stats.rejected_connections.load(r)
+            );
+            field!(out, "sync_full", "0");
+            field!(out, "sync_partial_ok", "0");
+            field!(out, "sync_partial_err", "0");
+            field!(out, "expired_keys", "{}", stats.expired_keys.load(r));
+            field!(out, "expired_stale_perc", "0.00");
+            field!(out, "expired_time_cap_reached_count", "0");
+            field!(out, "expire_cycle_cpu_milliseconds", "0");
+            field!(out, "evicted_keys", "0");
+            field!(out, "evicted_clients", "0");
+            field!(out, "total_eviction_exceeded_time", "0");
+            field!(out, "current_eviction_exceeded_time", "0");
+            field!(out, "keyspace_hits", "{}", stats.keyspace_hits.load(r));
+            field!(out, "keyspace_misses", "{}", stats.keyspace_misses.load(r));
+            field!(out, "pubsub_channels", "0");
+            field!(out, "pubsub_patterns", "0");
+            field!(out, "pubsubshard_channels", "0");
+            field!(out, "latest_fork_usec", "0");
+            field!(out, "total_forks", "0");
+            field!(out, "migrate_cached_sockets", "0");
+            field!(out, "slave_expires_tracked_keys", "0");
+            field!(out, "active_defrag_hits", "0");
+            field!(out, "active_defrag_misses", "0");
+            field!(out, "active_defrag_key_hits", "0");
+            field!(out, "active_defrag_key_misses", "0");
+            field!(out, "total_active_defrag_time", "0");
+            field!(out, "current_active_defrag_time", "0");
+            field!(out, "tracking_total_keys", "0");
+            field!(out, "tracking_total_items", "0");
+            field!(out, "tracking_total_prefixes", "0");
+            field!(out, "unexpected_error_replies", "0");
+            field!(
+                out,
+                "total_error_replies",
+                "{}",
+                stats.error_replies.load(r)
+            );
+            field!(out, "dump_payload_sanitizations", "0");
+            field!(
+                out,
+                "total_reads_processed",
+                "{}",
+                stats.commands_processed.load(r)
+            );
+            field!(
+                out,
+                "total_writes_processed",
+                "{}",
+                stats.commands_processed.load(r)
+            );
+            field!(out, "io_threaded_reads_processed", "0");
+            field!(out, "io_threaded_writes_processed", "0");
+            field!(out, "reply_buffer_shrinks", "0");
+            field!(out, "reply_buffer_expands", "0");
+        }
+        "replication" => {
+            out.push_str("# Replication\r\n");
+            field!(out, "role", "master");
+            field!(out, "connected_slaves", "0");
+            field!(out, "master_failover_state", "no-failover");
+            field!(out, "master_replid", "{}", server.run_id);
+            field!(
+                out,
+                "master_replid2",
+                "0000000000000000000000000000000000000000"
+            );
+            field!(out, "master_repl_offset", "0");
+            field!(out, "second_repl_offset", "-1");
+            field!(out, "repl_backlog_active", "0");
+            field!(out, "repl_backlog_size", "1048576");
+            field!(out, "repl_backlog_first_byte_offset", "0");
+            field!(out, "repl_backlog_histlen", "0");
+        }
+        "cpu" => {
+            let (user, sys) = cpu_times();
+            out.push_str("# CPU\r\n");
+            field!(out, "used_cpu_sys", "{sys:.6}");
+            field!(out, "used_cpu_user", "{user:.6}");
+            field!(out, "used_cpu_sys_children", "0.000000");
+            field!(out, "used_cpu_user_children", "0.000000");
+            field!(out, "used_cpu_sys_main_thread", "{sys:.6}");
+            field!(out, "used_cpu_user_main_thread", "{user:.6}");
+        }
+        "modules" => out.push_str("# Modules\r\n"),
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            let mut all: Vec<_> = Registry::get()
+                .all_stats()
+                .filter(|(_, s)| {
+                    s.calls.load(r) > 0
+                        || s.rejected_calls.load(r) > 0
+                        || s.failed_calls.load(r) > 0
+                })
+                .collect();
+            all.sort_by_key(|(name, _)| *name);
+            for (name, s) in all {
+                let calls = s.calls.load(r);
+                let usec = s.usec.load(r);
+                let per = if calls == 0 {
+                    0.0
+                } else {
+                    usec as f64 / calls as f64
+                };
+                field!(
+                    out,
+                    format!("cmdstat_{name}"),
+                    "calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={},failed_calls={}",
+                    s.rejected_calls.load(r),
+                    s.failed_calls.load(r)
+                );
+            }
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, count) in stats.error_codes.lock().iter() {
+                field!(out, format!("errorstat_{code}"), "count={count}");
+            }
+        }
+        "cluster" => {
+            out.push_str("# Cluster\r\n");
+            field!(out, "cluster_enabled", "0");
+        }
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            for i in 0..server.keyspace.num_dbs() {
+                let keys = db.db_size(i);
+                if keys > 0 {
+                    let expires = db.db_expires(i);
+                    field!(
+                        out,
+                        format!("db{i}"),
+                        "keys={keys},expires={expires},avg_ttl=0"
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// User and system CPU seconds of the process, from `/proc/self/stat`.
+fn cpu_times() -> (f64, f64) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall.
+    let rest = text.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Clock ticks are 100 per second on Linux.
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+// ---------------------------------------------------------------- CONFIG
+
+fn config_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let config = ctx.server.config.read();
+    let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    for pattern in &ctx.args[2..] {
+        let pattern = pattern.to_ascii_lowercase();
+        let is_glob = pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+        for (name, value) in config.iter() {
+            let hit = if is_glob {
+                crate::util::glob::glob_match(&pattern, name.as_bytes())
+            } else {
+                name.as_bytes() == pattern.as_slice()
+            };
+            if hit && !pairs.iter().any(|(n, _)| *n == name) {
+                pairs.push((name, value.to_string()));
+            }
+        }
+    }
+    drop(config);
+    ctx.out.map(pairs.len());
+    for (name, value) in pairs {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() % 2 != 0 {
+        return Err(SYNTAX);
+    }
+    let pairs: Vec<(String, String)> = ctx.args[2..]
+        .chunks(2)
+        .map(|p| (args::lossy(&p[0]), args::lossy(&p[1])))
+        .collect();
+    // Validate everything before changing anything: all or nothing.
+    let mut seen: Vec<&'static str> = Vec::new();
+    for (name, _) in &pairs {
+        let Some(d) = crate::config::directive(name) else {
+            return Err(CmdError::new(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            )));
+        };
+        let failed = |why: &str| {
+            CmdError::new(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        };
+        if !d.mutable {
+            return Err(failed("can't set immutable config"));
+        }
+        let canonical = crate::config::canonical(d.name);
+        if seen.contains(&canonical) {
+            return Err(failed("duplicate parameter"));
+        }
+        seen.push(canonical);
+    }
+    let mut config = ctx.server.config.write();
+    let mut updated = config.clone();
+    for (name, value) in &pairs {
+        updated.set(name, value).map_err(|why| {
+            CmdError::new(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        })?;
+    }
+    *config = updated;
+    ctx.server.hot.refresh(&config);
+    crate::log::set_level(config.get("loglevel").unwrap_or("notice"));
+    drop(config);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_resetstat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.server.stats.reset();
+    for (_, s) in Registry::get().all_stats() {
+        s.calls.store(0, Ordering::Relaxed);
+        s.usec.store(0, Ordering::Relaxed);
+        s.rejected_calls.store(0, Ordering::Relaxed);
+        s.failed_calls.store(0, Ordering::Relaxed);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let config = ctx.server.config.read();
+    let Some(path) = config.file.clone() else {
+        return Err(CmdError::fixed(
+            "ERR The server is running without a config file",
+        ));
+    };
+    let text = config.rewrite_text(&std::fs::read_to_string(&path).unwrap_or_default());
+    drop(config);
+    std::fs::write(&path, text)
+        .map_err(|e| CmdError::new(format!("ERR Rewriting config file: {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Values of the directives matching the glob-style pattern(s).",
+            "SET <directive> <value> [<directive> <value> ...]",
+            "    Change directives, all or none of them.",
+            "RESETSTAT",
+            "    Reset the statistics INFO reports.",
+            "REWRITE",
+            "    Write the running configuration back to the config file.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- TIME
+
+fn time(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let us = crate::util::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int(us / 1_000_000);
+    ctx.out.bulk_int(us % 1_000_000);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- MEMORY
+
+/// Bytes a key costs beyond its value: the entry, its key and dict slot.
+const KEY_OVERHEAD: usize = 56;
+
+fn memory_usage(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let mut i = 3;
+    while i < ctx.args.len() {
+        if args::is(&ctx.args[i], "SAMPLES") && i + 1 < ctx.args.len() {
+            // Sizes here are exact, so the sample count only needs checking.
+            args::int(&ctx.args[i + 1])?;
+            i += 2;
+        } else {
+            return Err(SYNTAX);
+        }
+    }
+    let key = &ctx.args[2];
+    match db.get(key) {
+        Some(v) => {
+            let bytes = KEY_OVERHEAD + key.len() + v.heap_bytes();
+            ctx.out.int(bytes as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn memory_stats(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let m = memory_figures();
+    let r = Ordering::Relaxed;
+    let stats = &ctx.server.stats;
+    let peak = stats
+        .used_memory_peak
+        .fetch_max(m.allocated, r)
+        .max(m.allocated);
+    let startup = stats.used_memory_startup.load(r);
+    let mut keys = 0usize;
+    for i in 0..ctx.server.keyspace.num_dbs() {
+        keys += db.db_size(i);
+    }
+    let dataset = m.allocated.saturating_sub(startup);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let out = &mut *ctx.out;
+    out.map(12);
+    out.bulk(b"peak.allocated");
+    out.int(peak as i64);
+    out.bulk(b"total.allocated");
+    out.int(m.allocated as i64);
+    out.bulk(b"startup.allocated");
+    out.int(startup as i64);
+    out.bulk(b"keys.count");
+    out.int(keys as i64);
+    out.bulk(b"keys.bytes-per-key");
+    out.int(if keys == 0 {
+        0
+    } else {
+        (dataset / keys as u64) as i64
+    });
+    out.bulk(b"dataset.bytes");
+    out.int(dataset as i64);
+    out.bulk(b"dataset.percentage");
+    out.double(ratio(dataset, m.allocated) * 100.0);
+    out.bulk(b"peak.percentage");
+    out.double(ratio(m.allocated, peak) * 100.0);
+    out.bulk(b"allocator.allocated");
+    out.int(m.allocated as i64);
+    out.bulk(b"allocator.active");
+    out.int(m.active as i64);
+    out.bulk(b"allocator.resident");
+    out.int(m.resident as i64);
+    out.bulk(b"fragmentation");
+    out.double(ratio(m.rss, m.allocated));
+    Ok(())
+}
+
+fn memory_doctor(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.verbatim(
+        "txt",
+        b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.",
+    );
+    Ok(())
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let m = memory_figures();
+    let text = format!(
+        "allocated: {}\nactive: {}\nresident: {}\nrss: {}\n",
+        m.allocated, m.active, m.resident, m.rss
+    );
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+fn memory_purge(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.ok();
+    Ok(())
+}
+
+fn memory_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    A report on memory problems.",
+            "MALLOC-STATS",
+            "    The allocator's statistics.",
+            "PURGE",
+            "    Ask the allocator to release memory.",
+            "STATS",
+            "    Memory usage details.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Bytes used by a key and its value.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- DEBUG
+
+fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let sub = ctx.args[1].to_ascii_lowercase();
+    let argc = ctx.args.len();
+    match (sub.as_slice(), argc) {
+        (b"help", 2) => {
+            write_help(
+                ctx.out,
+                "DEBUG",
+                &[
+                    "SLEEP <seconds>",
+                    "    Stop serving keyspace commands for the given time (fractions allowed).",
+                    "SET-ACTIVE-EXPIRE <0|1>",
+                    "    Turn the periodic expiry of keys off or on.",
+                    "OBJECT <key>",
+                    "    Internal details of a key's value.",
+                    "CHANGE-REPL-ID",
+                    "    Accepted for compatibility; does nothing.",
+                    "QUICKLIST-PACKED-THRESHOLD <size>",
+                    "    Accepted for compatibility.",
+                    "LISTPACK <key>",
+                    "    Accepted for compatibility.",
+                    "RELOAD",
+                    "    Needs persistence, which this server does not have yet.",
+                ],
+            );
+        }
+        (b"sleep", 3) => {
+            let secs = args::float(&ctx.args[2])?;
+            // Like Redis, the whole keyspace stays unavailable meanwhile: this
+            // handler holds every shard (the command is ALL_SHARDS).
+            let dur = std::time::Duration::from_secs_f64(secs.clamp(0.0, 1e6));
+            std::thread::sleep(dur);
+            ctx.out.ok();
+        }
+        (b"set-active-expire", 3) => {
+            let on = args::int(&ctx.args[2])? != 0;
+            ctx.server.active_expire.store(on, Ordering::Relaxed);
+            ctx.out.ok();
+        }
+        (b"object", 3) => {
+            let key = ctx.args[2].clone();
+            let Some(v) = db.get(&key) else {
+                return Err(NO_SUCH_KEY);
+            };
+            let text = format!(
+                "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+                v.encoding_name(),
+                v.heap_bytes()
+            );
+            ctx.out.simple(&text);
+        }
+        (b"change-repl-id", 2) | (b"quicklist-packed-threshold", 3) => ctx.out.ok(),
+        (b"listpack", 3) | (b"quicklist", 3) => {
+            let key = ctx.args[2].clone();
+            if db.get(&key).is_none() {
+                return Err(NO_SUCH_KEY);
+            }
+            ctx.out.simple("Listpack structure printed on stdout");
+        }
+        (b"reload", _) | (b"loadaof", _) => {
+            return Err(CmdError::fixed(
+                "ERR DEBUG RELOAD needs persistence, which is not available",
+            ));
+        }
+        _ => {
+            return Err(CmdError::new(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                args::lossy(&ctx.args[1])
+            )));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- SHUTDOWN
+
+fn shutdown(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    for a in &ctx.args[1..] {
+        let known = ["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]
+            .iter()
+            .any(|k| args::is(a, k));
+        if !known {
+            return Err(SYNTAX);
+        }
+    }
+    let has = |k: &str| ctx.args[1..].iter().any(|a| args::is(a, k));
+    if has("SAVE") && has("NOSAVE") {
+        return Err(SYNTAX);
+    }
+    if has("ABORT") {
+        if ctx.args.len() > 2 {
+            return Err(SYNTAX);
+        }
+        return Err(CmdError::fixed("ERR No shutdown in progress."));
+    }
+    crate::warning!("User requested shutdown...");
+    ctx.server.shutting_down.store(true, Ordering::SeqCst);
+    ctx.server.shutdown.notify_one();
+    // Like Redis, the connection closes without a reply on success.
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(1024), "1.00K");
+        assert_eq!(bytes_to_human(1536 * 1024), "1.50M");
+        assert_eq!(bytes_to_human(3 << 30), "3.00G");
+    }
+
+    #[test]
+    fn rss_is_read() {
+        assert!(process_rss() > 0);
+    }
 }
