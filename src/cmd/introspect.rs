@@ -356,7 +356,7 @@ pub fn command_info(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     for name in &ctx.args[2..] {
         match lookup_full(name) {
             Some(spec) => write_command_info(ctx.out, spec),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())

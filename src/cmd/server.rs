@@ -21,7 +21,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "info",
         -1,
-        LOADING | STALE,
+        LOADING | STALE | ALL_SHARDS,
         KeySpec::None,
         Group::Server,
         info,
@@ -144,7 +144,7 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         Group::Server,
         memory_usage,
     ),
-    server_sub("memory|stats", 2, 0, memory_stats),
+    server_sub("memory|stats", 2, ALL_SHARDS, memory_stats),
     server_sub("memory|doctor", 2, 0, memory_doctor),
     server_sub("memory|malloc-stats", 2, 0, memory_malloc_stats),
     server_sub("memory|purge", 2, 0, memory_purge),
@@ -745,9 +745,9 @@ fn cpu_times() -> (f64, f64) {
 
 fn config_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let config = ctx.server.config.read();
-    let mut pairs: Vec<(&'static str, String)> = Vec::new();
-    for pattern in &ctx.args[2..] {
-        let pattern = pattern.to_ascii_lowercase();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for arg in &ctx.args[2..] {
+        let pattern = arg.to_ascii_lowercase();
         let is_glob = pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
         for (name, value) in config.iter() {
             let hit = if is_glob {
@@ -755,8 +755,24 @@ fn config_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             } else {
                 name.as_bytes() == pattern.as_slice()
             };
-            if hit && !pairs.iter().any(|(n, _)| *n == name) {
-                pairs.push((name, value.to_string()));
+            // An exact name is echoed as the client spelled it, as Redis does.
+            let shown = if is_glob {
+                name.to_string()
+            } else {
+                args::lossy(arg)
+            };
+            if hit && !pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                let name = shown;
+                let value = if name.eq_ignore_ascii_case("dir") {
+                    // The working directory is the truth (set at start-up
+                    // and by CONFIG SET dir).
+                    std::env::current_dir()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_else(|_| value.to_string())
+                } else {
+                    value.to_string()
+                };
+                pairs.push((name, value));
             }
         }
     }
@@ -802,11 +818,17 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut config = ctx.server.config.write();
     let mut updated = config.clone();
     for (name, value) in &pairs {
-        updated.set(name, value).map_err(|why| {
+        let failed = |why: &str| {
             CmdError::new(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
             ))
-        })?;
+        };
+        updated.set(name, value).map_err(|why| failed(&why))?;
+        if name.eq_ignore_ascii_case("dir") {
+            // The only setting applied outside the config itself; done
+            // last among the checks so a failure leaves everything as it was.
+            std::env::set_current_dir(value).map_err(|e| failed(&e.to_string()))?;
+        }
     }
     *config = updated;
     ctx.server.hot.refresh(&config);
