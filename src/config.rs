@@ -547,7 +547,7 @@ mod tests {
         let c = Config::from_args(&["--port".into(), "6380".into(), "--save".into(), "".into()])
             .unwrap();
         assert_eq!(c.int("port"), 6380);
-        assert_eq!(c.int("hash-max-listpack-entries"), 128);
+        assert_eq!(c.int("hash-max-listpack-entries"), 512);
         assert!(c.save_rules().is_empty());
         let c = Config::default();
         assert_eq!(c.save_rules(), vec![(3600, 1), (300, 100), (60, 10000)]);
