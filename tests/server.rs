@@ -1018,6 +1018,37 @@ fn debug_sleep_blocks_keyspace_and_set_active_expire() {
 }
 
 #[test]
+fn debug_digest_depends_on_data_only() {
+    let one = start_ferrodis(&[]);
+    let two = start_ferrodis(&[]);
+    let mut a = RawClient::connect(one.port);
+    let mut b = RawClient::connect(two.port);
+    let zeros = format!("+{}\r\n", "0".repeat(40));
+    assert_eq!(text(&a.cmd(&["DEBUG", "DIGEST"])), zeros);
+    // Same data written in different orders: same digest.
+    a.cmd(&["SET", "s", "1"]);
+    a.cmd(&["HSET", "h", "f1", "v1", "f2", "v2"]);
+    a.cmd(&["RPUSH", "l", "x", "y"]);
+    b.cmd(&["RPUSH", "l", "x", "y"]);
+    b.cmd(&["HSET", "h", "f2", "v2"]);
+    b.cmd(&["HSET", "h", "f1", "v1"]);
+    b.cmd(&["SET", "s", "1"]);
+    let da = a.cmd(&["DEBUG", "DIGEST"]);
+    assert_ne!(text(&da), zeros);
+    assert_eq!(da, b.cmd(&["DEBUG", "DIGEST"]));
+    assert_eq!(
+        a.cmd(&["DEBUG", "DIGEST-VALUE", "h", "l"]),
+        b.cmd(&["DEBUG", "DIGEST-VALUE", "h", "l"])
+    );
+    // Any change shows; list order matters.
+    b.cmd(&["DEL", "l"]);
+    b.cmd(&["RPUSH", "l", "y", "x"]);
+    assert_ne!(da, b.cmd(&["DEBUG", "DIGEST"]));
+    let missing = a.cmd(&["DEBUG", "DIGEST-VALUE", "nokey"]);
+    assert_eq!(text(&missing), format!("*1\r\n{zeros}"));
+}
+
+#[test]
 fn time_is_now() {
     let s = start_ferrodis(&[]);
     let mut c = RawClient::connect(s.port);

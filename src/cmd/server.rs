@@ -1036,6 +1036,12 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "    Accepted for compatibility.",
                     "RELOAD",
                     "    Needs persistence, which this server does not have yet.",
+                    "DIGEST",
+                    "    A digest of the whole dataset (equal data, equal digest).",
+                    "DIGEST-VALUE <key> [<key> ...]",
+                    "    A digest of each key's value.",
+                    "LOG <message>",
+                    "    Write the message to the server log.",
                 ],
             );
         }
@@ -1065,6 +1071,40 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             ctx.out.simple(&text);
         }
         (b"change-repl-id", 2) | (b"quicklist-packed-threshold", 3) => ctx.out.ok(),
+        (b"log", 3) => {
+            crate::warning!("DEBUG LOG: {}", args::lossy(&ctx.args[2]));
+            ctx.out.ok();
+        }
+        (b"digest", 2) => {
+            let mut total = [0u64; 3];
+            for index in 0..ctx.server.keyspace.num_dbs() {
+                let mut keys = Vec::new();
+                db.for_each_key(index, |k, v| keys.push((k.to_vec(), value_digest(v))));
+                let saved = db.db;
+                db.db = index;
+                for (key, value) in keys {
+                    let expire = db.expire_time(&key).unwrap_or(-1);
+                    for (i, t) in total.iter_mut().enumerate() {
+                        let mut h = Fnv::new(i as u64 ^ index as u64);
+                        h.write(&key);
+                        h.write_u64(value[i]);
+                        h.write_u64(expire as u64);
+                        // XOR: the key order does not matter.
+                        *t ^= h.finish();
+                    }
+                }
+                db.db = saved;
+            }
+            ctx.out.simple(&digest_hex(total));
+        }
+        (b"digest-value", _) => {
+            let keys: Vec<bytes::Bytes> = ctx.args[2..].to_vec();
+            ctx.out.array(keys.len());
+            for key in keys {
+                let d = db.get(&key).map_or([0; 3], value_digest);
+                ctx.out.simple(&digest_hex(d));
+            }
+        }
         (b"listpack", 3) | (b"quicklist", 3) => {
             let key = ctx.args[2].clone();
             if db.get(&key).is_none() {
@@ -1085,6 +1125,73 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// FNV-1a, seeded: a stable hash for DEBUG DIGEST (the same data gives the
+/// same digest in every run).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new(seed: u64) -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn write(&mut self, data: &[u8]) {
+        for &b in data {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // Length-terminate so ("ab","c") and ("a","bc") differ.
+        self.write_len(data.len());
+    }
+
+    fn write_len(&mut self, n: usize) {
+        for b in (n as u64).to_le_bytes() {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.write_len(n as usize);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Three independent 64-bit digests of a value's type and content.
+fn value_digest(v: &crate::types::Value) -> [u64; 3] {
+    use crate::types::Value;
+    let mut out = [0u64; 3];
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut h = Fnv::new(i as u64 + 17);
+        h.write(v.type_name().as_bytes());
+        match v {
+            Value::Str(s) => h.write(&s.as_bytes()),
+            Value::List(l) => l.iter().for_each(|item| h.write(item)),
+            Value::Hash(hv) => {
+                // Field order is an encoding detail: combine order-free.
+                let mut acc = 0u64;
+                for (f, val) in hv.iter() {
+                    let mut e = Fnv::new(i as u64);
+                    e.write(f);
+                    e.write(val);
+                    acc ^= e.finish();
+                }
+                h.write_u64(acc);
+            }
+        }
+        *o = h.finish();
+    }
+    out
+}
+
+/// 40 hex digits, like Redis's SHA1-sized digests; all zeros for nothing.
+fn digest_hex(d: [u64; 3]) -> String {
+    let hex = format!("{:016x}{:016x}{:016x}", d[0], d[1], d[2]);
+    hex[..40].to_string()
 }
 
 // ---------------------------------------------------------------- SHUTDOWN
