@@ -106,6 +106,10 @@ pub struct HotConfig {
     pub timeout_secs: AtomicU64,
     /// `hz`
     pub hz: AtomicU64,
+    /// `slowlog-log-slower-than` in microseconds (negative: off).
+    pub slowlog_slower_than: AtomicI64,
+    /// `slowlog-max-len`
+    pub slowlog_max_len: AtomicUsize,
 }
 
 impl HotConfig {
@@ -119,6 +123,8 @@ impl HotConfig {
             maxclients: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
             hz: AtomicU64::new(10),
+            slowlog_slower_than: AtomicI64::new(10_000),
+            slowlog_max_len: AtomicUsize::new(128),
         };
         hot.refresh(config);
         hot
@@ -139,6 +145,10 @@ impl HotConfig {
         self.maxclients.store(c.int("maxclients") as usize, r);
         self.timeout_secs.store(c.int("timeout").max(0) as u64, r);
         self.hz.store(c.int("hz").clamp(1, 500) as u64, r);
+        self.slowlog_slower_than
+            .store(c.int("slowlog-log-slower-than"), r);
+        self.slowlog_max_len
+            .store(c.int("slowlog-max-len").max(0) as usize, r);
     }
 
     /// Hash encoding thresholds.
@@ -183,6 +193,8 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Unix time (seconds) the server started.
     pub started_unix: i64,
+    /// The slow log (SLOWLOG), newest first.
+    pub slowlog: crate::cmd::server::SlowLog,
 }
 
 impl Shared {
@@ -204,6 +216,7 @@ impl Shared {
             shutdown: Notify::new(),
             active_expire: AtomicBool::new(true),
             started_unix: crate::util::now_ms() / 1000,
+            slowlog: Default::default(),
         })
     }
 }

@@ -169,6 +169,14 @@ const EXACT_INFO: &[&str] = &[
     "memory|malloc-stats",
     "memory|purge",
     "memory|help",
+    "slowlog|get",
+    "slowlog|len",
+    "slowlog|reset",
+    "slowlog|help",
+    "role",
+    "client|getredir",
+    "client|trackinginfo",
+    "client|unblock",
     // other families, as far as they exist on this branch
     "get",
     "set",
@@ -431,6 +439,22 @@ fn connection_and_server_errors_match_redis() {
             SHUTDOWN foo
             SHUTDOWN save nosave
             SHUTDOWN abort
+            CLIENT GETREDIR
+            CLIENT TRACKINGINFO
+            CLIENT UNBLOCK 1 2 3
+            CLIENT UNBLOCK x
+            CLIENT UNBLOCK 1 foo
+            CLIENT UNBLOCK 999999
+            CLIENT UNBLOCK 999999 ERROR
+            SLOWLOG GeT 1 2
+            SLOWLOG GET -2
+            SLOWLOG GET x
+            SLOWLOG FOO
+            SLOWLOG RESET
+            SLOWLOG LEN
+            SLOWLOG GET
+            ROLE
+            ROLE x
             RESET x
             RESET
             "#,
@@ -1046,6 +1070,80 @@ fn debug_digest_depends_on_data_only() {
     assert_ne!(da, b.cmd(&["DEBUG", "DIGEST"]));
     let missing = a.cmd(&["DEBUG", "DIGEST-VALUE", "nokey"]);
     assert_eq!(text(&missing), format!("*1\r\n{zeros}"));
+}
+
+#[test]
+fn slowlog_records_slow_commands() {
+    let s = start_ferrodis(&["--slowlog-log-slower-than", "100000"]);
+    let mut c = RawClient::connect(s.port);
+    c.cmd(&["CLIENT", "SETNAME", "slowpoke"]);
+    assert_eq!(c.cmd(&["DEBUG", "SLEEP", "0.2"]), b"+OK\r\n");
+    c.cmd(&["PING"]);
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":1\r\n");
+    let Resp::Array(entries) = parse(&c.cmd(&["SLOWLOG", "GET"])) else {
+        panic!()
+    };
+    let Resp::Array(e) = &entries[0] else {
+        panic!()
+    };
+    assert_eq!(e[0], Resp::Int(0));
+    let Resp::Int(us) = e[2] else { panic!() };
+    assert!(us >= 200_000, "{us}");
+    assert_eq!(
+        e[3],
+        Resp::Array(vec![
+            Resp::Bulk(b"DEBUG".to_vec()),
+            Resp::Bulk(b"SLEEP".to_vec()),
+            Resp::Bulk(b"0.2".to_vec())
+        ])
+    );
+    assert_eq!(e[5], Resp::Bulk(b"slowpoke".to_vec()));
+    // Everything is logged at threshold 0; long arguments are trimmed.
+    c.cmd(&[
+        "CONFIG",
+        "SET",
+        "slowlog-log-slower-than",
+        "0",
+        "slowlog-max-len",
+        "3",
+    ]);
+    let long = "z".repeat(200);
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    let mut args = vec!["ECHO"];
+    args.push(&long);
+    c.cmd(&args);
+    let mut del = vec!["DEL"];
+    del.extend(many.iter().map(String::as_str));
+    c.cmd(&del);
+    let Resp::Array(entries) = parse(&c.cmd(&["SLOWLOG", "GET", "-1"])) else {
+        panic!()
+    };
+    assert_eq!(entries.len(), 3, "max-len bounds the log");
+    let Resp::Array(del_entry) = &entries[0] else {
+        panic!()
+    };
+    let Resp::Array(del_args) = &del_entry[3] else {
+        panic!()
+    };
+    assert_eq!(del_args.len(), 32);
+    assert_eq!(
+        del_args[31],
+        Resp::Bulk(b"... (10 more arguments)".to_vec())
+    );
+    let Resp::Array(echo_entry) = &entries[1] else {
+        panic!()
+    };
+    let Resp::Array(echo_args) = &echo_entry[3] else {
+        panic!()
+    };
+    let expect = format!("{}... (72 more bytes)", "z".repeat(128));
+    assert_eq!(echo_args[1], Resp::Bulk(expect.into_bytes()));
+    assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd(&["SLOWLOG", "LEN"]),
+        b":1\r\n",
+        "RESET itself is logged"
+    );
 }
 
 #[test]

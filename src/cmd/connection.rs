@@ -122,6 +122,24 @@ const CLIENT: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE,
         client_no_touch,
     ),
+    client_sub(
+        "client|getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        client_getredir,
+    ),
+    client_sub(
+        "client|trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        client_trackinginfo,
+    ),
+    client_sub(
+        "client|unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_unblock,
+    ),
     client_sub("client|help", 2, LOADING | STALE, client_help),
 ];
 
@@ -527,6 +545,42 @@ fn client_no_touch(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let on = on_off(&ctx.args[2])?;
     ctx.client.info.no_touch.store(on, Ordering::Relaxed);
     ctx.out.ok();
+    Ok(())
+}
+
+fn client_getredir(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    // No client tracking: nothing is redirected.
+    ctx.out.int(-1);
+    Ok(())
+}
+
+fn client_trackinginfo(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(1);
+    out.bulk(b"off");
+    out.bulk(b"redirect");
+    out.int(-1);
+    out.bulk(b"prefixes");
+    out.array(0);
+    Ok(())
+}
+
+fn client_unblock(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() > 4 {
+        return Err(super::introspect::subcommand_syntax_error(ctx.args));
+    }
+    args::int(&ctx.args[2])?;
+    if let Some(reason) = ctx.args.get(3) {
+        if !args::is(reason, "TIMEOUT") && !args::is(reason, "ERROR") {
+            return Err(CmdError::fixed(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    // No command blocks yet, so there is never a client to unblock.
+    ctx.out.int(0);
     Ok(())
 }
 

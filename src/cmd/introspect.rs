@@ -552,6 +552,17 @@ pub fn command_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Redis's error for a subcommand given the wrong number of arguments
+/// where the subcommand's own parser checks them (`'get'. Try SLOWLOG HELP.`).
+pub fn subcommand_syntax_error(args: &[bytes::Bytes]) -> CmdError {
+    let sub = args.get(1).map(|a| &a[..a.len().min(128)]).unwrap_or(b"");
+    CmdError::new(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(sub),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    ))
+}
+
 /// Writes a `HELP` reply in Redis's layout: a header line, the lines given,
 /// and the closing `HELP` entry.
 pub fn write_help(out: &mut Reply, command: &str, lines: &[&str]) {

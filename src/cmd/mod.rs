@@ -509,11 +509,11 @@ pub fn execute(
         ctx.out.error(e.text());
     }
     let failed = ctx.out.errors > errors_before;
+    let elapsed_us = start.elapsed().as_micros() as u64;
+    server::slowlog_record(ctx, spec, elapsed_us);
     if let Some(stats) = Registry::get().stats(spec.name) {
         stats.calls.fetch_add(1, Ordering::Relaxed);
-        stats
-            .usec
-            .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        stats.usec.fetch_add(elapsed_us, Ordering::Relaxed);
         if failed {
             stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         }

@@ -36,6 +36,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         time,
     ),
     CommandSpec::container("memory", -2, 0, Group::Server, MEMORY_SUBCOMMANDS),
+    CommandSpec::container("slowlog", -2, 0, Group::Server, SLOWLOG_SUBCOMMANDS),
+    CommandSpec::new(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        KeySpec::None,
+        Group::Server,
+        role,
+    ),
     CommandSpec::new(
         "debug",
         -2,
@@ -129,6 +138,13 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         config_rewrite,
     ),
     server_sub("config|help", 2, LOADING | STALE, config_help),
+];
+
+const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
+    server_sub("slowlog|get", -2, ADMIN | LOADING | STALE, slowlog_get),
+    server_sub("slowlog|len", 2, ADMIN | LOADING | STALE, slowlog_len),
+    server_sub("slowlog|reset", 2, ADMIN | LOADING | STALE, slowlog_reset),
+    server_sub("slowlog|help", 2, LOADING | STALE, slowlog_help),
 ];
 
 const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
@@ -1192,6 +1208,165 @@ fn value_digest(v: &crate::types::Value) -> [u64; 3] {
 fn digest_hex(d: [u64; 3]) -> String {
     let hex = format!("{:016x}{:016x}{:016x}", d[0], d[1], d[2]);
     hex[..40].to_string()
+}
+
+// ---------------------------------------------------------------- SLOWLOG
+
+/// One slow-log entry.
+#[derive(Debug, Clone)]
+pub struct SlowEntry {
+    /// Increasing id.
+    pub id: u64,
+    /// Unix time (seconds) the command ran.
+    pub time: i64,
+    /// Duration in microseconds.
+    pub duration_us: u64,
+    /// The arguments, trimmed as Redis trims them.
+    pub args: Vec<Vec<u8>>,
+    /// `ip:port` of the client.
+    pub peer: String,
+    /// The client's name.
+    pub name: Vec<u8>,
+}
+
+/// The slow log: newest entries first, bounded by `slowlog-max-len`.
+#[derive(Default)]
+pub struct SlowLog {
+    entries: parking_lot::Mutex<std::collections::VecDeque<SlowEntry>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// Arguments kept per entry, the last one standing for the rest.
+const SLOWLOG_MAX_ARGS: usize = 32;
+/// Bytes kept per argument.
+const SLOWLOG_MAX_ARG_LEN: usize = 128;
+
+/// Logs the command just run if it took at least `slowlog-log-slower-than`.
+pub fn slowlog_record(ctx: &Ctx<'_>, spec: &CommandSpec, duration_us: u64) {
+    let hot = &ctx.server.hot;
+    let threshold = hot.slowlog_slower_than.load(Ordering::Relaxed);
+    if threshold < 0 || (duration_us as i64) < threshold || spec.has(SKIP_SLOWLOG) {
+        return;
+    }
+    let argc = ctx.args.len();
+    let kept = argc.min(SLOWLOG_MAX_ARGS);
+    let args = (0..kept)
+        .map(|j| {
+            let a = &ctx.args[j];
+            if kept != argc && j == kept - 1 {
+                format!("... ({} more arguments)", argc - kept + 1).into_bytes()
+            } else if a.len() > SLOWLOG_MAX_ARG_LEN {
+                let mut v = a[..SLOWLOG_MAX_ARG_LEN].to_vec();
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_ARG_LEN).as_bytes(),
+                );
+                v
+            } else {
+                a.to_vec()
+            }
+        })
+        .collect();
+    let log = &ctx.server.slowlog;
+    let entry = SlowEntry {
+        id: log.next_id.fetch_add(1, Ordering::Relaxed),
+        time: crate::util::now_ms() / 1000,
+        duration_us,
+        args,
+        peer: ctx.client.info.addr.to_string(),
+        name: ctx
+            .client
+            .info
+            .name
+            .lock()
+            .as_ref()
+            .map(|n| n.to_vec())
+            .unwrap_or_default(),
+    };
+    let max = hot.slowlog_max_len.load(Ordering::Relaxed);
+    let mut entries = log.entries.lock();
+    entries.push_front(entry);
+    entries.truncate(max);
+}
+
+fn slowlog_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mut count = 10usize;
+    if ctx.args.len() == 3 {
+        let n = crate::protocol::parse_i64(&ctx.args[2]).ok_or(CmdError::fixed(
+            "ERR count should be greater than or equal to -1",
+        ))?;
+        if n < -1 {
+            return Err(CmdError::fixed(
+                "ERR count should be greater than or equal to -1",
+            ));
+        }
+        count = if n == -1 { usize::MAX } else { n as usize };
+    } else if ctx.args.len() > 3 {
+        return Err(introspect::subcommand_syntax_error(ctx.args));
+    }
+    let entries: Vec<SlowEntry> = ctx
+        .server
+        .slowlog
+        .entries
+        .lock()
+        .iter()
+        .take(count)
+        .cloned()
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(entries.len());
+    for e in entries {
+        out.array(6);
+        out.int(e.id as i64);
+        out.int(e.time);
+        out.int(e.duration_us as i64);
+        out.array(e.args.len());
+        for a in &e.args {
+            out.bulk(a);
+        }
+        out.bulk(e.peer.as_bytes());
+        out.bulk(&e.name);
+    }
+    Ok(())
+}
+
+fn slowlog_len(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let n = ctx.server.slowlog.entries.lock().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn slowlog_reset(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.server.slowlog.entries.lock().clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn slowlog_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "SLOWLOG",
+        &[
+            "GET [<count>]",
+            "    The newest <count> entries (10 by default, all with -1). Each is:",
+            "    id, unix time, microseconds taken, arguments, client address, client name.",
+            "LEN",
+            "    Number of entries.",
+            "RESET",
+            "    Empty the log.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ROLE
+
+fn role(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    // A master without replicas (replication does not exist yet).
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
 }
 
 // ---------------------------------------------------------------- SHUTDOWN
