@@ -43,6 +43,51 @@ pub struct Stats {
     pub used_memory_peak: AtomicU64,
     /// `used_memory` once the server was ready, before any client.
     pub used_memory_startup: AtomicU64,
+    /// Recent per-second rates (INFO `instantaneous_*`).
+    pub rates: Mutex<RateSamples>,
+}
+
+/// How many samples the instantaneous rates average over.
+const RATE_SAMPLES: usize = 16;
+
+/// Rolling samples of commands and network bytes per second, taken by the
+/// periodic task (Redis's `instantaneous_ops_per_sec` and friends).
+#[derive(Default)]
+pub struct RateSamples {
+    /// When the last sample was taken.
+    last_at: Option<Instant>,
+    /// Counter values at the last sample: commands, input, output bytes.
+    last: [u64; 3],
+    /// Per-second rates, a ring of [`RATE_SAMPLES`] per counter.
+    samples: [[f64; RATE_SAMPLES]; 3],
+    next: usize,
+}
+
+impl RateSamples {
+    /// Records the current counter values (commands, input bytes, output
+    /// bytes) as a new sample.
+    pub fn sample(&mut self, now: Instant, counters: [u64; 3]) {
+        if let Some(at) = self.last_at {
+            let secs = now.duration_since(at).as_secs_f64();
+            if secs > 0.0 {
+                for (i, c) in counters.iter().enumerate() {
+                    self.samples[i][self.next] = c.saturating_sub(self.last[i]) as f64 / secs;
+                }
+                self.next = (self.next + 1) % RATE_SAMPLES;
+            }
+        }
+        self.last_at = Some(now);
+        self.last = counters;
+    }
+
+    /// Average rates: commands per second, input and output bytes per second.
+    pub fn averages(&self) -> [f64; 3] {
+        let mut out = [0.0; 3];
+        for (o, ring) in out.iter_mut().zip(&self.samples) {
+            *o = ring.iter().sum::<f64>() / RATE_SAMPLES as f64;
+        }
+        out
+    }
 }
 
 impl Stats {
@@ -406,6 +451,15 @@ async fn cron(shared: Arc<Shared>) {
                 .expired_keys
                 .fetch_add(deleted, Ordering::Relaxed);
         }
+        let stats = &shared.stats;
+        stats.rates.lock().sample(
+            Instant::now(),
+            [
+                stats.commands_processed.load(Ordering::Relaxed),
+                stats.net_input_bytes.load(Ordering::Relaxed),
+                stats.net_output_bytes.load(Ordering::Relaxed),
+            ],
+        );
         let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
         if timeout > 0 {
             let now = crate::util::now_ms();

@@ -792,6 +792,32 @@ fn info_sections_and_fields() {
         .unwrap();
     assert_eq!(errors.1, "0");
     assert!(!body(&c.cmd(&["INFO", "commandstats"])).contains("cmdstat_get"));
+    // The instantaneous rate follows a burst of commands.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let mut burst = Vec::new();
+        for _ in 0..200 {
+            burst.extend_from_slice(&RawClient::encode(&[b"PING"]));
+        }
+        c.send_raw(&burst);
+        for _ in 0..200 {
+            c.read_reply();
+        }
+        let stats = info_fields(&mut c, &["INFO", "stats"]);
+        let ops = stats
+            .iter()
+            .find(|(k, _)| k == "instantaneous_ops_per_sec")
+            .map(|(_, v)| v.parse::<u64>().expect("ops number"))
+            .unwrap();
+        if ops > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instantaneous_ops_per_sec stays 0"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // RESP3: a verbatim string.
     c.cmd(&["HELLO", "3"]);
     assert!(c.cmd(&["INFO", "server"]).starts_with(b"="));

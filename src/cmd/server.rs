@@ -574,7 +574,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 "{}",
                 stats.commands_processed.load(r)
             );
-            field!(out, "instantaneous_ops_per_sec", "0");
+            let [ops, input, output] = stats.rates.lock().averages();
+            field!(out, "instantaneous_ops_per_sec", "{}", ops.round() as u64);
             field!(
                 out,
                 "total_net_input_bytes",
@@ -589,8 +590,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             );
             field!(out, "total_net_repl_input_bytes", "0");
             field!(out, "total_net_repl_output_bytes", "0");
-            field!(out, "instantaneous_input_kbps", "0.00");
-            field!(out, "instantaneous_output_kbps", "0.00");
+            field!(out, "instantaneous_input_kbps", "{:.2}", input / 1024.0);
+            field!(out, "instantaneous_output_kbps", "{:.2}", output / 1024.0);
             field!(out, "instantaneous_input_repl_kbps", "0.00");
             field!(out, "instantaneous_output_repl_kbps", "0.00");
             field!(
