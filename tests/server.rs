@@ -1173,6 +1173,39 @@ fn slowlog_records_slow_commands() {
 }
 
 #[test]
+fn debug_protocol_matches_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&["--enable-debug-command", "yes"]);
+    for resp in [2, 3] {
+        let mut p = common::Pair::connect(&ours, &redis, resp);
+        for t in [
+            "string",
+            "integer",
+            "double",
+            "bignum",
+            "null",
+            "array",
+            "set",
+            "map",
+            "attrib",
+            "true",
+            "false",
+            "verbatim",
+            "nosuchtype",
+        ] {
+            p.same(&["DEBUG", "PROTOCOL", t]);
+        }
+        // A push is followed by a real reply.
+        let ours_push = p.ours.cmd(&["DEBUG", "PROTOCOL", "push"]);
+        let redis_push = p.redis.cmd(&["DEBUG", "PROTOCOL", "push"]);
+        assert_eq!(text(&ours_push), text(&redis_push));
+        if resp == 3 {
+            assert_eq!(text(&p.ours.read_reply()), text(&p.redis.read_reply()));
+        }
+    }
+}
+
+#[test]
 fn time_is_now() {
     let s = start_ferrodis(&[]);
     let mut c = RawClient::connect(s.port);

@@ -1057,6 +1057,9 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "    A digest of the whole dataset (equal data, equal digest).",
                     "DIGEST-VALUE <key> [<key> ...]",
                     "    A digest of each key's value.",
+                    "PROTOCOL <type>",
+                    "    A sample reply of a RESP type (string, integer, double, bignum, null,",
+                    "    array, set, map, attrib, push, verbatim, true, false).",
                     "LOG <message>",
                     "    Write the message to the server log.",
                 ],
@@ -1088,6 +1091,7 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             ctx.out.simple(&text);
         }
         (b"change-repl-id", 2) | (b"quicklist-packed-threshold", 3) => ctx.out.ok(),
+        (b"protocol", 3) => debug_protocol(ctx)?,
         (b"log", 3) => {
             crate::warning!("DEBUG LOG: {}", args::lossy(&ctx.args[2]));
             ctx.out.ok();
@@ -1139,6 +1143,66 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
                 args::lossy(&ctx.args[1])
             )));
+        }
+    }
+    Ok(())
+}
+
+/// `DEBUG PROTOCOL <type>`: one sample reply of each RESP type, so
+/// clients (and tests) can check how every type is encoded.
+fn debug_protocol(ctx: &mut Ctx<'_>) -> CmdResult {
+    let name = ctx.args[2].to_ascii_lowercase();
+    let out = &mut *ctx.out;
+    match name.as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.int(12345),
+        b"double" => out.double(3.141),
+        b"bignum" => {
+            let n = b"1234567999999999999999999999999999999";
+            if out.is_resp3() {
+                out.raw(b"(");
+                out.raw(n);
+                out.raw(b"\r\n");
+            } else {
+                out.bulk(n);
+            }
+        }
+        b"null" => out.null(),
+        b"array" | b"set" | b"map" => {
+            match name.as_slice() {
+                b"array" => out.array(3),
+                b"set" => out.set(3),
+                _ => out.map(3),
+            }
+            for j in 0..3 {
+                out.int(j);
+                if name.as_slice() == b"map" {
+                    out.bool(j == 1);
+                }
+            }
+        }
+        b"attrib" => {
+            if out.is_resp3() {
+                out.raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.is_resp3() {
+                return Err(CmdError::fixed("ERR RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => out.bool(true),
+        b"false" => out.bool(false),
+        b"verbatim" => out.verbatim("txt", b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::fixed(
+                "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
         }
     }
     Ok(())
