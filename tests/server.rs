@@ -1411,3 +1411,37 @@ fn start_up_log_and_shutdown() {
 fn out_pid(log: &str) -> String {
     log.split(':').next().unwrap_or("").to_string()
 }
+
+// ------------------------------------------------------------ a real client
+
+#[test]
+fn redis_rs_client_connects_authenticates_and_reads_info() {
+    let dir = common::TempDir::new("client");
+    let path = dir.0.join("client.conf");
+    std::fs::write(&path, "requirepass pw\nsave \"\"\ndatabases 4\n").unwrap();
+    let s = start_with_file(&path, &[]);
+    // The URL's password and database make the client send AUTH and SELECT.
+    let client = redis::Client::open(format!("redis://:pw@127.0.0.1:{}/3", s.port)).unwrap();
+    let mut con = client
+        .get_connection()
+        .expect("connect with AUTH and SELECT");
+    let info: redis::InfoDict = redis::cmd("INFO").query(&mut con).unwrap();
+    assert_eq!(
+        info.get::<String>("redis_version").as_deref(),
+        Some("7.0.15")
+    );
+    assert!(info.get::<u64>("used_memory").unwrap_or(0) > 0);
+    assert_eq!(info.get::<u64>("connected_clients"), Some(1));
+    let cfg: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("databases")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(cfg.get("databases").map(String::as_str), Some("4"));
+    let line: String = redis::cmd("CLIENT").arg("INFO").query(&mut con).unwrap();
+    assert!(line.contains(" db=3 "), "{line}");
+    // A wrong password is refused, and the client recognises why.
+    let bad = redis::Client::open(format!("redis://:nope@127.0.0.1:{}/", s.port)).unwrap();
+    let err = bad.get_connection().err().expect("wrong password refused");
+    assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err}");
+}
