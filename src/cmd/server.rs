@@ -1156,6 +1156,8 @@ fn debug_protocol(ctx: &mut Ctx<'_>) -> CmdResult {
     match name.as_slice() {
         b"string" => out.bulk(b"Hello World"),
         b"integer" => out.int(12345),
+        // Redis's sample value, deliberately not pi.
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => {
             let n = b"1234567999999999999999999999999999999";
