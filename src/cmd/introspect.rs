@@ -576,3 +576,32 @@ pub fn write_help(out: &mut Reply, command: &str, lines: &[&str]) {
     out.simple("HELP");
     out.simple("    Print this help.");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_table_is_sorted_and_found() {
+        let table = super::super::meta::COMMAND_META;
+        assert!(table.windows(2).all(|w| w[0].name < w[1].name));
+        assert_eq!(meta("get").map(|m| m.group), Some("string"));
+        assert!(meta("client|kill").is_some());
+        assert!(meta("nosuchcommand").is_none());
+        assert!(meta("lmpop").is_some_and(|m| m.movable_keys));
+        assert!(meta("get").is_some_and(|m| !m.movable_keys));
+    }
+
+    #[test]
+    fn categories_follow_flags_and_redis_order() {
+        let get = lookup_full(b"GET").expect("get exists");
+        assert_eq!(acl_categories(get), ["read", "string", "fast"]);
+        let kill = lookup_full(b"client|KILL").expect("client kill exists");
+        assert_eq!(
+            acl_categories(kill),
+            ["admin", "slow", "dangerous", "connection"]
+        );
+        assert!(lookup_full(b"client|nosuch").is_none());
+        assert!(lookup_full(b"nosuch|list").is_none());
+    }
+}
