@@ -155,6 +155,8 @@ pub struct HotConfig {
     pub slowlog_slower_than: AtomicI64,
     /// `slowlog-max-len`
     pub slowlog_max_len: AtomicUsize,
+    /// Protected mode in force: `protected-mode yes` and no `requirepass`.
+    pub protected: AtomicBool,
 }
 
 impl HotConfig {
@@ -170,6 +172,7 @@ impl HotConfig {
             hz: AtomicU64::new(10),
             slowlog_slower_than: AtomicI64::new(10_000),
             slowlog_max_len: AtomicUsize::new(128),
+            protected: AtomicBool::new(false),
         };
         hot.refresh(config);
         hot
@@ -194,6 +197,10 @@ impl HotConfig {
             .store(c.int("slowlog-log-slower-than"), r);
         self.slowlog_max_len
             .store(c.int("slowlog-max-len").max(0) as usize, r);
+        self.protected.store(
+            c.flag("protected-mode") && c.get("requirepass").is_none_or(str::is_empty),
+            r,
+        );
     }
 
     /// Hash encoding thresholds.
@@ -367,6 +374,9 @@ fn socket2_dup(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
     l.as_fd().try_clone_to_owned()
 }
 
+/// The reply to a non-local client refused by protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED ferrodis is running in protected mode: no password is set and the client is not local. Set a password (requirepass), or disable protected mode (protected-mode no), or bind to local addresses only, then restart or CONFIG SET it from a local connection.\r\n";
+
 async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener: TcpListener) {
     loop {
         let (socket, peer) = match listener.accept().await {
@@ -403,18 +413,26 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             in_multi: AtomicBool::new(false),
             fd: std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
         });
-        let maxclients = shared.hot.maxclients.load(Ordering::Relaxed);
-        if shared.clients.len() >= maxclients {
-            shared
-                .stats
-                .rejected_connections
-                .fetch_add(1, Ordering::Relaxed);
+        let refusal = if shared.hot.protected.load(Ordering::Relaxed) && !peer.ip().is_loopback() {
+            // Protected mode: without a password, only local clients may
+            // connect.
+            Some(PROTECTED_MODE_DENIED)
+        } else if shared.clients.len() >= shared.hot.maxclients.load(Ordering::Relaxed) {
+            Some(&b"-ERR max number of clients reached\r\n"[..])
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            if refusal != PROTECTED_MODE_DENIED {
+                shared
+                    .stats
+                    .rejected_connections
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let mut socket = socket;
-                let _ = socket
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
+                let _ = socket.write_all(refusal).await;
             });
             continue;
         }
