@@ -134,6 +134,12 @@ pub struct ClientState {
     pub watch_flag: Arc<WatchFlag>,
     /// Close after writing the pending replies (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// CLIENT REPLY OFF: replies are dropped.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP was just run: the next command's reply is dropped.
+    pub reply_skip_next: bool,
+    /// The reply of the command being run is dropped (after SKIP).
+    pub reply_skip: bool,
 }
 
 impl ClientState {
@@ -147,6 +153,9 @@ impl ClientState {
             watched: Vec::new(),
             watch_flag: Arc::new(WatchFlag::default()),
             close_after_reply: false,
+            reply_off: false,
+            reply_skip_next: false,
+            reply_skip: false,
         }
     }
 

@@ -247,6 +247,10 @@ pub struct Shared {
     pub started_unix: i64,
     /// The slow log (SLOWLOG), newest first.
     pub slowlog: crate::cmd::server::SlowLog,
+    /// CLIENT PAUSE: Unix ms the pause ends (0: not paused).
+    pub pause_until_ms: AtomicI64,
+    /// CLIENT PAUSE ALL (else only writes are held).
+    pub pause_all: AtomicBool,
 }
 
 impl Shared {
@@ -269,6 +273,8 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             started_unix: crate::util::now_ms() / 1000,
             slowlog: Default::default(),
+            pause_until_ms: AtomicI64::new(0),
+            pause_all: AtomicBool::new(false),
         })
     }
 }

@@ -177,6 +177,9 @@ const EXACT_INFO: &[&str] = &[
     "client|getredir",
     "client|trackinginfo",
     "client|unblock",
+    "client|pause",
+    "client|unpause",
+    "client|reply",
     // other families, as far as they exist on this branch
     "get",
     "set",
@@ -455,6 +458,17 @@ fn connection_and_server_errors_match_redis() {
             SLOWLOG GET
             ROLE
             ROLE x
+            CLIENT PAUSE x
+            CLIENT PAUSE -1
+            CLIENT PAUSE 10 foo
+            CLIENT PAUSE x foo
+            CLIENT PAUSE 1 2 3
+            CLIENT PAUSE
+            CLIENT UNPAUSE
+            CLIENT UNPAUSE x
+            CLIENT REPLY foo
+            CLIENT REPLY
+            CLIENT REPLY ON
             RESET x
             RESET
             "#,
@@ -1203,6 +1217,92 @@ fn debug_protocol_matches_redis() {
             assert_eq!(text(&p.ours.read_reply()), text(&p.redis.read_reply()));
         }
     }
+}
+
+#[test]
+fn client_reply_off_and_skip_match_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let script: &[&[&[u8]]] = &[
+        &[b"CLIENT", b"REPLY", b"SKIP"],
+        &[b"SET", b"a", b"1"],
+        &[b"GET", b"a"],
+        &[b"CLIENT", b"REPLY", b"OFF"],
+        &[b"SET", b"b", b"2"],
+        &[b"NOSUCHCOMMAND"],
+        &[b"CLIENT", b"REPLY", b"SKIP"],
+        &[b"PING"],
+        &[b"CLIENT", b"REPLY", b"ON"],
+        &[b"GET", b"b"],
+        &[b"DEL", b"a", b"b"],
+    ];
+    let mut pipeline = Vec::new();
+    for cmd in script {
+        pipeline.extend_from_slice(&RawClient::encode(cmd));
+    }
+    let mut replies = Vec::new();
+    for port in [ours.port, redis.port] {
+        let mut c = RawClient::connect(port);
+        c.send_raw(&pipeline);
+        // Four replies come back: GET a, REPLY ON, GET b, DEL.
+        let got: Vec<String> = (0..4).map(|_| text(&c.read_reply())).collect();
+        assert_eq!(got[0], "$1\r\n1\r\n");
+        replies.push(got);
+    }
+    assert_eq!(replies[0], replies[1]);
+}
+
+#[test]
+fn client_pause_holds_writes_or_everything() {
+    let s = start_ferrodis(&[]);
+    let mut admin = RawClient::connect(s.port);
+    let mut other = RawClient::connect(s.port);
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), b"+OK\r\n");
+    let start = Instant::now();
+    assert_eq!(other.cmd(&["GET", "k"]), b"$-1\r\n");
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "reads run during PAUSE WRITE"
+    );
+    assert_eq!(other.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    // MULTI queues freely; EXEC of a write waits.
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), b"+OK\r\n");
+    let start = Instant::now();
+    other.cmd(&["MULTI"]);
+    assert_eq!(other.cmd(&["SET", "k", "w"]), b"+QUEUED\r\n");
+    assert!(start.elapsed() < Duration::from_millis(200));
+    assert_eq!(other.cmd(&["EXEC"]), b"*1\r\n+OK\r\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    // PAUSE ALL holds everything, the caller included.
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "300", "ALL"]), b"+OK\r\n");
+    let start = Instant::now();
+    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
+    // UNPAUSE (not a write) ends a long write pause early.
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "5000", "WRITE"]), b"+OK\r\n");
+    let start = Instant::now();
+    other.send_raw(&RawClient::encode(&[b"SET", b"k", b"x"]));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    assert_eq!(other.read_reply(), b"+OK\r\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

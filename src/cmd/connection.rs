@@ -140,6 +140,19 @@ const CLIENT: &[CommandSpec] = &[
         ADMIN | NOSCRIPT | LOADING | STALE,
         client_unblock,
     ),
+    client_sub(
+        "client|pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_pause,
+    ),
+    client_sub(
+        "client|unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_unpause,
+    ),
+    client_sub("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply),
     client_sub("client|help", 2, LOADING | STALE, client_help),
 ];
 
@@ -308,6 +321,8 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     *ctx.client.info.name.lock() = None;
     ctx.client.info.no_evict.store(false, Ordering::Relaxed);
     ctx.client.info.no_touch.store(false, Ordering::Relaxed);
+    ctx.client.reply_off = false;
+    ctx.client.reply_skip_next = false;
     ctx.client.authenticated = ctx
         .server
         .config
@@ -584,6 +599,95 @@ fn client_unblock(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
+fn client_pause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() > 4 {
+        return Err(super::introspect::subcommand_syntax_error(ctx.args));
+    }
+    let mut all = true;
+    if let Some(mode) = ctx.args.get(3) {
+        if args::is(mode, "WRITE") {
+            all = false;
+        } else if !args::is(mode, "ALL") {
+            return Err(CmdError::fixed(
+                "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            ));
+        }
+    }
+    let ms = args::int_or(
+        &ctx.args[2],
+        CmdError::fixed("ERR timeout is not an integer or out of range"),
+    )?;
+    if ms < 0 {
+        return Err(CmdError::fixed("ERR timeout is negative"));
+    }
+    let until = crate::util::now_ms().saturating_add(ms);
+    let server = ctx.server;
+    // Like Redis, a new pause never shortens or weakens one in force.
+    let current = server.pause_until_ms.load(Ordering::Relaxed);
+    let in_force = current > crate::util::now_ms();
+    server.pause_until_ms.store(
+        if in_force { current.max(until) } else { until },
+        Ordering::Relaxed,
+    );
+    let was_all = in_force && server.pause_all.load(Ordering::Relaxed);
+    server.pause_all.store(all || was_all, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.server.pause_until_ms.store(0, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// How long the connection should hold `args` because of CLIENT PAUSE
+/// (re-checked after at most this long), or `None` to run it now. PAUSE
+/// WRITE holds commands that may change data, and EXEC of a transaction
+/// holding one.
+pub fn pause_wait(
+    server: &crate::server::Shared,
+    client: &crate::client::ClientState,
+    args: &[bytes::Bytes],
+) -> Option<std::time::Duration> {
+    let until = server.pause_until_ms.load(Ordering::Relaxed);
+    if until == 0 {
+        return None;
+    }
+    let left = until - crate::util::now_ms();
+    if left <= 0 {
+        return None;
+    }
+    let spec = super::resolve(args).ok()?;
+    let writes = |s: &CommandSpec| s.has(WRITE) || s.has(MAY_REPLICATE);
+    let held = if server.pause_all.load(Ordering::Relaxed) {
+        true
+    } else if let Some(multi) = &client.multi {
+        spec.name == "exec" && multi.queue.iter().any(|q| writes(q.spec))
+    } else {
+        writes(spec)
+    };
+    held.then(|| std::time::Duration::from_millis(left.min(20) as u64))
+}
+
+fn client_reply(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mode = &ctx.args[2];
+    if args::is(mode, "ON") {
+        ctx.client.reply_off = false;
+        ctx.client.reply_skip = false;
+        ctx.out.ok();
+    } else if args::is(mode, "OFF") {
+        ctx.client.reply_off = true;
+    } else if args::is(mode, "SKIP") {
+        if !ctx.client.reply_off {
+            ctx.client.reply_skip_next = true;
+        }
+    } else {
+        return Err(SYNTAX);
+    }
+    Ok(())
+}
+
 fn client_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     super::introspect::write_help(
         ctx.out,
@@ -609,6 +713,12 @@ fn client_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             "    One line of details per connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect this connection from client eviction.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Hold clients' commands (all, or only writes) for <timeout> milliseconds.",
+            "UNPAUSE",
+            "    End a pause.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Turn this connection's replies on or off, or skip the next one.",
             "NO-TOUCH (ON|OFF)",
             "    Keep this connection's reads from updating keys' access time.",
             "SETINFO <LIB-NAME|LIB-VER> <value>",
