@@ -251,6 +251,8 @@ pub struct Shared {
     pub pause_until_ms: AtomicI64,
     /// CLIENT PAUSE ALL (else only writes are held).
     pub pause_all: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
+    pub cron_paused: AtomicBool,
 }
 
 impl Shared {
@@ -275,6 +277,7 @@ impl Shared {
             slowlog: Default::default(),
             pause_until_ms: AtomicI64::new(0),
             pause_all: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
         })
     }
 }
@@ -459,6 +462,9 @@ async fn cron(shared: Arc<Shared>) {
         tokio::time::sleep(period).await;
         if shared.shutting_down.load(Ordering::Relaxed) {
             return;
+        }
+        if shared.cron_paused.load(Ordering::Relaxed) {
+            continue;
         }
         // Like Redis, spend at most a quarter of each period expiring keys.
         let deadline = Instant::now() + period / 4;

@@ -1187,7 +1187,7 @@ fn slowlog_records_slow_commands() {
 }
 
 #[test]
-fn debug_protocol_matches_redis() {
+fn debug_protocol_and_populate_match_redis() {
     let ours = start_ferrodis(&[]);
     let redis = start_redis(&["--enable-debug-command", "yes"]);
     for resp in [2, 3] {
@@ -1209,6 +1209,36 @@ fn debug_protocol_matches_redis() {
         ] {
             p.same(&["DEBUG", "PROTOCOL", t]);
         }
+        p.script(
+            r#"
+            FLUSHALL
+            DEBUG POPULATE 10
+            DBSIZE
+            GET key:0
+            GET key:9
+            GET key:10
+            SET key:3 mine
+            DEBUG POPULATE 5
+            GET key:3
+            DEBUG POPULATE 3 pre 3
+            GET pre:2
+            DEBUG POPULATE 2 pad 12
+            GET pad:1
+            DEBUG POPULATE 0
+            DEBUG POPULATE -1
+            DEBUG POPULATE x
+            DEBUG POPULATE 1 a -1
+            DEBUG POPULATE 1 a b c
+            DBSIZE
+            DEBUG SET-ACTIVE-EXPIRE 1
+            DEBUG SET-SKIP-CHECKSUM-VALIDATION 0
+            DEBUG PAUSE-CRON 0
+            DEBUG SLEEP 0
+            DEBUG QUICKLIST-PACKED-THRESHOLD 100
+            DEBUG OBJECT nokey
+            FLUSHALL
+            "#,
+        );
         // A push is followed by a real reply.
         let ours_push = p.ours.cmd(&["DEBUG", "PROTOCOL", "push"]);
         let redis_push = p.redis.cmd(&["DEBUG", "PROTOCOL", "push"]);

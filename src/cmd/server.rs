@@ -1060,6 +1060,11 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "PROTOCOL <type>",
                     "    A sample reply of a RESP type (string, integer, double, bignum, null,",
                     "    array, set, map, attrib, push, verbatim, true, false).",
+                    "POPULATE <count> [<prefix>] [<size>]",
+                    "    Create <count> string keys <prefix>:<n> (prefix 'key') holding 'value:<n>',",
+                    "    cut or zero-padded to <size> bytes when given. Existing keys are kept.",
+                    "PAUSE-CRON <0|1>",
+                    "    Stop or restart the periodic task (expiry, timeouts).",
                     "LOG <message>",
                     "    Write the message to the server log.",
                 ],
@@ -1092,6 +1097,49 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         (b"change-repl-id", 2) | (b"quicklist-packed-threshold", 3) => ctx.out.ok(),
         (b"protocol", 3) => debug_protocol(ctx)?,
+        (b"populate", 3..=5) => {
+            let positive = |a: &[u8]| -> Result<u64, CmdError> {
+                crate::protocol::parse_i64(a)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or(crate::error::NOT_POSITIVE)
+            };
+            let count = positive(&ctx.args[2])?;
+            let size = match ctx.args.get(4) {
+                Some(a) => positive(a)? as usize,
+                None => 0,
+            };
+            let prefix = ctx.args.get(3).map_or(&b"key"[..], |p| &p[..]).to_vec();
+            for j in 0..count {
+                let mut key = prefix.clone();
+                key.extend_from_slice(format!(":{j}").as_bytes());
+                if db.exists(&key) {
+                    continue;
+                }
+                let mut value = format!("value:{j}").into_bytes();
+                if size > 0 {
+                    // Exactly `size` bytes: the text, cut or zero-padded.
+                    value.resize(size, 0);
+                }
+                db.set(
+                    &key,
+                    crate::types::Value::Str(crate::types::StrValue::from_bytes(&value)),
+                );
+                db.modified(&key);
+            }
+            ctx.out.ok();
+        }
+        (b"pause-cron", 3) => {
+            let on = args::int(&ctx.args[2])? != 0;
+            ctx.server.cron_paused.store(on, Ordering::Relaxed);
+            ctx.out.ok();
+        }
+        (b"set-skip-checksum-validation", 3)
+        | (b"set-disable-deny-scripts", 3)
+        | (b"replybuffer", 4) => {
+            // Switches for machinery ferrodis does not have: accepted.
+            args::int(&ctx.args[ctx.args.len() - 1])?;
+            ctx.out.ok();
+        }
         (b"log", 3) => {
             crate::warning!("DEBUG LOG: {}", args::lossy(&ctx.args[2]));
             ctx.out.ok();
