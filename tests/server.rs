@@ -180,6 +180,18 @@ const EXACT_INFO: &[&str] = &[
     "client|pause",
     "client|unpause",
     "client|reply",
+    "acl|whoami",
+    "acl|users",
+    "acl|cat",
+    "acl|genpass",
+    "acl|log",
+    "acl|help",
+    "latency|latest",
+    "latency|history",
+    "latency|reset",
+    "latency|graph",
+    "latency|doctor",
+    "latency|help",
     // other families, as far as they exist on this branch
     "get",
     "set",
@@ -469,6 +481,27 @@ fn connection_and_server_errors_match_redis() {
             CLIENT REPLY foo
             CLIENT REPLY
             CLIENT REPLY ON
+            ACL WHOAMI
+            ACL USERS
+            ACL CAT
+            ACL CAT nosuch
+            ACL CAT a b
+            ACL GENPASS 0
+            ACL GENPASS x
+            ACL GENPASS 4097
+            ACL GENPASS 1 2
+            ACL LOG x
+            ACL LOG 1 2
+            ACL LOG RESET
+            ACL LOG
+            ACL LOG 5
+            ACL NOSUCH
+            LATENCY LATEST
+            LATENCY HISTORY command
+            LATENCY RESET
+            LATENCY RESET a b
+            LATENCY GRAPH foo
+            LATENCY NOSUCH
             RESET x
             RESET
             "#,
@@ -1333,6 +1366,25 @@ fn client_pause_holds_writes_or_everything() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn acl_basics() {
+    let s = start_ferrodis(&[]);
+    let mut c = RawClient::connect(s.port);
+    let pass = text(&c.cmd(&["ACL", "GENPASS"]));
+    assert!(pass.starts_with("$64\r\n"), "{pass}");
+    assert_ne!(pass, text(&c.cmd(&["ACL", "GENPASS"])), "random");
+    assert!(text(&c.cmd(&["ACL", "GENPASS", "5"])).starts_with("$2\r\n"));
+    let Resp::Array(hash) = parse(&c.cmd(&["ACL", "CAT", "HASH"])) else {
+        panic!()
+    };
+    assert!(hash.contains(&Resp::Bulk(b"hset".to_vec())));
+    assert!(!hash.contains(&Resp::Bulk(b"get".to_vec())));
+    let Resp::Array(dangerous) = parse(&c.cmd(&["ACL", "CAT", "dangerous"])) else {
+        panic!()
+    };
+    assert!(dangerous.contains(&Resp::Bulk(b"client|kill".to_vec())));
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     CommandSpec::container("memory", -2, 0, Group::Server, MEMORY_SUBCOMMANDS),
     CommandSpec::container("slowlog", -2, 0, Group::Server, SLOWLOG_SUBCOMMANDS),
+    CommandSpec::container("acl", -2, 0, Group::Server, ACL_SUBCOMMANDS),
+    CommandSpec::container("latency", -2, 0, Group::Server, LATENCY_SUBCOMMANDS),
     CommandSpec::new(
         "role",
         1,
@@ -145,6 +147,54 @@ const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     server_sub("slowlog|len", 2, ADMIN | LOADING | STALE, slowlog_len),
     server_sub("slowlog|reset", 2, ADMIN | LOADING | STALE, slowlog_reset),
     server_sub("slowlog|help", 2, LOADING | STALE, slowlog_help),
+];
+
+const ACL_SUBCOMMANDS: &[CommandSpec] = &[
+    server_sub("acl|whoami", 2, NOSCRIPT | LOADING | STALE, acl_whoami),
+    server_sub(
+        "acl|users",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        acl_users,
+    ),
+    server_sub("acl|cat", -2, NOSCRIPT | LOADING | STALE, acl_cat),
+    server_sub("acl|genpass", -2, NOSCRIPT | LOADING | STALE, acl_genpass),
+    server_sub("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, acl_log),
+    server_sub("acl|help", 2, LOADING | STALE, acl_help),
+];
+
+const LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
+    server_sub(
+        "latency|latest",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        latency_empty,
+    ),
+    server_sub(
+        "latency|history",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        latency_empty,
+    ),
+    server_sub(
+        "latency|reset",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        latency_reset,
+    ),
+    server_sub(
+        "latency|graph",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        latency_graph,
+    ),
+    server_sub(
+        "latency|doctor",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        latency_doctor,
+    ),
+    server_sub("latency|help", 2, LOADING | STALE, latency_help),
 ];
 
 const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
@@ -1468,6 +1518,168 @@ fn slowlog_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             "    Number of entries.",
             "RESET",
             "    Empty the log.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ACL
+//
+// One user, `default`, whose password is `requirepass` (or none).
+
+fn acl_whoami(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.bulk(b"default");
+    Ok(())
+}
+
+fn acl_users(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.array(1);
+    ctx.out.bulk(b"default");
+    Ok(())
+}
+
+fn acl_cat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    match ctx.args.len() {
+        2 => {
+            let cats = introspect::ACL_CATEGORIES;
+            ctx.out.array(cats.len());
+            for c in cats {
+                ctx.out.bulk(c.as_bytes());
+            }
+        }
+        3 => {
+            let wanted = ctx.args[2].to_ascii_lowercase();
+            let Some(cat) = introspect::ACL_CATEGORIES
+                .iter()
+                .find(|c| c.as_bytes() == wanted.as_slice())
+            else {
+                return Err(CmdError::new(format!(
+                    "ERR Unknown category '{}'",
+                    args::lossy(&ctx.args[2])
+                )));
+            };
+            let names: Vec<&str> = Registry::get()
+                .commands
+                .iter()
+                .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
+                .filter(|spec| introspect::acl_categories(spec).contains(cat))
+                .map(|spec| spec.name)
+                .collect();
+            ctx.out.array(names.len());
+            for n in names {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        _ => return Err(introspect::subcommand_syntax_error(ctx.args)),
+    }
+    Ok(())
+}
+
+fn acl_genpass(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let bits = match ctx.args.len() {
+        2 => 256,
+        3 => {
+            let n = args::int(&ctx.args[2])?;
+            if !(1..=4096).contains(&n) {
+                return Err(CmdError::fixed(
+                    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+                ));
+            }
+            n as usize
+        }
+        _ => return Err(introspect::subcommand_syntax_error(ctx.args)),
+    };
+    let digits = bits.div_ceil(4);
+    let mut hex = String::with_capacity(digits + 16);
+    while hex.len() < digits {
+        let _ = write!(hex, "{:016x}", crate::util::rand_u64());
+    }
+    hex.truncate(digits);
+    ctx.out.bulk(hex.as_bytes());
+    Ok(())
+}
+
+fn acl_log(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    match ctx.args.len() {
+        2 => {}
+        3 if args::is(&ctx.args[2], "RESET") => {
+            ctx.out.ok();
+            return Ok(());
+        }
+        3 => {
+            args::int(&ctx.args[2])?;
+        }
+        _ => return Err(introspect::subcommand_syntax_error(ctx.args)),
+    }
+    // Nothing is logged: there are no ACL rules to break.
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn acl_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "ACL",
+        &[
+            "CAT [<category>]",
+            "    The ACL categories, or the commands in one.",
+            "GENPASS [<bits>]",
+            "    A random password of <bits> bits (256 by default), in hex.",
+            "LOG [<count> | RESET]",
+            "    Denied accesses (none: the only user is 'default').",
+            "USERS",
+            "    The user names.",
+            "WHOAMI",
+            "    The user of this connection.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- LATENCY
+//
+// No latency events are sampled yet, so every history is empty.
+
+fn latency_empty(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn latency_reset(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.int(0);
+    Ok(())
+}
+
+fn latency_graph(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    Err(CmdError::new(format!(
+        "ERR No samples available for event '{}'",
+        args::lossy(&ctx.args[2])
+    )))
+}
+
+fn latency_doctor(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.verbatim(
+        "txt",
+        b"No latency events were recorded: latency monitoring is not available in this server.\n",
+    );
+    Ok(())
+}
+
+fn latency_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "LATENCY",
+        &[
+            "DOCTOR",
+            "    A report on latency events.",
+            "GRAPH <event>",
+            "    An ASCII graph of an event's latency samples.",
+            "HISTORY <event>",
+            "    The samples of an event.",
+            "LATEST",
+            "    The latest sample of every event.",
+            "RESET [<event> ...]",
+            "    Forget the samples of the events (all when none is named).",
         ],
     );
     Ok(())
