@@ -47,6 +47,8 @@ pub struct ClientInfo {
     pub in_multi: AtomicBool,
     /// The socket's file descriptor (CLIENT LIST `fd=`).
     pub fd: i64,
+    /// In MONITOR mode (the `O` flag).
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -62,6 +64,9 @@ impl ClientInfo {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let mut flags = String::new();
+        if self.monitor.load(r) {
+            flags.push('O');
+        }
         if self.in_multi.load(r) {
             flags.push('x');
         }
@@ -140,6 +145,8 @@ pub struct ClientState {
     pub reply_skip_next: bool,
     /// The reply of the command being run is dropped (after SKIP).
     pub reply_skip: bool,
+    /// MONITOR: where the command lines to relay come from.
+    pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
 }
 
 impl ClientState {
@@ -156,6 +163,7 @@ impl ClientState {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
+            monitor: None,
         }
     }
 

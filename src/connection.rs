@@ -103,9 +103,22 @@ async fn serve_loop(
             return;
         }
         inbuf.reserve(want);
-        let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
+        let timeout = if client.monitor.is_some() {
+            0
+        } else {
+            shared.hot.timeout_secs.load(Ordering::Relaxed)
+        };
         let read = tokio::select! {
             r = socket.read_buf(&mut inbuf) => r,
+            line = cmd::server::next_monitor_line(&mut client.monitor) => {
+                if let Some(line) = line {
+                    out.buf.extend_from_slice(&line);
+                    if flush(shared, &mut socket, &mut out).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
             _ = info.kill_notify.notified() => return,
             _ = idle_timer(timeout) => return,
         };

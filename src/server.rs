@@ -253,6 +253,8 @@ pub struct Shared {
     pub pause_all: AtomicBool,
     /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
     pub cron_paused: AtomicBool,
+    /// MONITOR: every executed command's line goes to the subscribers.
+    pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
 }
 
 impl Shared {
@@ -278,6 +280,7 @@ impl Shared {
             pause_until_ms: AtomicI64::new(0),
             pause_all: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
+            monitor: tokio::sync::broadcast::channel(4096).0,
         })
     }
 }
@@ -421,6 +424,7 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             no_touch: AtomicBool::new(false),
             in_multi: AtomicBool::new(false),
             fd: std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
+            monitor: AtomicBool::new(false),
         });
         let refusal = if shared.hot.protected.load(Ordering::Relaxed) && !peer.ip().is_loopback() {
             // Protected mode: without a password, only local clients may
@@ -494,6 +498,10 @@ async fn cron(shared: Arc<Shared>) {
         if timeout > 0 {
             let now = crate::util::now_ms();
             for c in shared.clients.snapshot() {
+                if c.monitor.load(Ordering::Relaxed) {
+                    // Like replicas, monitors are never idle.
+                    continue;
+                }
                 let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);
                 if idle > (timeout as i64) * 1000 {
                     c.kill();

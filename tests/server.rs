@@ -180,6 +180,7 @@ const EXACT_INFO: &[&str] = &[
     "client|pause",
     "client|unpause",
     "client|reply",
+    "monitor",
     "acl|whoami",
     "acl|users",
     "acl|cat",
@@ -1385,6 +1386,49 @@ fn acl_basics() {
         panic!()
     };
     assert!(dangerous.contains(&Resp::Bulk(b"client|kill".to_vec())));
+}
+
+#[test]
+fn monitor_relays_commands_like_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut seen = Vec::new();
+    let mut monitors = Vec::new();
+    for port in [ours.port, redis.port] {
+        let mut mon = RawClient::connect(port);
+        assert_eq!(mon.cmd(&["MONITOR"]), b"+OK\r\n");
+        let mut c = RawClient::connect(port);
+        c.cmd(&["SELECT", "2"]);
+        c.cmd_bytes(&[b"SET", b"k", b"a \"b\"\n\x01\\"]);
+        c.cmd(&["CONFIG", "GET", "hz"]);
+        c.cmd(&["GET", "k"]);
+        c.cmd(&["DEL", "k"]);
+        let lines: Vec<String> = (0..4)
+            .map(|_| {
+                let line = text(&mon.read_reply());
+                // Drop the timestamp and the client's port.
+                let (stamp, rest) = line.split_once(' ').expect("timestamp");
+                assert!(stamp.starts_with('+') && stamp.contains('.'), "{line}");
+                let (addr, rest) = rest.split_once(']').expect("client part");
+                assert!(
+                    addr.starts_with("[") && addr.contains(" 127.0.0.1:"),
+                    "{line}"
+                );
+                format!("{}]{rest}", addr.split(':').next().unwrap())
+            })
+            .collect();
+        seen.push(lines);
+        monitors.push(mon);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[0][1],
+        "[2 127.0.0.1] \"SET\" \"k\" \"a \\\"b\\\"\\n\\x01\\\\\"\r\n"
+    );
+    // The monitor is listed with the O flag and is never timed out.
+    let mut c = RawClient::connect(ours.port);
+    let list = body(&c.cmd(&["CLIENT", "LIST"]));
+    assert!(list.lines().any(|l| l.contains(" flags=O ")), "{list}");
 }
 
 #[test]

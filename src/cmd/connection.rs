@@ -323,6 +323,9 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     ctx.client.info.no_touch.store(false, Ordering::Relaxed);
     ctx.client.reply_off = false;
     ctx.client.reply_skip_next = false;
+    // Leaving MONITOR mode, as Redis's RESET does.
+    ctx.client.monitor = None;
+    ctx.client.info.monitor.store(false, Ordering::Relaxed);
     ctx.client.authenticated = ctx
         .server
         .config

@@ -511,6 +511,7 @@ pub fn execute(
     let failed = ctx.out.errors > errors_before;
     let elapsed_us = start.elapsed().as_micros() as u64;
     server::slowlog_record(ctx, spec, elapsed_us);
+    server::monitor_feed(ctx, spec);
     if let Some(stats) = Registry::get().stats(spec.name) {
         stats.calls.fetch_add(1, Ordering::Relaxed);
         stats.usec.fetch_add(elapsed_us, Ordering::Relaxed);
