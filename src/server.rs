@@ -326,8 +326,59 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
+/// File descriptors kept for uses other than clients (listeners, logs...),
+/// as Redis reserves them.
+const RESERVED_FDS: u64 = 32;
+
+/// Raises the open-files limit to fit `maxclients` plus reserved
+/// descriptors; if the system refuses, lowers `maxclients` to what fits,
+/// with a warning, as Redis does.
+fn fit_open_files_limit(shared: &Shared) {
+    let wanted = shared.hot.maxclients.load(Ordering::Relaxed) as u64 + RESERVED_FDS;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return;
+    }
+    let current = lim.rlim_cur as u64;
+    if current >= wanted {
+        return;
+    }
+    // Try the wanted limit, then smaller ones, down to what we have.
+    let mut target = wanted;
+    while target > current {
+        let attempt = libc::rlimit {
+            rlim_cur: target as libc::rlim_t,
+            rlim_max: lim.rlim_max.max(target as libc::rlim_t),
+        };
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &attempt) } == 0 {
+            break;
+        }
+        target -= (target - current).clamp(1, 16);
+    }
+    let granted = target.max(current);
+    if granted >= wanted {
+        notice!("Increased maximum number of open files to {granted} (it was originally set to {current}).");
+        return;
+    }
+    let fit = granted.saturating_sub(RESERVED_FDS).max(1);
+    warning!(
+        "You requested maxclients of {} requiring at least {wanted} max file descriptors. Server can't set maximum open files to {wanted}: maxclients lowered to {fit}.",
+        wanted - RESERVED_FDS
+    );
+    let mut config = shared.config.write();
+    if config.set("maxclients", &fit.to_string()).is_ok() {
+        shared.hot.refresh(&config);
+    }
+}
+
 /// Runs the server until SIGTERM/SIGINT or SHUTDOWN.
 pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
+    fit_open_files_limit(&shared);
     let config = shared.config.read().clone();
     let listeners = bind_listeners(&config).await?;
     let port = listeners[0].local_addr()?.port();

@@ -1431,6 +1431,77 @@ fn monitor_relays_commands_like_redis() {
     assert!(list.lines().any(|l| l.contains(" flags=O ")), "{list}");
 }
 
+/// Starts ferrodis with its open-files limit set to `soft`/`hard` and
+/// returns its `maxclients`.
+fn maxclients_under_fd_limit(soft: u64, hard: u64) -> String {
+    use std::os::unix::process::CommandExt;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = Command::new(common::ferrodis_bin());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    // SAFETY: only setrlimit runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft as libc::rlim_t,
+                rlim_max: hard as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawn");
+    let _server = ServerOnPort { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut c = RawClient::connect(port);
+    let Resp::Array(pair) = parse(&c.cmd(&["CONFIG", "GET", "maxclients"])) else {
+        panic!()
+    };
+    match &pair[1] {
+        Resp::Bulk(v) => text(v),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn open_files_limit_fits_maxclients() {
+    let mut hard = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) },
+        0
+    );
+    // A low soft limit is raised when the hard limit allows.
+    if hard.rlim_max as u64 >= 10_032 {
+        assert_eq!(
+            maxclients_under_fd_limit(200, hard.rlim_max as u64),
+            "10000"
+        );
+    }
+    // Otherwise maxclients shrinks to fit, keeping 32 descriptors spare.
+    assert_eq!(maxclients_under_fd_limit(200, 200), "168");
+}
+
 #[test]
 fn time_is_now() {
     let s = start_ferrodis(&[]);
