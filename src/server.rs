@@ -333,6 +333,8 @@ const RESERVED_FDS: u64 = 32;
 /// Raises the open-files limit to fit `maxclients` plus reserved
 /// descriptors; if the system refuses, lowers `maxclients` to what fits,
 /// with a warning, as Redis does.
+// rlim_t is u64 on Linux but not everywhere: keep the casts.
+#[allow(clippy::unnecessary_cast)]
 fn fit_open_files_limit(shared: &Shared) {
     let wanted = shared.hot.maxclients.load(Ordering::Relaxed) as u64 + RESERVED_FDS;
     let mut lim = libc::rlimit {

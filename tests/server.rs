@@ -1433,6 +1433,7 @@ fn monitor_relays_commands_like_redis() {
 
 /// Starts ferrodis with its open-files limit set to `soft`/`hard` and
 /// returns its `maxclients`.
+#[allow(clippy::unnecessary_cast)]
 fn maxclients_under_fd_limit(soft: u64, hard: u64) -> String {
     use std::os::unix::process::CommandExt;
     let port = {
@@ -1481,6 +1482,8 @@ fn maxclients_under_fd_limit(soft: u64, hard: u64) -> String {
 }
 
 #[test]
+// rlim_t is u64 on Linux but not everywhere: keep the casts.
+#[allow(clippy::unnecessary_cast)]
 fn open_files_limit_fits_maxclients() {
     let mut hard = libc::rlimit {
         rlim_cur: 0,
