@@ -203,7 +203,12 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("always-show-logo", "no", false),
     boolean("set-proc-title", "yes", false),
     boolean("enable-debug-command", "yes", false),
-    boolean("enable-protected-configs", "no", false),
+    one_of(
+        "enable-protected-configs",
+        &["no", "yes", "local"],
+        "no",
+        false,
+    ),
     boolean("enable-module-command", "no", false),
     text("unixsocket", "", false),
     one_of(
@@ -276,6 +281,9 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("rdb-del-sync-files", "no", true),
     int("stream-node-max-entries", 0, i64::MAX, "100", true),
 ];
+
+/// Directives CONFIG SET changes only as `enable-protected-configs` allows.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Old names Redis still accepts.
 const ALIASES: &[(&str, &str)] = &[

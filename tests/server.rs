@@ -445,6 +445,10 @@ fn connection_and_server_errors_match_redis() {
             CONFIG GET hash-max-ziplist-entries
             CONFIG SET hash-max-listpack-entries 512
             CONFIG SET timeout 0 hz 10
+            CONFIG SET dir /nonexistent/ferrodis-test-dir
+            CONFIG SET hz 11 dir /nonexistent/ferrodis-test-dir
+            CONFIG SET dbfilename x.rdb
+            CONFIG GET hz
             CONFIG RESETSTAT x
             TIME x
             MEMORY
@@ -929,6 +933,23 @@ fn config_set_is_atomic_and_applies_live() {
     assert_eq!(
         c.cmd(&["CONFIG", "REWRITE"]),
         b"-ERR The server is running without a config file\r\n"
+    );
+}
+
+#[test]
+fn protected_configs_and_dir() {
+    let dir = common::TempDir::new("protected");
+    let s = start_ferrodis(&["--enable-protected-configs", "local"]);
+    let mut c = RawClient::connect(s.port);
+    let target = dir.0.canonicalize().unwrap().display().to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "dir", &target]), b"+OK\r\n");
+    let Resp::Array(pair) = parse(&c.cmd(&["CONFIG", "GET", "dir"])) else {
+        panic!()
+    };
+    assert_eq!(pair[1], Resp::Bulk(target.into_bytes()));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "dir", "/nonexistent/ferrodis-test-dir"]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory\r\n"
     );
 }
 

@@ -884,6 +884,16 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         if !d.mutable {
             return Err(failed("can't set immutable config"));
         }
+        if crate::config::PROTECTED.contains(&d.name) {
+            let allowed = match ctx.server.config.read().get("enable-protected-configs") {
+                Some("yes") => true,
+                Some("local") => ctx.client.info.addr.ip().is_loopback(),
+                _ => false,
+            };
+            if !allowed {
+                return Err(failed("can't set protected config"));
+            }
+        }
         let canonical = crate::config::canonical(d.name);
         if seen.contains(&canonical) {
             return Err(failed("duplicate parameter"));
@@ -902,7 +912,7 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         if name.eq_ignore_ascii_case("dir") {
             // The only setting applied outside the config itself; done
             // last among the checks so a failure leaves everything as it was.
-            std::env::set_current_dir(value).map_err(|e| failed(&e.to_string()))?;
+            std::env::set_current_dir(value).map_err(|e| failed(&os_error_text(&e)))?;
         }
     }
     *config = updated;
@@ -911,6 +921,16 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     drop(config);
     ctx.out.ok();
     Ok(())
+}
+
+/// An I/O error's system message without Rust's ` (os error N)` suffix,
+/// as C's strerror gives it.
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
