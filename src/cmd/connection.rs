@@ -402,18 +402,15 @@ fn multi_len(ctx: &Ctx<'_>) -> i64 {
 
 /// Client types CLIENT LIST / KILL accept; every ferrodis client is
 /// `normal` (no replication or pub/sub yet).
-fn client_type_matches(ctx: &Ctx<'_>, name: &[u8]) -> Result<bool, CmdError> {
+fn client_type_matches(name: &[u8]) -> Result<bool, CmdError> {
     let lower = name.to_ascii_lowercase();
     match lower.as_slice() {
         b"normal" => Ok(true),
         b"slave" | b"replica" | b"pubsub" | b"master" => Ok(false),
-        _ => {
-            let _ = ctx;
-            Err(CmdError::new(format!(
-                "ERR Unknown client type '{}'",
-                args::lossy(name)
-            )))
-        }
+        _ => Err(CmdError::new(format!(
+            "ERR Unknown client type '{}'",
+            args::lossy(name)
+        ))),
     }
 }
 
@@ -436,7 +433,7 @@ fn client_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut text = String::new();
     let argc = ctx.args.len();
     if argc == 4 && args::is(&ctx.args[2], "TYPE") {
-        if client_type_matches(ctx, &ctx.args[3])? {
+        if client_type_matches(&ctx.args[3])? {
             all.iter().for_each(|c| text.push_str(&describe(c)));
         }
     } else if argc > 3 && args::is(&ctx.args[2], "ID") {
@@ -481,7 +478,7 @@ fn client_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
                     _ => return Err(CmdError::fixed("ERR client-id should be greater than 0")),
                 }
             } else if args::is(opt, "TYPE") {
-                type_ok = client_type_matches(ctx, value)?;
+                type_ok = client_type_matches(value)?;
             } else if args::is(opt, "ADDR") {
                 addr = Some(args::lossy(value));
             } else if args::is(opt, "LADDR") {
