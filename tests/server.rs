@@ -309,6 +309,60 @@ fn command_subcommands_and_errors_match_redis() {
     assert!(n >= 40, "compared {n}");
 }
 
+/// Removes the prose fields of COMMAND DOCS entries (which ferrodis does
+/// not carry) from a RESP3 reply.
+fn strip_prose(r: Resp) -> Resp {
+    const PROSE: [&[u8]; 4] = [b"summary", b"complexity", b"history", b"replaced_by"];
+    match r {
+        Resp::Map(pairs) => Resp::Map(
+            pairs
+                .into_iter()
+                .filter(|(k, _)| !matches!(k, Resp::Bulk(b) if PROSE.contains(&b.as_slice())))
+                .map(|(k, v)| (k, strip_prose(v)))
+                .collect(),
+        ),
+        Resp::Array(items) => Resp::Array(items.into_iter().map(strip_prose).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn command_docs_facts_match_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut o = RawClient::connect(ours.port);
+    let mut r = RawClient::connect(redis.port);
+    o.cmd(&["HELLO", "3"]);
+    r.cmd(&["HELLO", "3"]);
+    for name in [
+        "get",
+        "set",
+        "hset",
+        "hmset",
+        "del",
+        "lpop",
+        "rpush",
+        "ping",
+        "hello",
+        "auth",
+        "client|kill",
+        "client|list",
+        "config|set",
+        "command|list",
+        "memory|usage",
+        "shutdown",
+        "slowlog|get",
+        "info",
+        "select",
+        "watch",
+        "exec",
+    ] {
+        let a = strip_prose(parse(&o.cmd(&["COMMAND", "DOCS", name])));
+        let b = strip_prose(parse(&r.cmd(&["COMMAND", "DOCS", name])));
+        assert_eq!(a, b, "COMMAND DOCS {name}");
+    }
+}
+
 #[test]
 fn command_shapes() {
     let s = start_ferrodis(&[]);

@@ -86,6 +86,75 @@ pub struct CommandMeta {
     pub key_specs: &'static [KeySpecMeta],
     /// Documentation flags (`deprecated`, `syscmd`).
     pub doc_flags: &'static [&'static str],
+    /// Version that deprecated the command.
+    pub deprecated_since: Option<&'static str>,
+    /// The command's arguments.
+    pub arguments: &'static [ArgMeta],
+}
+
+/// One argument of a command, as COMMAND DOCS reports it.
+#[derive(Debug)]
+pub struct ArgMeta {
+    /// Name.
+    pub name: &'static str,
+    /// Type (`key`, `string`, `integer`, `pure-token`, `oneof`, `block`...).
+    pub kind: &'static str,
+    /// Index of the key spec for key arguments, else -1.
+    pub key_spec_index: i64,
+    /// The keyword introducing the argument.
+    pub token: Option<&'static str>,
+    /// Version that added the argument.
+    pub since: Option<&'static str>,
+    /// Version that deprecated the argument.
+    pub deprecated_since: Option<&'static str>,
+    /// `optional`, `multiple`, `multiple_token`.
+    pub flags: &'static [&'static str],
+    /// Members of a `oneof` or `block`.
+    pub args: &'static [ArgMeta],
+}
+
+fn write_args(out: &mut Reply, args: &[ArgMeta]) {
+    out.array(args.len());
+    for a in args {
+        let nested = matches!(a.kind, "oneof" | "block");
+        let fields = 2
+            + usize::from(a.key_spec_index >= 0)
+            + usize::from(a.token.is_some())
+            + usize::from(a.since.is_some())
+            + usize::from(a.deprecated_since.is_some())
+            + usize::from(!a.flags.is_empty())
+            + usize::from(nested);
+        out.map(fields);
+        out.bulk(b"name");
+        out.bulk(a.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(a.kind.as_bytes());
+        if a.key_spec_index >= 0 {
+            out.bulk(b"key_spec_index");
+            out.int(a.key_spec_index);
+        }
+        for (field, value) in [
+            ("token", a.token),
+            ("since", a.since),
+            ("deprecated_since", a.deprecated_since),
+        ] {
+            if let Some(v) = value {
+                out.bulk(field.as_bytes());
+                out.bulk(v.as_bytes());
+            }
+        }
+        if !a.flags.is_empty() {
+            out.bulk(b"flags");
+            out.set(a.flags.len());
+            for f in a.flags {
+                out.simple(f);
+            }
+        }
+        if nested {
+            out.bulk(b"arguments");
+            write_args(out, a.args);
+        }
+    }
 }
 
 /// ACL categories in the order Redis reports them.
@@ -416,18 +485,23 @@ pub fn command_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 fn write_docs(out: &mut Reply, spec: &CommandSpec) {
     let m = meta(spec.name);
     let group = m.map_or(spec.group.name(), |m| m.group);
-    let since = m.map_or("", |m| m.since);
+    let since = m.map(|m| m.since).filter(|s| !s.is_empty());
     let doc_flags = m.map_or(&[][..], |m| m.doc_flags);
-    let mut fields = 2;
-    if !doc_flags.is_empty() {
-        fields += 1;
-    }
-    if !spec.subcommands.is_empty() {
-        fields += 1;
-    }
+    let deprecated = m.and_then(|m| m.deprecated_since);
+    let arguments = m.map_or(&[][..], |m| m.arguments);
+    let fields = 1
+        + usize::from(since.is_some())
+        + usize::from(!doc_flags.is_empty())
+        + usize::from(deprecated.is_some())
+        + usize::from(!arguments.is_empty())
+        + usize::from(!spec.subcommands.is_empty());
+    // Redis's order; summary, complexity and history are prose, which
+    // ferrodis does not carry.
     out.map(fields);
-    out.bulk(b"since");
-    out.bulk(since.as_bytes());
+    if let Some(since) = since {
+        out.bulk(b"since");
+        out.bulk(since.as_bytes());
+    }
     out.bulk(b"group");
     out.bulk(group.as_bytes());
     if !doc_flags.is_empty() {
@@ -436,6 +510,14 @@ fn write_docs(out: &mut Reply, spec: &CommandSpec) {
         for f in doc_flags {
             out.simple(f);
         }
+    }
+    if let Some(d) = deprecated {
+        out.bulk(b"deprecated_since");
+        out.bulk(d.as_bytes());
+    }
+    if !arguments.is_empty() {
+        out.bulk(b"arguments");
+        write_args(out, arguments);
     }
     if !spec.subcommands.is_empty() {
         out.bulk(b"subcommands");
