@@ -380,7 +380,6 @@ fn fit_open_files_limit(shared: &Shared) {
 
 /// Runs the server until SIGTERM/SIGINT or SHUTDOWN.
 pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
-    fit_open_files_limit(&shared);
     let config = shared.config.read().clone();
     let listeners = bind_listeners(&config).await?;
     let port = listeners[0].local_addr()?.port();
@@ -398,6 +397,7 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
         None => notice!("No config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/ferrodis.conf"),
     }
     notice!("Running mode=standalone, port={port}.");
+    fit_open_files_limit(&shared);
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
