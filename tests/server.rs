@@ -1152,11 +1152,12 @@ fn debug_sleep_blocks_keyspace_and_set_active_expire() {
     let mut a = RawClient::connect(s.port);
     let mut b = RawClient::connect(s.port);
     a.send_raw(&RawClient::encode(&[b"DEBUG", b"SLEEP", b"0.5"]));
-    std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
+    // Give the sleep a head start, then a read must wait for it to end.
+    std::thread::sleep(Duration::from_millis(150));
     assert_eq!(b.cmd(&["GET", "k"]), b"$-1\r\n");
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(450),
         "{:?}",
         start.elapsed()
     );
@@ -1396,28 +1397,30 @@ fn client_pause_holds_writes_or_everything() {
     let s = start_ferrodis(&[]);
     let mut admin = RawClient::connect(s.port);
     let mut other = RawClient::connect(s.port);
-    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), b"+OK\r\n");
     let start = Instant::now();
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "1000", "WRITE"]), b"+OK\r\n");
+    // Timed from before the pause so that a slow machine can only make
+    // the read look slower, never the write look faster.
     assert_eq!(other.cmd(&["GET", "k"]), b"$-1\r\n");
     assert!(
-        start.elapsed() < Duration::from_millis(200),
+        start.elapsed() < Duration::from_millis(700),
         "reads run during PAUSE WRITE"
     );
     assert_eq!(other.cmd(&["SET", "k", "v"]), b"+OK\r\n");
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(900),
         "{:?}",
         start.elapsed()
     );
     // MULTI queues freely; EXEC of a write waits.
-    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), b"+OK\r\n");
     let start = Instant::now();
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "1000", "WRITE"]), b"+OK\r\n");
     other.cmd(&["MULTI"]);
     assert_eq!(other.cmd(&["SET", "k", "w"]), b"+QUEUED\r\n");
-    assert!(start.elapsed() < Duration::from_millis(200));
+    assert!(start.elapsed() < Duration::from_millis(700));
     assert_eq!(other.cmd(&["EXEC"]), b"*1\r\n+OK\r\n");
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(900),
         "{:?}",
         start.elapsed()
     );
