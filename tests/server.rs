@@ -1584,6 +1584,29 @@ fn open_files_limit_fits_maxclients() {
 }
 
 #[test]
+fn memory_stats_has_redis_fields() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut names = Vec::new();
+    for port in [ours.port, redis.port] {
+        let mut c = RawClient::connect(port);
+        c.cmd(&["HELLO", "3"]);
+        c.cmd(&["SET", "k", "v"]);
+        let Resp::Map(pairs) = parse(&c.cmd(&["MEMORY", "STATS"])) else {
+            panic!()
+        };
+        let keys: Vec<Resp> = pairs.iter().map(|(k, _)| k.clone()).collect();
+        let count = pairs
+            .iter()
+            .find(|(k, _)| *k == Resp::Bulk(b"keys.count".to_vec()))
+            .map(|(_, v)| v.clone());
+        assert_eq!(count, Some(Resp::Int(1)));
+        names.push(keys);
+    }
+    assert_eq!(names[0], names[1]);
+}
+
+#[test]
 fn time_is_now() {
     let s = start_ferrodis(&[]);
     let mut c = RawClient::connect(s.port);

@@ -1015,6 +1015,9 @@ fn memory_usage(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Estimated bytes a hash-table entry costs (entry plus bucket slot).
+const TABLE_ENTRY_OVERHEAD: u64 = 32;
+
 fn memory_stats(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let m = memory_figures();
     let r = Ordering::Relaxed;
@@ -1024,32 +1027,55 @@ fn memory_stats(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         .fetch_max(m.allocated, r)
         .max(m.allocated);
     let startup = stats.used_memory_startup.load(r);
-    let mut keys = 0usize;
-    for i in 0..ctx.server.keyspace.num_dbs() {
-        keys += db.db_size(i);
-    }
-    let dataset = m.allocated.saturating_sub(startup);
+    // (db, keys, volatile keys) of the non-empty databases.
+    let dbs: Vec<(usize, u64, u64)> = (0..ctx.server.keyspace.num_dbs())
+        .map(|i| (i, db.db_size(i) as u64, db.db_expires(i) as u64))
+        .filter(|d| d.1 > 0)
+        .collect();
+    let keys: u64 = dbs.iter().map(|d| d.1).sum();
+    let tables: u64 = dbs.iter().map(|d| (d.1 + d.2) * TABLE_ENTRY_OVERHEAD).sum();
+    let overhead = startup + tables;
+    let dataset = m.allocated.saturating_sub(overhead);
+    let net = m.allocated.saturating_sub(startup);
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let out = &mut *ctx.out;
-    out.map(12);
-    out.bulk(b"peak.allocated");
-    out.int(peak as i64);
-    out.bulk(b"total.allocated");
-    out.int(m.allocated as i64);
-    out.bulk(b"startup.allocated");
-    out.int(startup as i64);
+    out.map(27 + dbs.len());
+    for (name, value) in [
+        ("peak.allocated", peak),
+        ("total.allocated", m.allocated),
+        ("startup.allocated", startup),
+        ("replication.backlog", 0),
+        ("clients.slaves", 0),
+        ("clients.normal", 0),
+        ("cluster.links", 0),
+        ("aof.buffer", 0),
+        ("lua.caches", 0),
+        ("functions.caches", 0),
+    ] {
+        out.bulk(name.as_bytes());
+        out.int(value as i64);
+    }
+    for (i, main, expires) in &dbs {
+        out.bulk_fmt(format_args!("db.{i}"));
+        out.map(3);
+        out.bulk(b"overhead.hashtable.main");
+        out.int((main * TABLE_ENTRY_OVERHEAD) as i64);
+        out.bulk(b"overhead.hashtable.expires");
+        out.int((expires * TABLE_ENTRY_OVERHEAD) as i64);
+        out.bulk(b"overhead.hashtable.slot-to-keys");
+        out.int(0);
+    }
+    let signed = |a: u64, b: u64| a as i64 - b as i64;
+    out.bulk(b"overhead.total");
+    out.int(overhead as i64);
     out.bulk(b"keys.count");
     out.int(keys as i64);
     out.bulk(b"keys.bytes-per-key");
-    out.int(if keys == 0 {
-        0
-    } else {
-        (dataset / keys as u64) as i64
-    });
+    out.int(if keys == 0 { 0 } else { (net / keys) as i64 });
     out.bulk(b"dataset.bytes");
     out.int(dataset as i64);
     out.bulk(b"dataset.percentage");
-    out.double(ratio(dataset, m.allocated) * 100.0);
+    out.double(ratio(dataset, net) * 100.0);
     out.bulk(b"peak.percentage");
     out.double(ratio(m.allocated, peak) * 100.0);
     out.bulk(b"allocator.allocated");
@@ -1058,8 +1084,22 @@ fn memory_stats(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     out.int(m.active as i64);
     out.bulk(b"allocator.resident");
     out.int(m.resident as i64);
+    out.bulk(b"allocator-fragmentation.ratio");
+    out.double(ratio(m.active, m.allocated));
+    out.bulk(b"allocator-fragmentation.bytes");
+    out.int(signed(m.active, m.allocated));
+    out.bulk(b"allocator-rss.ratio");
+    out.double(ratio(m.resident, m.active));
+    out.bulk(b"allocator-rss.bytes");
+    out.int(signed(m.resident, m.active));
+    out.bulk(b"rss-overhead.ratio");
+    out.double(ratio(m.rss, m.resident));
+    out.bulk(b"rss-overhead.bytes");
+    out.int(signed(m.rss, m.resident));
     out.bulk(b"fragmentation");
     out.double(ratio(m.rss, m.allocated));
+    out.bulk(b"fragmentation.bytes");
+    out.int(signed(m.rss, m.allocated));
     Ok(())
 }
 
