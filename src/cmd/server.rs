@@ -1071,7 +1071,7 @@ fn memory_stats(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     out.bulk(b"keys.count");
     out.int(keys as i64);
     out.bulk(b"keys.bytes-per-key");
-    out.int(if keys == 0 { 0 } else { (net / keys) as i64 });
+    out.int(net.checked_div(keys).unwrap_or(0) as i64);
     out.bulk(b"dataset.bytes");
     out.int(dataset as i64);
     out.bulk(b"dataset.percentage");
