@@ -45,9 +45,60 @@ pub struct ClientInfo {
     pub no_touch: AtomicBool,
     /// True while in MULTI (the `x` flag).
     pub in_multi: AtomicBool,
+    /// The socket's file descriptor (CLIENT LIST `fd=`).
+    pub fd: i64,
+    /// In MONITOR mode (the `O` flag).
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
+    /// The client's line in CLIENT LIST / CLIENT INFO (without the newline).
+    /// `multi` is the number of queued commands, or -1 outside MULTI.
+    pub fn describe(&self, multi: i64) -> String {
+        let r = Ordering::Relaxed;
+        let now = crate::util::now_ms();
+        let name = self
+            .name
+            .lock()
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let mut flags = String::new();
+        if self.monitor.load(r) {
+            flags.push('O');
+        }
+        if self.in_multi.load(r) {
+            flags.push('x');
+        }
+        if self.no_evict.load(r) {
+            flags.push('e');
+        }
+        if self.no_touch.load(r) {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let (lib_name, lib_ver) = self.lib.lock().clone();
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            name,
+            self.created.elapsed().as_secs(),
+            (now - self.last_interaction_ms.load(r)).max(0) / 1000,
+            flags,
+            self.db.load(r),
+            multi,
+            self.last_cmd.lock(),
+            self.resp.load(r),
+            lib_name,
+            lib_ver,
+        )
+    }
+
     /// Requests the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
@@ -88,6 +139,14 @@ pub struct ClientState {
     pub watch_flag: Arc<WatchFlag>,
     /// Close after writing the pending replies (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// CLIENT REPLY OFF: replies are dropped.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP was just run: the next command's reply is dropped.
+    pub reply_skip_next: bool,
+    /// The reply of the command being run is dropped (after SKIP).
+    pub reply_skip: bool,
+    /// MONITOR: where the command lines to relay come from.
+    pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
 }
 
 impl ClientState {
@@ -101,6 +160,10 @@ impl ClientState {
             watched: Vec::new(),
             watch_flag: Arc::new(WatchFlag::default()),
             close_after_reply: false,
+            reply_off: false,
+            reply_skip_next: false,
+            reply_skip: false,
+            monitor: None,
         }
     }
 

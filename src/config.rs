@@ -112,22 +112,22 @@ pub static DIRECTIVES: &[Directive] = &[
     text("bind", "* -::*", false),
     text("dir", "", true),
     int("databases", 1, i32::MAX as i64, "16", false),
-    int("maxclients", 1, i32::MAX as i64, "10000", true),
+    int("maxclients", 1, u32::MAX as i64, "10000", true),
     int("timeout", 0, i32::MAX as i64, "0", true),
     int("tcp-keepalive", 0, i32::MAX as i64, "300", true),
     int("tcp-backlog", 0, i32::MAX as i64, "511", false),
     one_of(
         "loglevel",
-        &["debug", "verbose", "notice", "warning", "nothing"],
+        &["debug", "verbose", "notice", "warning"],
         "notice",
         true,
     ),
     text("logfile", "", false),
     boolean("daemonize", "no", false),
     int("hz", 1, 500, "10", true),
-    int("hash-max-listpack-entries", 0, i64::MAX, "128", true),
+    int("hash-max-listpack-entries", 0, i64::MAX, "512", true),
     int("hash-max-listpack-value", 0, i64::MAX, "64", true),
-    int("hash-max-ziplist-entries", 0, i64::MAX, "128", true),
+    int("hash-max-ziplist-entries", 0, i64::MAX, "512", true),
     int("hash-max-ziplist-value", 0, i64::MAX, "64", true),
     int(
         "list-max-listpack-size",
@@ -153,7 +153,7 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("appendonly", "no", true),
     one_of(
         "appendfsync",
-        &["always", "everysec", "no"],
+        &["everysec", "always", "no"],
         "everysec",
         true,
     ),
@@ -203,7 +203,12 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("always-show-logo", "no", false),
     boolean("set-proc-title", "yes", false),
     boolean("enable-debug-command", "yes", false),
-    boolean("enable-protected-configs", "no", false),
+    one_of(
+        "enable-protected-configs",
+        &["no", "yes", "local"],
+        "no",
+        false,
+    ),
     boolean("enable-module-command", "no", false),
     text("unixsocket", "", false),
     one_of(
@@ -212,7 +217,6 @@ pub static DIRECTIVES: &[Directive] = &[
         "no",
         false,
     ),
-    boolean("lua-replicate-commands", "yes", true),
     int("lua-time-limit", 0, i64::MAX, "5000", true),
     int("busy-reply-threshold", 0, i64::MAX, "5000", true),
     boolean("aof-use-rdb-preamble", "yes", true),
@@ -231,14 +235,66 @@ pub static DIRECTIVES: &[Directive] = &[
     int("zset-max-listpack-entries", 0, i64::MAX, "128", true),
     int("zset-max-listpack-value", 0, i64::MAX, "64", true),
     mem("stream-node-max-bytes", "4096", true),
+    int("zset-max-ziplist-entries", 0, i64::MAX, "128", true),
+    int("zset-max-ziplist-value", 0, i64::MAX, "64", true),
+    boolean("cluster-enabled", "no", false),
+    text("cluster-config-file", "nodes.conf", false),
+    boolean("repl-diskless-sync", "yes", true),
+    boolean("replica-serve-stale-data", "yes", true),
+    boolean("slave-serve-stale-data", "yes", true),
+    boolean("slave-read-only", "yes", true),
+    boolean("replica-lazy-flush", "no", true),
+    text("replicaof", "", true),
+    text("masterauth", "", true),
+    text("masteruser", "", true),
+    mem("repl-backlog-size", "1048576", true),
+    int("repl-timeout", 1, i32::MAX as i64, "60", true),
+    int("min-slaves-to-write", 0, i32::MAX as i64, "0", true),
+    boolean("latency-tracking", "yes", true),
+    int("tracking-table-max-keys", 0, i64::MAX, "1000000", true),
+    boolean("jemalloc-bg-thread", "yes", true),
+    int("acllog-max-len", 0, i64::MAX, "128", true),
+    mem("maxmemory-clients", "0", true),
+    boolean("activerehashing", "yes", true),
+    mem("hll-sparse-max-bytes", "3000", true),
+    text(
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
+    ),
+    boolean("crash-log-enabled", "yes", true),
+    boolean("crash-memcheck-enabled", "yes", true),
+    boolean("syslog-enabled", "no", false),
+    int("shutdown-timeout", 0, i32::MAX as i64, "10", true),
+    one_of(
+        "shutdown-on-sigterm",
+        &["default", "save", "nosave", "now", "force"],
+        "default",
+        true,
+    ),
+    one_of(
+        "shutdown-on-sigint",
+        &["default", "save", "nosave", "now", "force"],
+        "default",
+        true,
+    ),
+    boolean("rdb-del-sync-files", "no", true),
     int("stream-node-max-entries", 0, i64::MAX, "100", true),
 ];
+
+/// Directives CONFIG SET changes only as `enable-protected-configs` allows.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Old names Redis still accepts.
 const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("slave-serve-stale-data", "replica-serve-stale-data"),
+    ("slave-read-only", "replica-read-only"),
+    ("min-slaves-to-write", "min-replicas-to-write"),
 ];
 
 /// The directive named `name` (case-insensitive).
@@ -247,7 +303,8 @@ pub fn directive(name: &str) -> Option<&'static Directive> {
     DIRECTIVES.iter().find(|d| d.name == lower)
 }
 
-fn canonical(name: &'static str) -> &'static str {
+/// The current name of a directive that has an old alias.
+pub fn canonical(name: &'static str) -> &'static str {
     ALIASES
         .iter()
         .find(|(old, _)| *old == name)
@@ -277,6 +334,8 @@ pub fn parse_memory(s: &str) -> Option<i64> {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// The config file the server was started with (CONFIG REWRITE, INFO).
+    pub file: Option<String>,
 }
 
 impl Default for Config {
@@ -285,7 +344,7 @@ impl Default for Config {
         for d in DIRECTIVES {
             values.insert(d.name, d.default.to_string());
         }
-        Config { values }
+        Config { values, file: None }
     }
 }
 
@@ -426,6 +485,11 @@ impl Config {
                 let text = std::fs::read_to_string(first)
                     .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
                 config.apply_file_text(&text)?;
+                config.file = Some(
+                    std::fs::canonicalize(first)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| first.clone()),
+                );
                 rest = &args[1..];
             }
         }
@@ -456,6 +520,57 @@ impl Config {
                 .map_err(|why| fatal(i + 1, &shown, &why))?;
         }
         Ok(config)
+    }
+
+    /// The text of a config file rewritten to hold the running values (CONFIG
+    /// REWRITE): lines of `original` naming a directive get its current value,
+    /// other lines stay, and directives changed from their default that the
+    /// file does not mention are appended.
+    pub fn rewrite_text(&self, original: &str) -> String {
+        let mut out = String::new();
+        let mut written: Vec<&'static str> = Vec::new();
+        for line in original.lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            let known = (!line.trim_start().starts_with('#'))
+                .then(|| directive(name))
+                .flatten();
+            match known {
+                Some(d) if !written.contains(&d.name) => {
+                    written.push(d.name);
+                    out.push_str(&self.directive_line(d.name));
+                }
+                // A repeated directive: its value is already written.
+                Some(_) => continue,
+                None => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        for d in DIRECTIVES {
+            let value = self.get(d.name).unwrap_or(d.default);
+            let is_alias = ALIASES.iter().any(|(old, _)| *old == d.name);
+            if !written.contains(&d.name) && !is_alias && value != d.default {
+                out.push_str(&self.directive_line(d.name));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// `name value` in config-file syntax, quoting the value when needed.
+    fn directive_line(&self, name: &'static str) -> String {
+        let value = self.get(name).unwrap_or("");
+        if matches!(name, "save" | "bind") && !value.is_empty() {
+            return format!("{name} {value}");
+        }
+        let plain = !value.is_empty()
+            && value
+                .bytes()
+                .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'');
+        if plain {
+            format!("{name} {value}")
+        } else {
+            format!("{name} {value:?}")
+        }
     }
 
     /// `save` rules as (seconds, changes) pairs.
@@ -489,7 +604,7 @@ mod tests {
         let c = Config::from_args(&["--port".into(), "6380".into(), "--save".into(), "".into()])
             .unwrap();
         assert_eq!(c.int("port"), 6380);
-        assert_eq!(c.int("hash-max-listpack-entries"), 128);
+        assert_eq!(c.int("hash-max-listpack-entries"), 512);
         assert!(c.save_rules().is_empty());
         let c = Config::default();
         assert_eq!(c.save_rules(), vec![(3600, 1), (300, 100), (60, 10000)]);

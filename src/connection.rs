@@ -23,6 +23,12 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Serves one connection until it closes or is killed.
 pub async fn serve(shared: &Shared, socket: TcpStream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
+    // With `requirepass` set, a new connection starts unauthenticated.
+    client.authenticated = shared
+        .config
+        .read()
+        .get("requirepass")
+        .is_none_or(str::is_empty);
     serve_loop(shared, socket, &mut client, &info).await;
     crate::cmd::transactions::forget_client(shared, &mut client);
 }
@@ -43,6 +49,18 @@ async fn serve_loop(
             let max_bulk = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed);
             match parser.parse(&mut inbuf, max_bulk) {
                 Ok(Parsed::Request(args)) => {
+                    // CLIENT PAUSE: hold the command (replies so far go out).
+                    while let Some(wait) = cmd::connection::pause_wait(shared, client, &args) {
+                        if !out.buf.is_empty()
+                            && flush(shared, &mut socket, &mut out).await.is_err()
+                        {
+                            return;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = info.kill_notify.notified() => return,
+                        }
+                    }
                     dispatch(shared, client, &args, &mut out);
                     if client.close_after_reply {
                         let _ = flush(shared, &mut socket, &mut out).await;
@@ -85,9 +103,22 @@ async fn serve_loop(
             return;
         }
         inbuf.reserve(want);
-        let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
+        let timeout = if client.monitor.is_some() {
+            0
+        } else {
+            shared.hot.timeout_secs.load(Ordering::Relaxed)
+        };
         let read = tokio::select! {
             r = socket.read_buf(&mut inbuf) => r,
+            line = cmd::server::next_monitor_line(&mut client.monitor) => {
+                if let Some(line) = line {
+                    out.buf.extend_from_slice(&line);
+                    if flush(shared, &mut socket, &mut out).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
             _ = info.kill_notify.notified() => return,
             _ = idle_timer(timeout) => return,
         };
@@ -137,9 +168,18 @@ pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: 
         .last_interaction_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
     let errors_before = out.errors;
+    let reply_start = out.buf.len();
+    let skip_this = std::mem::take(&mut client.reply_skip);
     run_request(shared, client, args, out);
     if out.errors > errors_before {
         shared.stats.record_error(&out.last_error_code);
+    }
+    // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
+    if client.reply_off || skip_this {
+        out.buf.truncate(reply_start);
+    }
+    if std::mem::take(&mut client.reply_skip_next) {
+        client.reply_skip = true;
     }
 }
 

@@ -39,6 +39,55 @@ pub struct Stats {
     pub dirty: AtomicU64,
     /// Error replies by error code (INFO errorstats).
     pub error_codes: Mutex<BTreeMap<String, u64>>,
+    /// Highest `used_memory` seen (INFO memory).
+    pub used_memory_peak: AtomicU64,
+    /// `used_memory` once the server was ready, before any client.
+    pub used_memory_startup: AtomicU64,
+    /// Recent per-second rates (INFO `instantaneous_*`).
+    pub rates: Mutex<RateSamples>,
+}
+
+/// How many samples the instantaneous rates average over.
+const RATE_SAMPLES: usize = 16;
+
+/// Rolling samples of commands and network bytes per second, taken by the
+/// periodic task (Redis's `instantaneous_ops_per_sec` and friends).
+#[derive(Default)]
+pub struct RateSamples {
+    /// When the last sample was taken.
+    last_at: Option<Instant>,
+    /// Counter values at the last sample: commands, input, output bytes.
+    last: [u64; 3],
+    /// Per-second rates, a ring of [`RATE_SAMPLES`] per counter.
+    samples: [[f64; RATE_SAMPLES]; 3],
+    next: usize,
+}
+
+impl RateSamples {
+    /// Records the current counter values (commands, input bytes, output
+    /// bytes) as a new sample.
+    pub fn sample(&mut self, now: Instant, counters: [u64; 3]) {
+        if let Some(at) = self.last_at {
+            let secs = now.duration_since(at).as_secs_f64();
+            if secs > 0.0 {
+                for (i, c) in counters.iter().enumerate() {
+                    self.samples[i][self.next] = c.saturating_sub(self.last[i]) as f64 / secs;
+                }
+                self.next = (self.next + 1) % RATE_SAMPLES;
+            }
+        }
+        self.last_at = Some(now);
+        self.last = counters;
+    }
+
+    /// Average rates: commands per second, input and output bytes per second.
+    pub fn averages(&self) -> [f64; 3] {
+        let mut out = [0.0; 3];
+        for (o, ring) in out.iter_mut().zip(&self.samples) {
+            *o = ring.iter().sum::<f64>() / RATE_SAMPLES as f64;
+        }
+        out
+    }
 }
 
 impl Stats {
@@ -102,6 +151,12 @@ pub struct HotConfig {
     pub timeout_secs: AtomicU64,
     /// `hz`
     pub hz: AtomicU64,
+    /// `slowlog-log-slower-than` in microseconds (negative: off).
+    pub slowlog_slower_than: AtomicI64,
+    /// `slowlog-max-len`
+    pub slowlog_max_len: AtomicUsize,
+    /// Protected mode in force: `protected-mode yes` and no `requirepass`.
+    pub protected: AtomicBool,
 }
 
 impl HotConfig {
@@ -115,6 +170,9 @@ impl HotConfig {
             maxclients: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
             hz: AtomicU64::new(10),
+            slowlog_slower_than: AtomicI64::new(10_000),
+            slowlog_max_len: AtomicUsize::new(128),
+            protected: AtomicBool::new(false),
         };
         hot.refresh(config);
         hot
@@ -135,6 +193,14 @@ impl HotConfig {
         self.maxclients.store(c.int("maxclients") as usize, r);
         self.timeout_secs.store(c.int("timeout").max(0) as u64, r);
         self.hz.store(c.int("hz").clamp(1, 500) as u64, r);
+        self.slowlog_slower_than
+            .store(c.int("slowlog-log-slower-than"), r);
+        self.slowlog_max_len
+            .store(c.int("slowlog-max-len").max(0) as usize, r);
+        self.protected.store(
+            c.flag("protected-mode") && c.get("requirepass").is_none_or(str::is_empty),
+            r,
+        );
     }
 
     /// Hash encoding thresholds.
@@ -175,6 +241,20 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     /// Wakes the main task to shut down.
     pub shutdown: Notify,
+    /// Whether the periodic task expires keys (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
+    /// Unix time (seconds) the server started.
+    pub started_unix: i64,
+    /// The slow log (SLOWLOG), newest first.
+    pub slowlog: crate::cmd::server::SlowLog,
+    /// CLIENT PAUSE: Unix ms the pause ends (0: not paused).
+    pub pause_until_ms: AtomicI64,
+    /// CLIENT PAUSE ALL (else only writes are held).
+    pub pause_all: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
+    pub cron_paused: AtomicBool,
+    /// MONITOR: every executed command's line goes to the subscribers.
+    pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
 }
 
 impl Shared {
@@ -194,6 +274,13 @@ impl Shared {
             port: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),
+            active_expire: AtomicBool::new(true),
+            started_unix: crate::util::now_ms() / 1000,
+            slowlog: Default::default(),
+            pause_until_ms: AtomicI64::new(0),
+            pause_all: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
+            monitor: tokio::sync::broadcast::channel(4096).0,
         })
     }
 }
@@ -239,19 +326,78 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
+/// File descriptors kept for uses other than clients (listeners, logs...),
+/// as Redis reserves them.
+const RESERVED_FDS: u64 = 32;
+
+/// Raises the open-files limit to fit `maxclients` plus reserved
+/// descriptors; if the system refuses, lowers `maxclients` to what fits,
+/// with a warning, as Redis does.
+// rlim_t is u64 on Linux but not everywhere: keep the casts.
+#[allow(clippy::unnecessary_cast)]
+fn fit_open_files_limit(shared: &Shared) {
+    let wanted = shared.hot.maxclients.load(Ordering::Relaxed) as u64 + RESERVED_FDS;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return;
+    }
+    let current = lim.rlim_cur as u64;
+    if current >= wanted {
+        return;
+    }
+    // Try the wanted limit, then smaller ones, down to what we have.
+    let mut target = wanted;
+    while target > current {
+        let attempt = libc::rlimit {
+            rlim_cur: target as libc::rlim_t,
+            rlim_max: lim.rlim_max.max(target as libc::rlim_t),
+        };
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &attempt) } == 0 {
+            break;
+        }
+        target -= (target - current).clamp(1, 16);
+    }
+    let granted = target.max(current);
+    if granted >= wanted {
+        notice!("Increased maximum number of open files to {granted} (it was originally set to {current}).");
+        return;
+    }
+    let fit = granted.saturating_sub(RESERVED_FDS).max(1);
+    warning!(
+        "You requested maxclients of {} requiring at least {wanted} max file descriptors. Server can't set maximum open files to {wanted}: maxclients lowered to {fit}.",
+        wanted - RESERVED_FDS
+    );
+    let mut config = shared.config.write();
+    if config.set("maxclients", &fit.to_string()).is_ok() {
+        shared.hot.refresh(&config);
+    }
+}
+
 /// Runs the server until SIGTERM/SIGINT or SHUTDOWN.
 pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
     let config = shared.config.read().clone();
     let listeners = bind_listeners(&config).await?;
     let port = listeners[0].local_addr()?.port();
     shared.port.store(port as u64, Ordering::Relaxed);
+    notice!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     notice!(
-        "ferrodis {} ({} bits) starting, port={}, pid={}",
+        "ferrodis version={} (Redis {} compatible), bits={}, pid={}, just started",
         env!("CARGO_PKG_VERSION"),
+        crate::cmd::connection::REDIS_COMPAT_VERSION,
         usize::BITS,
-        port,
         std::process::id()
     );
+    match config.file.as_deref() {
+        Some(path) => notice!("Configuration loaded from {path}"),
+        None => notice!("No config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/ferrodis.conf"),
+    }
+    notice!("Running mode=standalone, port={port}.");
+    fit_open_files_limit(&shared);
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -260,6 +406,12 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone()));
+    let startup_memory = crate::cmd::server::memory_figures().allocated;
+    shared
+        .stats
+        .used_memory_startup
+        .store(startup_memory, Ordering::Relaxed);
+    notice!("Server initialized");
     notice!("Ready to accept connections tcp");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -286,6 +438,9 @@ fn socket2_dup(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::AsFd;
     l.as_fd().try_clone_to_owned()
 }
+
+/// The reply to a non-local client refused by protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED ferrodis is running in protected mode: no password is set and the client is not local. Set a password (requirepass), or disable protected mode (protected-mode no), or bind to local addresses only, then restart or CONFIG SET it from a local connection.\r\n";
 
 async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener: TcpListener) {
     loop {
@@ -321,19 +476,29 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             in_multi: AtomicBool::new(false),
+            fd: std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
+            monitor: AtomicBool::new(false),
         });
-        let maxclients = shared.hot.maxclients.load(Ordering::Relaxed);
-        if shared.clients.len() >= maxclients {
-            shared
-                .stats
-                .rejected_connections
-                .fetch_add(1, Ordering::Relaxed);
+        let refusal = if shared.hot.protected.load(Ordering::Relaxed) && !peer.ip().is_loopback() {
+            // Protected mode: without a password, only local clients may
+            // connect.
+            Some(PROTECTED_MODE_DENIED)
+        } else if shared.clients.len() >= shared.hot.maxclients.load(Ordering::Relaxed) {
+            Some(&b"-ERR max number of clients reached\r\n"[..])
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            if refusal != PROTECTED_MODE_DENIED {
+                shared
+                    .stats
+                    .rejected_connections
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let mut socket = socket;
-                let _ = socket
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
+                let _ = socket.write_all(refusal).await;
             });
             continue;
         }
@@ -355,21 +520,41 @@ async fn cron(shared: Arc<Shared>) {
         if shared.shutting_down.load(Ordering::Relaxed) {
             return;
         }
+        if shared.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
         // Like Redis, spend at most a quarter of each period expiring keys.
         let deadline = Instant::now() + period / 4;
-        let deleted = shared
-            .keyspace
-            .active_expire_cycle(crate::util::now_ms(), deadline);
+        let deleted = if shared.active_expire.load(Ordering::Relaxed) {
+            shared
+                .keyspace
+                .active_expire_cycle(crate::util::now_ms(), deadline)
+        } else {
+            0
+        };
         if deleted > 0 {
             shared
                 .stats
                 .expired_keys
                 .fetch_add(deleted, Ordering::Relaxed);
         }
+        let stats = &shared.stats;
+        stats.rates.lock().sample(
+            Instant::now(),
+            [
+                stats.commands_processed.load(Ordering::Relaxed),
+                stats.net_input_bytes.load(Ordering::Relaxed),
+                stats.net_output_bytes.load(Ordering::Relaxed),
+            ],
+        );
         let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
         if timeout > 0 {
             let now = crate::util::now_ms();
             for c in shared.clients.snapshot() {
+                if c.monitor.load(Ordering::Relaxed) {
+                    // Like replicas, monitors are never idle.
+                    continue;
+                }
                 let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);
                 if idle > (timeout as i64) * 1000 {
                     c.kill();

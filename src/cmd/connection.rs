@@ -4,20 +4,20 @@ use super::args;
 use super::flags::*;
 use super::{CommandSpec, Ctx, Group, KeySpec};
 use crate::db::DbView;
-use crate::error::{CmdError, CmdResult, DB_INDEX};
+use crate::error::{CmdError, CmdResult, DB_INDEX, SYNTAX};
 use std::sync::atomic::Ordering;
 
 /// The connection family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("ping", -1, FAST, KeySpec::None, Group::Connection, ping),
     CommandSpec::new(
-        "ping",
-        -1,
-        FAST | STALE,
+        "echo",
+        2,
+        LOADING | STALE | FAST,
         KeySpec::None,
         Group::Connection,
-        ping,
+        echo,
     ),
-    CommandSpec::new("echo", 2, FAST, KeySpec::None, Group::Connection, echo),
     CommandSpec::new(
         "select",
         2,
@@ -42,48 +42,118 @@ pub const COMMANDS: &[CommandSpec] = &[
         Group::Connection,
         hello,
     ),
-    CommandSpec::container(
-        "client",
-        -2,
-        NOSCRIPT | LOADING | STALE,
-        Group::Connection,
-        CLIENT,
-    ),
-];
-
-const CLIENT: &[CommandSpec] = &[
     CommandSpec::new(
-        "client|id",
-        2,
-        NOSCRIPT | LOADING | STALE,
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         KeySpec::None,
         Group::Connection,
-        client_id,
+        auth,
     ),
     CommandSpec::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | TX_CONTROL | ALL_SHARDS,
+        KeySpec::None,
+        Group::Connection,
+        reset,
+    ),
+    CommandSpec::container("client", -2, 0, Group::Connection, CLIENT),
+];
+
+const fn client_sub(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> CommandSpec {
+    CommandSpec::new(
+        name,
+        arity,
+        flags,
+        KeySpec::None,
+        Group::Connection,
+        handler,
+    )
+}
+
+const CLIENT: &[CommandSpec] = &[
+    client_sub("client|id", 2, NOSCRIPT | LOADING | STALE, client_id),
+    client_sub(
         "client|setname",
         3,
         NOSCRIPT | LOADING | STALE,
-        KeySpec::None,
-        Group::Connection,
         client_setname,
     ),
-    CommandSpec::new(
+    client_sub(
         "client|getname",
         2,
         NOSCRIPT | LOADING | STALE,
-        KeySpec::None,
-        Group::Connection,
         client_getname,
     ),
-    CommandSpec::new(
+    client_sub(
         "client|setinfo",
         4,
         NOSCRIPT | LOADING | STALE,
-        KeySpec::None,
-        Group::Connection,
         client_setinfo,
     ),
+    client_sub("client|info", 2, NOSCRIPT | LOADING | STALE, client_info),
+    client_sub(
+        "client|list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_list,
+    ),
+    client_sub(
+        "client|kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_kill,
+    ),
+    client_sub(
+        "client|no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_no_evict,
+    ),
+    client_sub(
+        "client|no-touch",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        client_no_touch,
+    ),
+    client_sub(
+        "client|getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        client_getredir,
+    ),
+    client_sub(
+        "client|trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        client_trackinginfo,
+    ),
+    client_sub(
+        "client|unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_unblock,
+    ),
+    client_sub(
+        "client|pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_pause,
+    ),
+    client_sub(
+        "client|unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_unpause,
+    ),
+    client_sub("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply),
+    client_sub("client|help", 2, LOADING | STALE, client_help),
 ];
 
 /// The Redis version ferrodis reports to clients (HELLO, INFO), which some
@@ -128,24 +198,69 @@ fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
+/// `WRONGPASS` reply for a failed AUTH / HELLO AUTH.
+const WRONGPASS: CmdError =
+    CmdError::fixed("WRONGPASS invalid username-password pair or user is disabled.");
+
+/// Checks credentials against the `default` user, the only user: it
+/// accepts any password without `requirepass`, else exactly that password.
+fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    let config = ctx.server.config.read();
+    let required = config.get("requirepass").unwrap_or("");
+    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
+}
+
+fn auth(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match ctx.args.len() {
+        2 => {
+            let no_password = ctx
+                .server
+                .config
+                .read()
+                .get("requirepass")
+                .unwrap_or("")
+                .is_empty();
+            if no_password {
+                return Err(CmdError::fixed(
+                    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", &ctx.args[1])
+        }
+        3 => (&ctx.args[1], &ctx.args[2]),
+        _ => return Err(SYNTAX),
+    };
+    if !credentials_ok(ctx, user, pass) {
+        return Err(WRONGPASS);
+    }
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
 fn hello(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let mut version = ctx.out.resp as i64;
+    let mut version = None;
     let mut i = 1;
     if ctx.args.len() >= 2 {
-        version = args::int_or(
+        let v = args::int_or(
             &ctx.args[1],
             CmdError::fixed("ERR Protocol version is not an integer or out of range"),
         )?;
-        if !(2..=3).contains(&version) {
+        if !(2..=3).contains(&v) {
             return Err(CmdError::fixed("NOPROTO unsupported protocol version"));
         }
+        version = Some(v);
         i = 2;
     }
-    let mut setname = None;
+    // Options apply in order, as Redis does: an AUTH that succeeds stays
+    // in effect even if a later option fails.
     while i < ctx.args.len() {
         let more = ctx.args.len() - i - 1;
         if args::is(&ctx.args[i], "AUTH") && more >= 2 {
-            // Without requirepass the default user accepts any password.
+            if !credentials_ok(ctx, &ctx.args[i + 1], &ctx.args[i + 2]) {
+                return Err(WRONGPASS);
+            }
+            ctx.client.authenticated = true;
             i += 3;
         } else if args::is(&ctx.args[i], "SETNAME") && more >= 1 {
             let name = &ctx.args[i + 1];
@@ -154,7 +269,7 @@ fn hello(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 ));
             }
-            setname = Some(name.clone());
+            *ctx.client.info.name.lock() = (!name.is_empty()).then(|| name.clone());
             i += 2;
         } else {
             return Err(CmdError::new(format!(
@@ -163,14 +278,15 @@ fn hello(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             )));
         }
     }
-    if let Some(name) = setname {
-        *ctx.client.info.name.lock() = Some(name);
+    if !ctx.client.authenticated {
+        return Err(CmdError::fixed(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
     }
-    ctx.out.resp = version as u8;
-    ctx.client
-        .info
-        .resp
-        .store(version as usize, Ordering::Relaxed);
+    if let Some(v) = version {
+        ctx.out.resp = v as u8;
+        ctx.client.info.resp.store(v as usize, Ordering::Relaxed);
+    }
     let out = &mut *ctx.out;
     out.map(7);
     out.bulk(b"server");
@@ -178,7 +294,7 @@ fn hello(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     out.bulk(b"version");
     out.bulk(REDIS_COMPAT_VERSION.as_bytes());
     out.bulk(b"proto");
-    out.int(version);
+    out.int(out.resp as i64);
     out.bulk(b"id");
     out.int(ctx.client.info.id as i64);
     out.bulk(b"mode");
@@ -187,6 +303,37 @@ fn hello(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     out.bulk(b"master");
     out.bulk(b"modules");
     out.array(0);
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // Leave any transaction and drop every WATCH (this command holds all
+    // shards, so the watch lists can be edited through the view).
+    ctx.client.multi = None;
+    ctx.client.info.in_multi.store(false, Ordering::Relaxed);
+    for (index, key) in std::mem::take(&mut ctx.client.watched) {
+        db.unwatch(index, &key, &ctx.client.watch_flag);
+    }
+    ctx.client.watch_flag.reset();
+    ctx.client.select(0);
+    ctx.out.resp = 2;
+    ctx.client.info.resp.store(2, Ordering::Relaxed);
+    *ctx.client.info.name.lock() = None;
+    ctx.client.info.no_evict.store(false, Ordering::Relaxed);
+    ctx.client.info.no_touch.store(false, Ordering::Relaxed);
+    ctx.client.reply_off = false;
+    ctx.client.reply_skip_next = false;
+    // Leaving MONITOR mode, as Redis's RESET does.
+    ctx.client.monitor = None;
+    ctx.client.info.monitor.store(false, Ordering::Relaxed);
+    ctx.client.authenticated = ctx
+        .server
+        .config
+        .read()
+        .get("requirepass")
+        .unwrap_or("")
+        .is_empty();
+    ctx.out.simple("RESET");
     Ok(())
 }
 
@@ -235,5 +382,350 @@ fn client_setinfo(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     }
     drop(lib);
     ctx.out.ok();
+    Ok(())
+}
+
+fn client_info(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mut line = ctx.client.info.describe(multi_len(ctx));
+    line.push('\n');
+    ctx.out.verbatim("txt", line.as_bytes());
+    Ok(())
+}
+
+/// The `multi=` value of the calling client: queued commands, or -1.
+fn multi_len(ctx: &Ctx<'_>) -> i64 {
+    ctx.client
+        .multi
+        .as_ref()
+        .map_or(-1, |m| m.queue.len() as i64)
+}
+
+/// Client types CLIENT LIST / KILL accept; every ferrodis client is
+/// `normal` (no replication or pub/sub yet).
+fn client_type_matches(name: &[u8]) -> Result<bool, CmdError> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_slice() {
+        b"normal" => Ok(true),
+        b"slave" | b"replica" | b"pubsub" | b"master" => Ok(false),
+        _ => Err(CmdError::new(format!(
+            "ERR Unknown client type '{}'",
+            args::lossy(name)
+        ))),
+    }
+}
+
+fn client_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let all = ctx.server.clients.snapshot();
+    let own_id = ctx.client.info.id;
+    let own_multi = multi_len(ctx);
+    let describe = |c: &crate::client::ClientInfo| {
+        let multi = if c.id == own_id {
+            own_multi
+        } else if c.in_multi.load(Ordering::Relaxed) {
+            0
+        } else {
+            -1
+        };
+        let mut line = c.describe(multi);
+        line.push('\n');
+        line
+    };
+    let mut text = String::new();
+    let argc = ctx.args.len();
+    if argc == 4 && args::is(&ctx.args[2], "TYPE") {
+        if client_type_matches(&ctx.args[3])? {
+            all.iter().for_each(|c| text.push_str(&describe(c)));
+        }
+    } else if argc > 3 && args::is(&ctx.args[2], "ID") {
+        let mut ids = Vec::new();
+        for a in &ctx.args[3..] {
+            ids.push(args::int_or(a, CmdError::fixed("ERR Invalid client ID"))?);
+        }
+        for id in ids {
+            if let Some(c) = all.iter().find(|c| c.id as i64 == id) {
+                text.push_str(&describe(c));
+            }
+        }
+    } else if argc != 2 {
+        return Err(SYNTAX);
+    } else {
+        all.iter().for_each(|c| text.push_str(&describe(c)));
+    }
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mut addr: Option<String> = None;
+    let mut laddr: Option<String> = None;
+    let mut id: Option<u64> = None;
+    let mut type_ok = true;
+    let mut skipme = true;
+    let old_form = ctx.args.len() == 3;
+    if old_form {
+        addr = Some(args::lossy(&ctx.args[2]));
+        skipme = false;
+    } else {
+        let mut i = 2;
+        while i < ctx.args.len() {
+            let Some(value) = ctx.args.get(i + 1) else {
+                return Err(SYNTAX);
+            };
+            let opt = &ctx.args[i];
+            if args::is(opt, "ID") {
+                match crate::protocol::parse_i64(value) {
+                    Some(n) if n >= 1 => id = Some(n as u64),
+                    _ => return Err(CmdError::fixed("ERR client-id should be greater than 0")),
+                }
+            } else if args::is(opt, "TYPE") {
+                type_ok = client_type_matches(value)?;
+            } else if args::is(opt, "ADDR") {
+                addr = Some(args::lossy(value));
+            } else if args::is(opt, "LADDR") {
+                laddr = Some(args::lossy(value));
+            } else if args::is(opt, "USER") {
+                if value.as_ref() != b"default" {
+                    return Err(CmdError::new(format!(
+                        "ERR No such user '{}'",
+                        args::lossy(value)
+                    )));
+                }
+            } else if args::is(opt, "SKIPME") {
+                if args::is(value, "YES") {
+                    skipme = true;
+                } else if args::is(value, "NO") {
+                    skipme = false;
+                } else {
+                    return Err(SYNTAX);
+                }
+            } else {
+                return Err(SYNTAX);
+            }
+            i += 2;
+        }
+    }
+    let own_id = ctx.client.info.id;
+    let mut killed = 0;
+    let mut close_self = false;
+    if type_ok {
+        for c in ctx.server.clients.snapshot() {
+            if addr.as_deref().is_some_and(|a| a != c.addr.to_string())
+                || laddr.as_deref().is_some_and(|a| a != c.laddr.to_string())
+                || id.is_some_and(|i| i != c.id)
+                || (skipme && c.id == own_id)
+            {
+                continue;
+            }
+            if c.id == own_id {
+                close_self = true;
+            } else {
+                c.kill();
+            }
+            killed += 1;
+        }
+    }
+    if old_form {
+        if killed == 0 {
+            return Err(CmdError::fixed("ERR No such client"));
+        }
+        ctx.out.ok();
+    } else {
+        ctx.out.int(killed);
+    }
+    if close_self {
+        ctx.client.close_after_reply = true;
+    }
+    Ok(())
+}
+
+/// Parses `ON` / `OFF` (anything else is a syntax error).
+fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
+    if args::is(arg, "ON") {
+        Ok(true)
+    } else if args::is(arg, "OFF") {
+        Ok(false)
+    } else {
+        Err(SYNTAX)
+    }
+}
+
+fn client_no_evict(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let on = on_off(&ctx.args[2])?;
+    ctx.client.info.no_evict.store(on, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_touch(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let on = on_off(&ctx.args[2])?;
+    ctx.client.info.no_touch.store(on, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getredir(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    // No client tracking: nothing is redirected.
+    ctx.out.int(-1);
+    Ok(())
+}
+
+fn client_trackinginfo(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(1);
+    out.bulk(b"off");
+    out.bulk(b"redirect");
+    out.int(-1);
+    out.bulk(b"prefixes");
+    out.array(0);
+    Ok(())
+}
+
+fn client_unblock(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() > 4 {
+        return Err(super::introspect::subcommand_syntax_error(ctx.args));
+    }
+    args::int(&ctx.args[2])?;
+    if let Some(reason) = ctx.args.get(3) {
+        if !args::is(reason, "TIMEOUT") && !args::is(reason, "ERROR") {
+            return Err(CmdError::fixed(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    // No command blocks yet, so there is never a client to unblock.
+    ctx.out.int(0);
+    Ok(())
+}
+
+fn client_pause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() > 4 {
+        return Err(super::introspect::subcommand_syntax_error(ctx.args));
+    }
+    let mut all = true;
+    if let Some(mode) = ctx.args.get(3) {
+        if args::is(mode, "WRITE") {
+            all = false;
+        } else if !args::is(mode, "ALL") {
+            return Err(CmdError::fixed(
+                "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            ));
+        }
+    }
+    let ms = args::int_or(
+        &ctx.args[2],
+        CmdError::fixed("ERR timeout is not an integer or out of range"),
+    )?;
+    if ms < 0 {
+        return Err(CmdError::fixed("ERR timeout is negative"));
+    }
+    let until = crate::util::now_ms().saturating_add(ms);
+    let server = ctx.server;
+    // Like Redis, a new pause never shortens or weakens one in force.
+    let current = server.pause_until_ms.load(Ordering::Relaxed);
+    let in_force = current > crate::util::now_ms();
+    server.pause_until_ms.store(
+        if in_force { current.max(until) } else { until },
+        Ordering::Relaxed,
+    );
+    let was_all = in_force && server.pause_all.load(Ordering::Relaxed);
+    server.pause_all.store(all || was_all, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    ctx.server.pause_until_ms.store(0, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// How long the connection should hold `args` because of CLIENT PAUSE
+/// (re-checked after at most this long), or `None` to run it now. PAUSE
+/// WRITE holds commands that may change data, and EXEC of a transaction
+/// holding one.
+pub fn pause_wait(
+    server: &crate::server::Shared,
+    client: &crate::client::ClientState,
+    args: &[bytes::Bytes],
+) -> Option<std::time::Duration> {
+    let until = server.pause_until_ms.load(Ordering::Relaxed);
+    if until == 0 {
+        return None;
+    }
+    let left = until - crate::util::now_ms();
+    if left <= 0 {
+        return None;
+    }
+    let spec = super::resolve(args).ok()?;
+    let writes = |s: &CommandSpec| s.has(WRITE) || s.has(MAY_REPLICATE);
+    let held = if server.pause_all.load(Ordering::Relaxed) {
+        true
+    } else if let Some(multi) = &client.multi {
+        spec.name == "exec" && multi.queue.iter().any(|q| writes(q.spec))
+    } else {
+        writes(spec)
+    };
+    held.then(|| std::time::Duration::from_millis(left.min(20) as u64))
+}
+
+fn client_reply(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mode = &ctx.args[2];
+    if args::is(mode, "ON") {
+        ctx.client.reply_off = false;
+        ctx.client.reply_skip = false;
+        ctx.out.ok();
+    } else if args::is(mode, "OFF") {
+        ctx.client.reply_off = true;
+    } else if args::is(mode, "SKIP") {
+        if !ctx.client.reply_off {
+            ctx.client.reply_skip_next = true;
+        }
+    } else {
+        return Err(SYNTAX);
+    }
+    Ok(())
+}
+
+fn client_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    super::introspect::write_help(
+        ctx.out,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    The name of this connection.",
+            "ID",
+            "    The id of this connection.",
+            "INFO",
+            "    Details of this connection, in CLIENT LIST's format.",
+            "KILL <ip:port>",
+            "    Close the connection from that address.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Close the connections matching every filter given:",
+            "    * ID <client-id>",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "    * USER <username>",
+            "    * ADDR <ip:port>",
+            "    * LADDR <ip:port>",
+            "    * SKIPME (YES|NO)  (YES is the default: the caller is spared)",
+            "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <client-id> ...]",
+            "    One line of details per connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect this connection from client eviction.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Hold clients' commands (all, or only writes) for <timeout> milliseconds.",
+            "UNPAUSE",
+            "    End a pause.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Turn this connection's replies on or off, or skip the next one.",
+            "NO-TOUCH (ON|OFF)",
+            "    Keep this connection's reads from updating keys' access time.",
+            "SETINFO <LIB-NAME|LIB-VER> <value>",
+            "    Record the client library's name or version.",
+            "SETNAME <name>",
+            "    Name this connection.",
+        ],
+    );
     Ok(())
 }

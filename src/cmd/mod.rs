@@ -9,8 +9,11 @@
 pub mod args;
 pub mod connection;
 pub mod hashes;
+pub mod introspect;
 pub mod keys;
 pub mod lists;
+#[rustfmt::skip]
+pub mod meta;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -270,6 +273,27 @@ impl CommandSpec {
         }
     }
 
+    /// A container command that also runs `handler` when called with no
+    /// subcommand (`COMMAND`).
+    pub const fn container_with_default(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        group: Group,
+        subcommands: &'static [CommandSpec],
+        handler: Handler,
+    ) -> Self {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys: KeySpec::None,
+            group,
+            handler,
+            subcommands,
+        }
+    }
+
     /// True if every flag in `f` is set.
     #[inline]
     pub fn has(&self, f: u32) -> bool {
@@ -485,11 +509,12 @@ pub fn execute(
         ctx.out.error(e.text());
     }
     let failed = ctx.out.errors > errors_before;
+    let elapsed_us = start.elapsed().as_micros() as u64;
+    server::slowlog_record(ctx, spec, elapsed_us);
+    server::monitor_feed(ctx, spec);
     if let Some(stats) = Registry::get().stats(spec.name) {
         stats.calls.fetch_add(1, Ordering::Relaxed);
-        stats
-            .usec
-            .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        stats.usec.fetch_add(elapsed_us, Ordering::Relaxed);
         if failed {
             stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         }
