@@ -92,7 +92,14 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if ctx.client.multi.is_none() {
         return Err(CmdError::fixed("ERR EXEC without MULTI"));
     }
-    let dirty = ctx.client.watch_flag.is_dirty();
+    // A watched key that was live at WATCH time and has expired since fails
+    // the transaction even if nothing reclaimed it yet.
+    let expired = ctx
+        .client
+        .watched
+        .iter()
+        .any(|(wdb, key)| db.watched_key_expired(*wdb, key, &ctx.client.watch_flag));
+    let dirty = expired || ctx.client.watch_flag.is_dirty();
     let state = end_multi(ctx, db).unwrap_or_default();
     if state.failed {
         return Err(CmdError::fixed(
