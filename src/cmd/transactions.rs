@@ -9,6 +9,7 @@ use super::{execute, CommandSpec, Ctx, Group, KeySpec};
 use crate::client::{ClientState, MultiState};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
+use crate::reply::Reply;
 use crate::server::Shared;
 use std::sync::atomic::Ordering;
 
@@ -79,6 +80,21 @@ pub fn forget_client(server: &Shared, client: &mut ClientState) {
     for (db, key) in client.watched.drain(..) {
         server.keyspace.unwatch(db, &key, &client.watch_flag);
     }
+}
+
+/// Replies to an EXEC rejected before running (wrong arity): any open
+/// transaction is discarded and the error is reported as an EXECABORT.
+/// Holds no shard lock.
+pub fn abort_exec(server: &Shared, client: &mut ClientState, error: &str, out: &mut Reply) {
+    if client.multi.take().is_some() {
+        client.info.in_multi.store(false, Ordering::Relaxed);
+        forget_client(server, client);
+        client.watch_flag.reset();
+    }
+    let reason = error.strip_prefix("ERR ").unwrap_or(error);
+    out.error(&format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ));
 }
 
 fn end_multi(ctx: &mut Ctx<'_>, view: &mut DbView<'_>) -> Option<MultiState> {
