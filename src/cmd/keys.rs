@@ -295,7 +295,11 @@ fn delete_keys(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, lazy: bool) -> CmdResult 
 }
 
 fn exists(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let n = ctx.args[1..].iter().filter(|k| db.exists(k)).count();
+    // Like Redis, EXISTS does not count as an access to the key.
+    let n = ctx.args[1..]
+        .iter()
+        .filter(|k| db.peek(k).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
