@@ -782,3 +782,93 @@ pub fn free_in_background<T: Send + 'static>(garbage: T) {
         None => drop(garbage),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(ks: &Keyspace, db: usize, key: &[u8], expire_at: Option<i64>) {
+        let mut v = ks.lock_all(db, 1_000);
+        v.set(key, Value::Str(StrValue::from_bytes(b"v")));
+        if let Some(when) = expire_at {
+            v.set_expire(key, when);
+        }
+    }
+
+    #[test]
+    fn flush_fails_watchers_of_live_keys_only() {
+        let ks = Keyspace::new(4);
+        put(&ks, 0, b"live", None);
+        put(&ks, 0, b"stale", Some(1_500));
+        let live = Arc::new(WatchFlag::default());
+        let stale = Arc::new(WatchFlag::default());
+        let missing = Arc::new(WatchFlag::default());
+        {
+            // At t=2000 "stale" has expired but was not reclaimed.
+            let mut v = ks.lock_all(0, 2_000);
+            v.watch(b"live", &live);
+            v.watch(b"stale", &stale);
+            v.watch(b"missing", &missing);
+            assert!(!v.watched_key_expired(0, b"stale", &stale));
+            v.flush_db(0);
+        }
+        assert!(live.is_dirty());
+        assert!(!stale.is_dirty(), "reclaiming a stale key is no change");
+        assert!(!missing.is_dirty());
+    }
+
+    #[test]
+    fn key_expiring_after_watch_is_detected_at_exec() {
+        let ks = Keyspace::new(1);
+        put(&ks, 0, b"k", Some(1_500));
+        let flag = Arc::new(WatchFlag::default());
+        ks.lock_all(0, 1_200).watch(b"k", &flag);
+        let mut v = ks.lock_all(0, 1_600);
+        assert!(v.watched_key_expired(0, b"k", &flag));
+        // Reading it reclaims it, which touches the watcher too.
+        assert!(v.get(b"k").is_none());
+        assert!(flag.is_dirty());
+    }
+
+    #[test]
+    fn swapdb_rules_for_stale_keys() {
+        let ks = Keyspace::new(2);
+        // db0: missing; db1: stale key. Swapping puts a stale key where a
+        // missing one was: no logical change.
+        put(&ks, 1, b"k", Some(1_500));
+        let flag = Arc::new(WatchFlag::default());
+        {
+            let mut v = ks.lock_all(0, 2_000);
+            v.watch(b"k", &flag);
+            v.swap_db(0, 1);
+        }
+        assert!(!flag.is_dirty());
+        // A live key swapped in does fail the transaction.
+        put(&ks, 0, b"k", None);
+        let flag2 = Arc::new(WatchFlag::default());
+        {
+            let mut v = ks.lock_all(1, 2_000);
+            v.watch(b"k", &flag2);
+            v.swap_db(0, 1);
+        }
+        assert!(flag2.is_dirty());
+    }
+
+    #[test]
+    fn lookups_update_access_time_unless_no_touch() {
+        let ks = Keyspace::new(1);
+        put(&ks, 0, b"k", None);
+        let mut v = ks.lock_all(0, 50_000);
+        v.no_touch = true;
+        assert!(v.get(b"k").is_some());
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(1));
+        v.no_touch = false;
+        assert!(v.get(b"k").is_some());
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(50));
+        // TOUCH updates even under no-touch.
+        v.now_ms = 90_000;
+        v.no_touch = true;
+        assert!(v.touch(b"k"));
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(90));
+    }
+}
