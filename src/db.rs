@@ -872,3 +872,14 @@ mod tests {
         assert_eq!(v.peek(b"k").map(|e| e.lru), Some(90));
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn entry_overhead() {
+        let v = std::mem::size_of::<crate::types::Value>();
+        let e = std::mem::size_of::<super::Entry>();
+        eprintln!("Value {v} bytes, Entry {e} bytes");
+        assert!(e <= v + 8);
+    }
+}

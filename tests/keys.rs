@@ -429,6 +429,37 @@ fn scan_returns_every_key_present_throughout() {
             "missed stable:{i} under churn"
         );
     }
+    // A concurrent writer on another connection inserting and deleting keys
+    // the whole time (tables grow and shrink under the iteration).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer_thread = {
+        let stop = stop.clone();
+        let port = server.port;
+        std::thread::spawn(move || {
+            let mut w = RawClient::connect(port);
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 200_000 {
+                w.cmd(&["SET", &format!("bg:{i}"), "v"]);
+                if i >= 500 {
+                    w.cmd(&["DEL", &format!("bg:{}", i - 500)]);
+                }
+                i += 1;
+            }
+        })
+    };
+    for round in 0..5 {
+        let seen: HashSet<String> = full_scan(&mut c, 5 + round * 20, |_| {})
+            .into_iter()
+            .collect();
+        for i in 0..2000 {
+            assert!(
+                seen.contains(&format!("stable:{i}")),
+                "missed stable:{i} with a concurrent writer"
+            );
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = writer_thread.join();
     // Deleting most keys shrinks the tables mid-iteration.
     let mut deleted = false;
     let seen: HashSet<String> = full_scan(&mut c, 50, |w| {
