@@ -187,6 +187,11 @@ fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &
     let spec = match cmd::resolve(args) {
         Ok(spec) => spec,
         Err(e) => {
+            if args[0].eq_ignore_ascii_case(b"exec") {
+                // A rejected EXEC ends the transaction and says why.
+                crate::cmd::transactions::abort_exec(shared, client, e.text(), out);
+                return;
+            }
             if let Some(multi) = client.multi.as_mut() {
                 multi.failed = true;
             }

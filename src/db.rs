@@ -62,11 +62,36 @@ impl WatchFlag {
     }
 }
 
+/// The LRU clock: whole seconds since the Unix epoch, as stored per key.
+pub fn lru_clock(now_ms: i64) -> u32 {
+    (now_ms / 1000).clamp(0, u32::MAX as i64) as u32
+}
+
+/// A keyspace entry: the value and when it was last accessed.
+///
+/// The access time is 4 bytes (seconds, like Redis's 24-bit LRU clock but
+/// wider) so the per-key overhead of OBJECT IDLETIME stays small.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The stored value.
+    pub value: Value,
+    /// [`lru_clock`] at the last access.
+    pub lru: u32,
+}
+
+/// One client's registration on a watched key.
+struct Watcher {
+    flag: Arc<WatchFlag>,
+    /// The key was already logically expired (but not yet reclaimed) when
+    /// WATCH ran: reclaiming it later is no change.
+    expired: bool,
+}
+
 /// One database's part of a shard.
 #[derive(Default)]
 pub struct ShardDb {
-    /// Key → value.
-    pub keys: Dict<Value>,
+    /// Key → value and access time.
+    pub keys: Dict<Entry>,
     /// Key → absolute expiry time in Unix milliseconds, for volatile keys.
     pub expires: Dict<i64>,
     /// Where active expiry resumes its sampling of `expires`.
@@ -76,11 +101,16 @@ pub struct ShardDb {
 impl ShardDb {
     /// Removes a key and its expiry.
     fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Value> {
-        let value = self.keys.remove(hash, key)?;
+        let entry = self.keys.remove(hash, key)?;
         if !self.expires.is_empty() {
             self.expires.remove(hash, key);
         }
-        Some(value)
+        Some(entry.value)
+    }
+
+    /// True if `key` is present but its expiry time is `<= now`.
+    fn is_stale(&self, hash: u64, key: &[u8], now: i64) -> bool {
+        !self.expires.is_empty() && self.expires.get(hash, key).is_some_and(|&when| when <= now)
     }
 }
 
@@ -90,7 +120,7 @@ pub struct Shard {
     /// One entry per database.
     pub dbs: Box<[ShardDb]>,
     /// (db, key) → flags of the clients watching it.
-    watches: HashMap<(usize, Box<[u8]>), Vec<Arc<WatchFlag>>>,
+    watches: HashMap<(usize, Box<[u8]>), Vec<Watcher>>,
 }
 
 impl Shard {
@@ -104,30 +134,60 @@ impl Shard {
     fn unwatch(&mut self, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
         let entry = (db, Box::<[u8]>::from(key));
         if let Some(list) = self.watches.get_mut(&entry) {
-            list.retain(|f| !Arc::ptr_eq(f, flag));
+            list.retain(|w| !Arc::ptr_eq(&w.flag, flag));
             if list.is_empty() {
                 self.watches.remove(&entry);
             }
         }
     }
 
-    fn touch_watchers(&self, db: usize, key: &[u8]) {
+    fn touch_watchers(&mut self, db: usize, key: &[u8]) {
         if self.watches.is_empty() {
             return;
         }
-        if let Some(flags) = self.watches.get(&(db, Box::<[u8]>::from(key))) {
-            for f in flags {
-                f.set_dirty();
+        let present = self.dbs[db].keys.contains(hash_key(key), key);
+        if let Some(list) = self.watches.get_mut(&(db, Box::<[u8]>::from(key))) {
+            for w in list {
+                if w.expired && !present {
+                    // A key that was already stale at WATCH time is now
+                    // reclaimed: logically nothing changed.
+                    w.expired = false;
+                } else {
+                    w.flag.set_dirty();
+                }
             }
         }
     }
 
-    fn touch_all_watchers_in_db(&self, db: usize) {
-        for ((wdb, key), flags) in &self.watches {
-            if *wdb == db && self.dbs[db].keys.contains(hash_key(key), key) {
-                for f in flags {
-                    f.set_dirty();
+    /// Fails the watchers of every key of `emptied` that existed there (or,
+    /// for SWAPDB, exists in `replaced_with`), as FLUSHDB/SWAPDB require.
+    /// Call before the databases change.
+    fn touch_all_watchers_in_db(&mut self, emptied: usize, replaced_with: Option<usize>, now: i64) {
+        let dbs = &self.dbs;
+        for ((wdb, key), list) in self.watches.iter_mut() {
+            if *wdb != emptied {
+                continue;
+            }
+            let h = hash_key(key);
+            let in_emptied = dbs[emptied].keys.contains(h, key);
+            let in_other = replaced_with.is_some_and(|r| dbs[r].keys.contains(h, key));
+            if !in_emptied && !in_other {
+                continue;
+            }
+            let other_stale = replaced_with.is_some_and(|r| dbs[r].is_stale(h, key, now));
+            for w in list.iter_mut() {
+                if w.expired {
+                    if !in_other {
+                        w.expired = false;
+                        continue;
+                    } else if other_stale {
+                        continue;
+                    }
+                } else if !in_emptied && other_stale {
+                    w.expired = true;
+                    continue;
                 }
+                w.flag.set_dirty();
             }
         }
     }
@@ -182,6 +242,7 @@ impl Keyspace {
             hits: 0,
             misses: 0,
             expired: 0,
+            no_touch: false,
         };
         let mut bits = mask;
         while bits != 0 {
@@ -269,6 +330,8 @@ pub struct DbView<'a> {
     pub misses: u64,
     /// Keys deleted because they had expired.
     pub expired: u64,
+    /// Lookups leave access times alone (CLIENT NO-TOUCH).
+    pub no_touch: bool,
 }
 
 macro_rules! typed_accessors {
@@ -298,10 +361,15 @@ macro_rules! typed_accessors {
             let hash = hash_key(key);
             self.expire_if_needed(hash, key);
             let db = self.db;
-            let value = self.shard(hash).dbs[db]
+            let lru = lru_clock(self.now_ms);
+            let entry = self.shard(hash).dbs[db]
                 .keys
-                .get_or_insert_with(hash, key, || Value::$variant(Default::default()));
-            match value {
+                .get_or_insert_with(hash, key, || Entry {
+                    value: Value::$variant(Default::default()),
+                    lru,
+                });
+            entry.lru = lru;
+            match &mut entry.value {
                 Value::$variant(v) => Ok(v),
                 _ => Err(WRONGTYPE),
             }
@@ -349,35 +417,76 @@ impl<'a> DbView<'a> {
         }
     }
 
+    /// The live entry at `key`, its access time updated unless `no_touch`.
+    fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(hash, key);
+        let (db, touch, lru) = (self.db, !self.no_touch, lru_clock(self.now_ms));
+        let entry = self.shard(hash).dbs[db].keys.get_mut(hash, key)?;
+        if touch {
+            entry.lru = lru;
+        }
+        Some(entry)
+    }
+
     /// The live value at `key`.
     pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
+        let hash = hash_key(key);
+        self.lookup(hash, key).map(|e| &e.value)
+    }
+
+    /// The live entry at `key` without updating its access time (OBJECT,
+    /// TYPE-like inspection).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         let hash = hash_key(key);
         self.expire_if_needed(hash, key);
         let db = self.db;
         self.shard(hash).dbs[db].keys.get(hash, key)
+    }
+
+    /// Updates the access time of `key` even under CLIENT NO-TOUCH (the
+    /// TOUCH command); true if the key exists.
+    pub fn touch(&mut self, key: &[u8]) -> bool {
+        let hash = hash_key(key);
+        self.expire_if_needed(hash, key);
+        let (db, lru) = (self.db, lru_clock(self.now_ms));
+        match self.shard(hash).dbs[db].keys.get_mut(hash, key) {
+            Some(e) => {
+                e.lru = lru;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True if `key` exists in its shard's dictionary, even if its time has
+    /// passed and it was not reclaimed yet (for WATCH bookkeeping).
+    pub fn is_stale(&mut self, key: &[u8]) -> bool {
+        let hash = hash_key(key);
+        let (db, now) = (self.db, self.now_ms);
+        self.shard(hash).dbs[db].is_stale(hash, key, now)
     }
 
     /// The live value at `key`, counting a keyspace hit or miss (for the read
     /// lookups INFO's `keyspace_hits`/`keyspace_misses` count).
     pub fn get_counted(&mut self, key: &[u8]) -> Option<&Value> {
         let hash = hash_key(key);
-        self.expire_if_needed(hash, key);
-        let db = self.db;
-        let found = self.shard(hash).dbs[db].keys.contains(hash, key);
+        let found = self.lookup(hash, key).is_some();
         if found {
             self.hits += 1;
         } else {
             self.misses += 1;
         }
-        self.shard(hash).dbs[db].keys.get(hash, key)
+        let db = self.db;
+        self.shard(hash).dbs[db]
+            .keys
+            .get(hash, key)
+            .map(|e| &e.value)
     }
 
     /// The live value at `key`, mutable.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let hash = hash_key(key);
-        self.expire_if_needed(hash, key);
-        let db = self.db;
-        self.shard(hash).dbs[db].keys.get_mut(hash, key)
+        self.lookup(hash, key).map(|e| &mut e.value)
     }
 
     /// True if `key` exists (and has not expired).
@@ -388,9 +497,9 @@ impl<'a> DbView<'a> {
     /// Stores `value` at `key`, discarding any previous value and TTL.
     pub fn set(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
-        let db = self.db;
+        let (db, lru) = (self.db, lru_clock(self.now_ms));
         let sdb = &mut self.shard(hash).dbs[db];
-        sdb.keys.insert(hash, key, value);
+        sdb.keys.insert(hash, key, Entry { value, lru });
         if !sdb.expires.is_empty() {
             sdb.expires.remove(hash, key);
         }
@@ -400,8 +509,10 @@ impl<'a> DbView<'a> {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
         self.expire_if_needed(hash, key);
-        let db = self.db;
-        self.shard(hash).dbs[db].keys.insert(hash, key, value);
+        let (db, lru) = (self.db, lru_clock(self.now_ms));
+        self.shard(hash).dbs[db]
+            .keys
+            .insert(hash, key, Entry { value, lru });
     }
 
     /// Removes `key`; returns its value if it existed (and had not expired).
@@ -467,15 +578,32 @@ impl<'a> DbView<'a> {
 
     /// Registers `flag` as watching `key` in the current database.
     pub fn watch(&mut self, key: &[u8], flag: &Arc<WatchFlag>) {
+        let expired = self.is_stale(key);
         let db = self.db;
         let list = self
             .shard(hash_key(key))
             .watches
             .entry((db, key.into()))
             .or_default();
-        if !list.iter().any(|f| Arc::ptr_eq(f, flag)) {
-            list.push(flag.clone());
+        if !list.iter().any(|w| Arc::ptr_eq(&w.flag, flag)) {
+            list.push(Watcher {
+                flag: flag.clone(),
+                expired,
+            });
         }
+    }
+
+    /// True if `key` in `db`, watched by `flag`, was live at WATCH time and
+    /// has expired since (EXEC then fails even if it was not reclaimed).
+    pub fn watched_key_expired(&mut self, db: usize, key: &[u8], flag: &Arc<WatchFlag>) -> bool {
+        let hash = hash_key(key);
+        let now = self.now_ms;
+        let shard = self.shard(hash);
+        let Some(list) = shard.watches.get(&(db, Box::<[u8]>::from(key))) else {
+            return false;
+        };
+        let was_stale = list.iter().any(|w| Arc::ptr_eq(&w.flag, flag) && w.expired);
+        !was_stale && shard.dbs[db].is_stale(hash, key, now)
     }
 
     /// Removes `flag` from the watchers of `key` in database `db`.
@@ -505,8 +633,9 @@ impl<'a> DbView<'a> {
     pub fn flush_db(&mut self, db: usize) -> (usize, Vec<ShardDb>) {
         let mut removed = 0;
         let mut old = Vec::new();
+        let now = self.now_ms;
         for shard in self.locked_shards() {
-            shard.touch_all_watchers_in_db(db);
+            shard.touch_all_watchers_in_db(db, None, now);
             let taken = std::mem::take(&mut shard.dbs[db]);
             removed += taken.keys.len();
             old.push(taken);
@@ -517,12 +646,11 @@ impl<'a> DbView<'a> {
 
     /// Swaps databases `a` and `b`.
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        let now = self.now_ms;
         for shard in self.locked_shards() {
-            shard.touch_all_watchers_in_db(a);
-            shard.touch_all_watchers_in_db(b);
+            shard.touch_all_watchers_in_db(a, Some(b), now);
+            shard.touch_all_watchers_in_db(b, Some(a), now);
             shard.dbs.swap(a, b);
-            shard.touch_all_watchers_in_db(a);
-            shard.touch_all_watchers_in_db(b);
         }
         self.dirty += 1;
     }
@@ -558,10 +686,13 @@ impl<'a> DbView<'a> {
                 let expired = !sdb.expires.is_empty()
                     && sdb.expires.get(h, k).is_some_and(|&when| when <= now);
                 if !expired {
-                    f(k, v);
+                    f(k, &v.value);
                 }
             });
-            steps += 1;
+            // Empty shards cost nothing: only count visits that did work.
+            if !sdb.keys.is_empty() {
+                steps += 1;
+            }
             if dict_cursor == 0 {
                 shard_idx += 1;
                 if shard_idx == SHARD_COUNT {
@@ -579,14 +710,14 @@ impl<'a> DbView<'a> {
         let now = self.now_ms;
         for shard in self.locked_shards() {
             let sdb = &shard.dbs[db];
-            for (k, v) in sdb.keys.iter() {
+            for (k, e) in sdb.keys.iter() {
                 let expired = !sdb.expires.is_empty()
                     && sdb
                         .expires
                         .get(hash_key(k), k)
                         .is_some_and(|&when| when <= now);
                 if !expired {
-                    f(k, v);
+                    f(k, &e.value);
                 }
             }
         }
@@ -621,5 +752,134 @@ impl<'a> DbView<'a> {
             }
         }
         None
+    }
+}
+
+/// Drops `garbage` on a background thread so freeing large values (UNLINK,
+/// FLUSHALL ASYNC) does not hold up the command path.
+pub fn free_in_background<T: Send + 'static>(garbage: T) {
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::OnceLock;
+    type Garbage = Box<dyn Send>;
+    static FREER: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
+    let freer = FREER.get_or_init(|| {
+        let (tx, rx) = channel::<Garbage>();
+        std::thread::Builder::new()
+            .name("lazyfree".into())
+            .spawn(move || {
+                for item in rx {
+                    drop(item);
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    match freer {
+        Some(tx) => {
+            // If the thread is gone, the value comes back and is dropped here.
+            let _ = tx.lock().send(Box::new(garbage));
+        }
+        None => drop(garbage),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(ks: &Keyspace, db: usize, key: &[u8], expire_at: Option<i64>) {
+        let mut v = ks.lock_all(db, 1_000);
+        v.set(key, Value::Str(StrValue::from_bytes(b"v")));
+        if let Some(when) = expire_at {
+            v.set_expire(key, when);
+        }
+    }
+
+    #[test]
+    fn flush_fails_watchers_of_live_keys_only() {
+        let ks = Keyspace::new(4);
+        put(&ks, 0, b"live", None);
+        put(&ks, 0, b"stale", Some(1_500));
+        let live = Arc::new(WatchFlag::default());
+        let stale = Arc::new(WatchFlag::default());
+        let missing = Arc::new(WatchFlag::default());
+        {
+            // At t=2000 "stale" has expired but was not reclaimed.
+            let mut v = ks.lock_all(0, 2_000);
+            v.watch(b"live", &live);
+            v.watch(b"stale", &stale);
+            v.watch(b"missing", &missing);
+            assert!(!v.watched_key_expired(0, b"stale", &stale));
+            v.flush_db(0);
+        }
+        assert!(live.is_dirty());
+        assert!(!stale.is_dirty(), "reclaiming a stale key is no change");
+        assert!(!missing.is_dirty());
+    }
+
+    #[test]
+    fn key_expiring_after_watch_is_detected_at_exec() {
+        let ks = Keyspace::new(1);
+        put(&ks, 0, b"k", Some(1_500));
+        let flag = Arc::new(WatchFlag::default());
+        ks.lock_all(0, 1_200).watch(b"k", &flag);
+        let mut v = ks.lock_all(0, 1_600);
+        assert!(v.watched_key_expired(0, b"k", &flag));
+        // Reading it reclaims it, which touches the watcher too.
+        assert!(v.get(b"k").is_none());
+        assert!(flag.is_dirty());
+    }
+
+    #[test]
+    fn swapdb_rules_for_stale_keys() {
+        let ks = Keyspace::new(2);
+        // db0: missing; db1: stale key. Swapping puts a stale key where a
+        // missing one was: no logical change.
+        put(&ks, 1, b"k", Some(1_500));
+        let flag = Arc::new(WatchFlag::default());
+        {
+            let mut v = ks.lock_all(0, 2_000);
+            v.watch(b"k", &flag);
+            v.swap_db(0, 1);
+        }
+        assert!(!flag.is_dirty());
+        // A live key swapped in does fail the transaction.
+        put(&ks, 0, b"k", None);
+        let flag2 = Arc::new(WatchFlag::default());
+        {
+            let mut v = ks.lock_all(1, 2_000);
+            v.watch(b"k", &flag2);
+            v.swap_db(0, 1);
+        }
+        assert!(flag2.is_dirty());
+    }
+
+    #[test]
+    fn lookups_update_access_time_unless_no_touch() {
+        let ks = Keyspace::new(1);
+        put(&ks, 0, b"k", None);
+        let mut v = ks.lock_all(0, 50_000);
+        v.no_touch = true;
+        assert!(v.get(b"k").is_some());
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(1));
+        v.no_touch = false;
+        assert!(v.get(b"k").is_some());
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(50));
+        // TOUCH updates even under no-touch.
+        v.now_ms = 90_000;
+        v.no_touch = true;
+        assert!(v.touch(b"k"));
+        assert_eq!(v.peek(b"k").map(|e| e.lru), Some(90));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn entry_overhead() {
+        let v = std::mem::size_of::<crate::types::Value>();
+        let e = std::mem::size_of::<super::Entry>();
+        eprintln!("Value {v} bytes, Entry {e} bytes");
+        assert!(e <= v + 8);
     }
 }

@@ -96,6 +96,33 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// Parses a SCAN-family cursor like Redis's `strtoul` check: decimal, an
+/// optional sign (a negative cursor wraps), no leading space, no trailing
+/// garbage, and an empty argument reads as 0.
+pub fn scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    const INVALID: CmdError = CmdError::fixed("ERR invalid cursor");
+    let (negative, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if arg.len() != digits.len() && digits.is_empty() {
+        // A lone sign: strtoul parses nothing and stops at the sign.
+        return Err(INVALID);
+    }
+    let mut n: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(INVALID);
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(c - b'0')))
+            .ok_or(INVALID)?;
+    }
+    Ok(if negative { n.wrapping_neg() } else { n })
+}
+
 /// The argument as text for error messages.
 pub fn lossy(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()

@@ -500,6 +500,7 @@ pub fn execute(
                 let idx = spec.keys.key_indexes(ctx.args);
                 ks.lock_keys(idx.iter().map(|&i| &ctx.args[i][..]), ctx.client.db, now)
             };
+            view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
             let result = (spec.handler)(ctx, &mut view);
             ctx.server.stats.record_view(&view);
             result

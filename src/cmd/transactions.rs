@@ -9,6 +9,7 @@ use super::{execute, CommandSpec, Ctx, Group, KeySpec};
 use crate::client::{ClientState, MultiState};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
+use crate::reply::Reply;
 use crate::server::Shared;
 use std::sync::atomic::Ordering;
 
@@ -81,6 +82,21 @@ pub fn forget_client(server: &Shared, client: &mut ClientState) {
     }
 }
 
+/// Replies to an EXEC rejected before running (wrong arity): any open
+/// transaction is discarded and the error is reported as an EXECABORT.
+/// Holds no shard lock.
+pub fn abort_exec(server: &Shared, client: &mut ClientState, error: &str, out: &mut Reply) {
+    if client.multi.take().is_some() {
+        client.info.in_multi.store(false, Ordering::Relaxed);
+        forget_client(server, client);
+        client.watch_flag.reset();
+    }
+    let reason = error.strip_prefix("ERR ").unwrap_or(error);
+    out.error(&format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ));
+}
+
 fn end_multi(ctx: &mut Ctx<'_>, view: &mut DbView<'_>) -> Option<MultiState> {
     ctx.client.info.in_multi.store(false, Ordering::Relaxed);
     let state = ctx.client.multi.take();
@@ -92,7 +108,14 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if ctx.client.multi.is_none() {
         return Err(CmdError::fixed("ERR EXEC without MULTI"));
     }
-    let dirty = ctx.client.watch_flag.is_dirty();
+    // A watched key that was live at WATCH time and has expired since fails
+    // the transaction even if nothing reclaimed it yet.
+    let expired = ctx
+        .client
+        .watched
+        .iter()
+        .any(|(wdb, key)| db.watched_key_expired(*wdb, key, &ctx.client.watch_flag));
+    let dirty = expired || ctx.client.watch_flag.is_dirty();
     let state = end_multi(ctx, db).unwrap_or_default();
     if state.failed {
         return Err(CmdError::fixed(
