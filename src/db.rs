@@ -96,6 +96,50 @@ pub struct ShardDb {
     pub expires: Dict<i64>,
     /// Where active expiry resumes its sampling of `expires`.
     pub expire_cursor: u64,
+    /// Keys of hashes that have fields with TTLs (may hold stale names:
+    /// they are dropped when visited), for background field reclamation.
+    pub hash_ttl_keys: Dict<()>,
+    /// Where active expiry resumes its sampling of `hash_ttl_keys`.
+    pub hash_ttl_cursor: u64,
+}
+
+impl ShardDb {
+    /// Reclaims expired hash fields of up to `sample` tracked hashes, deleting
+    /// hashes left empty. Returns the keys deleted.
+    fn reclaim_hash_fields(&mut self, now_ms: i64, sample: usize) -> Vec<Box<[u8]>> {
+        let mut visited: Vec<Box<[u8]>> = Vec::new();
+        let mut cursor = self.hash_ttl_cursor;
+        while visited.len() < sample {
+            cursor = self
+                .hash_ttl_keys
+                .scan_step(cursor, |k, _| visited.push(k.into()));
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.hash_ttl_cursor = cursor;
+        let mut deleted = Vec::new();
+        for key in visited {
+            let h = hash_key(&key);
+            let keep_tracking = match self.keys.get_mut(h, &key) {
+                Some(Value::Hash(hash)) => {
+                    hash.purge_expired(now_ms);
+                    if hash.is_empty() {
+                        self.remove(h, &key);
+                        deleted.push(key.clone());
+                        false
+                    } else {
+                        hash.has_field_ttls()
+                    }
+                }
+                _ => false,
+            };
+            if !keep_tracking {
+                self.hash_ttl_keys.remove(h, &key);
+            }
+        }
+        deleted
+    }
 }
 
 impl ShardDb {
@@ -271,6 +315,12 @@ impl Keyspace {
             let mut shard = shard.lock();
             let shard = &mut *shard;
             for db_index in 0..shard.dbs.len() {
+                if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
+                    for key in shard.dbs[db_index].reclaim_hash_fields(now_ms, SAMPLE) {
+                        shard.touch_watchers(db_index, &key);
+                        deleted += 1;
+                    }
+                }
                 loop {
                     let db = &mut shard.dbs[db_index];
                     if db.expires.is_empty() {
@@ -565,6 +615,17 @@ impl<'a> DbView<'a> {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).dbs[db].expires.remove(hash, key).is_some()
+    }
+
+    /// Registers `key` as a hash with field TTLs, so active expiry reclaims
+    /// its expired fields in the background.
+    pub fn track_hash_field_ttls(&mut self, key: &[u8]) {
+        let hash = hash_key(key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        if !sdb.hash_ttl_keys.contains(hash, key) {
+            sdb.hash_ttl_keys.insert_new(hash, key.into(), ());
+        }
     }
 
     /// Records that `key` was modified: fails the transactions watching it

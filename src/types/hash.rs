@@ -1,12 +1,21 @@
-//! The hash type: field → value maps.
+//! The hash type: field → value maps, with optional per-field expiry.
 //!
 //! Small hashes are a [`Listpack`] of alternating fields and values (Redis's
 //! `listpack` encoding); past `hash-max-listpack-entries` fields or a field or
 //! value longer than `hash-max-listpack-value` bytes they become a [`Dict`]
 //! (`hashtable`). Like Redis, a hash never converts back.
+//!
+//! Fields may carry an absolute expiry time (Redis 7.4 hash field expiration).
+//! Those times live in a side table ([`FieldTtls`]) that exists only for hashes
+//! that ever had a field TTL; a packed hash with that table reports the
+//! `listpackex` encoding, as Redis does. The storage layer itself never hides
+//! expired fields: callers first call [`HashValue::purge_expired`] with the
+//! command's clock, which reclaims them (the hash commands do this on every
+//! access, active expiry does it in the background).
 
 use super::listpack::Listpack;
 use crate::dict::{hash_key, Dict};
+use std::collections::HashMap;
 
 /// Conversion thresholds (from the configuration).
 #[derive(Debug, Clone, Copy)]
@@ -17,33 +26,71 @@ pub struct HashLimits {
     pub max_value: usize,
 }
 
-/// A hash value.
+/// The memory encoding of a hash.
 #[derive(Debug)]
-pub enum HashValue {
+enum Encoding {
     /// Alternating field, value entries.
     Packed(Listpack),
     /// A hash table from field to value.
     Table(Dict<Box<[u8]>>),
 }
 
+/// Expiry times of the fields of one hash that have a TTL.
+#[derive(Debug, Clone, Default)]
+pub struct FieldTtls {
+    /// Field → absolute expiry time in Unix milliseconds.
+    times: HashMap<Box<[u8]>, i64>,
+    /// The earliest time in `times` (`i64::MAX` when empty), so most accesses
+    /// can tell in O(1) that nothing has expired.
+    earliest: i64,
+}
+
+impl FieldTtls {
+    fn new() -> Self {
+        FieldTtls {
+            times: HashMap::new(),
+            earliest: i64::MAX,
+        }
+    }
+
+    fn recompute_earliest(&mut self) {
+        self.earliest = self.times.values().copied().min().unwrap_or(i64::MAX);
+    }
+}
+
+/// A hash value.
+#[derive(Debug)]
+pub struct HashValue {
+    enc: Encoding,
+    /// Present once any field of the hash has had a TTL.
+    ttls: Option<Box<FieldTtls>>,
+}
+
 impl Clone for HashValue {
     fn clone(&self) -> Self {
-        match self {
-            HashValue::Packed(lp) => HashValue::Packed(lp.clone()),
-            HashValue::Table(d) => {
+        let enc = match &self.enc {
+            Encoding::Packed(lp) => Encoding::Packed(lp.clone()),
+            Encoding::Table(d) => {
                 let mut copy = Dict::new();
                 for (k, v) in d.iter() {
                     copy.insert_new(hash_key(k), k.into(), v.clone());
                 }
-                HashValue::Table(copy)
+                Encoding::Table(copy)
             }
+        };
+        HashValue {
+            enc,
+            ttls: self.ttls.clone(),
         }
     }
 }
 
 impl Default for HashValue {
     fn default() -> Self {
-        HashValue::Packed(Listpack::new())
+        HashValue {
+            enc: Encoding::Packed(Listpack::new()),
+            ttls: None,
+        }
     }
 }
 
@@ -53,17 +100,22 @@ impl HashValue {
         Self::default()
     }
 
-    /// Number of fields.
+    /// Number of fields (including expired fields not yet purged).
     pub fn len(&self) -> usize {
-        match self {
-            HashValue::Packed(lp) => lp.len() / 2,
-            HashValue::Table(d) => d.len(),
+        match &self.enc {
+            Encoding::Packed(lp) => lp.len() / 2,
+            Encoding::Table(d) => d.len(),
         }
     }
 
     /// True when the hash has no fields.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// True while the hash uses the compact listpack encoding.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.enc, Encoding::Packed(_))
     }
 
     /// Offset of `field` in a packed hash.
@@ -80,12 +132,12 @@ impl HashValue {
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        match self {
-            HashValue::Packed(lp) => {
+        match &self.enc {
+            Encoding::Packed(lp) => {
                 let p = Self::packed_find(lp, field)?;
                 lp.next(p).map(|v| lp.entry(v))
             }
-            HashValue::Table(d) => d.get(hash_key(field), field).map(|v| &**v),
+            Encoding::Table(d) => d.get(hash_key(field), field).map(|v| &**v),
         }
     }
 
@@ -94,9 +146,17 @@ impl HashValue {
         self.get(field).is_some()
     }
 
-    /// Sets `field` to `value`; returns true if the field is new.
+    /// Sets `field` to `value`, dropping any TTL the field had (as HSET
+    /// does); returns true if the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
-        if let HashValue::Packed(lp) = self {
+        self.clear_field_ttl(field);
+        self.set_keep_ttl(field, value, limits)
+    }
+
+    /// Sets `field` to `value` keeping its TTL if it has one (HINCRBY,
+    /// HINCRBYFLOAT, HSETEX KEEPTTL); returns true if the field is new.
+    pub fn set_keep_ttl(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
+        if let Encoding::Packed(lp) = &mut self.enc {
             let too_long = field.len() > limits.max_value || value.len() > limits.max_value;
             if !too_long {
                 if let Some(p) = Self::packed_find(lp, field) {
@@ -113,16 +173,16 @@ impl HashValue {
             }
             self.convert_to_table();
         }
-        match self {
-            HashValue::Table(d) => d.insert(hash_key(field), field, value.into()).is_none(),
-            HashValue::Packed(_) => unreachable!("converted above"),
+        match &mut self.enc {
+            Encoding::Table(d) => d.insert(hash_key(field), field, value.into()).is_none(),
+            Encoding::Packed(_) => unreachable!("converted above"),
         }
     }
 
-    /// Removes `field`; returns true if it existed.
+    /// Removes `field` (and its TTL); returns true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        match self {
-            HashValue::Packed(lp) => match Self::packed_find(lp, field) {
+        let removed = match &mut self.enc {
+            Encoding::Packed(lp) => match Self::packed_find(lp, field) {
                 Some(p) => {
                     lp.remove_at(p);
                     lp.remove_at(p);
@@ -130,49 +190,150 @@ impl HashValue {
                 }
                 None => false,
             },
-            HashValue::Table(d) => d.remove(hash_key(field), field).is_some(),
+            Encoding::Table(d) => d.remove(hash_key(field), field).is_some(),
+        };
+        if removed {
+            self.clear_field_ttl(field);
         }
+        removed
     }
 
     /// Converts to the hash-table encoding.
     pub fn convert_to_table(&mut self) {
-        if let HashValue::Packed(lp) = self {
+        if let Encoding::Packed(lp) = &self.enc {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 d.insert_new(hash_key(f), f.into(), v.into());
             }
-            *self = HashValue::Table(d);
+            self.enc = Encoding::Table(d);
         }
     }
 
     /// Iterates over (field, value) pairs.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
-        match self {
-            HashValue::Packed(lp) => {
+        match &self.enc {
+            Encoding::Packed(lp) => {
                 let mut it = lp.iter();
                 Box::new(std::iter::from_fn(move || Some((it.next()?, it.next()?))))
             }
-            HashValue::Table(d) => Box::new(d.iter().map(|(k, v)| (k, &**v))),
+            Encoding::Table(d) => Box::new(d.iter().map(|(k, v)| (k, &**v))),
         }
     }
 
-    /// The name `OBJECT ENCODING` reports.
+    /// A random (field, value) pair, `rand` supplying random numbers.
+    pub fn random_pair(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &[u8])> {
+        match &self.enc {
+            Encoding::Packed(lp) => {
+                let n = lp.len() / 2;
+                if n == 0 {
+                    return None;
+                }
+                let i = (rand() % n as u64) as i64;
+                let f = lp.seek(2 * i)?;
+                let v = lp.next(f)?;
+                Some((lp.entry(f), lp.entry(v)))
+            }
+            Encoding::Table(d) => d.random_entry(rand).map(|(k, v)| (k, &**v)),
+        }
+    }
+
+    /// One step of HSCAN over a hash-table hash (see [`Dict::scan_step`]);
+    /// `None` for a packed hash, which is scanned whole in one call.
+    pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> Option<u64> {
+        match &self.enc {
+            Encoding::Packed(_) => None,
+            Encoding::Table(d) => Some(d.scan_step(cursor, |k, v| f(k, v))),
+        }
+    }
+
+    /// The name `OBJECT ENCODING` reports: `listpackex` for a packed hash
+    /// that has had field TTLs, as Redis 7.4 reports.
     pub fn encoding_name(&self) -> &'static str {
-        match self {
-            HashValue::Packed(_) => "listpack",
-            HashValue::Table(_) => "hashtable",
+        match (&self.enc, &self.ttls) {
+            (Encoding::Packed(_), Some(_)) => "listpackex",
+            (Encoding::Packed(_), None) => "listpack",
+            (Encoding::Table(_), _) => "hashtable",
         }
     }
 
     /// Approximate heap bytes owned.
     pub fn heap_bytes(&self) -> usize {
-        match self {
-            HashValue::Packed(lp) => lp.allocated(),
-            HashValue::Table(d) => {
+        let data = match &self.enc {
+            Encoding::Packed(lp) => lp.allocated(),
+            Encoding::Table(d) => {
                 d.overhead_bytes() + d.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             }
+        };
+        let ttls = self.ttls.as_ref().map_or(0, |t| {
+            t.times.capacity() * std::mem::size_of::<(Box<[u8]>, i64)>()
+                + t.times.keys().map(|k| k.len()).sum::<usize>()
+        });
+        data + ttls
+    }
+
+    // ----- field expiration -----
+
+    /// The absolute expiry time (Unix ms) of `field`, if it has one.
+    pub fn field_expire_time(&self, field: &[u8]) -> Option<i64> {
+        self.ttls.as_ref()?.times.get(field).copied()
+    }
+
+    /// Sets the absolute expiry time of an existing `field`.
+    pub fn set_field_expire_time(&mut self, field: &[u8], when_ms: i64) {
+        if !self.contains(field) {
+            return;
         }
+        let ttls = self.ttls.get_or_insert_with(|| Box::new(FieldTtls::new()));
+        ttls.times.insert(field.into(), when_ms);
+        ttls.earliest = ttls.earliest.min(when_ms);
+    }
+
+    /// Removes the TTL of `field`; true if it had one.
+    pub fn clear_field_ttl(&mut self, field: &[u8]) -> bool {
+        let Some(ttls) = self.ttls.as_mut() else {
+            return false;
+        };
+        match ttls.times.remove(field) {
+            Some(when) => {
+                if when == ttls.earliest {
+                    ttls.recompute_earliest();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True if some field has a TTL.
+    pub fn has_field_ttls(&self) -> bool {
+        self.ttls.as_ref().is_some_and(|t| !t.times.is_empty())
+    }
+
+    /// The earliest field expiry time, if any field has a TTL.
+    pub fn next_field_expiry(&self) -> Option<i64> {
+        self.ttls
+            .as_ref()
+            .filter(|t| !t.times.is_empty())
+            .map(|t| t.earliest)
+    }
+
+    /// Deletes every field whose expiry time is at or before `now_ms`;
+    /// returns how many were deleted.
+    pub fn purge_expired(&mut self, now_ms: i64) -> usize {
+        let due: Vec<Box<[u8]>> = match self.ttls.as_ref() {
+            Some(t) if t.earliest <= now_ms => t
+                .times
+                .iter()
+                .filter(|(_, &when)| when <= now_ms)
+                .map(|(f, _)| f.clone())
+                .collect(),
+            _ => return 0,
+        };
+        for field in &due {
+            self.remove(field);
+        }
+        due.len()
     }
 }
 
@@ -202,6 +363,23 @@ mod tests {
         h.set(b"f", b"a-long-value", LIMITS);
         assert_eq!(h.encoding_name(), "hashtable");
         assert_eq!(h.get(b"f"), Some(&b"a-long-value"[..]));
+
+        // A long field name converts too, even when replacing a value.
+        let mut h = HashValue::new();
+        h.set(b"f", b"v", LIMITS);
+        h.set(b"a-long-field", b"v", LIMITS);
+        assert_eq!(h.encoding_name(), "hashtable");
+    }
+
+    #[test]
+    fn zero_entry_limit_converts_on_first_field() {
+        let limits = HashLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut h = HashValue::new();
+        h.set(b"f", b"v", limits);
+        assert_eq!(h.encoding_name(), "hashtable");
     }
 
     #[test]
@@ -216,5 +394,65 @@ mod tests {
             assert_eq!(h.len(), n - 1);
             assert_eq!(h.iter().count(), n - 1);
         }
+    }
+
+    #[test]
+    fn field_ttls_and_listpackex() {
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", LIMITS);
+        h.set(b"b", b"2", LIMITS);
+        assert!(!h.has_field_ttls());
+        h.set_field_expire_time(b"nosuch", 5);
+        assert_eq!(h.encoding_name(), "listpack");
+        h.set_field_expire_time(b"a", 100);
+        h.set_field_expire_time(b"b", 200);
+        assert_eq!(h.encoding_name(), "listpackex");
+        assert_eq!(h.next_field_expiry(), Some(100));
+        assert_eq!(h.purge_expired(99), 0);
+        assert_eq!(h.purge_expired(100), 1);
+        assert_eq!(h.get(b"a"), None);
+        assert_eq!(h.next_field_expiry(), Some(200));
+        // HSET drops the TTL; a keep-TTL write does not.
+        h.set_keep_ttl(b"b", b"3", LIMITS);
+        assert_eq!(h.field_expire_time(b"b"), Some(200));
+        h.set(b"b", b"4", LIMITS);
+        assert_eq!(h.field_expire_time(b"b"), None);
+        assert!(!h.has_field_ttls());
+        // Still listpackex: Redis does not convert back either.
+        assert_eq!(h.encoding_name(), "listpackex");
+        for i in 0..5 {
+            h.set(format!("f{i}").as_bytes(), b"v", LIMITS);
+        }
+        assert_eq!(h.encoding_name(), "hashtable");
+        h.set_field_expire_time(b"f0", 10);
+        assert!(h.clear_field_ttl(b"f0"));
+        assert!(!h.clear_field_ttl(b"f0"));
+        h.set_field_expire_time(b"f1", 10);
+        assert_eq!(h.purge_expired(1000), 1);
+        assert!(!h.contains(b"f1"));
+    }
+
+    #[test]
+    fn random_pair_and_scan() {
+        let mut h = HashValue::new();
+        assert!(h.random_pair(crate::util::rand_u64).is_none());
+        h.set(b"a", b"1", LIMITS);
+        assert_eq!(
+            h.random_pair(crate::util::rand_u64),
+            Some((&b"a"[..], &b"1"[..]))
+        );
+        assert!(h.scan_step(0, |_, _| {}).is_none());
+        for i in 0..20 {
+            h.set(format!("f{i}").as_bytes(), b"v", LIMITS);
+        }
+        let mut seen = 0;
+        let mut cursor = 0;
+        loop {
+            cursor = h.scan_step(cursor, |_, _| seen += 1).unwrap_or(0);
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, 21);
     }
 }
