@@ -44,6 +44,7 @@ async fn serve_loop(
             match parser.parse(&mut inbuf, max_bulk) {
                 Ok(Parsed::Request(args)) => {
                     dispatch(shared, client, &args, &mut out);
+                    parser.recycle(args);
                     if client.close_after_reply {
                         let _ = flush(shared, &mut socket, &mut out).await;
                         return;
@@ -94,6 +95,10 @@ async fn serve_loop(
         match read {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                // Like Redis, the last interaction is the last read, not
+                // each command (saves a clock read per command).
+                info.last_interaction_ms
+                    .store(crate::util::now_ms(), Ordering::Relaxed);
                 shared
                     .stats
                     .net_input_bytes
@@ -132,10 +137,6 @@ pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: 
         .stats
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    client
-        .info
-        .last_interaction_ms
-        .store(crate::util::now_ms(), Ordering::Relaxed);
     let errors_before = out.errors;
     run_request(shared, client, args, out);
     if out.errors > errors_before {

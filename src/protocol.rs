@@ -18,6 +18,10 @@ pub const INLINE_MAX_SIZE: usize = 64 * 1024;
 /// value can keep that buffer instead of copying out of a shared one.
 pub const BIG_ARG: usize = 32 * 1024;
 
+/// Most argument slots reserved from a `*<count>` header before the
+/// arguments arrive (and largest argument vector kept for reuse).
+const MAX_PREALLOC_ARGS: usize = 1024;
+
 /// A request the client sent that cannot be parsed; the connection closes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolError(pub String);
@@ -42,6 +46,9 @@ pub struct RequestParser {
     pending_bulk: Option<usize>,
     /// Arguments parsed so far for the request in progress.
     args: Vec<Bytes>,
+    /// An emptied argument vector handed back by [`RequestParser::recycle`],
+    /// reused for the next request instead of allocating.
+    spare: Vec<Bytes>,
     in_multibulk: bool,
 }
 
@@ -57,6 +64,15 @@ impl RequestParser {
     /// Creates a parser with no request in progress.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Gives back a request's argument vector once it has been run, so the
+    /// next request reuses its allocation.
+    pub fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if args.capacity() <= MAX_PREALLOC_ARGS {
+            args.clear();
+            self.spare = args;
+        }
     }
 
     /// True while a request has been partly read.
@@ -93,7 +109,9 @@ impl RequestParser {
                 }
                 self.pending_args = count as usize;
                 // Never trust the header for the allocation size.
-                self.args = Vec::with_capacity(self.pending_args.min(1024));
+                let mut args = std::mem::take(&mut self.spare);
+                args.reserve(self.pending_args.min(MAX_PREALLOC_ARGS));
+                self.args = args;
                 self.in_multibulk = true;
             }
             while self.pending_args > 0 {
