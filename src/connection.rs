@@ -67,7 +67,7 @@ async fn serve_loop(
                     break;
                 }
                 Err(e) => {
-                    out.error(&e.reply_text());
+                    out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
                     let _ = flush(shared, &mut socket, &mut out).await;
