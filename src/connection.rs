@@ -62,6 +62,7 @@ async fn serve_loop(
                         }
                     }
                     dispatch(shared, client, &args, &mut out);
+                    parser.recycle(args);
                     if client.close_after_reply {
                         let _ = flush(shared, &mut socket, &mut out).await;
                         return;
@@ -84,7 +85,7 @@ async fn serve_loop(
                     break;
                 }
                 Err(e) => {
-                    out.error(&e.reply_text());
+                    out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
                     let _ = flush(shared, &mut socket, &mut out).await;
@@ -125,6 +126,10 @@ async fn serve_loop(
         match read {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                // Like Redis, the last interaction is the last read, not
+                // each command (saves a clock read per command).
+                info.last_interaction_ms
+                    .store(crate::util::now_ms(), Ordering::Relaxed);
                 shared
                     .stats
                     .net_input_bytes
@@ -163,10 +168,6 @@ pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: 
         .stats
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    client
-        .info
-        .last_interaction_ms
-        .store(crate::util::now_ms(), Ordering::Relaxed);
     let errors_before = out.errors;
     let reply_start = out.buf.len();
     let skip_this = std::mem::take(&mut client.reply_skip);

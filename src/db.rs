@@ -121,7 +121,7 @@ impl ShardDb {
         let mut deleted = Vec::new();
         for key in visited {
             let h = hash_key(&key);
-            let keep_tracking = match self.keys.get_mut(h, &key) {
+            let keep_tracking = match self.keys.get_mut(h, &key).map(|e| &mut e.value) {
                 Some(Value::Hash(hash)) => {
                     hash.purge_expired(now_ms);
                     if hash.is_empty() {

@@ -12,7 +12,10 @@
 //! * Memory: a bucket is one pointer, an entry one allocation.
 //!
 //! The hash of a key is computed once by the caller (the keyspace also uses it
-//! to pick a shard) and passed in, so it is never computed twice.
+//! to pick a shard) and passed in. Entries do not store it: an entry is then
+//! exactly 64 bytes for a keyspace value (one jemalloc size class lower), at
+//! the price of re-hashing the keys when the table is resized. Every caller
+//! hashes with [`hash_key`], which resizing relies on.
 
 use std::hash::BuildHasher;
 
@@ -36,9 +39,102 @@ pub fn hash_key(key: &[u8]) -> u64 {
 
 struct Node<V> {
     next: Option<Box<Node<V>>>,
-    hash: u64,
-    key: Box<[u8]>,
+    key: Key,
     value: V,
+}
+
+/// An owned key in a single allocation holding its length and its bytes, so
+/// the entry keeps one thin pointer (8 bytes) instead of a boxed slice (16).
+///
+/// The length is a 4-byte prefix; keys of 4 GiB or more (possible only with a
+/// raised `proto-max-bulk-len`) use the marker `u32::MAX` and an 8-byte
+/// length after it.
+struct Key(std::ptr::NonNull<u8>);
+
+// SAFETY: a `Key` owns its allocation exclusively, like a `Box<[u8]>`.
+unsafe impl Send for Key {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl Sync for Key {}
+
+const LONG_KEY: u32 = u32::MAX;
+
+impl Key {
+    fn header_len(len: usize) -> usize {
+        if len < LONG_KEY as usize {
+            4
+        } else {
+            12
+        }
+    }
+
+    fn layout(len: usize) -> std::alloc::Layout {
+        // A slice that exists is at most isize::MAX bytes, so adding the
+        // header cannot overflow in practice; failing here is an OOM.
+        std::alloc::Layout::from_size_align(Self::header_len(len) + len, 1)
+            .unwrap_or_else(|_| std::process::abort())
+    }
+
+    fn new(bytes: &[u8]) -> Key {
+        let len = bytes.len();
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size (the header is at least 4).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(ptr) = std::ptr::NonNull::new(raw) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        let header = Self::header_len(len);
+        // SAFETY: the allocation is `header + len` bytes; we write within it.
+        unsafe {
+            let p = ptr.as_ptr();
+            if header == 4 {
+                std::ptr::copy_nonoverlapping((len as u32).to_le_bytes().as_ptr(), p, 4);
+            } else {
+                std::ptr::copy_nonoverlapping(LONG_KEY.to_le_bytes().as_ptr(), p, 4);
+                std::ptr::copy_nonoverlapping((len as u64).to_le_bytes().as_ptr(), p.add(4), 8);
+            }
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.add(header), len);
+        }
+        Key(ptr)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        let p = self.0.as_ptr();
+        let mut short = [0u8; 4];
+        // SAFETY: every key starts with a 4-byte header.
+        unsafe { std::ptr::copy_nonoverlapping(p, short.as_mut_ptr(), 4) };
+        let short = u32::from_le_bytes(short);
+        if short != LONG_KEY {
+            return short as usize;
+        }
+        let mut long = [0u8; 8];
+        // SAFETY: the marker says an 8-byte length follows.
+        unsafe { std::ptr::copy_nonoverlapping(p.add(4), long.as_mut_ptr(), 8) };
+        u64::from_le_bytes(long) as usize
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        let len = self.len();
+        // SAFETY: the bytes follow the header and live as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(Self::header_len(len)), len) }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.len());
+        // SAFETY: allocated in `Key::new` with this same layout.
+        unsafe { std::alloc::dealloc(self.0.as_ptr(), layout) };
+    }
 }
 
 type Bucket<V> = Option<Box<Node<V>>>;
@@ -102,7 +198,7 @@ impl<V> Dict<V> {
         }
         let mut cur = self.buckets[self.index(hash)].as_deref();
         while let Some(node) = cur {
-            if node.hash == hash && &*node.key == key {
+            if *node.key == *key {
                 return Some(&node.value);
             }
             cur = node.next.as_deref();
@@ -118,7 +214,7 @@ impl<V> Dict<V> {
         let idx = self.index(hash);
         let mut cur = self.buckets[idx].as_deref_mut();
         while let Some(node) = cur {
-            if node.hash == hash && &*node.key == key {
+            if *node.key == *key {
                 return Some(&mut node.value);
             }
             cur = node.next.as_deref_mut();
@@ -133,7 +229,7 @@ impl<V> Dict<V> {
         }
         let mut cur = self.buckets[self.index(hash)].as_deref();
         while let Some(node) = cur {
-            if node.hash == hash && &*node.key == key {
+            if *node.key == *key {
                 return Some((&node.key, &node.value));
             }
             cur = node.next.as_deref();
@@ -151,23 +247,22 @@ impl<V> Dict<V> {
         if let Some(slot) = self.get_mut(hash, key) {
             return Some(std::mem::replace(slot, value));
         }
-        self.insert_new(hash, key.into(), value);
+        self.insert_key(hash, Key::new(key), value);
         None
     }
 
     /// Inserts a key known to be absent, taking ownership of its bytes.
     pub fn insert_new(&mut self, hash: u64, key: Box<[u8]>, value: V) {
+        self.insert_key(hash, Key::new(&key), value);
+    }
+
+    fn insert_key(&mut self, hash: u64, key: Key, value: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
         }
         let idx = self.index(hash);
         let next = self.buckets[idx].take();
-        self.buckets[idx] = Some(Box::new(Node {
-            next,
-            hash,
-            key,
-            value,
-        }));
+        self.buckets[idx] = Some(Box::new(Node { next, key, value }));
         self.len += 1;
     }
 
@@ -179,7 +274,7 @@ impl<V> Dict<V> {
         make: impl FnOnce() -> V,
     ) -> &mut V {
         if !self.contains(hash, key) {
-            self.insert_new(hash, key.into(), make());
+            self.insert_key(hash, Key::new(key), make());
         }
         self.get_mut(hash, key).expect("entry was just ensured")
     }
@@ -199,12 +294,12 @@ impl<V> Dict<V> {
         loop {
             match link {
                 None => return None,
-                Some(node) if node.hash == hash && &*node.key == key => {
+                Some(node) if *node.key == *key => {
                     let mut node = link.take().expect("matched Some");
                     *link = node.next.take();
                     self.len -= 1;
                     self.maybe_shrink();
-                    return Some((node.key, node.value));
+                    return Some((Box::from(&*node.key), node.value));
                 }
                 Some(node) => link = &mut node.next,
             }
@@ -226,7 +321,7 @@ impl<V> Dict<V> {
         for mut chain in std::mem::take(&mut self.buckets) {
             while let Some(mut node) = chain {
                 chain = node.next.take();
-                let idx = (node.hash as usize) & mask;
+                let idx = (hash_key(&node.key) as usize) & mask;
                 node.next = new_buckets[idx].take();
                 new_buckets[idx] = Some(node);
             }
@@ -328,6 +423,23 @@ mod tests {
 
     fn put(d: &mut Dict<u32>, k: &str, v: u32) {
         d.insert(hash_key(k.as_bytes()), k.as_bytes(), v);
+    }
+
+    #[test]
+    fn keys_keep_their_bytes() {
+        for len in [0usize, 1, 7, 15, 100, 70_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let key = Key::new(&bytes);
+            assert_eq!(key.len(), len);
+            assert_eq!(&*key, &bytes[..]);
+        }
+        assert_eq!(Key::header_len(5), 4);
+        assert_eq!(Key::header_len(u32::MAX as usize), 12);
+    }
+
+    #[test]
+    fn entry_is_one_cache_line_for_keyspace_values() {
+        assert_eq!(std::mem::size_of::<Node<crate::types::Value>>(), 64);
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub const INLINE_MAX_SIZE: usize = 64 * 1024;
 /// value can keep that buffer instead of copying out of a shared one.
 pub const BIG_ARG: usize = 32 * 1024;
 
+/// Most argument slots reserved from a `*<count>` header before the
+/// arguments arrive (and largest argument vector kept for reuse).
+const MAX_PREALLOC_ARGS: usize = 1024;
+
 /// A request the client sent that cannot be parsed; the connection closes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolError(pub String);
@@ -31,6 +35,15 @@ impl ProtocolError {
     pub fn reply_text(&self) -> String {
         format!("ERR Protocol error: {}", self.0)
     }
+
+    /// The error reply as raw bytes. Redis quotes an unexpected byte as is
+    /// (`expected '$', got '\xdc'`); the message holds such a byte as the
+    /// char of the same value, so every char maps back to one byte.
+    pub fn reply_bytes(&self) -> Vec<u8> {
+        let mut out = b"ERR Protocol error: ".to_vec();
+        out.extend(self.0.chars().map(|c| u8::try_from(c).unwrap_or(b'?')));
+        out
+    }
 }
 
 /// Incremental parser state for one connection.
@@ -42,6 +55,9 @@ pub struct RequestParser {
     pending_bulk: Option<usize>,
     /// Arguments parsed so far for the request in progress.
     args: Vec<Bytes>,
+    /// An emptied argument vector handed back by [`RequestParser::recycle`],
+    /// reused for the next request instead of allocating.
+    spare: Vec<Bytes>,
     in_multibulk: bool,
 }
 
@@ -57,6 +73,15 @@ impl RequestParser {
     /// Creates a parser with no request in progress.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Gives back a request's argument vector once it has been run, so the
+    /// next request reuses its allocation.
+    pub fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if args.capacity() <= MAX_PREALLOC_ARGS {
+            args.clear();
+            self.spare = args;
+        }
     }
 
     /// True while a request has been partly read.
@@ -93,7 +118,9 @@ impl RequestParser {
                 }
                 self.pending_args = count as usize;
                 // Never trust the header for the allocation size.
-                self.args = Vec::with_capacity(self.pending_args.min(1024));
+                let mut args = std::mem::take(&mut self.spare);
+                args.reserve(self.pending_args.min(MAX_PREALLOC_ARGS));
+                self.args = args;
                 self.in_multibulk = true;
             }
             while self.pending_args > 0 {
@@ -103,15 +130,18 @@ impl RequestParser {
                         if buf.is_empty() {
                             return Ok(Parsed::Incomplete { hint: 0 });
                         }
-                        if buf[0] != b'$' {
-                            return Err(ProtocolError::new(format!(
-                                "expected '$', got '{}'",
-                                buf[0] as char
-                            )));
-                        }
+                        // Redis looks at the type byte only once the whole
+                        // header line has arrived.
+                        let first = buf[0];
                         let Some(line) = take_line(buf, 1, "too big bulk count string")? else {
                             return Ok(Parsed::Incomplete { hint: 0 });
                         };
+                        if first != b'$' {
+                            return Err(ProtocolError::new(format!(
+                                "expected '$', got '{}'",
+                                first as char
+                            )));
+                        }
                         match parse_i64(&line) {
                             Some(n) if n >= 0 && (n as u64) <= max_bulk as u64 => {
                                 self.pending_bulk = Some(n as usize);
@@ -146,13 +176,15 @@ fn take_line(
     skip: usize,
     too_big: &str,
 ) -> Result<Option<Bytes>, ProtocolError> {
-    match memchr(b'\r', buf) {
+    match find_terminator(b'\r', buf) {
         Some(pos) => {
             // The header must be followed by "\r\n"; wait for the '\n'.
             if pos + 1 >= buf.len() {
                 return Ok(None);
             }
-            let line = buf.split_to(pos).freeze().slice(skip..);
+            // `pos < skip` when the line is a bare "\r\n" in place of a
+            // header (the type byte is checked by the caller).
+            let line = buf.split_to(pos).freeze().slice(skip.min(pos)..);
             buf.advance(2);
             Ok(Some(line))
         }
@@ -161,8 +193,12 @@ fn take_line(
     }
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
+/// Position of the line terminator `needle`, as Redis finds it: its search
+/// stops at a NUL byte, so a header or inline line with a NUL before its
+/// terminator stays incomplete (until it exceeds the size limit).
+fn find_terminator(needle: u8, haystack: &[u8]) -> Option<usize> {
+    let pos = haystack.iter().position(|&b| b == needle || b == 0)?;
+    (haystack[pos] == needle).then_some(pos)
 }
 
 /// Parses a signed decimal the way Redis's `string2ll` does: no leading `+`,
@@ -200,7 +236,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 
 /// Parses one inline request line; `Ok(None)` if no full line is buffered.
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let Some(nl) = find_terminator(b'\n', buf) else {
         if buf.len() > INLINE_MAX_SIZE {
             return Err(ProtocolError::new("too big inline request"));
         }
@@ -289,7 +325,10 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             } else {
                 match line.get(i) {
                     None => break,
-                    Some(&c) if is_space(c) => break,
+                    // Only these end an unquoted word (leading blanks are
+                    // skipped with the wider `is_space`), as in redis-cli's
+                    // splitting: a vertical tab or form feed stays in it.
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_double = true,
                     Some(b'\'') => in_single = true,
                     Some(&c) => cur.push(c),
@@ -377,6 +416,29 @@ mod tests {
     }
 
     #[test]
+    fn nul_before_terminator_keeps_the_line_incomplete() {
+        let (reqs, err) = parse_all(b"PI\0NG\r\n");
+        assert!(reqs.is_empty() && err.is_none());
+        let (reqs, err) = parse_all(b"*1\0\r\n$4\r\nPING\r\n");
+        assert!(reqs.is_empty() && err.is_none());
+        let (reqs, _) = parse_all(b"ECHO a\r\nPI\0NG\r\n");
+        assert_eq!(reqs.len(), 1);
+        let mut big = b"PING\0".to_vec();
+        big.extend(vec![b'a'; INLINE_MAX_SIZE]);
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(parse_all(&big).1.unwrap().0, "too big inline request");
+    }
+
+    #[test]
+    fn type_byte_is_checked_once_the_header_line_is_complete() {
+        assert_eq!(parse_all(b"*2\r\n^\"").1, None);
+        assert_eq!(
+            parse_all(b"*2\r\n\r\n").1.unwrap().0,
+            "expected '$', got '\r'"
+        );
+    }
+
+    #[test]
     fn huge_count_header_does_not_allocate() {
         let (reqs, err) = parse_all(b"*2147483647\r\n$1\r\na\r\n");
         assert!(reqs.is_empty() && err.is_none());
@@ -402,6 +464,10 @@ mod tests {
         assert_eq!(split_args(b"\"\"").unwrap(), vec![Vec::<u8>::new()]);
         assert!(split_args(b"\"a\"b").is_none());
         assert!(split_args(b"'abc").is_none());
+        assert_eq!(
+            split_args(b"\x0ba\x0bb c").unwrap(),
+            vec![b"a\x0bb".to_vec(), b"c".to_vec()]
+        );
     }
 
     #[test]

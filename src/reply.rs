@@ -72,6 +72,22 @@ impl Reply {
             .push_str(text.split(' ').next().unwrap_or("ERR"));
     }
 
+    /// An error reply from raw bytes (which need not be UTF-8), with the
+    /// same newline sanitising and counting as [`Reply::error`].
+    pub fn error_bytes(&mut self, text: &[u8]) {
+        self.buf.push(b'-');
+        self.buf.extend(
+            text.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        self.buf.extend_from_slice(b"\r\n");
+        self.errors += 1;
+        self.last_error_code.clear();
+        let code = text.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        self.last_error_code
+            .push_str(&String::from_utf8_lossy(code));
+    }
+
     /// An integer (`:n`).
     pub fn int(&mut self, n: i64) {
         self.header(b':', n);

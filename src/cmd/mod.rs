@@ -139,32 +139,39 @@ impl KeySpec {
     /// Indexes of the key arguments in `args`. Out-of-range positions (a
     /// malformed `numkeys`) yield no keys; the handler reports the error.
     pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
-        match *self {
-            KeySpec::None => Vec::new(),
+        self.key_positions(args).collect()
+    }
+
+    /// Like [`KeySpec::key_indexes`], without allocating (the dispatcher
+    /// calls it for every command).
+    pub fn key_positions(&self, args: &[Bytes]) -> std::iter::StepBy<std::ops::Range<usize>> {
+        let argc = args.len() as i64;
+        let (start, end, step) = match *self {
+            KeySpec::None => (0, 0, 1),
             KeySpec::Range { first, last, step } => {
-                let argc = args.len() as i32;
                 let last = if last < 0 {
-                    argc + last
+                    argc + last as i64
                 } else {
-                    last.min(argc - 1)
+                    (last as i64).min(argc - 1)
                 };
-                let mut out = Vec::new();
-                let mut i = first;
-                while i <= last && i < argc && step > 0 {
-                    out.push(i as usize);
-                    i += step;
+                if step <= 0 || first < 0 {
+                    (0, 0, 1)
+                } else {
+                    let end = (last + 1).clamp(0, argc).max(first as i64);
+                    (first as i64, end, step as usize)
                 }
-                out
             }
             KeySpec::Numkeys { at } => {
                 let n = args
                     .get(at)
                     .and_then(|a| crate::protocol::parse_i64(a))
                     .filter(|&n| n > 0)
-                    .unwrap_or(0) as usize;
-                (at + 1..args.len().min(at + 1 + n)).collect()
+                    .unwrap_or(0);
+                let start = (at as i64 + 1).min(argc);
+                (start, argc.min(start.saturating_add(n)), 1)
             }
-        }
+        };
+        (start as usize..end as usize).step_by(step)
     }
 
     /// `first`, `last`, `step` as `COMMAND INFO` reports them.
@@ -352,12 +359,16 @@ pub struct CommandStats {
     pub failed_calls: AtomicU64,
 }
 
+/// The lookup tables' hasher: command names are not attacker-chosen keys
+/// of a growing table, so a fast fixed hasher is enough.
+type FastState = foldhash::fast::FixedState;
+
 /// The command table, with a lookup index.
 pub struct Registry {
     /// Top-level commands, in table order.
     pub commands: Vec<&'static CommandSpec>,
-    by_name: HashMap<&'static str, usize>,
-    stats: HashMap<&'static str, CommandStats>,
+    by_name: HashMap<&'static str, usize, FastState>,
+    stats: HashMap<&'static str, CommandStats, FastState>,
 }
 
 /// Every command family's table.
@@ -374,8 +385,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
 impl Registry {
     fn build() -> Self {
         let mut commands = Vec::new();
-        let mut by_name = HashMap::new();
-        let mut stats = HashMap::new();
+        let mut by_name = HashMap::with_hasher(FastState::default());
+        let mut stats = HashMap::with_hasher(FastState::default());
         for family in FAMILIES {
             for spec in family.iter() {
                 by_name.insert(spec.name, commands.len());
@@ -483,7 +494,10 @@ pub fn execute(
     ctx: &mut Ctx<'_>,
     view: Option<&mut DbView<'_>>,
 ) -> bool {
-    let start = std::time::Instant::now();
+    // One clock read gives both the command's frozen clock and the start of
+    // its duration (wall clock, as Redis measures it); clock reads are a
+    // visible share of a fast command's cost.
+    let start_us = crate::util::now_us();
     let errors_before = ctx.out.errors;
     let result = match view {
         // Inside EXEC the caller already holds every shard.
@@ -492,13 +506,14 @@ pub fn execute(
             (spec.handler)(ctx, view)
         }
         None => {
-            let now = crate::util::now_ms();
+            let now = start_us.div_euclid(1000);
             let ks = &ctx.server.keyspace;
             let mut view = if spec.has(flags::ALL_SHARDS) {
                 ks.lock_all(ctx.client.db, now)
             } else {
-                let idx = spec.keys.key_indexes(ctx.args);
-                ks.lock_keys(idx.iter().map(|&i| &ctx.args[i][..]), ctx.client.db, now)
+                let args = ctx.args;
+                let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
+                ks.lock_keys(keys, ctx.client.db, now)
             };
             view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
             let result = (spec.handler)(ctx, &mut view);
@@ -510,7 +525,7 @@ pub fn execute(
         ctx.out.error(e.text());
     }
     let failed = ctx.out.errors > errors_before;
-    let elapsed_us = start.elapsed().as_micros() as u64;
+    let elapsed_us = crate::util::now_us().saturating_sub(start_us).max(0) as u64;
     server::slowlog_record(ctx, spec, elapsed_us);
     server::monitor_feed(ctx, spec);
     if let Some(stats) = Registry::get().stats(spec.name) {

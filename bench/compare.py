@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Side-by-side throughput of ferrodis and redis-server with redis-benchmark.
+
+    python3 bench/compare.py [--rounds 3] [--requests 100000]
+                             [--pipelined-requests 1000000] [--no-build]
+                             [--memory]
+
+Builds ferrodis in release, starts it and Debian's redis-server
+(`--save "" --appendonly no`) on free loopback ports, and for each mode
+(50 clients unpipelined, and -P 16) runs every command against both servers,
+alternating which goes first, for several rounds. Prints the median ops/s
+of each side, the ferrodis/Redis ratio per command and the geometric mean
+of the ratios per mode. `--memory` then runs bench/memory.py.
+
+Standard library only; the servers are stopped by pid on exit.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+# (label, redis-benchmark arguments): built-in tests use -t, the hash reads
+# run a custom command line against a preloaded 5-field hash.
+COMMANDS = [
+    ("SET", ["-t", "set"]),
+    ("GET", ["-t", "get"]),
+    ("INCR", ["-t", "incr"]),
+    ("LPUSH", ["-t", "lpush"]),
+    ("RPUSH", ["-t", "rpush"]),
+    ("LPOP", ["-t", "lpop"]),
+    ("RPOP", ["-t", "rpop"]),
+    ("HSET", ["-t", "hset"]),
+    ("HGET", ["HGET", "h:1", "f1"]),
+    ("HGETALL", ["HGETALL", "h:1"]),
+]
+
+PRELOAD = [b"HSET", b"h:1", b"f1", b"v1", b"f2", b"v2", b"f3", b"v3",
+           b"f4", b"v4", b"f5", b"v5"]
+
+
+def run_benchmark(port, args, clients, requests, pipeline):
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
+           "-c", str(clients), "-n", str(requests), "-P", str(pipeline),
+           "--csv"] + args
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        # A command the server lacks (or any error reply) stops redis-benchmark.
+        common.log(f"  redis-benchmark failed on port {port}: "
+                   f"{proc.stderr.strip().splitlines()[-1:]}")
+        return None
+    out = proc.stdout
+    # CSV: a header line, then "name","rps",...
+    for line in out.splitlines():
+        cells = [c.strip('"') for c in line.split(",")]
+        if len(cells) >= 2 and cells[0] != "test":
+            try:
+                return float(cells[1])
+            except ValueError:
+                continue
+    raise RuntimeError(f"no result in redis-benchmark output: {out!r}")
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=200_000,
+                    help="requests per unpipelined run")
+    ap.add_argument("--pipelined-requests", type=int, default=2_000_000,
+                    help="requests per -P 16 run")
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--only", help="comma-separated command labels")
+    ap.add_argument("--modes", default="1,16", help="pipeline depths")
+    ap.add_argument("--memory", action="store_true",
+                    help="also run the memory comparison (bench/memory.py)")
+    opts = ap.parse_args()
+
+    if not opts.no_build:
+        common.build_release()
+    commands = COMMANDS
+    if opts.only:
+        wanted = {c.upper() for c in opts.only.split(",")}
+        commands = [c for c in COMMANDS if c[0] in wanted]
+    modes = [int(m) for m in opts.modes.split(",")]
+
+    servers = {}
+    started = time.time()
+    try:
+        servers["ferrodis"] = common.Server("ferrodis")
+        servers["redis"] = common.Server("redis")
+        for s in servers.values():
+            c = common.Client(s.port)
+            c.command(*PRELOAD)
+            c.close()
+        # results[mode][label][server] = [ops/s per round]
+        results = {m: {label: {"ferrodis": [], "redis": []}
+                       for label, _ in commands} for m in modes}
+        for mode in modes:
+            n = opts.requests if mode == 1 else opts.pipelined_requests
+            for rnd in range(opts.rounds):
+                order = ["ferrodis", "redis"] if rnd % 2 == 0 else ["redis", "ferrodis"]
+                for label, args in commands:
+                    for name in order:
+                        rps = run_benchmark(servers[name].port, args,
+                                            opts.clients, n, mode)
+                        results[mode][label][name].append(rps)
+                    common.log(f"P={mode} round {rnd + 1} {label}: "
+                               f"ferrodis {results[mode][label]['ferrodis'][-1]} "
+                               f"redis {results[mode][label]['redis'][-1]}")
+    finally:
+        for s in servers.values():
+            s.stop()
+
+    print()
+    print(f"redis-benchmark, {opts.clients} clients, median of {opts.rounds} "
+          f"rounds (ops/s)")
+    for mode in modes:
+        print()
+        title = "unpipelined" if mode == 1 else f"pipelined -P {mode}"
+        print(f"== {title} ==")
+        print(f"{'command':<10} {'ferrodis':>12} {'redis':>12} {'ratio':>7}")
+        ratios = []
+        for label, _ in commands:
+            runs = results[mode][label]
+            if None in runs["ferrodis"] or None in runs["redis"]:
+                print(f"{label:<10} {'failed':>12} {'':>12} {'n/a':>7}")
+                continue
+            f = statistics.median(runs["ferrodis"])
+            r = statistics.median(runs["redis"])
+            ratio = f / r if r else 0.0
+            ratios.append(ratio)
+            flag = "  <0.9" if ratio < 0.9 else ""
+            print(f"{label:<10} {f:>12.0f} {r:>12.0f} {ratio:>6.2f}x{flag}")
+        print(f"{'geomean':<10} {'':>12} {'':>12} {geomean(ratios):>6.2f}x"
+              f"  ({len(ratios)} commands)")
+    print(f"\n(elapsed {time.time() - started:.0f} s)")
+
+    if opts.memory:
+        import memory
+        memory.main([])
+
+
+if __name__ == "__main__":
+    main()

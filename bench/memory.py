@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Memory use of ferrodis vs redis-server for three datasets.
+
+    python3 bench/memory.py [--scale 1.0] [--no-build]
+
+Each dataset is loaded into a fresh server of each kind by a pipelining
+raw-socket client, then resident memory (VmRSS from /proc/PID/status) and
+INFO's used_memory are compared:
+
+* hashes:  1M `user:N` hashes with 5 short fields (name email age city joined)
+* strings: 1M `key:N` strings with 32-byte values
+* lists:   10k `list:N` lists of 100 items
+
+`--scale` multiplies the key counts (e.g. 0.1 for a quick run).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def hashes(n):
+    cities = [b"Paris", b"Berlin", b"Madrid", b"Rome", b"Oslo", b"Lima"]
+    for i in range(n):
+        yield common.encode(
+            b"HSET", b"user:%d" % i,
+            b"name", b"user%d" % i,
+            b"email", b"user%d@example.com" % i,
+            b"age", b"%d" % (18 + i % 60),
+            b"city", cities[i % len(cities)],
+            b"joined", b"2024-%02d-%02d" % (1 + i % 12, 1 + i % 28))
+
+
+def strings(n):
+    for i in range(n):
+        yield common.encode(b"SET", b"key:%d" % i, (b"%032d" % i)[-32:])
+
+
+def lists(n, items=100):
+    for i in range(n):
+        key = b"list:%d" % i
+        # One RPUSH of 100 items per list.
+        yield common.encode(b"RPUSH", key,
+                            *[b"item-%d-%d" % (i, j) for j in range(items)])
+
+
+DATASETS = [
+    ("1M hashes x5 fields", lambda s: hashes(int(1_000_000 * s))),
+    ("1M strings 32B", lambda s: strings(int(1_000_000 * s))),
+    ("10k lists x100", lambda s: lists(int(10_000 * s))),
+]
+
+
+def measure(kind, gen):
+    server = common.Server(kind)
+    try:
+        base_rss = server.rss_kb()
+        t0 = time.time()
+        common.pipeline_load(server.port, gen)
+        load_s = time.time() - t0
+        time.sleep(0.5)
+        info = server.info("memory")
+        used = info.get("used_memory")
+        return {
+            "rss_kb": server.rss_kb(),
+            "base_rss_kb": base_rss,
+            "used_memory": int(used) if used and used.isdigit() else None,
+            "dbsize": common_dbsize(server.port),
+            "load_s": load_s,
+        }
+    finally:
+        server.stop()
+
+
+def common_dbsize(port):
+    c = common.Client(port)
+    try:
+        return c.command(b"DBSIZE")
+    finally:
+        c.close()
+
+
+def mib(kb):
+    return f"{kb / 1024:.1f}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--no-build", action="store_true")
+    opts = ap.parse_args(argv)
+    if argv is None and not opts.no_build:
+        common.build_release()
+    rows = []
+    for label, make in DATASETS:
+        res = {}
+        for kind in ("ferrodis", "redis"):
+            common.log(f"loading {label} into {kind}...")
+            res[kind] = measure(kind, make(opts.scale))
+            common.log(f"  {kind}: dbsize {res[kind]['dbsize']}, "
+                       f"rss {mib(res[kind]['rss_kb'])} MiB, "
+                       f"load {res[kind]['load_s']:.1f} s")
+        rows.append((label, res))
+
+    print()
+    print("Memory after loading (fresh server per dataset; MiB)")
+    print(f"{'dataset':<22} {'ferrodis RSS':>12} {'redis RSS':>10} {'ratio':>6}"
+          f"   {'ferrodis used':>13} {'redis used':>10} {'ratio':>6}")
+    for label, res in rows:
+        f, r = res["ferrodis"], res["redis"]
+        rss_ratio = f["rss_kb"] / r["rss_kb"] if r["rss_kb"] else 0
+        if f["used_memory"] is not None and r["used_memory"]:
+            fu = f"{f['used_memory'] / 2**20:.1f}"
+            used_ratio = f"{f['used_memory'] / r['used_memory']:.2f}x"
+        else:
+            fu, used_ratio = "n/a", "n/a"
+        ru = f"{r['used_memory'] / 2**20:.1f}" if r["used_memory"] else "n/a"
+        print(f"{label:<22} {mib(f['rss_kb']):>12} {mib(r['rss_kb']):>10} "
+              f"{rss_ratio:>5.2f}x   {fu:>13} {ru:>10} {used_ratio:>6}")
+        if f["dbsize"] != r["dbsize"]:
+            print(f"  WARNING: dbsize differs: ferrodis {f['dbsize']} "
+                  f"redis {r['dbsize']}")
+
+
+if __name__ == "__main__":
+    main()
