@@ -273,11 +273,15 @@ fn live_hash_or_create<'v>(
 /// After a write: deletes the key if the hash is now empty, keeps the
 /// background reclamation informed of field TTLs, and records the change.
 fn finish_write(db: &mut DbView<'_>, key: &[u8]) {
-    let has_ttls = matches!(db.get_hash(key), Ok(Some(h)) if h.has_field_ttls());
-    if has_ttls {
+    let (empty, has_ttls) = match db.get_hash(key) {
+        Ok(Some(h)) => (h.is_empty(), h.has_field_ttls()),
+        _ => (false, false),
+    };
+    if empty {
+        db.remove(key);
+    } else if has_ttls {
         db.track_hash_field_ttls(key);
     }
-    db.remove_if_empty(key);
     db.modified(key);
 }
 

@@ -234,7 +234,37 @@ impl HashValue {
                 let v = lp.next(f)?;
                 Some((lp.entry(f), lp.entry(v)))
             }
-            Encoding::Table(d) => d.random_entry(rand).map(|(k, v)| (k, &**v)),
+            Encoding::Table(d) => {
+                if d.is_empty() {
+                    return None;
+                }
+                // Picking a random bucket and then a random entry of its
+                // chain favours entries on short chains. Instead pick a
+                // random bucket and a random slot below a fixed chain bound,
+                // retrying when the slot is empty: every entry in the first
+                // CHAIN_BOUND places of its chain is equally likely (longer
+                // chains are vanishingly rare at the table's load factor).
+                const CHAIN_BOUND: u64 = 8;
+                const TRIES: usize = 1000;
+                for _ in 0..TRIES {
+                    let cursor = rand();
+                    let slot = rand() % CHAIN_BOUND;
+                    let mut index = 0;
+                    let mut chosen: Option<Box<[u8]>> = None;
+                    d.scan_step(cursor, |k, _| {
+                        if index == slot {
+                            chosen = Some(k.into());
+                        }
+                        index += 1;
+                    });
+                    if let Some(field) = chosen {
+                        return d
+                            .get_key_value(hash_key(&field), &field)
+                            .map(|(k, v)| (k, &**v));
+                    }
+                }
+                d.random_entry(rand).map(|(k, v)| (k, &**v))
+            }
         }
     }
 
@@ -430,6 +460,24 @@ mod tests {
         h.set_field_expire_time(b"f1", 10);
         assert_eq!(h.purge_expired(1000), 1);
         assert!(!h.contains(b"f1"));
+    }
+
+    #[test]
+    fn random_pair_is_roughly_uniform_on_a_table() {
+        let mut h = HashValue::new();
+        for i in 0..100 {
+            h.set(format!("f{i}").as_bytes(), b"v", LIMITS);
+        }
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..100_000 {
+            let (f, _) = h.random_pair(crate::util::rand_u64).expect("non-empty");
+            *counts.entry(f.to_vec()).or_insert(0u32) += 1;
+        }
+        assert_eq!(counts.len(), 100);
+        // Expected 1000 each; bucket-then-chain picking is off by 2x or more.
+        for (f, n) in counts {
+            assert!((700..1300).contains(&n), "{:?} picked {n} times", f);
+        }
     }
 
     #[test]
