@@ -122,7 +122,10 @@ impl ShardDb {
         for key in visited {
             let h = hash_key(&key);
             let keep_tracking = match self.keys.get_mut(h, &key) {
-                Some(Value::Hash(hash)) => {
+                Some(Entry {
+                    value: Value::Hash(hash),
+                    ..
+                }) => {
                     hash.purge_expired(now_ms);
                     if hash.is_empty() {
                         self.remove(h, &key);

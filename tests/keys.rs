@@ -622,3 +622,32 @@ fn object_idletime_tracks_access_and_no_touch() {
     c.cmd(&["GET", "k"]);
     assert_eq!(c.text(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
 }
+
+#[test]
+fn renamed_copied_moved_hashes_keep_field_expiry_reclamation() {
+    let server = start_ferrodis(&[]);
+    let mut c = RawClient::connect(server.port);
+    for (op, args) in [
+        ("RENAME", vec!["RENAME", "h", "h2"]),
+        ("COPY", vec!["COPY", "h", "h2"]),
+        ("MOVE", vec!["MOVE", "h", "1"]),
+    ] {
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["HSET", "h", "f", "v"]);
+        assert_eq!(c.cmd(&["HPEXPIRE", "h", "100", "FIELDS", "1", "f"]), b"*1\r\n:1\r\n");
+        assert!(!c.text(&args).starts_with('-'), "{op} failed");
+        if op == "COPY" {
+            c.cmd(&["DEL", "h"]);
+        }
+        if op == "MOVE" {
+            c.cmd(&["SELECT", "1"]);
+        }
+        // Never read again: only background reclamation can delete it.
+        let start = Instant::now();
+        while c.cmd(&["DBSIZE"]) != b":0\r\n" {
+            assert!(start.elapsed() < Duration::from_secs(3), "{op}: not reclaimed");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        c.cmd(&["SELECT", "0"]);
+    }
+}
