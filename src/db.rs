@@ -121,8 +121,11 @@ impl ShardDb {
         let mut deleted = Vec::new();
         for key in visited {
             let h = hash_key(&key);
-            let keep_tracking = match self.keys.get_mut(h, &key).map(|e| &mut e.value) {
-                Some(Value::Hash(hash)) => {
+            let keep_tracking = match self.keys.get_mut(h, &key) {
+                Some(Entry {
+                    value: Value::Hash(hash),
+                    ..
+                }) => {
                     hash.purge_expired(now_ms);
                     if hash.is_empty() {
                         self.remove(h, &key);

@@ -622,3 +622,73 @@ fn object_idletime_tracks_access_and_no_touch() {
     c.cmd(&["GET", "k"]);
     assert_eq!(c.text(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
 }
+
+#[test]
+fn renamed_copied_moved_hashes_keep_field_expiry_reclamation() {
+    let server = start_ferrodis(&[]);
+    let mut c = RawClient::connect(server.port);
+    for (op, args) in [
+        ("RENAME", vec!["RENAME", "h", "h2"]),
+        ("COPY", vec!["COPY", "h", "h2"]),
+        ("MOVE", vec!["MOVE", "h", "1"]),
+    ] {
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.cmd(&["HPEXPIRE", "h", "100", "FIELDS", "1", "f"]),
+            b"*1\r\n:1\r\n"
+        );
+        assert!(!c.text(&args).starts_with('-'), "{op} failed");
+        if op == "COPY" {
+            c.cmd(&["DEL", "h"]);
+        }
+        if op == "MOVE" {
+            c.cmd(&["SELECT", "1"]);
+        }
+        // Never read again: only background reclamation can delete it.
+        let start = Instant::now();
+        while c.cmd(&["DBSIZE"]) != b":0\r\n" {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "{op}: not reclaimed"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        c.cmd(&["SELECT", "0"]);
+    }
+}
+
+#[test]
+fn rename_move_copy_count_as_accesses() {
+    // As in Redis, the lookups of RENAME, MOVE and COPY touch the keys, so
+    // every key involved reads as just accessed.
+    let ours = start_ferrodis(&[]);
+    let redis = common::start_redis(&[]);
+    let mut clients: Vec<RawClient> = [ours.port, redis.port]
+        .into_iter()
+        .map(RawClient::connect)
+        .collect();
+    for c in clients.iter_mut() {
+        c.cmd(&["SET", "a", "v"]);
+        c.cmd(&["SET", "b", "v"]);
+        c.cmd(&["SET", "c", "v"]);
+        c.cmd(&["SET", "untouched", "v"]);
+    }
+    std::thread::sleep(Duration::from_millis(2200));
+    for c in clients.iter_mut() {
+        c.cmd(&["RENAME", "a", "a2"]);
+        c.cmd(&["MOVE", "b", "1"]);
+        c.cmd(&["COPY", "c", "c2"]);
+        let idle = |c: &mut RawClient, k: &str| -> i64 {
+            let r = c.text(&["OBJECT", "IDLETIME", k]);
+            r.trim().trim_start_matches(':').parse().unwrap_or(-1)
+        };
+        assert!(idle(c, "untouched") >= 2);
+        for k in ["a2", "c", "c2"] {
+            assert!((0..=1).contains(&idle(c, k)), "{k}");
+        }
+        c.cmd(&["SELECT", "1"]);
+        assert!((0..=1).contains(&idle(c, "b")));
+        c.cmd(&["SELECT", "0"]);
+    }
+}

@@ -540,10 +540,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, nx: bool) -> CmdResult
             free_in_background(old);
         }
     }
-    db.set(dst, value);
-    if let Some(when) = expire {
-        db.set_expire(dst, when);
-    }
+    put_with_expire(db, dst, value, expire);
     db.modified(src);
     db.modified(dst);
     if nx {
@@ -552,6 +549,20 @@ fn rename_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, nx: bool) -> CmdResult
         ctx.out.ok();
     }
     Ok(())
+}
+
+/// Stores `value` at `key` with an optional absolute expiry: the common end
+/// of RENAME, COPY and MOVE. Hashes with field TTLs stay registered for
+/// background reclamation under their new name.
+fn put_with_expire(db: &mut DbView<'_>, key: &[u8], value: Value, expire: Option<i64>) {
+    let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
+    db.set(key, value);
+    if let Some(when) = expire {
+        db.set_expire(key, when);
+    }
+    if field_ttls {
+        db.track_hash_field_ttls(key);
+    }
 }
 
 /// Parses a database index argument of MOVE / COPY ... DB.
@@ -608,10 +619,7 @@ fn copy(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             }
             db.remove(dst);
         }
-        db.set(dst, value);
-        if let Some(when) = expire {
-            db.set_expire(dst, when);
-        }
+        put_with_expire(db, dst, value, expire);
         db.modified(dst);
         true
     });
@@ -636,10 +644,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     };
     db.modified(key);
     in_db(db, target, |db| {
-        db.set(key, value);
-        if let Some(when) = expire {
-            db.set_expire(key, when);
-        }
+        put_with_expire(db, key, value, expire);
         db.modified(key);
     });
     ctx.out.int(1);
