@@ -82,7 +82,7 @@ def start(cmd, port):
 
 
 def run_suite(python, suite, port, protocol, xml_path):
-    args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=60",
+    args = [python, "-m", "pytest", "-q", "--tb=no", "-p", "no:cacheprovider", "--timeout=60",
             "--redis-url=redis://127.0.0.1:%d/0" % port, "--junitxml=" + xml_path]
     if protocol == 3:
         args.append("--protocol=3")

@@ -41,11 +41,42 @@ impl Rng {
 const KEYS: &[&str] = &["k1", "k2", "k3", "k4", "{t}a", "{t}b"];
 const FIELDS: &[&str] = &["f1", "f2", "f3", "name", "age", ""];
 const VALUES: &[&str] = &[
-    "0", "1", "-1", "10", "42", "007", "3.5", "-2.25", "1e3", "abc", "", "hello world",
-    "9223372036854775807", "-9223372036854775808", "18446744073709551616", "inf", "  5", "x\r\ny",
+    "0",
+    "1",
+    "-1",
+    "10",
+    "42",
+    "007",
+    "3.5",
+    "-2.25",
+    "1e3",
+    "abc",
+    "",
+    "hello world",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551616",
+    "inf",
+    "  5",
+    "x\r\ny",
 ];
-const INTS: &[&str] = &["0", "1", "2", "-1", "-2", "3", "5", "100", "-100", "9223372036854775807", "abc", "1.5"];
-const FLOATS: &[&str] = &["0", "1.5", "-0.25", "10", "1e2", "abc", "inf", "3.0e-3", "-5"];
+const INTS: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "-1",
+    "-2",
+    "3",
+    "5",
+    "100",
+    "-100",
+    "9223372036854775807",
+    "abc",
+    "1.5",
+];
+const FLOATS: &[&str] = &[
+    "0", "1.5", "-0.25", "10", "1e2", "abc", "inf", "3.0e-3", "-5",
+];
 const INDEXES: &[&str] = &["0", "1", "-1", "2", "-2", "5", "-10", "100", "x"];
 
 fn key(r: &mut Rng) -> String {
@@ -75,7 +106,12 @@ fn command(r: &mut Rng) -> Vec<String> {
             c
         }
         2 => vec!["SETNX".into(), k, v],
-        3 => vec!["SETEX".into(), k, r.pick(&["1000", "0", "-1", "x"]).into(), v],
+        3 => vec![
+            "SETEX".into(),
+            k,
+            r.pick(&["1000", "0", "-1", "x"]).into(),
+            v,
+        ],
         4 => vec!["GETSET".into(), k, v],
         5 => vec!["GETDEL".into(), k],
         6 => {
@@ -93,8 +129,18 @@ fn command(r: &mut Rng) -> Vec<String> {
         }
         8 => vec!["APPEND".into(), k, v],
         9 => vec!["STRLEN".into(), k],
-        10 => vec![r.pick(&["GETRANGE", "SUBSTR"]).into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
-        11 => vec!["SETRANGE".into(), k, r.pick(&["0", "1", "3", "-1", "x"]).into(), v],
+        10 => vec![
+            r.pick(&["GETRANGE", "SUBSTR"]).into(),
+            k,
+            r.pick(INDEXES).into(),
+            r.pick(INDEXES).into(),
+        ],
+        11 => vec![
+            "SETRANGE".into(),
+            k,
+            r.pick(&["0", "1", "3", "-1", "x"]).into(),
+            v,
+        ],
         12 => vec![r.pick(&["INCR", "DECR"]).into(), k],
         13 => vec![r.pick(&["INCRBY", "DECRBY"]).into(), k, r.pick(INTS).into()],
         14 => vec!["INCRBYFLOAT".into(), k, r.pick(FLOATS).into()],
@@ -127,8 +173,18 @@ fn command(r: &mut Rng) -> Vec<String> {
             c
         }
         24 => vec!["HEXISTS".into(), k, r.pick(FIELDS).into()],
-        25 => vec!["HINCRBY".into(), k, r.pick(FIELDS).into(), r.pick(INTS).into()],
-        26 => vec!["HINCRBYFLOAT".into(), k, r.pick(FIELDS).into(), r.pick(FLOATS).into()],
+        25 => vec![
+            "HINCRBY".into(),
+            k,
+            r.pick(FIELDS).into(),
+            r.pick(INTS).into(),
+        ],
+        26 => vec![
+            "HINCRBYFLOAT".into(),
+            k,
+            r.pick(FIELDS).into(),
+            r.pick(FLOATS).into(),
+        ],
         27 => vec!["HSTRLEN".into(), k, r.pick(FIELDS).into()],
         // lists
         28 | 29 => {
@@ -144,7 +200,12 @@ fn command(r: &mut Rng) -> Vec<String> {
             c
         }
         31 => vec!["LLEN".into(), k],
-        32 | 33 => vec!["LRANGE".into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
+        32 | 33 => vec![
+            "LRANGE".into(),
+            k,
+            r.pick(INDEXES).into(),
+            r.pick(INDEXES).into(),
+        ],
         34 => vec!["LINDEX".into(), k, r.pick(INDEXES).into()],
         35 => vec!["LSET".into(), k, r.pick(INDEXES).into(), v],
         36 => vec![
@@ -154,8 +215,18 @@ fn command(r: &mut Rng) -> Vec<String> {
             r.pick(VALUES).into(),
             v,
         ],
-        37 => vec!["LREM".into(), k, r.pick(&["0", "1", "-1", "2", "x"]).into(), v],
-        38 => vec!["LTRIM".into(), k, r.pick(INDEXES).into(), r.pick(INDEXES).into()],
+        37 => vec![
+            "LREM".into(),
+            k,
+            r.pick(&["0", "1", "-1", "2", "x"]).into(),
+            v,
+        ],
+        38 => vec![
+            "LTRIM".into(),
+            k,
+            r.pick(INDEXES).into(),
+            r.pick(INDEXES).into(),
+        ],
         39 => {
             let mut c = vec!["LPOS".into(), k, v];
             for opt in words(r, &["RANK", "COUNT", "MAXLEN"], 0, 2) {
@@ -193,7 +264,10 @@ fn command(r: &mut Rng) -> Vec<String> {
         46 => vec!["OBJECT".into(), "ENCODING".into(), k],
         47 => {
             let mut c = vec![r.pick(&["EXPIRE", "PEXPIRE"]).into(), k];
-            c.push(r.pick(&["100000", "0", "-1", "x", "9999999999999999"]).into());
+            c.push(
+                r.pick(&["100000", "0", "-1", "x", "9999999999999999"])
+                    .into(),
+            );
             c.extend(words(r, &["NX", "XX", "GT", "LT"], 0, 1));
             c
         }
@@ -211,7 +285,11 @@ fn command(r: &mut Rng) -> Vec<String> {
         }
         52 => vec!["MOVE".into(), k, r.pick(&["0", "1", "99", "x"]).into()],
         53 => vec!["SELECT".into(), r.pick(&["0", "1", "0", "77", "x"]).into()],
-        54 => vec!["SWAPDB".into(), r.pick(&["0", "1"]).into(), r.pick(&["1", "0", "x"]).into()],
+        54 => vec![
+            "SWAPDB".into(),
+            r.pick(&["0", "1"]).into(),
+            r.pick(&["1", "0", "x"]).into(),
+        ],
         55 => vec!["DBSIZE".into()],
         56 => vec!["FLUSHDB".into()],
         // transactions

@@ -229,7 +229,6 @@ fn hincrbyfloat_matches_redis() {
 }
 
 #[test]
-#[ignore = "needs C long double arithmetic (crate::util::longdouble from the strings branch)"]
 fn hincrbyfloat_long_double_precision_matches_redis() {
     differential(|p| {
         p.script(

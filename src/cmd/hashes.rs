@@ -455,103 +455,27 @@ fn hincrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    use longdouble_fallback::{incr_by_float, IncrFloatError};
+    use crate::util::longdouble::{classify, incr_by_float, IncrError};
     // The increment is checked before the key is looked up, as Redis does.
-    match incr_by_float(b"0", &ctx.args[3]) {
-        Err(IncrFloatError::BadIncrement) => return Err(crate::error::NOT_FLOAT),
-        Err(IncrFloatError::IncrementNotFinite) => {
-            return Err(CmdError::fixed("ERR value is NaN or Infinity"))
-        }
-        _ => {}
+    match classify(&ctx.args[3]) {
+        None => return Err(crate::error::NOT_FLOAT),
+        Some(false) => return Err(CmdError::fixed("ERR value is NaN or Infinity")),
+        Some(true) => {}
     }
     let (key, field) = (&ctx.args[1], &ctx.args[2]);
-    let current: Vec<u8> = match live_hash(db, key)?.and_then(|h| h.get(field)) {
-        Some(v) => v.to_vec(),
-        None => b"0".to_vec(),
-    };
-    let value = incr_by_float(&current, &ctx.args[3]).map_err(|e| match e {
-        IncrFloatError::BadCurrent => CmdError::fixed("ERR hash value is not a float"),
-        _ => CmdError::fixed("ERR increment would produce NaN or Infinity"),
+    let current: Option<Vec<u8>> = live_hash(db, key)?
+        .and_then(|h| h.get(field))
+        .map(<[u8]>::to_vec);
+    let value = incr_by_float(current.as_deref(), &ctx.args[3]).map_err(|e| match e {
+        IncrError::BadCurrent => CmdError::fixed("ERR hash value is not a float"),
+        IncrError::BadIncrement => crate::error::NOT_FLOAT,
+        IncrError::NotFinite => CmdError::fixed("ERR increment would produce NaN or Infinity"),
     })?;
     let limits = limits(ctx);
     db.hash_or_create(key)?.set_keep_ttl(field, &value, limits);
     finish_write(db, key);
     ctx.out.bulk(&value);
     Ok(())
-}
-
-/// TEMPORARY stand-in for `crate::util::longdouble` (being written on the
-/// strings branch with C `long double` arithmetic). This version computes in
-/// `f64`, so results needing more than 53 bits of precision (e.g. 10.5 +
-/// 0.1) are formatted differently from Redis; the lead replaces it with the
-/// shared long-double helper at merge.
-mod longdouble_fallback {
-    /// Why an increment could not be applied.
-    #[derive(Debug, PartialEq, Eq)]
-    pub enum IncrFloatError {
-        /// The stored value is not a number.
-        BadCurrent,
-        /// The increment is not a number.
-        BadIncrement,
-        /// The increment is NaN or infinite.
-        IncrementNotFinite,
-        /// The result is NaN or infinite.
-        ResultNotFinite,
-    }
-
-    /// Parses like Redis's `string2ld`: no surrounding space, NaN refused.
-    fn parse(text: &[u8]) -> Option<f64> {
-        if text.len() >= 5 * 1024 {
-            return None;
-        }
-        crate::cmd::args::parse_f64(text)
-    }
-
-    /// `current + incr`, formatted as Redis's `%.17Lf` with trailing zeros
-    /// removed.
-    pub fn incr_by_float(current: &[u8], incr: &[u8]) -> Result<Vec<u8>, IncrFloatError> {
-        let incr = parse(incr).ok_or(IncrFloatError::BadIncrement)?;
-        if !incr.is_finite() {
-            return Err(IncrFloatError::IncrementNotFinite);
-        }
-        let current = parse(current).ok_or(IncrFloatError::BadCurrent)?;
-        let sum = current + incr;
-        if !sum.is_finite() {
-            return Err(IncrFloatError::ResultNotFinite);
-        }
-        let mut text = format!("{sum:.17}");
-        if text.contains('.') {
-            let trimmed = text.trim_end_matches('0').trim_end_matches('.').len();
-            text.truncate(trimmed);
-        }
-        if text == "-0" {
-            text = "0".into();
-        }
-        Ok(text.into_bytes())
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn formats_like_redis_for_exact_values() {
-            assert_eq!(incr_by_float(b"10.5", b"0.25").unwrap(), b"10.75");
-            assert_eq!(incr_by_float(b"1", b"-1").unwrap(), b"0");
-            assert_eq!(incr_by_float(b"-0.5", b"0.5").unwrap(), b"0");
-            assert_eq!(incr_by_float(b"5", b"1e3").unwrap(), b"1005");
-            assert_eq!(incr_by_float(b"x", b"1"), Err(IncrFloatError::BadCurrent));
-            assert_eq!(incr_by_float(b"1", b"x"), Err(IncrFloatError::BadIncrement));
-            assert_eq!(
-                incr_by_float(b"1", b"inf"),
-                Err(IncrFloatError::IncrementNotFinite)
-            );
-            assert_eq!(
-                incr_by_float(b"1.5e308", b"1.5e308"),
-                Err(IncrFloatError::ResultNotFinite)
-            );
-        }
-    }
 }
 
 fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {

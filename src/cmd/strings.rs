@@ -1,10 +1,12 @@
 //! String and number commands.
 
+use super::args::{self, is};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Group, KeySpec};
 use crate::db::DbView;
-use crate::error::CmdResult;
+use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::types::{StrValue, Value};
+use crate::util::longdouble::{self, IncrError};
 
 /// The string family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
@@ -24,20 +26,819 @@ pub const COMMANDS: &[CommandSpec] = &[
         Group::String,
         set,
     ),
+    CommandSpec::new(
+        "setnx",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        setnx,
+    ),
+    CommandSpec::new(
+        "setex",
+        4,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::String,
+        setex,
+    ),
+    CommandSpec::new(
+        "psetex",
+        4,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::String,
+        psetex,
+    ),
+    CommandSpec::new(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        getset,
+    ),
+    CommandSpec::new(
+        "getdel",
+        2,
+        WRITE | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        getdel,
+    ),
+    CommandSpec::new(
+        "getex",
+        -2,
+        WRITE | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        getex,
+    ),
+    CommandSpec::new(
+        "mget",
+        -2,
+        READONLY | FAST,
+        KeySpec::ALL_ARGS,
+        Group::String,
+        mget,
+    ),
+    CommandSpec::new(
+        "mset",
+        -3,
+        WRITE | DENYOOM,
+        KeySpec::PAIRS,
+        Group::String,
+        mset,
+    ),
+    CommandSpec::new(
+        "msetnx",
+        -3,
+        WRITE | DENYOOM,
+        KeySpec::PAIRS,
+        Group::String,
+        msetnx,
+    ),
+    CommandSpec::new(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        append,
+    ),
+    CommandSpec::new(
+        "strlen",
+        2,
+        READONLY | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        strlen,
+    ),
+    CommandSpec::new(
+        "getrange",
+        4,
+        READONLY,
+        KeySpec::FIRST,
+        Group::String,
+        getrange,
+    ),
+    CommandSpec::new(
+        "substr",
+        4,
+        READONLY,
+        KeySpec::FIRST,
+        Group::String,
+        getrange,
+    ),
+    CommandSpec::new(
+        "setrange",
+        4,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::String,
+        setrange,
+    ),
+    CommandSpec::new(
+        "incr",
+        2,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        incr,
+    ),
+    CommandSpec::new(
+        "decr",
+        2,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        decr,
+    ),
+    CommandSpec::new(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        incrby,
+    ),
+    CommandSpec::new(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        decrby,
+    ),
+    CommandSpec::new(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::String,
+        incrbyfloat,
+    ),
+    CommandSpec::new("lcs", -3, READONLY, KeySpec::TWO, Group::String, lcs),
 ];
 
+/// The string at `key` for a read command (counts a keyspace hit or miss).
+fn read_str<'v>(db: &'v mut DbView<'_>, key: &[u8]) -> Result<Option<&'v StrValue>, CmdError> {
+    match db.get_counted(key) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(WRONGTYPE),
+    }
+}
+
 fn get(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    match db.get_str(&ctx.args[1])? {
+    match read_str(db, &ctx.args[1])? {
         Some(s) => ctx.out.bulk(&s.as_bytes()),
         None => ctx.out.null(),
     }
     Ok(())
 }
 
-fn set(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+// ----- SET and its options -----
+
+/// Which command's options are being parsed: SET accepts NX/XX/GET/KEEPTTL,
+/// GETEX accepts PERSIST; both accept EX/PX/EXAT/PXAT.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OptionsOf {
+    Set,
+    GetEx,
+}
+
+/// How an expiry argument is to be read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpireKind {
+    /// EX: seconds from now.
+    Seconds,
+    /// PX: milliseconds from now.
+    Millis,
+    /// EXAT: Unix time in seconds.
+    AtSeconds,
+    /// PXAT: Unix time in milliseconds.
+    AtMillis,
+}
+
+#[derive(Default)]
+struct SetOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    expire: Option<(ExpireKind, &'a [u8])>,
+}
+
+/// Parses SET/GETEX options with Redis's rules: conflicting options are a
+/// syntax error, and a repeated option of the same kind is accepted.
+fn parse_options<'a>(
+    args: &'a [bytes::Bytes],
+    from: usize,
+    of: OptionsOf,
+) -> Result<SetOptions<'a>, CmdError> {
+    let mut o = SetOptions::default();
+    let mut i = from;
+    while i < args.len() {
+        let opt = &args[i][..];
+        let next = args.get(i + 1).map(|b| &b[..]);
+        let expire_kind = o.expire.map(|(k, _)| k);
+        let other_expire = |k: ExpireKind| expire_kind.is_some_and(|e| e != k);
+        if is(opt, "NX") && !o.xx && of == OptionsOf::Set {
+            o.nx = true;
+        } else if is(opt, "XX") && !o.nx && of == OptionsOf::Set {
+            o.xx = true;
+        } else if is(opt, "GET") && of == OptionsOf::Set {
+            o.get = true;
+        } else if is(opt, "KEEPTTL") && !o.persist && expire_kind.is_none() && of == OptionsOf::Set
+        {
+            o.keep_ttl = true;
+        } else if is(opt, "PERSIST")
+            && of == OptionsOf::GetEx
+            && expire_kind.is_none()
+            && !o.keep_ttl
+        {
+            o.persist = true;
+        } else {
+            let kind = if is(opt, "EX") {
+                ExpireKind::Seconds
+            } else if is(opt, "PX") {
+                ExpireKind::Millis
+            } else if is(opt, "EXAT") {
+                ExpireKind::AtSeconds
+            } else if is(opt, "PXAT") {
+                ExpireKind::AtMillis
+            } else {
+                return Err(SYNTAX);
+            };
+            match next {
+                Some(value) if !o.keep_ttl && !o.persist && !other_expire(kind) => {
+                    o.expire = Some((kind, value));
+                    i += 1;
+                }
+                _ => return Err(SYNTAX),
+            }
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/// Turns an expiry argument into an absolute Unix time in ms, with Redis's
+/// errors (`ERR invalid expire time in '<cmd>' command`).
+fn expire_at(kind: ExpireKind, arg: &[u8], now_ms: i64, command: &str) -> Result<i64, CmdError> {
+    let invalid = || CmdError::new(format!("ERR invalid expire time in '{command}' command"));
+    let n = args::int(arg)?;
+    let seconds = matches!(kind, ExpireKind::Seconds | ExpireKind::AtSeconds);
+    if n <= 0 || (seconds && n > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    let ms = if seconds { n * 1000 } else { n };
+    let at = match kind {
+        ExpireKind::Seconds | ExpireKind::Millis => ms.checked_add(now_ms).ok_or_else(invalid)?,
+        _ => ms,
+    };
+    if at <= 0 {
+        return Err(invalid());
+    }
+    Ok(at)
+}
+
+/// The shared body of SET, SETNX, SETEX, PSETEX: returns false when NX/XX
+/// prevented the write. With `opts.get` the old value has been replied.
+fn set_generic(
+    ctx: &mut Ctx<'_>,
+    db: &mut DbView<'_>,
+    opts: &SetOptions<'_>,
+    value_index: usize,
+    command: &str,
+) -> Result<bool, CmdError> {
     let key = &ctx.args[1];
-    db.set(key, Value::Str(StrValue::from_bytes(&ctx.args[2])));
+    let expire = match opts.expire {
+        Some((kind, arg)) => Some(expire_at(kind, arg, db.now_ms, command)?),
+        None => None,
+    };
+    if opts.get {
+        match read_str(db, key)? {
+            Some(old) => ctx.out.bulk(&old.as_bytes()),
+            None => ctx.out.null(),
+        }
+    }
+    let found = db.exists(key);
+    if (opts.nx && found) || (opts.xx && !found) {
+        return Ok(false);
+    }
+    let value = Value::Str(StrValue::from_bytes(&ctx.args[value_index]));
+    if opts.keep_ttl {
+        db.set_keep_ttl(key, value);
+    } else {
+        db.set(key, value);
+    }
+    if let Some(at) = expire {
+        db.set_expire(key, at);
+    }
     db.modified(key);
+    Ok(true)
+}
+
+fn set(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let opts = parse_options(ctx.args, 3, OptionsOf::Set)?;
+    let done = set_generic(ctx, db, &opts, 2, "set")?;
+    if !opts.get {
+        if done {
+            ctx.out.ok();
+        } else {
+            ctx.out.null();
+        }
+    }
+    Ok(())
+}
+
+fn setnx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let opts = SetOptions {
+        nx: true,
+        ..Default::default()
+    };
+    let done = set_generic(ctx, db, &opts, 2, "setnx")?;
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
+fn setex_generic(
+    ctx: &mut Ctx<'_>,
+    db: &mut DbView<'_>,
+    kind: ExpireKind,
+    command: &str,
+) -> CmdResult {
+    let opts = SetOptions {
+        expire: Some((kind, &ctx.args[2][..])),
+        ..Default::default()
+    };
+    set_generic(ctx, db, &opts, 3, command)?;
     ctx.out.ok();
     Ok(())
+}
+
+fn setex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    setex_generic(ctx, db, ExpireKind::Seconds, "setex")
+}
+
+fn psetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    setex_generic(ctx, db, ExpireKind::Millis, "psetex")
+}
+
+fn getset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    match read_str(db, key)? {
+        Some(old) => ctx.out.bulk(&old.as_bytes()),
+        None => ctx.out.null(),
+    }
+    db.set(key, Value::Str(StrValue::from_bytes(&ctx.args[2])));
+    db.modified(key);
+    Ok(())
+}
+
+fn getdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    match read_str(db, key)? {
+        Some(old) => ctx.out.bulk(&old.as_bytes()),
+        None => {
+            ctx.out.null();
+            return Ok(());
+        }
+    }
+    db.remove(key);
+    db.modified(key);
+    Ok(())
+}
+
+fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let opts = parse_options(ctx.args, 2, OptionsOf::GetEx)?;
+    let key = &ctx.args[1];
+    let Some(value) = read_str(db, key)? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let value = value.as_bytes().into_owned();
+    let expire = match opts.expire {
+        Some((kind, arg)) => Some((kind, expire_at(kind, arg, db.now_ms, "getex")?)),
+        None => None,
+    };
+    ctx.out.bulk(&value);
+    match expire {
+        // An absolute time already past deletes the key.
+        Some((ExpireKind::AtSeconds | ExpireKind::AtMillis, at)) if at <= db.now_ms => {
+            db.remove(key);
+            db.modified(key);
+        }
+        Some((_, at)) => {
+            db.set_expire(key, at);
+            db.modified(key);
+        }
+        None if opts.persist => {
+            if db.persist(key) {
+                db.modified(key);
+            }
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+// ----- multi-key -----
+
+fn mget(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    ctx.out.array(ctx.args.len() - 1);
+    for key in &ctx.args[1..] {
+        // A key of another type reads as missing, without an error.
+        match db.get_counted(key) {
+            Some(Value::Str(s)) => ctx.out.bulk(&s.as_bytes()),
+            _ => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, nx: bool) -> Result<bool, CmdError> {
+    if ctx.args.len() % 2 == 0 {
+        return Err(wrong_arity(if nx { "msetnx" } else { "mset" }));
+    }
+    if nx && ctx.args[1..].chunks(2).any(|pair| db.exists(&pair[0])) {
+        return Ok(false);
+    }
+    for pair in ctx.args[1..].chunks(2) {
+        db.set(&pair[0], Value::Str(StrValue::from_bytes(&pair[1])));
+        db.modified(&pair[0]);
+    }
+    Ok(true)
+}
+
+fn mset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    mset_generic(ctx, db, false)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn msetnx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let done = mset_generic(ctx, db, true)?;
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
+// ----- in-place modification -----
+
+/// Rejects a string that would exceed `proto-max-bulk-len`.
+fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> CmdResult {
+    let max = ctx
+        .server
+        .hot
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed) as u64;
+    match size.checked_add(append) {
+        Some(total) if total <= max => Ok(()),
+        _ => Err(CmdError::fixed(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+fn append(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    let extra = &ctx.args[2];
+    let current_len = match db.get_str(key)? {
+        Some(s) => Some(s.len() as u64),
+        None => None,
+    };
+    let total = match current_len {
+        None => {
+            // A new key is stored like SET stores it (possibly as an integer).
+            db.set(key, Value::Str(StrValue::from_bytes(extra)));
+            extra.len()
+        }
+        Some(len) => {
+            check_length(ctx, len, extra.len() as u64)?;
+            let s = db.get_str_mut(key)?.ok_or(WRONGTYPE)?;
+            let buf = s.make_growable();
+            buf.extend_from_slice(extra);
+            buf.len()
+        }
+    };
+    db.modified(key);
+    ctx.out.int(total as i64);
+    Ok(())
+}
+
+fn strlen(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let len = read_str(db, &ctx.args[1])?.map_or(0, StrValue::len);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+fn getrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let mut start = args::int(&ctx.args[2])?;
+    let mut end = args::int(&ctx.args[3])?;
+    let Some(s) = read_str(db, &ctx.args[1])? else {
+        ctx.out.bulk(b"");
+        return Ok(());
+    };
+    let bytes = s.as_bytes();
+    let len = bytes.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        ctx.out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&bytes[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    let value = &ctx.args[3];
+    let offset = args::int(&ctx.args[2])?;
+    if offset < 0 {
+        return Err(CmdError::fixed("ERR offset is out of range"));
+    }
+    let offset = offset as u64;
+    let current_len = db.get_str(key)?.map(|s| s.len());
+    match current_len {
+        None => {
+            if value.is_empty() {
+                ctx.out.int(0);
+                return Ok(());
+            }
+            check_length(ctx, offset, value.len() as u64)?;
+            db.set(key, Value::Str(StrValue::Growable(Vec::new())));
+        }
+        Some(len) => {
+            if value.is_empty() {
+                ctx.out.int(len as i64);
+                return Ok(());
+            }
+            check_length(ctx, offset, value.len() as u64)?;
+        }
+    }
+    let s = db.get_str_mut(key)?.ok_or(WRONGTYPE)?;
+    let buf = s.make_growable();
+    let offset = offset as usize;
+    let needed = offset + value.len();
+    if buf.len() < needed {
+        buf.resize(needed, 0);
+    }
+    buf[offset..needed].copy_from_slice(value);
+    let total = buf.len();
+    db.modified(key);
+    ctx.out.int(total as i64);
+    Ok(())
+}
+
+// ----- counters -----
+
+fn incr_by(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, delta: i64) -> CmdResult {
+    let key = &ctx.args[1];
+    let current = match db.get_str(key)? {
+        None => 0,
+        Some(StrValue::Int(n)) => *n,
+        Some(s) => crate::protocol::parse_i64(&s.as_bytes()).ok_or(NOT_INTEGER)?,
+    };
+    let value = current
+        .checked_add(delta)
+        .ok_or(CmdError::fixed("ERR increment or decrement would overflow"))?;
+    db.set_keep_ttl(key, Value::Str(StrValue::Int(value)));
+    db.modified(key);
+    ctx.out.int(value);
+    Ok(())
+}
+
+fn incr(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    incr_by(ctx, db, 1)
+}
+
+fn decr(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    incr_by(ctx, db, -1)
+}
+
+fn incrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let delta = args::int(&ctx.args[2])?;
+    incr_by(ctx, db, delta)
+}
+
+fn decrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let delta = args::int(&ctx.args[2])?;
+    if delta == i64::MIN {
+        return Err(CmdError::fixed("ERR decrement would overflow"));
+    }
+    incr_by(ctx, db, -delta)
+}
+
+fn incrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    let current = db.get_str(key)?.map(|s| s.as_bytes().into_owned());
+    let result =
+        longdouble::incr_by_float(current.as_deref(), &ctx.args[2]).map_err(|e| match e {
+            IncrError::BadCurrent | IncrError::BadIncrement => crate::error::NOT_FLOAT,
+            IncrError::NotFinite => CmdError::fixed("ERR increment would produce NaN or Infinity"),
+        })?;
+    // Stored as text, never as an integer, as Redis does.
+    db.set_keep_ttl(key, Value::Str(StrValue::Bytes(result.as_slice().into())));
+    db.modified(key);
+    ctx.out.bulk(&result);
+    Ok(())
+}
+
+// ----- LCS -----
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
+fn lcs(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let mut texts: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for (slot, key) in texts.iter_mut().zip(&ctx.args[1..3]) {
+        match db.get_counted(key) {
+            None => {}
+            Some(Value::Str(s)) => *slot = s.as_bytes().into_owned(),
+            Some(_) => {
+                return Err(CmdError::fixed(
+                    "ERR The specified keys must contain string values",
+                ))
+            }
+        }
+    }
+    let (mut want_len, mut want_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len: i64 = 0;
+    let mut i = 3;
+    while i < ctx.args.len() {
+        let opt = &ctx.args[i];
+        let more = i + 1 < ctx.args.len();
+        if is(opt, "IDX") {
+            want_idx = true;
+        } else if is(opt, "LEN") {
+            want_len = true;
+        } else if is(opt, "WITHMATCHLEN") {
+            with_match_len = true;
+        } else if is(opt, "MINMATCHLEN") && more {
+            min_match_len = args::int(&ctx.args[i + 1])?.max(0);
+            i += 1;
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 1;
+    }
+    if want_len && want_idx {
+        return Err(CmdError::fixed(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let [a, b] = &texts;
+    if a.len() as u64 >= u32::MAX as u64 - 1 || b.len() as u64 >= u32::MAX as u64 - 1 {
+        return Err(CmdError::fixed("ERR String too long for LCS"));
+    }
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    let max = ctx
+        .server
+        .hot
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed) as u64;
+    if cells.saturating_mul(4) > max {
+        return Err(CmdError::fixed(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let table = LcsTable::build(a, b);
+    let total = table.at(a.len(), b.len());
+    if want_len {
+        ctx.out.int(total as i64);
+        return Ok(());
+    }
+    let walk = table.walk(a, b, min_match_len as u64);
+    if want_idx {
+        ctx.out.map(2);
+        ctx.out.bulk(b"matches");
+        ctx.out.array(walk.ranges.len());
+        for r in &walk.ranges {
+            ctx.out.array(2 + with_match_len as usize);
+            ctx.out.array(2);
+            ctx.out.int(r.a.0 as i64);
+            ctx.out.int(r.a.1 as i64);
+            ctx.out.array(2);
+            ctx.out.int(r.b.0 as i64);
+            ctx.out.int(r.b.1 as i64);
+            if with_match_len {
+                ctx.out.int((r.a.1 - r.a.0 + 1) as i64);
+            }
+        }
+        ctx.out.bulk(b"len");
+        ctx.out.int(total as i64);
+    } else {
+        ctx.out.bulk(&walk.common);
+    }
+    Ok(())
+}
+
+/// The dynamic-programming table of LCS lengths of all prefix pairs.
+struct LcsTable {
+    cells: Vec<u32>,
+    width: usize,
+}
+
+/// One matching range: inclusive byte ranges in the first and second string.
+struct MatchRange {
+    a: (u32, u32),
+    b: (u32, u32),
+}
+
+/// The result of walking the table back: the common subsequence and the
+/// matching ranges (last first, as Redis reports them).
+struct LcsWalk {
+    common: Vec<u8>,
+    ranges: Vec<MatchRange>,
+}
+
+impl LcsTable {
+    fn build(a: &[u8], b: &[u8]) -> Self {
+        let width = b.len() + 1;
+        let mut cells = vec![0u32; (a.len() + 1) * width];
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                cells[i * width + j] = if a[i - 1] == b[j - 1] {
+                    cells[(i - 1) * width + j - 1] + 1
+                } else {
+                    cells[(i - 1) * width + j].max(cells[i * width + j - 1])
+                };
+            }
+        }
+        LcsTable { cells, width }
+    }
+
+    fn at(&self, i: usize, j: usize) -> u32 {
+        self.cells[i * self.width + j]
+    }
+
+    /// Walks from the end of both strings, collecting the subsequence and the
+    /// contiguous matching ranges of at least `min_len` bytes.
+    fn walk(&self, a: &[u8], b: &[u8], min_len: u64) -> LcsWalk {
+        let mut common = vec![0u8; self.at(a.len(), b.len()) as usize];
+        let mut idx = common.len();
+        let mut ranges = Vec::new();
+        let (mut i, mut j) = (a.len(), b.len());
+        // The range being grown backwards, if any: (a_start, a_end, b_start, b_end).
+        let mut current: Option<(u32, u32, u32, u32)> = None;
+        while i > 0 && j > 0 {
+            let mut emit = false;
+            if a[i - 1] == b[j - 1] {
+                common[idx - 1] = a[i - 1];
+                let (ai, bj) = ((i - 1) as u32, (j - 1) as u32);
+                match current.as_mut() {
+                    None => current = Some((ai, ai, bj, bj)),
+                    Some(r) if r.0 == ai + 1 && r.2 == bj + 1 => {
+                        r.0 -= 1;
+                        r.2 -= 1;
+                    }
+                    Some(_) => emit = true,
+                }
+                if let Some(r) = current {
+                    if r.0 == 0 || r.2 == 0 {
+                        emit = true;
+                    }
+                }
+                idx -= 1;
+                i -= 1;
+                j -= 1;
+            } else {
+                if self.at(i - 1, j) > self.at(i, j - 1) {
+                    i -= 1;
+                } else {
+                    j -= 1;
+                }
+                if current.is_some() {
+                    emit = true;
+                }
+            }
+            if emit {
+                if let Some((a0, a1, b0, b1)) = current.take() {
+                    let len = (a1 - a0 + 1) as u64;
+                    if min_len == 0 || len >= min_len {
+                        ranges.push(MatchRange {
+                            a: (a0, a1),
+                            b: (b0, b1),
+                        });
+                    }
+                }
+            }
+        }
+        LcsWalk { common, ranges }
+    }
 }

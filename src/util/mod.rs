@@ -1,6 +1,7 @@
 //! Small shared helpers: glob matching, number formatting, time, randomness.
 
 pub mod glob;
+pub mod longdouble;
 pub mod numfmt;
 
 use std::cell::Cell;
