@@ -169,6 +169,7 @@ def main():
     for line in lines:
         print(line)
     if opts.write_known:
+        os.makedirs(os.path.dirname(opts.known) or ".", exist_ok=True)
         with open(opts.known, "w") as f:
             f.write("# redis-py tests that pass against Redis 7.0 but not yet against ferrodis.\n")
             f.write("# <protocol> <test id>; scripts/redis-py-suite.py fails on any gap not listed here.\n")

@@ -28,9 +28,9 @@ static int parse_ld(const char *text, size_t len, long double *out) {
     buf[len] = '\0';
     errno = 0;
     value = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || end[0] != '\0' ||
+    if (isspace((unsigned char)buf[0]) || end[0] != '\0' || (size_t)(end - buf) != len ||
         (errno == ERANGE && (value == HUGE_VALL || value == -HUGE_VALL || fpclassify(value) == FP_ZERO)) ||
-        isnan(value))
+        errno == EINVAL || isnan(value))
         return 0;
     *out = value;
     return 1;

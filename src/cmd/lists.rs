@@ -1,42 +1,87 @@
 //! List commands (non-blocking).
 
+use super::args::{self, is};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Group, KeySpec};
 use crate::db::DbView;
-use crate::error::CmdResult;
+use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
+use crate::types::list::{End, ListValue};
+use crate::types::Value;
 
 /// The list family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "rpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        rpush,
-    ),
-    CommandSpec::new(
-        "lpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        lpush,
-    ),
+    CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, lpush),
+    CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, rpush),
+    CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, lpushx),
+    CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, rpushx),
     CommandSpec::new("lpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, lpop),
     CommandSpec::new("rpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, rpop),
+    CommandSpec::new("llen", 2, READONLY | FAST, KeySpec::FIRST, Group::List, llen),
+    CommandSpec::new("lrange", 4, READONLY, KeySpec::FIRST, Group::List, lrange),
+    CommandSpec::new("lindex", 3, READONLY, KeySpec::FIRST, Group::List, lindex),
+    CommandSpec::new("lset", 4, WRITE | DENYOOM, KeySpec::FIRST, Group::List, lset),
+    CommandSpec::new("linsert", 5, WRITE | DENYOOM, KeySpec::FIRST, Group::List, linsert),
+    CommandSpec::new("lrem", 4, WRITE, KeySpec::FIRST, Group::List, lrem),
+    CommandSpec::new("ltrim", 4, WRITE, KeySpec::FIRST, Group::List, ltrim),
+    CommandSpec::new("lpos", -3, READONLY, KeySpec::FIRST, Group::List, lpos),
+    CommandSpec::new("lmove", 5, WRITE | DENYOOM, KeySpec::TWO, Group::List, lmove),
+    CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, KeySpec::TWO, Group::List, rpoplpush),
+    CommandSpec::new("lmpop", -4, WRITE, KeySpec::Numkeys { at: 1 }, Group::List, lmpop),
 ];
 
-fn push(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, front: bool) -> CmdResult {
-    let limits = ctx.server.hot.list_limits();
+/// The list at `key` for a read command (counts a keyspace hit or miss).
+fn read_list<'v>(db: &'v mut DbView<'_>, key: &[u8]) -> Result<Option<&'v ListValue>, CmdError> {
+    match db.get_counted(key) {
+        None => Ok(None),
+        Some(Value::List(l)) => Ok(Some(l)),
+        Some(_) => Err(WRONGTYPE),
+    }
+}
+
+/// Parses a count that must be in `0..=i64::MAX`; `msg` is the error for
+/// anything else (Redis uses one text for both non-numbers and negatives).
+fn positive(arg: &[u8], msg: &'static str) -> Result<usize, CmdError> {
+    match crate::protocol::parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(CmdError::fixed(msg)),
+    }
+}
+
+/// `LEFT` or `RIGHT`.
+fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
+    if is(arg, "LEFT") {
+        Ok(End::Head)
+    } else if is(arg, "RIGHT") {
+        Ok(End::Tail)
+    } else {
+        Err(SYNTAX)
+    }
+}
+
+/// Deletes `key` if its list became empty, and records the change.
+fn finish_write(db: &mut DbView<'_>, key: &[u8]) {
+    db.remove_if_empty(key);
+    db.modified(key);
+}
+
+// ----- push -----
+
+fn push(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End, only_existing: bool) -> CmdResult {
     let key = &ctx.args[1];
-    let list = db.list_or_create(key)?;
-    for item in &ctx.args[2..] {
-        if front {
-            list.push_front(item, limits);
-        } else {
-            list.push_back(item, limits);
+    let limits = ctx.server.hot.list_limits();
+    let list = if only_existing {
+        match db.get_list_mut(key)? {
+            Some(list) => list,
+            None => {
+                ctx.out.int(0);
+                return Ok(());
+            }
         }
+    } else {
+        db.list_or_create(key)?
+    };
+    for item in &ctx.args[2..] {
+        list.push(end, item, limits);
     }
     let len = list.len();
     db.modified(key);
@@ -44,38 +89,358 @@ fn push(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, front: bool) -> CmdResult {
     Ok(())
 }
 
-fn rpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    push(ctx, db, false)
-}
-
 fn lpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    push(ctx, db, true)
+    push(ctx, db, End::Head, false)
 }
 
-fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, front: bool) -> CmdResult {
+fn rpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    push(ctx, db, End::Tail, false)
+}
+
+fn lpushx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    push(ctx, db, End::Head, true)
+}
+
+fn rpushx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    push(ctx, db, End::Tail, true)
+}
+
+// ----- pop -----
+
+/// Pops up to `count` elements from `end` and replies with them as an array.
+fn pop_range_reply(ctx: &mut Ctx<'_>, list: &mut ListValue, end: End, count: usize) {
+    let n = count.min(list.len());
+    ctx.out.array(n);
+    for _ in 0..n {
+        if let Some(item) = list.pop(end) {
+            ctx.out.bulk(&item);
+        }
+    }
+}
+
+fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
+    if ctx.args.len() > 3 {
+        return Err(crate::error::wrong_arity(if end == End::Head { "lpop" } else { "rpop" }));
+    }
+    let count = match ctx.args.get(2) {
+        Some(arg) => Some(positive(arg, "ERR value is out of range, must be positive")?),
+        None => None,
+    };
     let key = &ctx.args[1];
     let Some(list) = db.get_list_mut(key)? else {
-        ctx.out.null();
+        if count.is_some() {
+            ctx.out.null_array();
+        } else {
+            ctx.out.null();
+        }
         return Ok(());
     };
-    let item = if front {
-        list.pop_front()
-    } else {
-        list.pop_back()
-    };
-    match item {
-        Some(item) => ctx.out.bulk(&item),
-        None => ctx.out.null(),
+    match count {
+        Some(0) => {
+            ctx.out.array(0);
+            return Ok(());
+        }
+        Some(n) => pop_range_reply(ctx, list, end, n),
+        None => match list.pop(end) {
+            Some(item) => ctx.out.bulk(&item),
+            None => ctx.out.null(),
+        },
     }
-    db.remove_if_empty(key);
-    db.modified(key);
+    finish_write(db, key);
     Ok(())
 }
 
 fn lpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    pop(ctx, db, true)
+    pop(ctx, db, End::Head)
 }
 
 fn rpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    pop(ctx, db, false)
+    pop(ctx, db, End::Tail)
+}
+
+// ----- reads -----
+
+fn llen(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let len = read_list(db, &ctx.args[1])?.map_or(0, ListValue::len);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// Normalises a Redis start/end pair for a list of `len` elements to a
+/// 0-based inclusive range, or `None` when it selects nothing.
+fn normalise_range(mut start: i64, mut end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    if start > end || start >= len {
+        return None;
+    }
+    end = end.min(len - 1);
+    Some((start as usize, end as usize))
+}
+
+fn lrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let start = args::int(&ctx.args[2])?;
+    let end = args::int(&ctx.args[3])?;
+    let Some(list) = read_list(db, &ctx.args[1])? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    match normalise_range(start, end, list.len()) {
+        None => ctx.out.array(0),
+        Some((from, to)) => {
+            ctx.out.array(to - from + 1);
+            for item in list.range(from, to) {
+                ctx.out.bulk(item);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lindex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // Redis looks the key up before parsing the index.
+    let Some(list) = read_list(db, &ctx.args[1])? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let index = args::int(&ctx.args[2])?;
+    match list.resolve(index).and_then(|i| list.get(i)) {
+        Some(item) => ctx.out.bulk(item),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn lpos(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let mut rank: i64 = 1;
+    let mut count: Option<usize> = None;
+    let mut maxlen: usize = 0;
+    let mut i = 3;
+    while i < ctx.args.len() {
+        let opt = &ctx.args[i];
+        let value = ctx.args.get(i + 1);
+        match value {
+            Some(v) if is(opt, "RANK") => {
+                rank = args::int(v)?;
+                if rank == i64::MIN {
+                    return Err(CmdError::fixed(
+                        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                    ));
+                }
+                if rank == 0 {
+                    return Err(CmdError::fixed(
+                        "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                    ));
+                }
+            }
+            Some(v) if is(opt, "COUNT") => count = Some(positive(v, "ERR COUNT can't be negative")?),
+            Some(v) if is(opt, "MAXLEN") => maxlen = positive(v, "ERR MAXLEN can't be negative")?,
+            _ => return Err(SYNTAX),
+        }
+        i += 2;
+    }
+    let element = &ctx.args[2];
+    let Some(list) = read_list(db, &ctx.args[1])? else {
+        match count {
+            Some(_) => ctx.out.array(0),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    };
+    let len = list.len();
+    let from_tail = rank < 0;
+    let rank = rank.unsigned_abs() as usize;
+    let scan_limit = if maxlen == 0 { len } else { maxlen.min(len) };
+    let mut found: Vec<usize> = Vec::new();
+    let mut matches = 0usize;
+    let positions: Box<dyn Iterator<Item = (usize, &[u8])>> = if from_tail {
+        Box::new(list.iter().rev().enumerate().map(|(i, e)| (len - 1 - i, e)))
+    } else {
+        Box::new(list.iter().enumerate())
+    };
+    for (index, item) in positions.take(scan_limit) {
+        if item == &element[..] {
+            matches += 1;
+            if matches >= rank {
+                found.push(index);
+                match count {
+                    None => break,
+                    Some(c) if c != 0 && found.len() >= c => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    match count {
+        Some(_) => {
+            ctx.out.array(found.len());
+            for index in found {
+                ctx.out.int(index as i64);
+            }
+        }
+        None => match found.first() {
+            Some(&index) => ctx.out.int(index as i64),
+            None => ctx.out.null(),
+        },
+    }
+    Ok(())
+}
+
+// ----- edits -----
+
+fn lset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    let limits = ctx.server.hot.list_limits();
+    let Some(list) = db.get_list_mut(key)? else {
+        return Err(crate::error::NO_SUCH_KEY);
+    };
+    let index = args::int(&ctx.args[2])?;
+    let Some(index) = list.resolve(index) else {
+        return Err(crate::error::OUT_OF_RANGE);
+    };
+    list.set(index, &ctx.args[3], limits);
+    db.modified(key);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn linsert(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let after = if is(&ctx.args[2], "AFTER") {
+        true
+    } else if is(&ctx.args[2], "BEFORE") {
+        false
+    } else {
+        return Err(SYNTAX);
+    };
+    let key = &ctx.args[1];
+    let limits = ctx.server.hot.list_limits();
+    let Some(list) = db.get_list_mut(key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    if !list.insert(&ctx.args[3], &ctx.args[4], after, limits) {
+        ctx.out.int(-1);
+        return Ok(());
+    }
+    let len = list.len();
+    db.modified(key);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+fn lrem(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let count = args::int(&ctx.args[2])?;
+    let key = &ctx.args[1];
+    let Some(list) = db.get_list_mut(key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let removed = list.remove_matching(&ctx.args[3], count.unsigned_abs() as usize, count < 0);
+    if removed > 0 {
+        finish_write(db, key);
+    }
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+fn ltrim(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let start = args::int(&ctx.args[2])?;
+    let end = args::int(&ctx.args[3])?;
+    let key = &ctx.args[1];
+    let Some(list) = db.get_list_mut(key)? else {
+        ctx.out.ok();
+        return Ok(());
+    };
+    let len = list.len();
+    match normalise_range(start, end, len) {
+        None => list.remove_front(len),
+        Some((from, to)) => {
+            list.remove_back(len - 1 - to);
+            list.remove_front(from);
+        }
+    }
+    finish_write(db, key);
+    ctx.out.ok();
+    Ok(())
+}
+
+// ----- moves -----
+
+/// Pops from `src` at `from` and pushes onto `dst` at `to`; replies with the
+/// element, or null when `src` is empty or missing.
+fn move_element(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, from: End, to: End) -> CmdResult {
+    let (src, dst) = (&ctx.args[1], &ctx.args[2]);
+    if db.get_list(src)?.is_none() {
+        ctx.out.null();
+        return Ok(());
+    }
+    // The destination's type is checked before anything moves.
+    db.get_list(dst)?;
+    let limits = ctx.server.hot.list_limits();
+    let Some(item) = db.get_list_mut(src)?.and_then(|l| l.pop(from)) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    db.list_or_create(dst)?.push(to, &item, limits);
+    db.modified(dst);
+    finish_write(db, src);
+    ctx.out.bulk(&item);
+    Ok(())
+}
+
+fn lmove(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let from = end_arg(&ctx.args[3])?;
+    let to = end_arg(&ctx.args[4])?;
+    move_element(ctx, db, from, to)
+}
+
+fn rpoplpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    move_element(ctx, db, End::Tail, End::Head)
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn lmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let numkeys_err = "ERR numkeys should be greater than 0";
+    let numkeys = match crate::protocol::parse_i64(&ctx.args[1]) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err(CmdError::fixed(numkeys_err)),
+    };
+    let where_idx = numkeys.checked_add(2).filter(|&w| w < ctx.args.len()).ok_or(SYNTAX)?;
+    let end = end_arg(&ctx.args[where_idx])?;
+    let mut count: Option<usize> = None;
+    let mut i = where_idx + 1;
+    while i < ctx.args.len() {
+        match ctx.args.get(i + 1) {
+            Some(v) if count.is_none() && is(&ctx.args[i], "COUNT") => {
+                count = Some(match crate::protocol::parse_i64(v) {
+                    Some(n) if n >= 1 => n as usize,
+                    _ => return Err(CmdError::fixed("ERR count should be greater than 0")),
+                });
+            }
+            _ => return Err(SYNTAX),
+        }
+        i += 2;
+    }
+    let count = count.unwrap_or(1);
+    for key in &ctx.args[2..where_idx] {
+        let Some(list) = db.get_list_mut(key)? else {
+            continue;
+        };
+        if list.is_empty() {
+            continue;
+        }
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        pop_range_reply(ctx, list, end, count);
+        finish_write(db, key);
+        return Ok(());
+    }
+    ctx.out.null_array();
+    Ok(())
 }

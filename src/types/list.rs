@@ -1,8 +1,10 @@
-//! The list type.
+//! The list type: a deque of packed nodes.
 //!
-//! A small list is one [`Listpack`] (`listpack`); past `list-max-listpack-size`
-//! it becomes a deque of listpack nodes (`quicklist`), so pushes and pops at
-//! either end stay cheap and memory stays packed.
+//! Elements live in [`Listpack`] nodes kept within `list-max-listpack-size`
+//! (entries per node when positive, a byte size class when negative), so a
+//! small list is a single allocation and pushes and pops at either end stay
+//! cheap on long lists. The total length is cached. Redis 7.0 reports every
+//! list as `quicklist`, and so does this type, whatever its node count.
 
 use super::listpack::Listpack;
 use std::collections::VecDeque;
@@ -25,21 +27,28 @@ impl ListLimits {
             bytes <= 4096usize << (idx - 1)
         }
     }
+
+    /// True if `item` can be added to `node` without exceeding the limits.
+    fn room_for(&self, node: &Listpack, item: &[u8]) -> bool {
+        // An entry costs its bytes plus at most ~11 bytes of lengths.
+        self.fits(node.len() + 1, node.byte_len() + item.len() + 11)
+    }
 }
 
 /// A list value.
-#[derive(Debug, Clone)]
-pub enum ListValue {
-    /// One packed node.
-    Packed(Listpack),
-    /// A sequence of packed nodes.
-    Quick(VecDeque<Listpack>),
+#[derive(Debug, Clone, Default)]
+pub struct ListValue {
+    nodes: VecDeque<Listpack>,
+    len: usize,
 }
 
-impl Default for ListValue {
-    fn default() -> Self {
-        ListValue::Packed(Listpack::new())
-    }
+/// Which end of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The head (LEFT).
+    Head,
+    /// The tail (RIGHT).
+    Tail,
 }
 
 impl ListValue {
@@ -49,139 +58,291 @@ impl ListValue {
     }
 
     /// Number of elements.
+    #[inline]
     pub fn len(&self) -> usize {
-        match self {
-            ListValue::Packed(lp) => lp.len(),
-            ListValue::Quick(nodes) => nodes.iter().map(Listpack::len).sum(),
-        }
+        self.len
     }
 
     /// True when the list is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        match self {
-            ListValue::Packed(lp) => lp.is_empty(),
-            ListValue::Quick(nodes) => nodes.iter().all(Listpack::is_empty),
-        }
+        self.len == 0
     }
 
-    fn to_quick(&mut self) -> &mut VecDeque<Listpack> {
-        if let ListValue::Packed(lp) = self {
-            let lp = std::mem::take(lp);
-            let mut nodes = VecDeque::new();
-            nodes.push_back(lp);
-            *self = ListValue::Quick(nodes);
-        }
-        match self {
-            ListValue::Quick(nodes) => nodes,
-            ListValue::Packed(_) => unreachable!("converted above"),
+    /// Adds an element at `end`.
+    pub fn push(&mut self, end: End, item: &[u8], limits: ListLimits) {
+        match end {
+            End::Head => self.push_front(item, limits),
+            End::Tail => self.push_back(item, limits),
         }
     }
 
     /// Appends to the tail.
     pub fn push_back(&mut self, item: &[u8], limits: ListLimits) {
-        if let ListValue::Packed(lp) = self {
-            if limits.fits(lp.len() + 1, lp.byte_len() + item.len() + 11) {
-                lp.push_back(item);
-                return;
-            }
-        }
-        let nodes = self.to_quick();
-        match nodes.back_mut() {
-            Some(node) if limits.fits(node.len() + 1, node.byte_len() + item.len() + 11) => {
-                node.push_back(item)
-            }
+        match self.nodes.back_mut() {
+            Some(node) if limits.room_for(node, item) => node.push_back(item),
             _ => {
                 let mut node = Listpack::new();
                 node.push_back(item);
-                nodes.push_back(node);
+                self.nodes.push_back(node);
             }
         }
+        self.len += 1;
     }
 
     /// Prepends to the head.
     pub fn push_front(&mut self, item: &[u8], limits: ListLimits) {
-        if let ListValue::Packed(lp) = self {
-            if limits.fits(lp.len() + 1, lp.byte_len() + item.len() + 11) {
-                lp.push_front(item);
-                return;
-            }
-        }
-        let nodes = self.to_quick();
-        match nodes.front_mut() {
-            Some(node) if limits.fits(node.len() + 1, node.byte_len() + item.len() + 11) => {
-                node.push_front(item)
-            }
+        match self.nodes.front_mut() {
+            Some(node) if limits.room_for(node, item) => node.push_front(item),
             _ => {
                 let mut node = Listpack::new();
                 node.push_back(item);
-                nodes.push_front(node);
+                self.nodes.push_front(node);
             }
+        }
+        self.len += 1;
+    }
+
+    /// Removes and returns the element at `end`.
+    pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
+        match end {
+            End::Head => self.pop_front(),
+            End::Tail => self.pop_back(),
         }
     }
 
     /// Removes and returns the head.
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        match self {
-            ListValue::Packed(lp) => lp.pop_front(),
-            ListValue::Quick(nodes) => {
-                while let Some(node) = nodes.front_mut() {
-                    if let Some(item) = node.pop_front() {
-                        if node.is_empty() {
-                            nodes.pop_front();
-                        }
-                        return Some(item);
-                    }
-                    nodes.pop_front();
-                }
-                None
-            }
+        let node = self.nodes.front_mut()?;
+        let item = node.pop_front()?;
+        if node.is_empty() {
+            self.nodes.pop_front();
         }
+        self.len -= 1;
+        Some(item)
     }
 
     /// Removes and returns the tail.
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
-        match self {
-            ListValue::Packed(lp) => lp.pop_back(),
-            ListValue::Quick(nodes) => {
-                while let Some(node) = nodes.back_mut() {
-                    if let Some(item) = node.pop_back() {
-                        if node.is_empty() {
-                            nodes.pop_back();
-                        }
-                        return Some(item);
-                    }
-                    nodes.pop_back();
-                }
-                None
+        let node = self.nodes.back_mut()?;
+        let item = node.pop_back()?;
+        if node.is_empty() {
+            self.nodes.pop_back();
+        }
+        self.len -= 1;
+        Some(item)
+    }
+
+    /// Removes `n` elements from the head, whole nodes at a time where possible.
+    pub fn remove_front(&mut self, mut n: usize) {
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let Some(node) = self.nodes.front_mut() else { break };
+            if node.len() <= n {
+                n -= node.len();
+                self.nodes.pop_front();
+            } else {
+                node.remove_range(0, n);
+                n = 0;
             }
         }
     }
 
-    /// Iterates head to tail.
-    pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = &[u8]> + '_> {
-        match self {
-            ListValue::Packed(lp) => Box::new(lp.iter()),
-            ListValue::Quick(nodes) => Box::new(nodes.iter().flat_map(|n| n.iter())),
+    /// Removes `n` elements from the tail, whole nodes at a time where possible.
+    pub fn remove_back(&mut self, mut n: usize) {
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let Some(node) = self.nodes.back_mut() else { break };
+            if node.len() <= n {
+                n -= node.len();
+                self.nodes.pop_back();
+            } else {
+                let keep = node.len() - n;
+                node.remove_range(keep, n);
+                n = 0;
+            }
         }
     }
 
-    /// The name `OBJECT ENCODING` reports.
-    pub fn encoding_name(&self) -> &'static str {
-        match self {
-            ListValue::Packed(_) => "listpack",
-            ListValue::Quick(_) => "quicklist",
+    /// The node holding element `index` (0-based from the head) and the
+    /// element's position inside it.
+    fn locate(&self, index: usize) -> Option<(usize, usize)> {
+        if index >= self.len {
+            return None;
         }
+        if index < self.len / 2 {
+            let mut skipped = 0;
+            for (n, node) in self.nodes.iter().enumerate() {
+                if index < skipped + node.len() {
+                    return Some((n, index - skipped));
+                }
+                skipped += node.len();
+            }
+        } else {
+            let mut after = self.len;
+            for (n, node) in self.nodes.iter().enumerate().rev() {
+                after -= node.len();
+                if index >= after {
+                    return Some((n, index - after));
+                }
+            }
+        }
+        None
+    }
+
+    /// Converts a Redis index (negative counts from the tail) to 0-based.
+    pub fn resolve(&self, index: i64) -> Option<usize> {
+        let idx = if index < 0 { self.len as i64 + index } else { index };
+        (0..self.len as i64).contains(&idx).then_some(idx as usize)
+    }
+
+    /// Element at 0-based `index`.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let (n, pos) = self.locate(index)?;
+        self.nodes[n].get(pos as i64)
+    }
+
+    /// Replaces the element at 0-based `index`; false if out of range.
+    pub fn set(&mut self, index: usize, item: &[u8], limits: ListLimits) -> bool {
+        let Some((n, pos)) = self.locate(index) else {
+            return false;
+        };
+        let node = &mut self.nodes[n];
+        if let Some(at) = node.seek(pos as i64) {
+            node.replace_at(at, item);
+        }
+        self.split_if_oversized(n, limits);
+        true
+    }
+
+    /// Inserts before (or after) the first element equal to `pivot`; false
+    /// if there is no such element.
+    pub fn insert(&mut self, pivot: &[u8], item: &[u8], after: bool, limits: ListLimits) -> bool {
+        for n in 0..self.nodes.len() {
+            let node = &mut self.nodes[n];
+            let mut at = node.first();
+            while let Some(p) = at {
+                if node.entry(p) == pivot {
+                    let target = if after {
+                        node.next(p).unwrap_or(node.byte_len())
+                    } else {
+                        p
+                    };
+                    node.insert_at(target, item);
+                    self.len += 1;
+                    self.split_if_oversized(n, limits);
+                    return true;
+                }
+                at = node.next(p);
+            }
+        }
+        false
+    }
+
+    /// Splits node `n` in two halves if it has grown past twice the limits
+    /// (edits in the middle may overfill a node; halving keeps it bounded).
+    fn split_if_oversized(&mut self, n: usize, limits: ListLimits) {
+        let node = &self.nodes[n];
+        if node.len() < 2 || limits.fits(node.len() / 2, node.byte_len() / 2) {
+            return;
+        }
+        let half = node.len() / 2;
+        let second: Listpack = node.iter().skip(half).collect();
+        let first: Listpack = node.iter().take(half).collect();
+        self.nodes[n] = first;
+        self.nodes.insert(n + 1, second);
+    }
+
+    /// Removes up to `count` elements equal to `item` (all when `count` is
+    /// 0), scanning from the head, or from the tail when `from_tail`.
+    /// Returns how many were removed.
+    pub fn remove_matching(&mut self, item: &[u8], count: usize, from_tail: bool) -> usize {
+        let mut removed = 0;
+        let order: Vec<usize> = if from_tail {
+            (0..self.nodes.len()).rev().collect()
+        } else {
+            (0..self.nodes.len()).collect()
+        };
+        for n in order {
+            let node = &mut self.nodes[n];
+            if from_tail {
+                let mut at = node.last();
+                while let Some(p) = at {
+                    let prev = node.prev(p);
+                    if node.entry(p) == item {
+                        node.remove_at(p);
+                        removed += 1;
+                        if count != 0 && removed == count {
+                            break;
+                        }
+                    }
+                    at = prev;
+                }
+            } else {
+                let mut at = node.first();
+                while let Some(p) = at {
+                    if node.entry(p) == item {
+                        at = node.remove_at(p);
+                        removed += 1;
+                        if count != 0 && removed == count {
+                            break;
+                        }
+                    } else {
+                        at = node.next(p);
+                    }
+                }
+            }
+            if count != 0 && removed == count {
+                break;
+            }
+        }
+        self.nodes.retain(|node| !node.is_empty());
+        self.len -= removed;
+        removed
+    }
+
+    /// Iterates head to tail.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + '_ {
+        self.nodes.iter().flat_map(|n| n.iter())
+    }
+
+    /// Iterates over the 0-based inclusive range `start..=end`.
+    pub fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        // Skip whole nodes before `start` instead of walking their entries.
+        let mut skipped = 0;
+        let mut first_node = 0;
+        for node in &self.nodes {
+            if skipped + node.len() > start {
+                break;
+            }
+            skipped += node.len();
+            first_node += 1;
+        }
+        self.nodes
+            .iter()
+            .skip(first_node)
+            .flat_map(|n| n.iter())
+            .skip(start - skipped)
+            .take(end + 1 - start)
+    }
+
+    /// The name `OBJECT ENCODING` reports (Redis 7.0 reports `quicklist` for
+    /// every list).
+    pub fn encoding_name(&self) -> &'static str {
+        "quicklist"
     }
 
     /// Approximate heap bytes owned.
     pub fn heap_bytes(&self) -> usize {
-        match self {
-            ListValue::Packed(lp) => lp.allocated(),
-            ListValue::Quick(nodes) => {
-                nodes.capacity() * std::mem::size_of::<Listpack>()
-                    + nodes.iter().map(Listpack::allocated).sum::<usize>()
-            }
-        }
+        self.nodes.capacity() * std::mem::size_of::<Listpack>()
+            + self.nodes.iter().map(Listpack::allocated).sum::<usize>()
+    }
+
+    /// Number of packed nodes (for DEBUG and tests).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 }
 
@@ -189,26 +350,63 @@ impl ListValue {
 mod tests {
     use super::*;
 
-    #[test]
-    fn grows_into_quicklist_and_keeps_order() {
-        let limits = ListLimits {
-            max_listpack_size: 4,
-        };
+    const FOUR: ListLimits = ListLimits {
+        max_listpack_size: 4,
+    };
+
+    fn list(items: &[&str]) -> ListValue {
         let mut l = ListValue::new();
-        for i in 0..10 {
-            l.push_back(format!("{i}").as_bytes(), limits);
+        for i in items {
+            l.push_back(i.as_bytes(), FOUR);
         }
-        l.push_front(b"-1", limits);
-        assert_eq!(l.encoding_name(), "quicklist");
+        l
+    }
+
+    fn items(l: &ListValue) -> Vec<String> {
+        l.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+    }
+
+    #[test]
+    fn nodes_stay_within_limits_and_order_holds() {
+        let mut l = list(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        l.push_front(b"-1", FOUR);
         assert_eq!(l.len(), 11);
-        let all: Vec<String> = l
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into())
-            .collect();
-        assert_eq!(all[0], "-1");
-        assert_eq!(all[10], "9");
+        assert!(l.node_count() >= 3);
+        assert_eq!(items(&l)[0], "-1");
+        assert_eq!(l.get(10), Some(&b"9"[..]));
+        assert_eq!(l.get(5), Some(&b"4"[..]));
         assert_eq!(l.pop_back(), Some(b"9".to_vec()));
         assert_eq!(l.pop_front(), Some(b"-1".to_vec()));
-        assert_eq!(l.len(), 9);
+        assert_eq!(l.range(2, 4).collect::<Vec<_>>(), vec![&b"2"[..], b"3", b"4"]);
+    }
+
+    #[test]
+    fn edits_in_the_middle() {
+        let mut l = list(&["a", "b", "c", "b", "a", "b"]);
+        assert!(l.insert(b"c", b"X", false, FOUR));
+        assert!(l.insert(b"c", b"Y", true, FOUR));
+        assert!(!l.insert(b"zz", b"Y", true, FOUR));
+        assert_eq!(items(&l), ["a", "b", "X", "c", "Y", "b", "a", "b"]);
+        assert_eq!(l.remove_matching(b"b", 2, true), 2);
+        assert_eq!(items(&l), ["a", "b", "X", "c", "Y", "a"]);
+        assert_eq!(l.remove_matching(b"a", 0, false), 2);
+        assert!(l.set(0, b"B", FOUR));
+        assert_eq!(items(&l), ["B", "X", "c", "Y"]);
+        assert_eq!(l.len(), 4);
+    }
+
+    #[test]
+    fn trims_whole_nodes() {
+        let mut l = ListValue::new();
+        for i in 0..100 {
+            l.push_back(format!("{i}").as_bytes(), FOUR);
+        }
+        l.remove_front(37);
+        l.remove_back(50);
+        assert_eq!(l.len(), 13);
+        assert_eq!(items(&l).first().map(String::as_str), Some("37"));
+        assert_eq!(items(&l).last().map(String::as_str), Some("49"));
+        assert_eq!(l.resolve(-1), Some(12));
+        assert_eq!(l.resolve(13), None);
     }
 }
