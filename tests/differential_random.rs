@@ -8,7 +8,7 @@
 //! order) are left out; hashes stay small enough to keep their listpack
 //! (insertion) order.
 //!
-//! `FERRODIS_DIFF_SEEDS` (default 24) and `FERRODIS_DIFF_STEPS` (default 400)
+//! `FERRODIS_DIFF_SEEDS` (default 60) and `FERRODIS_DIFF_STEPS` (default 400)
 //! scale the run; a failure prints the seed and the whole sequence so far.
 
 mod common;
@@ -343,7 +343,7 @@ fn env_or(name: &str, default: usize) -> usize {
 
 #[test]
 fn random_sequences_match_redis() {
-    let seeds = env_or("FERRODIS_DIFF_SEEDS", 24) as u64;
+    let seeds = env_or("FERRODIS_DIFF_SEEDS", 60) as u64;
     let steps = env_or("FERRODIS_DIFF_STEPS", 400);
     let ours = start_ferrodis(&[]);
     let redis = start_redis(&[]);

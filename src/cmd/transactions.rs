@@ -86,11 +86,12 @@ pub fn forget_client(server: &Shared, client: &mut ClientState) {
 /// transaction is discarded and the error is reported as an EXECABORT.
 /// Holds no shard lock.
 pub fn abort_exec(server: &Shared, client: &mut ClientState, error: &str, out: &mut Reply) {
-    if client.multi.take().is_some() {
-        client.info.in_multi.store(false, Ordering::Relaxed);
-        forget_client(server, client);
-        client.watch_flag.reset();
-    }
+    // Like Redis's discardTransaction, this unwatches every key even when no
+    // MULTI is open.
+    client.multi = None;
+    client.info.in_multi.store(false, Ordering::Relaxed);
+    forget_client(server, client);
+    client.watch_flag.reset();
     let reason = error.strip_prefix("ERR ").unwrap_or(error);
     out.error(&format!(
         "EXECABORT Transaction discarded because of: {reason}"
