@@ -10,23 +10,93 @@ use crate::types::Value;
 
 /// The list family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, lpush),
-    CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, rpush),
-    CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, lpushx),
-    CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, KeySpec::FIRST, Group::List, rpushx),
+    CommandSpec::new(
+        "lpush",
+        -3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::List,
+        lpush,
+    ),
+    CommandSpec::new(
+        "rpush",
+        -3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::List,
+        rpush,
+    ),
+    CommandSpec::new(
+        "lpushx",
+        -3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::List,
+        lpushx,
+    ),
+    CommandSpec::new(
+        "rpushx",
+        -3,
+        WRITE | DENYOOM | FAST,
+        KeySpec::FIRST,
+        Group::List,
+        rpushx,
+    ),
     CommandSpec::new("lpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, lpop),
     CommandSpec::new("rpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, rpop),
-    CommandSpec::new("llen", 2, READONLY | FAST, KeySpec::FIRST, Group::List, llen),
+    CommandSpec::new(
+        "llen",
+        2,
+        READONLY | FAST,
+        KeySpec::FIRST,
+        Group::List,
+        llen,
+    ),
     CommandSpec::new("lrange", 4, READONLY, KeySpec::FIRST, Group::List, lrange),
     CommandSpec::new("lindex", 3, READONLY, KeySpec::FIRST, Group::List, lindex),
-    CommandSpec::new("lset", 4, WRITE | DENYOOM, KeySpec::FIRST, Group::List, lset),
-    CommandSpec::new("linsert", 5, WRITE | DENYOOM, KeySpec::FIRST, Group::List, linsert),
+    CommandSpec::new(
+        "lset",
+        4,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::List,
+        lset,
+    ),
+    CommandSpec::new(
+        "linsert",
+        5,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::List,
+        linsert,
+    ),
     CommandSpec::new("lrem", 4, WRITE, KeySpec::FIRST, Group::List, lrem),
     CommandSpec::new("ltrim", 4, WRITE, KeySpec::FIRST, Group::List, ltrim),
     CommandSpec::new("lpos", -3, READONLY, KeySpec::FIRST, Group::List, lpos),
-    CommandSpec::new("lmove", 5, WRITE | DENYOOM, KeySpec::TWO, Group::List, lmove),
-    CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, KeySpec::TWO, Group::List, rpoplpush),
-    CommandSpec::new("lmpop", -4, WRITE, KeySpec::Numkeys { at: 1 }, Group::List, lmpop),
+    CommandSpec::new(
+        "lmove",
+        5,
+        WRITE | DENYOOM,
+        KeySpec::TWO,
+        Group::List,
+        lmove,
+    ),
+    CommandSpec::new(
+        "rpoplpush",
+        3,
+        WRITE | DENYOOM,
+        KeySpec::TWO,
+        Group::List,
+        rpoplpush,
+    ),
+    CommandSpec::new(
+        "lmpop",
+        -4,
+        WRITE,
+        KeySpec::Numkeys { at: 1 },
+        Group::List,
+        lmpop,
+    ),
 ];
 
 /// The list at `key` for a read command (counts a keyspace hit or miss).
@@ -120,10 +190,17 @@ fn pop_range_reply(ctx: &mut Ctx<'_>, list: &mut ListValue, end: End, count: usi
 
 fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
     if ctx.args.len() > 3 {
-        return Err(crate::error::wrong_arity(if end == End::Head { "lpop" } else { "rpop" }));
+        return Err(crate::error::wrong_arity(if end == End::Head {
+            "lpop"
+        } else {
+            "rpop"
+        }));
     }
     let count = match ctx.args.get(2) {
-        Some(arg) => Some(positive(arg, "ERR value is out of range, must be positive")?),
+        Some(arg) => Some(positive(
+            arg,
+            "ERR value is out of range, must be positive",
+        )?),
         None => None,
     };
     let key = &ctx.args[1];
@@ -228,18 +305,15 @@ fn lpos(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         match value {
             Some(v) if is(opt, "RANK") => {
                 rank = args::int(v)?;
-                if rank == i64::MIN {
-                    return Err(CmdError::fixed(
-                        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-                    ));
-                }
                 if rank == 0 {
                     return Err(CmdError::fixed(
                         "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
                     ));
                 }
             }
-            Some(v) if is(opt, "COUNT") => count = Some(positive(v, "ERR COUNT can't be negative")?),
+            Some(v) if is(opt, "COUNT") => {
+                count = Some(positive(v, "ERR COUNT can't be negative")?)
+            }
             Some(v) if is(opt, "MAXLEN") => maxlen = positive(v, "ERR MAXLEN can't be negative")?,
             _ => return Err(SYNTAX),
         }
@@ -255,7 +329,15 @@ fn lpos(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     };
     let len = list.len();
     let from_tail = rank < 0;
-    let rank = rank.unsigned_abs() as usize;
+    // Redis negates the rank in a C long: i64::MIN stays negative, so every
+    // match qualifies and COUNT never stops the scan.
+    let unbounded = rank == i64::MIN;
+    let rank = if unbounded {
+        1
+    } else {
+        rank.unsigned_abs() as usize
+    };
+    let count = if unbounded { count.map(|_| 0) } else { count };
     let scan_limit = if maxlen == 0 { len } else { maxlen.min(len) };
     let mut found: Vec<usize> = Vec::new();
     let mut matches = 0usize;
@@ -411,7 +493,10 @@ fn lmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         Some(n) if n >= 1 => n as usize,
         _ => return Err(CmdError::fixed(numkeys_err)),
     };
-    let where_idx = numkeys.checked_add(2).filter(|&w| w < ctx.args.len()).ok_or(SYNTAX)?;
+    let where_idx = numkeys
+        .checked_add(2)
+        .filter(|&w| w < ctx.args.len())
+        .ok_or(SYNTAX)?;
     let end = end_arg(&ctx.args[where_idx])?;
     let mut count: Option<usize> = None;
     let mut i = where_idx + 1;

@@ -138,7 +138,9 @@ impl ListValue {
         n = n.min(self.len);
         self.len -= n;
         while n > 0 {
-            let Some(node) = self.nodes.front_mut() else { break };
+            let Some(node) = self.nodes.front_mut() else {
+                break;
+            };
             if node.len() <= n {
                 n -= node.len();
                 self.nodes.pop_front();
@@ -154,7 +156,9 @@ impl ListValue {
         n = n.min(self.len);
         self.len -= n;
         while n > 0 {
-            let Some(node) = self.nodes.back_mut() else { break };
+            let Some(node) = self.nodes.back_mut() else {
+                break;
+            };
             if node.len() <= n {
                 n -= node.len();
                 self.nodes.pop_back();
@@ -194,7 +198,11 @@ impl ListValue {
 
     /// Converts a Redis index (negative counts from the tail) to 0-based.
     pub fn resolve(&self, index: i64) -> Option<usize> {
-        let idx = if index < 0 { self.len as i64 + index } else { index };
+        let idx = if index < 0 {
+            self.len as i64 + index
+        } else {
+            index
+        };
         (0..self.len as i64).contains(&idx).then_some(idx as usize)
     }
 
@@ -363,7 +371,9 @@ mod tests {
     }
 
     fn items(l: &ListValue) -> Vec<String> {
-        l.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+        l.iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
     }
 
     #[test]
@@ -377,7 +387,10 @@ mod tests {
         assert_eq!(l.get(5), Some(&b"4"[..]));
         assert_eq!(l.pop_back(), Some(b"9".to_vec()));
         assert_eq!(l.pop_front(), Some(b"-1".to_vec()));
-        assert_eq!(l.range(2, 4).collect::<Vec<_>>(), vec![&b"2"[..], b"3", b"4"]);
+        assert_eq!(
+            l.range(2, 4).collect::<Vec<_>>(),
+            vec![&b"2"[..], b"3", b"4"]
+        );
     }
 
     #[test]
