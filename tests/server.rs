@@ -246,11 +246,8 @@ fn command_info_matches_redis_for_listed_commands() {
     }
 }
 
-/// Every command ferrodis has that Redis 7.0 also has. Other families add
-/// commands concurrently and may not have aligned their table entries yet,
-/// so this one is run on demand (`cargo test --test server -- --ignored`).
+/// Every command ferrodis has that Redis 7.0 also has.
 #[test]
-#[ignore]
 fn command_info_matches_redis_for_every_common_command() {
     let ours = start_ferrodis(&[]);
     let redis = start_redis(&[]);

@@ -436,11 +436,7 @@ fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             db.set_expire(key, at);
             db.modified(key);
         }
-        None if opts.persist => {
-            if db.persist(key) {
-                db.modified(key);
-            }
-        }
+        None if opts.persist && db.persist(key) => db.modified(key),
         None => {}
     }
     Ok(())
@@ -506,10 +502,7 @@ fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> CmdResult {
 fn append(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
     let extra = &ctx.args[2];
-    let current_len = match db.get_str(key)? {
-        Some(s) => Some(s.len() as u64),
-        None => None,
-    };
+    let current_len = db.get_str(key)?.map(|s| s.len() as u64);
     let total = match current_len {
         None => {
             // A new key is stored like SET stores it (possibly as an integer).
