@@ -373,20 +373,22 @@ print('ok')
 "#,
         port = server.port
     );
-    let out = std::process::Command::new("python3")
+    // redis-py 8 lives in .deps/py, installed by scripts/test.sh.
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".deps/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run scripts/test.sh, which installs redis-py 8",
+        python.display()
+    );
+    let o = std::process::Command::new(python)
         .arg("-c")
         .arg(&script)
-        .output();
-    match out {
-        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'redis'") => {
-            eprintln!("redis-py not installed; skipped");
-        }
-        Ok(o) => assert!(
-            o.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => eprintln!("python3 unavailable: {e}"),
-    }
+        .output()
+        .expect("run python");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
