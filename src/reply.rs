@@ -8,6 +8,12 @@
 
 use std::io::Write;
 
+/// Largest reply a single command may build (the counterpart of Redis's
+/// client output buffer hard limit): commands whose reply size the client
+/// chooses (HRANDFIELD with a negative count) stop and close the connection
+/// past it.
+pub const OUTPUT_HARD_LIMIT: usize = 512 * 1024 * 1024;
+
 /// The output buffer of one connection plus its protocol version.
 #[derive(Debug)]
 pub struct Reply {

@@ -915,3 +915,21 @@ fn hgetdel_hgetex_hsetex() {
         assert_eq!(c.text(&["HGET", "h", "t"]), null);
     }
 }
+
+#[test]
+fn huge_negative_hrandfield_count_is_bounded() {
+    let server = common::start_ferrodis(&[]);
+    let mut c = common::RawClient::connect(server.port);
+    c.cmd(&["HSET", "h", "f", "v"]);
+    c.cmd(&["SET", "keep", "me"]);
+    let reply = c.cmd(&["HRANDFIELD", "h", "-9223372036854775807"]);
+    assert!(
+        String::from_utf8_lossy(&reply)
+            .starts_with("-ERR reply exceeds the client output buffer limit"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    // The server is alive and the data intact for other clients.
+    let mut other = common::RawClient::connect(server.port);
+    assert_eq!(other.cmd(&["GET", "keep"]), b"$2\r\nme\r\n");
+}

@@ -528,11 +528,21 @@ fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if count == 0 {
         ctx.out.array(0);
     } else if n < 0 || count == 1 {
-        // Repetitions allowed: independent random picks.
+        // Repetitions allowed: independent random picks. The client picks
+        // the count, so the reply is bounded the way Redis bounds a client's
+        // output buffer: past the hard limit the client is disconnected.
+        let start = ctx.out.mark();
         ctx.out.array(reply_len(count));
         for _ in 0..count {
             if let Some((f, v)) = hash.random_pair(crate::util::rand_u64) {
                 pair(ctx.out, f, v);
+            }
+            if ctx.out.buf.len() - start > crate::reply::OUTPUT_HARD_LIMIT {
+                ctx.out.buf.truncate(start);
+                ctx.client.close_after_reply = true;
+                return Err(CmdError::fixed(
+                    "ERR reply exceeds the client output buffer limit; closing the connection",
+                ));
             }
         }
     } else if count >= hash.len() {
