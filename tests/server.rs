@@ -1843,3 +1843,22 @@ fn redis_rs_client_connects_authenticates_and_reads_info() {
     let err = bad.get_connection().err().expect("wrong password refused");
     assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err}");
 }
+
+#[test]
+fn getkeysandflags_matches_redis_per_key_and_for_set_get() {
+    common::differential(|p| {
+        p.script(
+            r#"
+            COMMAND GETKEYSANDFLAGS LMOVE a b LEFT RIGHT
+            COMMAND GETKEYSANDFLAGS RPOPLPUSH a b
+            COMMAND GETKEYSANDFLAGS SET a b
+            COMMAND GETKEYSANDFLAGS SET a b GET
+            COMMAND GETKEYSANDFLAGS SET a b EX 10 get
+            COMMAND GETKEYSANDFLAGS MSET a 1 b 2
+            COMMAND GETKEYSANDFLAGS LMPOP 2 a b LEFT
+            COMMAND GETKEYSANDFLAGS COPY a b
+            COMMAND GETKEYS LMPOP 2 a b LEFT COUNT 2
+            "#,
+        );
+    });
+}

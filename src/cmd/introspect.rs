@@ -594,11 +594,30 @@ pub fn command_getkeys(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 /// `COMMAND GETKEYSANDFLAGS command arg ...`
 pub fn command_getkeysandflags(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let (spec, keys) = keys_of(&ctx.args[2..])?;
-    let flags = meta(spec.name)
-        .and_then(|m| m.key_specs.first())
-        .map_or(&[][..], |ks| ks.flags);
+    let specs = meta(spec.name).map_or(&[][..], |m| m.key_specs);
     ctx.out.array(keys.len());
     for i in keys {
+        // The key spec that covers argument `i`: the last one whose fixed
+        // start index is at or before it (LMOVE's source and destination
+        // have different flags), else the first.
+        let covering = specs
+            .iter()
+            .filter(|ks| matches!(ks.begin, Begin::Index(n) if n >= 0 && n as usize <= i))
+            .last()
+            .or(specs.first());
+        let mut flags = covering.map_or(&[][..], |ks| ks.flags);
+        if flags.contains(&"variable_flags") && spec.name == "set" {
+            // SET only reads the old value with GET; otherwise it overwrites.
+            let with_get = ctx.args[2..]
+                .iter()
+                .skip(3)
+                .any(|a| a.eq_ignore_ascii_case(b"GET"));
+            flags = if with_get {
+                &["RW", "access", "update"]
+            } else {
+                &["OW", "update"]
+            };
+        }
         ctx.out.array(2);
         ctx.out.bulk(&ctx.args[2 + i]);
         ctx.out.set(flags.len());
