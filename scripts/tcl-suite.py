@@ -26,7 +26,19 @@ import time
 DEFAULT_FILES = ["unit/type/hash", "unit/type/incr", "unit/type/string",
                  "unit/expire", "unit/keyspace", "unit/type/list"]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-FAILING_TEST = re.compile(r'^"test \{(.+?)\} \{', re.M)
+# The failing test's source line in the exception trace: `"test {name} {`
+# or `"test "name" {` (the name may hold unexpanded $variables).
+FAILING_TEST = re.compile(r'^"test (?:\{(.+?)\}|"(.+?)") \{', re.M)
+
+
+def skip_pattern(m):
+    """A --skiptest argument for a matched test name: the name itself, or a
+    regular expression (leading '/') when it holds TCL variables."""
+    name = m.group(1) or m.group(2)
+    if "$" not in name and "[" not in name:
+        return name
+    parts = re.split(r"\$\w+|\[[^\]]*\]", name)
+    return "/^" + ".*".join(re.escape(p) for p in parts) + "$"
 
 
 def free_port():
@@ -82,10 +94,11 @@ def run_file(tree, kind, binary, test_file):
             break
         after = out.split("[exception]", 1)[1]
         m = FAILING_TEST.search(after)
-        if not m or m.group(1) in skipped:
+        pattern = skip_pattern(m) if m else None
+        if pattern is None or pattern in skipped:
             failed.append("exception outside a test: " + after.splitlines()[0][:200])
             break
-        skipped.append(m.group(1))
+        skipped.append(pattern)
     return ok, failed, skipped
 
 
