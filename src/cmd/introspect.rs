@@ -602,8 +602,8 @@ pub fn command_getkeysandflags(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdRe
         // have different flags), else the first.
         let covering = specs
             .iter()
-            .filter(|ks| matches!(ks.begin, Begin::Index(n) if n >= 0 && n as usize <= i))
-            .last()
+            .rev()
+            .find(|ks| matches!(ks.begin, Begin::Index(n) if n >= 0 && n as usize <= i))
             .or(specs.first());
         let mut flags = covering.map_or(&[][..], |ks| ks.flags);
         if flags.contains(&"variable_flags") && spec.name == "set" {
