@@ -360,44 +360,45 @@ fn hmget(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
-fn hgetall(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    match live_hash(db, &ctx.args[1])? {
-        Some(h) => {
-            ctx.out.map(h.len());
-            for (f, v) in h.iter() {
-                ctx.out.bulk(f);
-                ctx.out.bulk(v);
-            }
+/// What HGETALL, HKEYS and HVALS reply with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HashPart {
+    Fields,
+    Values,
+    Both,
+}
+
+/// Replies with part of the hash at `key`: a map of everything (HGETALL) or
+/// an array of the fields or the values.
+fn reply_hash(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, part: HashPart) -> CmdResult {
+    let hash = live_hash(db, &ctx.args[1])?;
+    let len = hash.as_deref().map_or(0, |h| h.len());
+    if part == HashPart::Both {
+        ctx.out.map(len);
+    } else {
+        ctx.out.array(len);
+    }
+    for (f, v) in hash.iter().flat_map(|h| h.iter()) {
+        if part != HashPart::Values {
+            ctx.out.bulk(f);
         }
-        None => ctx.out.map(0),
+        if part != HashPart::Fields {
+            ctx.out.bulk(v);
+        }
     }
     Ok(())
+}
+
+fn hgetall(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    reply_hash(ctx, db, HashPart::Both)
 }
 
 fn hkeys(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    match live_hash(db, &ctx.args[1])? {
-        Some(h) => {
-            ctx.out.array(h.len());
-            for (f, _) in h.iter() {
-                ctx.out.bulk(f);
-            }
-        }
-        None => ctx.out.array(0),
-    }
-    Ok(())
+    reply_hash(ctx, db, HashPart::Fields)
 }
 
 fn hvals(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    match live_hash(db, &ctx.args[1])? {
-        Some(h) => {
-            ctx.out.array(h.len());
-            for (_, v) in h.iter() {
-                ctx.out.bulk(v);
-            }
-        }
-        None => ctx.out.array(0),
-    }
-    Ok(())
+    reply_hash(ctx, db, HashPart::Values)
 }
 
 fn hdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
