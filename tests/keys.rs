@@ -88,7 +88,7 @@ fn expire_family_options_and_errors() {
             EXPIRE k 100 NX GT
             EXPIRE k 100 NX LT
             EXPIRE k 100 GT LT
-            EXPIRE k 100 GT GT
+            EXPIRE k 200 GT GT
             EXPIRE k 100 foo
             EXPIRE k abc
             EXPIRE k 1.5
