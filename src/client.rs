@@ -52,6 +52,30 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// A newly accepted client: id, peer and local address, socket fd.
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i64) -> ClientInfo {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            lib: Mutex::new((String::new(), String::new())),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
+            last_cmd: Mutex::new("NULL"),
+            commands: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            in_multi: AtomicBool::new(false),
+            fd,
+            monitor: AtomicBool::new(false),
+        }
+    }
+
     /// The client's line in CLIENT LIST / CLIENT INFO (without the newline).
     /// `multi` is the number of queued commands, or -1 outside MULTI.
     pub fn describe(&self, multi: i64) -> String {

@@ -9,75 +9,112 @@ use crate::cmd::{self, flags, Ctx};
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
 use crate::server::Shared;
+use crate::socket::ClientSocket;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Replies are flushed mid-batch once the output buffer exceeds this.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Serves one connection until it closes or is killed.
-pub async fn serve(shared: &Shared, socket: TcpStream, info: Arc<ClientInfo>) {
-    let mut client = ClientState::new(info.clone());
-    // With `requirepass` set, a new connection starts unauthenticated.
-    client.authenticated = shared
-        .config
-        .read()
-        .get("requirepass")
-        .is_none_or(str::is_empty);
-    serve_loop(shared, socket, &mut client, &info).await;
-    crate::cmd::transactions::forget_client(shared, &mut client);
+/// A connection's state between requests: the client, its unparsed input,
+/// the parser and the reply buffer. It travels with the connection when the
+/// connection moves to another worker (see [`crate::server::Workers`]).
+pub struct Session {
+    /// The client's state.
+    pub client: ClientState,
+    inbuf: BytesMut,
+    parser: RequestParser,
+    out: Reply,
+    /// How much to read next.
+    want: usize,
 }
 
-async fn serve_loop(
+impl Session {
+    /// A new connection's session.
+    pub fn new(shared: &Shared, info: Arc<ClientInfo>) -> Session {
+        let mut client = ClientState::new(info);
+        // With `requirepass` set, a new connection starts unauthenticated.
+        client.authenticated = shared
+            .config
+            .read()
+            .get("requirepass")
+            .is_none_or(str::is_empty);
+        Session {
+            client,
+            inbuf: BytesMut::with_capacity(READ_CHUNK),
+            parser: RequestParser::new(),
+            out: Reply::new(2),
+            want: READ_CHUNK,
+        }
+    }
+
+    /// Releases what the connection held in the server (WATCHed keys, ...)
+    /// once it has closed.
+    pub fn finish(&mut self, shared: &Shared) {
+        crate::cmd::transactions::forget_client(shared, &mut self.client);
+    }
+}
+
+/// Why [`serve`] returned.
+pub enum Served {
+    /// The connection closed, was killed or broke the protocol.
+    Closed,
+    /// The connection should continue on worker `.0`; every reply so far
+    /// has been written.
+    Move(usize),
+}
+
+/// Serves a connection until it closes, or until `handoff` (asked before
+/// each wait for input) names another worker to continue on.
+pub async fn serve(
     shared: &Shared,
-    mut socket: TcpStream,
-    client: &mut ClientState,
-    info: &ClientInfo,
-) {
-    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut parser = RequestParser::new();
-    let mut out = Reply::new(2);
-    let mut want;
+    socket: &ClientSocket,
+    session: &mut Session,
+    handoff: impl Fn() -> Option<usize>,
+) -> Served {
+    let Session {
+        client,
+        inbuf,
+        parser,
+        out,
+        want,
+    } = session;
+    let info = client.info.clone();
     loop {
         // Run every complete request already buffered.
         loop {
             let max_bulk = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed);
-            match parser.parse(&mut inbuf, max_bulk) {
+            match parser.parse(inbuf, max_bulk) {
                 Ok(Parsed::Request(args)) => {
                     // CLIENT PAUSE: hold the command (replies so far go out).
                     while let Some(wait) = cmd::connection::pause_wait(shared, client, &args) {
-                        if !out.buf.is_empty()
-                            && flush(shared, &mut socket, &mut out).await.is_err()
-                        {
-                            return;
+                        if !out.buf.is_empty() && flush(shared, socket, out).await.is_err() {
+                            return Served::Closed;
                         }
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
-                            _ = info.kill_notify.notified() => return,
+                            _ = info.kill_notify.notified() => return Served::Closed,
                         }
                     }
-                    dispatch(shared, client, &args, &mut out);
+                    dispatch(shared, client, &args, out);
                     parser.recycle(args);
                     if client.close_after_reply {
-                        let _ = flush(shared, &mut socket, &mut out).await;
-                        return;
+                        let _ = flush(shared, socket, out).await;
+                        return Served::Closed;
                     }
-                    if out.buf.len() >= FLUSH_THRESHOLD
-                        && flush(shared, &mut socket, &mut out).await.is_err()
+                    if out.buf.len() >= FLUSH_THRESHOLD && flush(shared, socket, out).await.is_err()
                     {
-                        return;
+                        return Served::Closed;
                     }
                 }
                 Ok(Parsed::Incomplete { hint }) => {
                     // Grow towards a large argument in steps bounded by what
                     // has actually arrived, so a length header alone cannot
                     // make us allocate.
-                    want = if hint >= BIG_ARG {
+                    *want = if hint >= BIG_ARG {
                         hint.min(inbuf.len().max(READ_CHUNK) * 2)
                     } else {
                         READ_CHUNK
@@ -88,54 +125,56 @@ async fn serve_loop(
                     out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
-                    let _ = flush(shared, &mut socket, &mut out).await;
-                    return;
+                    let _ = flush(shared, socket, out).await;
+                    return Served::Closed;
                 }
             }
         }
-        if !out.buf.is_empty() && flush(shared, &mut socket, &mut out).await.is_err() {
-            return;
+        if !out.buf.is_empty() && flush(shared, socket, out).await.is_err() {
+            return Served::Closed;
         }
         if inbuf.len() > shared.hot.query_buffer_limit.load(Ordering::Relaxed) {
             crate::warning!(
                 "Closing client id={} that reached max query buffer length",
                 info.id
             );
-            return;
+            return Served::Closed;
         }
-        inbuf.reserve(want);
+        if client.monitor.is_none() {
+            if let Some(worker) = handoff() {
+                return Served::Move(worker);
+            }
+        }
+        inbuf.reserve(*want);
         let timeout = if client.monitor.is_some() {
             0
         } else {
             shared.hot.timeout_secs.load(Ordering::Relaxed)
         };
         let read = tokio::select! {
-            r = socket.read_buf(&mut inbuf) => r,
+            r = socket.read_buf(inbuf) => r,
             line = cmd::server::next_monitor_line(&mut client.monitor) => {
                 if let Some(line) = line {
                     out.buf.extend_from_slice(&line);
-                    if flush(shared, &mut socket, &mut out).await.is_err() {
-                        return;
+                    if flush(shared, socket, out).await.is_err() {
+                        return Served::Closed;
                     }
                 }
                 continue;
             }
-            _ = info.kill_notify.notified() => return,
-            _ = idle_timer(timeout) => return,
+            _ = info.kill_notify.notified() => return Served::Closed,
+            _ = idle_timer(timeout) => return Served::Closed,
         };
         match read {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return Served::Closed,
             Ok(n) => {
                 // Like Redis, the last interaction is the last read, not
                 // each command (saves a clock read per command).
                 info.last_interaction_ms
                     .store(crate::util::now_ms(), Ordering::Relaxed);
-                shared
-                    .stats
-                    .net_input_bytes
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                shared.stats.net_input_bytes.add(n as u64);
                 if info.killed.load(Ordering::Acquire) {
-                    return;
+                    return Served::Closed;
                 }
             }
         }
@@ -149,11 +188,8 @@ async fn idle_timer(secs: u64) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
-async fn flush(shared: &Shared, socket: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {
-    shared
-        .stats
-        .net_output_bytes
-        .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+async fn flush(shared: &Shared, socket: &ClientSocket, out: &mut Reply) -> std::io::Result<()> {
+    shared.stats.net_output_bytes.add(out.buf.len() as u64);
     let result = socket.write_all(&out.buf).await;
     out.buf.clear();
     if out.buf.capacity() > 4 * FLUSH_THRESHOLD {
@@ -164,10 +200,7 @@ async fn flush(shared: &Shared, socket: &mut TcpStream, out: &mut Reply) -> std:
 
 /// Runs (or, inside MULTI, queues) one request and writes its reply.
 pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
-    shared
-        .stats
-        .commands_processed
-        .fetch_add(1, Ordering::Relaxed);
+    shared.stats.commands_processed.add(1);
     let errors_before = out.errors;
     let reply_start = out.buf.len();
     let skip_this = std::mem::take(&mut client.reply_skip);
@@ -200,7 +233,7 @@ fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &
                 .lookup(&args[0])
                 .and_then(|s| cmd::Registry::get().stats(s.name))
             {
-                stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+                stats.record_rejected();
             }
             out.error(e.text());
             return;

@@ -2,7 +2,8 @@
 //!
 //! Layers, from the socket inwards (see ARCHITECTURE.md):
 //! [`protocol`] parses requests and [`reply`] encodes replies;
-//! [`connection`] runs one client's read–execute–write loop;
+//! [`socket`] reads and writes a client's socket; [`connection`] runs one
+//! client's read–execute–write loop;
 //! [`cmd`] holds the command table and the commands, one module per family;
 //! [`db`] is the sharded keyspace with expiry and WATCH;
 //! [`types`] are the value types and their encodings; [`dict`] is the hash
@@ -19,5 +20,6 @@ pub mod log;
 pub mod protocol;
 pub mod reply;
 pub mod server;
+pub mod socket;
 pub mod types;
 pub mod util;

@@ -34,23 +34,22 @@ fn main() {
             std::process::exit(1);
         }
     }
-    // One worker per core: connections run where they are accepted and a
-    // command never hops threads (see ARCHITECTURE.md).
+    // One connection worker per core (see ARCHITECTURE.md); the main thread
+    // accepts connections and runs the periodic task.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("ferrodis-worker")
+    let started = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
+        .and_then(|rt| Ok((rt, server::Workers::start(workers)?)));
+    let (runtime, workers) = match started {
+        Ok(pair) => pair,
         Err(e) => {
             eprintln!("Can't start the runtime: {e}");
             std::process::exit(1);
         }
     };
     let shared = Shared::new(config);
-    if let Err(e) = runtime.block_on(server::run(shared)) {
+    if let Err(e) = runtime.block_on(server::run(shared, workers)) {
         ferrodis::warning!("Fatal: {e}");
         std::process::exit(1);
     }

@@ -106,10 +106,10 @@ impl RequestParser {
                         None => return Ok(Parsed::Incomplete { hint: 0 }),
                     }
                 }
-                let Some(line) = take_line(buf, 1, "too big mbulk count string")? else {
+                let Some(count) = take_header(buf, "too big mbulk count string")? else {
                     return Ok(Parsed::Incomplete { hint: 0 });
                 };
-                let count = parse_i64(&line).filter(|&n| n <= i32::MAX as i64);
+                let count = count.filter(|&n| n <= i32::MAX as i64);
                 let Some(count) = count else {
                     return Err(ProtocolError::new("invalid multibulk length"));
                 };
@@ -133,7 +133,7 @@ impl RequestParser {
                         // Redis looks at the type byte only once the whole
                         // header line has arrived.
                         let first = buf[0];
-                        let Some(line) = take_line(buf, 1, "too big bulk count string")? else {
+                        let Some(len) = take_header(buf, "too big bulk count string")? else {
                             return Ok(Parsed::Incomplete { hint: 0 });
                         };
                         if first != b'$' {
@@ -142,7 +142,7 @@ impl RequestParser {
                                 first as char
                             )));
                         }
-                        match parse_i64(&line) {
+                        match len {
                             Some(n) if n >= 0 && (n as u64) <= max_bulk as u64 => {
                                 self.pending_bulk = Some(n as usize);
                                 n as usize
@@ -169,24 +169,23 @@ impl RequestParser {
     }
 }
 
-/// Takes the header line that starts at `buf[0]` (its first `skip` bytes
-/// dropped), up to `\r\n`. `None` when the line is not complete yet.
-fn take_line(
-    buf: &mut BytesMut,
-    skip: usize,
-    too_big: &str,
-) -> Result<Option<Bytes>, ProtocolError> {
+/// Consumes the header line at the start of `buf` (`*<count>` or
+/// `$<len>`, up to `\r\n`) and parses the number after its type byte.
+/// `Ok(None)` when the line is not complete yet; `Ok(Some(None))` when the
+/// number is not a valid integer. The line is parsed in place, not split off
+/// as a buffer of its own.
+fn take_header(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ProtocolError> {
     match find_terminator(b'\r', buf) {
         Some(pos) => {
             // The header must be followed by "\r\n"; wait for the '\n'.
             if pos + 1 >= buf.len() {
                 return Ok(None);
             }
-            // `pos < skip` when the line is a bare "\r\n" in place of a
+            // `pos == 0` when the line is a bare "\r\n" in place of a
             // header (the type byte is checked by the caller).
-            let line = buf.split_to(pos).freeze().slice(skip.min(pos)..);
-            buf.advance(2);
-            Ok(Some(line))
+            let number = parse_i64(&buf[1.min(pos)..pos]);
+            buf.advance(pos + 2);
+            Ok(Some(number))
         }
         None if buf.len() > INLINE_MAX_SIZE => Err(ProtocolError::new(too_big)),
         None => Ok(None),

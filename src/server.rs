@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::db::{DbView, Keyspace};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
+use crate::util::counter::StripedCounter;
 use crate::{notice, warning};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -22,21 +23,21 @@ pub struct Stats {
     /// Connections refused (maxclients).
     pub rejected_connections: AtomicU64,
     /// Commands processed.
-    pub commands_processed: AtomicU64,
+    pub commands_processed: StripedCounter,
     /// Keys deleted on expiry.
-    pub expired_keys: AtomicU64,
+    pub expired_keys: StripedCounter,
     /// Read lookups that hit.
-    pub keyspace_hits: AtomicU64,
+    pub keyspace_hits: StripedCounter,
     /// Read lookups that missed.
-    pub keyspace_misses: AtomicU64,
+    pub keyspace_misses: StripedCounter,
     /// Bytes read from clients.
-    pub net_input_bytes: AtomicU64,
+    pub net_input_bytes: StripedCounter,
     /// Bytes written to clients.
-    pub net_output_bytes: AtomicU64,
+    pub net_output_bytes: StripedCounter,
     /// Error replies sent.
-    pub error_replies: AtomicU64,
+    pub error_replies: StripedCounter,
     /// Changes since the last save.
-    pub dirty: AtomicU64,
+    pub dirty: StripedCounter,
     /// Error replies by error code (INFO errorstats).
     pub error_codes: Mutex<BTreeMap<String, u64>>,
     /// Highest `used_memory` seen (INFO memory).
@@ -94,31 +95,30 @@ impl Stats {
     /// Adds a finished command's keyspace counters.
     pub fn record_view(&self, view: &DbView<'_>) {
         if view.hits > 0 {
-            self.keyspace_hits.fetch_add(view.hits, Ordering::Relaxed);
+            self.keyspace_hits.add(view.hits);
         }
         if view.misses > 0 {
-            self.keyspace_misses
-                .fetch_add(view.misses, Ordering::Relaxed);
+            self.keyspace_misses.add(view.misses);
         }
         if view.expired > 0 {
-            self.expired_keys.fetch_add(view.expired, Ordering::Relaxed);
+            self.expired_keys.add(view.expired);
         }
         if view.dirty > 0 {
-            self.dirty.fetch_add(view.dirty, Ordering::Relaxed);
+            self.dirty.add(view.dirty);
         }
     }
 
     /// Counts an error reply with its code.
     pub fn record_error(&self, code: &str) {
-        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        self.error_replies.add(1);
         *self.error_codes.lock().entry(code.to_string()).or_insert(0) += 1;
     }
 
     /// Resets the counters CONFIG RESETSTAT resets.
     pub fn reset(&self) {
+        self.connections_received.store(0, Ordering::Relaxed);
+        self.rejected_connections.store(0, Ordering::Relaxed);
         for c in [
-            &self.connections_received,
-            &self.rejected_connections,
             &self.commands_processed,
             &self.expired_keys,
             &self.keyspace_hits,
@@ -127,7 +127,7 @@ impl Stats {
             &self.net_output_bytes,
             &self.error_replies,
         ] {
-            c.store(0, Ordering::Relaxed);
+            c.reset();
         }
         self.error_codes.lock().clear();
     }
@@ -378,8 +378,216 @@ fn fit_open_files_limit(shared: &Shared) {
     }
 }
 
-/// Runs the server until SIGTERM/SIGINT or SHUTDOWN.
-pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
+/// The threads that run client connections: one single-threaded tokio
+/// runtime per core, each with its own I/O driver and timers.
+///
+/// A connection runs on one worker at a time: its reads, commands and
+/// writes never change thread, and no worker wakes or steals from another
+/// (a work-stealing runtime did that on every readiness event, which cost
+/// more than it gave on a 2-core machine whose other core runs the
+/// clients). New connections fill the lowest-numbered worker that is not
+/// busy, so a lightly loaded server runs on one thread and leaves the
+/// other cores to everything else. When a worker stays saturated while
+/// another has room, the periodic task asks some of its connections to
+/// move; each one moves between two requests, with its buffers and state.
+pub struct Workers {
+    workers: Vec<Worker>,
+}
+
+struct Worker {
+    handle: tokio::runtime::Handle,
+    /// Live connections on this worker.
+    connections: AtomicUsize,
+    /// The thread's CPU-time clock, read by the periodic task.
+    cpu_clock: Option<libc::clockid_t>,
+    /// CPU time at the last sample (ns) and the share of one core used
+    /// since then (per mille).
+    cpu_last_ns: AtomicU64,
+    load_permille: AtomicUsize,
+    /// Connections asked to move away, and where to.
+    handoff: AtomicUsize,
+    handoff_to: AtomicUsize,
+}
+
+/// A worker busier than this (per mille of a core) takes no new
+/// connections while another is below it, and sheds connections to an idle
+/// worker.
+const SATURATED_PERMILLE: usize = 900;
+/// A worker below this can take connections shed by a saturated one.
+const ROOMY_PERMILLE: usize = 600;
+
+impl Workers {
+    /// Starts `count` worker threads, each driving its own runtime.
+    pub fn start(count: usize) -> std::io::Result<Workers> {
+        let mut workers = Vec::with_capacity(count);
+        for i in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let handle = runtime.handle().clone();
+            let (clock_tx, clock_rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name(format!("ferrodis-io-{i}"))
+                .spawn(move || {
+                    let _ = clock_tx.send(thread_cpu_clock());
+                    runtime.block_on(std::future::pending::<()>())
+                })?;
+            workers.push(Worker {
+                handle,
+                connections: AtomicUsize::new(0),
+                cpu_clock: clock_rx.recv().ok().flatten(),
+                cpu_last_ns: AtomicU64::new(0),
+                load_permille: AtomicUsize::new(0),
+                handoff: AtomicUsize::new(0),
+                handoff_to: AtomicUsize::new(0),
+            });
+        }
+        Ok(Workers { workers })
+    }
+
+    /// Starts serving a new connection on the first worker with room.
+    fn place(
+        self: &Arc<Self>,
+        shared: Arc<Shared>,
+        socket: std::net::TcpStream,
+        info: Arc<ClientInfo>,
+    ) {
+        let load = |w: &Worker| w.load_permille.load(Ordering::Relaxed);
+        let index = self
+            .workers
+            .iter()
+            .position(|w| load(w) < SATURATED_PERMILLE)
+            .or_else(|| (0..self.workers.len()).min_by_key(|&i| load(&self.workers[i])))
+            .unwrap_or(0);
+        let session = Box::new(crate::connection::Session::new(&shared, info));
+        self.run_on(index, shared, socket, session);
+    }
+
+    /// Runs a connection on worker `index` until it closes or moves on.
+    fn run_on(
+        self: &Arc<Self>,
+        index: usize,
+        shared: Arc<Shared>,
+        socket: std::net::TcpStream,
+        mut session: Box<crate::connection::Session>,
+    ) {
+        let workers = self.clone();
+        self.workers[index]
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
+        self.workers[index].handle.spawn(async move {
+            let me = &workers.workers[index];
+            let served = match crate::socket::ClientSocket::new(socket) {
+                // Registered with this worker's own poller.
+                Ok(socket) => {
+                    let served = crate::connection::serve(&shared, &socket, &mut session, || {
+                        workers.take_handoff(index)
+                    })
+                    .await;
+                    (served, Some(socket))
+                }
+                Err(_) => (crate::connection::Served::Closed, None),
+            };
+            me.connections.fetch_sub(1, Ordering::Relaxed);
+            match served {
+                (crate::connection::Served::Move(to), Some(socket)) => {
+                    workers.run_on(to, shared, socket.into_std(), session);
+                }
+                _ => {
+                    session.finish(&shared);
+                    shared.clients.remove(session.client.info.id);
+                }
+            }
+        });
+    }
+
+    /// Asks `count` connections of worker `from` to move to worker `to` at
+    /// their next wait for input.
+    fn request_handoff(&self, from: usize, to: usize, count: usize) {
+        self.workers[from].handoff_to.store(to, Ordering::Relaxed);
+        self.workers[from].handoff.store(count, Ordering::Relaxed);
+    }
+
+    /// Where a connection on worker `index` should move, if it has been
+    /// asked to.
+    fn take_handoff(&self, index: usize) -> Option<usize> {
+        let me = &self.workers[index];
+        if me.handoff.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        me.handoff
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| me.handoff_to.load(Ordering::Relaxed))
+    }
+
+    /// Samples each worker's CPU use over the last `elapsed`, and asks a
+    /// saturated worker to shed connections to the least loaded one.
+    fn rebalance(&self, elapsed: Duration) {
+        let elapsed_ns = elapsed.as_nanos().max(1) as u64;
+        for w in &self.workers {
+            let Some(now) = w.cpu_clock.and_then(cpu_time_ns) else {
+                continue;
+            };
+            let before = w.cpu_last_ns.swap(now, Ordering::Relaxed);
+            let permille = (now.saturating_sub(before) * 1000 / elapsed_ns) as usize;
+            w.load_permille.store(permille.min(1000), Ordering::Relaxed);
+        }
+        let load = |i: usize| self.workers[i].load_permille.load(Ordering::Relaxed);
+        let n = self.workers.len();
+        let (Some(hot), Some(cold)) = (
+            (0..n).max_by_key(|&i| load(i)),
+            (0..n).min_by_key(|&i| load(i)),
+        ) else {
+            return;
+        };
+        let from = &self.workers[hot];
+        let conns = from.connections.load(Ordering::Relaxed);
+        if hot != cold
+            && load(hot) >= SATURATED_PERMILLE
+            && load(cold) < ROOMY_PERMILLE
+            && conns >= 2
+        {
+            // Move towards an even split of connections, a step at a time.
+            let there = self.workers[cold].connections.load(Ordering::Relaxed);
+            let moving = conns.saturating_sub(there) / 2;
+            self.request_handoff(hot, cold, moving);
+            if moving > 0 {
+                crate::verbose!(
+                    "Worker {hot} is saturated ({}‰ of a core): moving {moving} of its {conns} connections to worker {cold} ({}‰)",
+                    load(hot),
+                    load(cold)
+                );
+            }
+        } else {
+            from.handoff.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The calling thread's CPU-time clock.
+fn thread_cpu_clock() -> Option<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self() is the calling thread; `clock` is written.
+    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    (rc == 0).then_some(clock)
+}
+
+/// CPU time consumed on `clock`, in nanoseconds.
+fn cpu_time_ns(clock: libc::clockid_t) -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Runs the server until SIGTERM/SIGINT or SHUTDOWN: accepts connections
+/// and hands them to `workers`, and runs the periodic task.
+pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
+    let workers = Arc::new(workers);
     let config = shared.config.read().clone();
     let listeners = bind_listeners(&config).await?;
     let port = listeners[0].local_addr()?.port();
@@ -401,11 +609,12 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
+            workers.clone(),
             l.local_addr()?,
             clone_listener(l)?,
         ));
     }
-    tokio::spawn(cron(shared.clone()));
+    tokio::spawn(cron(shared.clone(), workers.clone()));
     let startup_memory = crate::cmd::server::memory_figures().allocated;
     shared
         .stats
@@ -442,7 +651,12 @@ fn socket2_dup(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
 /// The reply to a non-local client refused by protected mode.
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED ferrodis is running in protected mode: no password is set and the client is not local. Set a password (requirepass), or disable protected mode (protected-mode no), or bind to local addresses only, then restart or CONFIG SET it from a local connection.\r\n";
 
-async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener: TcpListener) {
+async fn accept_loop(
+    shared: Arc<Shared>,
+    workers: Arc<Workers>,
+    local: std::net::SocketAddr,
+    listener: TcpListener,
+) {
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(pair) => pair,
@@ -459,26 +673,12 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.set_nodelay(true);
-        let info = Arc::new(ClientInfo {
-            id: shared.clients.next_id(),
-            addr: peer,
-            laddr: socket.local_addr().unwrap_or(local),
-            created: Instant::now(),
-            name: Mutex::new(None),
-            lib: Mutex::new((String::new(), String::new())),
-            db: AtomicUsize::new(0),
-            resp: AtomicUsize::new(2),
-            last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
-            last_cmd: Mutex::new("NULL"),
-            commands: AtomicU64::new(0),
-            killed: AtomicBool::new(false),
-            kill_notify: Notify::new(),
-            no_evict: AtomicBool::new(false),
-            no_touch: AtomicBool::new(false),
-            in_multi: AtomicBool::new(false),
-            fd: std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
-            monitor: AtomicBool::new(false),
-        });
+        let info = Arc::new(ClientInfo::new(
+            shared.clients.next_id(),
+            peer,
+            socket.local_addr().unwrap_or(local),
+            std::os::fd::AsRawFd::as_raw_fd(&socket) as i64,
+        ));
         let refusal = if shared.hot.protected.load(Ordering::Relaxed) && !peer.ip().is_loopback() {
             // Protected mode: without a password, only local clients may
             // connect.
@@ -502,21 +702,24 @@ async fn accept_loop(shared: Arc<Shared>, local: std::net::SocketAddr, listener:
             });
             continue;
         }
+        let Ok(socket) = socket.into_std() else {
+            continue;
+        };
         shared.clients.add(info.clone());
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            crate::connection::serve(&shared, socket, info.clone()).await;
-            shared.clients.remove(info.id);
-        });
+        workers.place(shared.clone(), socket, info);
     }
 }
 
 /// The periodic task: active expiry, idle-client timeouts.
-async fn cron(shared: Arc<Shared>) {
+async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
+    let mut last_tick = Instant::now();
     loop {
         let hz = shared.hot.hz.load(Ordering::Relaxed).max(1);
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
+        let now = Instant::now();
+        workers.rebalance(now.duration_since(last_tick));
+        last_tick = now;
         if shared.shutting_down.load(Ordering::Relaxed) {
             return;
         }
@@ -533,18 +736,15 @@ async fn cron(shared: Arc<Shared>) {
             0
         };
         if deleted > 0 {
-            shared
-                .stats
-                .expired_keys
-                .fetch_add(deleted, Ordering::Relaxed);
+            shared.stats.expired_keys.add(deleted);
         }
         let stats = &shared.stats;
         stats.rates.lock().sample(
             Instant::now(),
             [
-                stats.commands_processed.load(Ordering::Relaxed),
-                stats.net_input_bytes.load(Ordering::Relaxed),
-                stats.net_output_bytes.load(Ordering::Relaxed),
+                stats.commands_processed.get(),
+                stats.net_input_bytes.get(),
+                stats.net_output_bytes.get(),
             ],
         );
         let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
@@ -561,5 +761,65 @@ async fn cron(shared: Arc<Shared>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    fn roundtrip(conn: &mut BufReader<std::net::TcpStream>, request: &str) -> String {
+        conn.get_mut()
+            .write_all(request.as_bytes())
+            .expect("send request");
+        let mut line = String::new();
+        conn.read_line(&mut line).expect("read reply");
+        line
+    }
+
+    #[test]
+    fn a_connection_moved_to_another_worker_keeps_its_state() {
+        let workers = Arc::new(Workers::start(2).expect("start workers"));
+        let config = Config::from_args(&[]).expect("default config");
+        let shared = Shared::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server_side, peer) = listener.accept().expect("accept");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&server_side) as i64;
+        let info = Arc::new(ClientInfo::new(shared.clients.next_id(), peer, peer, fd));
+        shared.clients.add(info.clone());
+        workers.place(shared.clone(), server_side, info);
+        let mut conn = BufReader::new(client);
+        assert_eq!(workers.workers[0].connections.load(Ordering::Relaxed), 1);
+
+        // State that lives in the session: the selected db and an open
+        // transaction with a queued command.
+        assert_eq!(roundtrip(&mut conn, "SELECT 3\r\n"), "+OK\r\n");
+        assert_eq!(roundtrip(&mut conn, "MULTI\r\n"), "+OK\r\n");
+        assert_eq!(roundtrip(&mut conn, "SET k moved\r\n"), "+QUEUED\r\n");
+
+        workers.request_handoff(0, 1, 1);
+        // The connection moves at its next wait for input: wake it with a
+        // request whose reply proves the transaction survived.
+        assert_eq!(roundtrip(&mut conn, "EXEC\r\n"), "*1\r\n");
+        assert_eq!(roundtrip(&mut conn, "").trim_end(), "+OK");
+        assert_eq!(roundtrip(&mut conn, "PING\r\n"), "+PONG\r\n");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while workers.workers[1].connections.load(Ordering::Relaxed) != 1 {
+            assert!(Instant::now() < deadline, "connection never moved");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(workers.workers[0].connections.load(Ordering::Relaxed), 0);
+        // A pipeline split across the move is answered in order.
+        conn.get_mut()
+            .write_all(b"GET k\r\nSELECT 0\r\nGET k\r\n")
+            .expect("send pipeline");
+        let mut replies = String::new();
+        for _ in 0..4 {
+            conn.read_line(&mut replies).expect("read reply");
+        }
+        assert_eq!(replies, "$5\r\nmoved\r\n+OK\r\n$-1\r\n");
     }
 }

@@ -23,9 +23,10 @@ use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::server::Shared;
+use crate::util::counter::StripedGroup;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 /// Command flags, as `COMMAND INFO` names them.
@@ -346,17 +347,56 @@ pub struct Ctx<'a> {
     pub out: &'a mut Reply,
 }
 
-/// Per-command counters for INFO commandstats.
+/// Per-command counters for INFO commandstats, striped per thread (see
+/// [`StripedGroup`]).
 #[derive(Default)]
-pub struct CommandStats {
-    /// Calls.
-    pub calls: AtomicU64,
+pub struct CommandStats(StripedGroup<4>);
+
+impl CommandStats {
+    const CALLS: usize = 0;
+    const USEC: usize = 1;
+    const REJECTED: usize = 2;
+    const FAILED: usize = 3;
+
+    /// Counts a call that ran for `usec` microseconds.
+    #[inline]
+    pub fn record_call(&self, usec: u64, failed: bool) {
+        self.0.add_to(Self::CALLS, 1);
+        self.0.add_to(Self::USEC, usec);
+        if failed {
+            self.0.add_to(Self::FAILED, 1);
+        }
+    }
+
+    /// Counts a call rejected before running (arity, MULTI queue errors, ...).
+    pub fn record_rejected(&self) {
+        self.0.add_to(Self::REJECTED, 1);
+    }
+
+    /// Calls that ran.
+    pub fn calls(&self) -> u64 {
+        self.0.get_of(Self::CALLS)
+    }
+
     /// Total microseconds spent.
-    pub usec: AtomicU64,
-    /// Calls rejected before running (arity, MULTI queue errors, ...).
-    pub rejected_calls: AtomicU64,
+    pub fn usec(&self) -> u64 {
+        self.0.get_of(Self::USEC)
+    }
+
+    /// Calls rejected before running.
+    pub fn rejected_calls(&self) -> u64 {
+        self.0.get_of(Self::REJECTED)
+    }
+
     /// Calls that ran and replied with an error.
-    pub failed_calls: AtomicU64,
+    pub fn failed_calls(&self) -> u64 {
+        self.0.get_of(Self::FAILED)
+    }
+
+    /// Zeroes every counter (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        self.0.reset();
+    }
 }
 
 /// The lookup tables' hasher: command names are not attacker-chosen keys
@@ -529,11 +569,7 @@ pub fn execute(
     server::slowlog_record(ctx, spec, elapsed_us);
     server::monitor_feed(ctx, spec);
     if let Some(stats) = Registry::get().stats(spec.name) {
-        stats.calls.fetch_add(1, Ordering::Relaxed);
-        stats.usec.fetch_add(elapsed_us, Ordering::Relaxed);
-        if failed {
-            stats.failed_calls.fetch_add(1, Ordering::Relaxed);
-        }
+        stats.record_call(elapsed_us, failed);
     }
     failed
 }

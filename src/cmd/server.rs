@@ -590,12 +590,7 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "current_fork_perc", "0.00");
             field!(out, "current_save_keys_processed", "0");
             field!(out, "current_save_keys_total", "0");
-            field!(
-                out,
-                "rdb_changes_since_last_save",
-                "{}",
-                stats.dirty.load(r)
-            );
+            field!(out, "rdb_changes_since_last_save", "{}", stats.dirty.get());
             field!(out, "rdb_bgsave_in_progress", "0");
             field!(out, "rdb_last_save_time", "{}", server.started_unix);
             field!(out, "rdb_last_bgsave_status", "ok");
@@ -630,7 +625,7 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 out,
                 "total_commands_processed",
                 "{}",
-                stats.commands_processed.load(r)
+                stats.commands_processed.get()
             );
             let [ops, input, output] = stats.rates.lock().averages();
             field!(out, "instantaneous_ops_per_sec", "{}", ops.round() as u64);
@@ -638,13 +633,13 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 out,
                 "total_net_input_bytes",
                 "{}",
-                stats.net_input_bytes.load(r)
+                stats.net_input_bytes.get()
             );
             field!(
                 out,
                 "total_net_output_bytes",
                 "{}",
-                stats.net_output_bytes.load(r)
+                stats.net_output_bytes.get()
             );
             field!(out, "total_net_repl_input_bytes", "0");
             field!(out, "total_net_repl_output_bytes", "0");
@@ -661,7 +656,7 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "sync_full", "0");
             field!(out, "sync_partial_ok", "0");
             field!(out, "sync_partial_err", "0");
-            field!(out, "expired_keys", "{}", stats.expired_keys.load(r));
+            field!(out, "expired_keys", "{}", stats.expired_keys.get());
             field!(out, "expired_stale_perc", "0.00");
             field!(out, "expired_time_cap_reached_count", "0");
             field!(out, "expire_cycle_cpu_milliseconds", "0");
@@ -669,8 +664,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "evicted_clients", "0");
             field!(out, "total_eviction_exceeded_time", "0");
             field!(out, "current_eviction_exceeded_time", "0");
-            field!(out, "keyspace_hits", "{}", stats.keyspace_hits.load(r));
-            field!(out, "keyspace_misses", "{}", stats.keyspace_misses.load(r));
+            field!(out, "keyspace_hits", "{}", stats.keyspace_hits.get());
+            field!(out, "keyspace_misses", "{}", stats.keyspace_misses.get());
             field!(out, "pubsub_channels", "0");
             field!(out, "pubsub_patterns", "0");
             field!(out, "pubsubshard_channels", "0");
@@ -688,24 +683,19 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "tracking_total_items", "0");
             field!(out, "tracking_total_prefixes", "0");
             field!(out, "unexpected_error_replies", "0");
-            field!(
-                out,
-                "total_error_replies",
-                "{}",
-                stats.error_replies.load(r)
-            );
+            field!(out, "total_error_replies", "{}", stats.error_replies.get());
             field!(out, "dump_payload_sanitizations", "0");
             field!(
                 out,
                 "total_reads_processed",
                 "{}",
-                stats.commands_processed.load(r)
+                stats.commands_processed.get()
             );
             field!(
                 out,
                 "total_writes_processed",
                 "{}",
-                stats.commands_processed.load(r)
+                stats.commands_processed.get()
             );
             field!(out, "io_threaded_reads_processed", "0");
             field!(out, "io_threaded_writes_processed", "0");
@@ -745,16 +735,12 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             out.push_str("# Commandstats\r\n");
             let mut all: Vec<_> = Registry::get()
                 .all_stats()
-                .filter(|(_, s)| {
-                    s.calls.load(r) > 0
-                        || s.rejected_calls.load(r) > 0
-                        || s.failed_calls.load(r) > 0
-                })
+                .filter(|(_, s)| s.calls() > 0 || s.rejected_calls() > 0 || s.failed_calls() > 0)
                 .collect();
             all.sort_by_key(|(name, _)| *name);
             for (name, s) in all {
-                let calls = s.calls.load(r);
-                let usec = s.usec.load(r);
+                let calls = s.calls();
+                let usec = s.usec();
                 let per = if calls == 0 {
                     0.0
                 } else {
@@ -764,8 +750,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                     out,
                     format!("cmdstat_{name}"),
                     "calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={},failed_calls={}",
-                    s.rejected_calls.load(r),
-                    s.failed_calls.load(r)
+                    s.rejected_calls(),
+                    s.failed_calls()
                 );
             }
         }
@@ -936,10 +922,7 @@ fn os_error_text(e: &std::io::Error) -> String {
 fn config_resetstat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     ctx.server.stats.reset();
     for (_, s) in Registry::get().all_stats() {
-        s.calls.store(0, Ordering::Relaxed);
-        s.usec.store(0, Ordering::Relaxed);
-        s.rejected_calls.store(0, Ordering::Relaxed);
-        s.failed_calls.store(0, Ordering::Relaxed);
+        s.reset();
     }
     ctx.out.ok();
     Ok(())

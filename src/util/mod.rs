@@ -1,5 +1,6 @@
 //! Small shared helpers: glob matching, number formatting, time, randomness.
 
+pub mod counter;
 pub mod glob;
 pub mod longdouble;
 pub mod numfmt;

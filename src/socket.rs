@@ -1,0 +1,99 @@
+//! A client's TCP socket, read and written with as few system calls as a
+//! request/reply exchange allows.
+//!
+//! tokio's `TcpStream` learns that a socket is drained only from a read that
+//! fails with `WouldBlock`, so every request would cost a read, a write and
+//! a second, empty read. Here a read that returns less than the buffer had
+//! room for proves the kernel queue was empty at that moment; the readiness
+//! is cleared at once and the next read waits for the poller. Data arriving
+//! later raises a new edge-triggered event, so nothing is missed. Writes are
+//! tried directly and wait for the poller only when the kernel buffer is
+//! full.
+
+use bytes::{BufMut, BytesMut};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use tokio::io::unix::AsyncFd;
+
+/// A connected client socket registered with the current worker's poller.
+pub struct ClientSocket {
+    fd: AsyncFd<std::net::TcpStream>,
+}
+
+impl ClientSocket {
+    /// Registers a non-blocking socket with the calling runtime's poller.
+    pub fn new(stream: std::net::TcpStream) -> io::Result<ClientSocket> {
+        stream.set_nonblocking(true)?;
+        // SAFETY: the TcpStream owns its descriptor, which stays open and
+        // the same until the AsyncFd (and the stream inside it) drops.
+        let fd = unsafe { AsyncFd::register(stream) }.map_err(io::Error::from)?;
+        Ok(ClientSocket { fd })
+    }
+
+    /// Unregisters the socket from this worker's poller, to move it to
+    /// another.
+    pub fn into_std(self) -> std::net::TcpStream {
+        self.fd.into_inner()
+    }
+
+    /// Reads what is available into `buf`'s spare capacity (which must not
+    /// be empty), waiting if nothing is. `Ok(0)` means the peer closed.
+    /// Cancel-safe: data is only taken from the socket inside a poll.
+    pub async fn read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let spare = buf.spare_capacity_mut();
+            let room = spare.len();
+            let fd = self.fd.get_ref().as_raw_fd();
+            // SAFETY: read(2) writes at most `room` bytes into memory we own
+            // and may be uninitialised; `n` bytes are initialised after.
+            let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), room) };
+            if n >= 0 {
+                let n = n as usize;
+                // SAFETY: the kernel initialised the first `n` bytes.
+                unsafe { buf.advance_mut(n) };
+                if n < room {
+                    // A short read drained the socket (see module docs).
+                    guard.clear_ready();
+                }
+                return Ok(n);
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::WouldBlock => guard.clear_ready(),
+                io::ErrorKind::Interrupted => {}
+                _ => return Err(err),
+            }
+        }
+    }
+
+    /// Writes all of `data`, waiting for room only when the kernel buffer
+    /// is full.
+    pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let mut stream: &std::net::TcpStream = self.fd.get_ref();
+            match stream.write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut guard = self.fd.writable().await?;
+                    // Only clear when the socket is still full, so an
+                    // event that arrived meanwhile is not lost.
+                    match guard.try_io(|s| {
+                        let mut stream: &std::net::TcpStream = s.get_ref();
+                        stream.write(data)
+                    }) {
+                        Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                        Ok(Ok(n)) => data = &data[n..],
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Ok(Err(e)) => return Err(e),
+                        Err(_would_block) => {}
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
