@@ -163,7 +163,18 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("rdbcompression", "yes", true),
     boolean("rdbchecksum", "yes", false),
     boolean("stop-writes-on-bgsave-error", "yes", true),
-    mem("proto-max-bulk-len", "536870912", true),
+    // Capped below 4 GiB (Redis allows more): a list keeps each element in a
+    // listpack node, whose length is 32 bits.
+    Directive {
+        name: "proto-max-bulk-len",
+        kind: Kind::Int {
+            min: 0,
+            max: (u32::MAX - 4096) as i64,
+            memory: true,
+        },
+        default: "536870912",
+        mutable: true,
+    },
     mem("client-query-buffer-limit", "1073741824", true),
     mem("maxmemory", "0", true),
     one_of(

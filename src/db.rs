@@ -394,7 +394,7 @@ macro_rules! typed_accessors {
         pub fn $get(&mut self, key: &[u8]) -> Result<Option<&$ty>, CmdError> {
             match self.get(key) {
                 None => Ok(None),
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant(v)) => Ok(Some(std::borrow::Borrow::borrow(v))),
                 Some(_) => Err(WRONGTYPE),
             }
         }
@@ -403,7 +403,7 @@ macro_rules! typed_accessors {
         pub fn $get_mut(&mut self, key: &[u8]) -> Result<Option<&mut $ty>, CmdError> {
             match self.get_mut(key) {
                 None => Ok(None),
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant(v)) => Ok(Some(std::borrow::BorrowMut::borrow_mut(v))),
                 Some(_) => Err(WRONGTYPE),
             }
         }
@@ -423,7 +423,7 @@ macro_rules! typed_accessors {
                 });
             entry.lru = lru;
             match &mut entry.value {
-                Value::$variant(v) => Ok(v),
+                Value::$variant(v) => Ok(std::borrow::BorrowMut::borrow_mut(v)),
                 _ => Err(WRONGTYPE),
             }
         }

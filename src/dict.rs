@@ -12,9 +12,10 @@
 //! * Memory: a bucket is one pointer, an entry one allocation.
 //!
 //! The hash of a key is computed once by the caller (the keyspace also uses it
-//! to pick a shard) and passed in. Entries do not store it: an entry is then
-//! exactly 64 bytes for a keyspace value (one jemalloc size class lower), at
-//! the price of re-hashing the keys when the table is resized. Every caller
+//! to pick a shard) and passed in. Entries do not store it: a keyspace node
+//! (chain link, key pointer, 24-byte value, access time) is then exactly 48
+//! bytes, a jemalloc size class, at the price of re-hashing the keys when the
+//! table is resized. Every caller
 //! hashes with [`hash_key`], which resizing relies on.
 
 use std::hash::BuildHasher;
@@ -438,8 +439,8 @@ mod tests {
     }
 
     #[test]
-    fn entry_is_one_cache_line_for_keyspace_values() {
-        assert_eq!(std::mem::size_of::<Node<crate::types::Value>>(), 64);
+    fn keyspace_node_is_a_48_byte_allocation() {
+        assert_eq!(std::mem::size_of::<Node<crate::db::Entry>>(), 48);
     }
 
     #[test]

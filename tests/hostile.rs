@@ -256,7 +256,7 @@ fn huge_bulk_headers_do_not_allocate() {
     huge_header_then_trickle(&mut ours, b"*2\r\n$3\r\nSET\r\n$536870912\r\n", b"x");
     drop(ours);
     // 2 GB, with the limit raised so the header is accepted.
-    let mut ours = common::start_ferrodis(&["--proto-max-bulk-len", "4gb"]);
+    let mut ours = common::start_ferrodis(&["--proto-max-bulk-len", "3gb"]);
     seed(&ours);
     huge_header_then_trickle(
         &mut ours,

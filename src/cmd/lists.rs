@@ -103,7 +103,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 fn read_list<'v>(db: &'v mut DbView<'_>, key: &[u8]) -> Result<Option<&'v ListValue>, CmdError> {
     match db.get_counted(key) {
         None => Ok(None),
-        Some(Value::List(l)) => Ok(Some(l)),
+        Some(Value::List(l)) => Ok(Some(&**l)),
         Some(_) => Err(WRONGTYPE),
     }
 }

@@ -58,19 +58,44 @@ impl FieldTtls {
     }
 }
 
-/// A hash value.
+/// A hash value, 16 bytes: a small hash without field TTLs is its listpack
+/// held inline; anything else sits behind one pointer. Keeping the common
+/// case inline keeps a keyspace entry in one 48-byte allocation.
 #[derive(Debug)]
-pub struct HashValue {
+pub struct HashValue(Repr);
+
+#[derive(Debug)]
+enum Repr {
+    /// A packed hash that has never had a field TTL.
+    Packed(Listpack),
+    /// A hash table, or a packed hash that has had field TTLs.
+    Boxed(Box<Boxed>),
+}
+
+#[derive(Debug)]
+struct Boxed {
     enc: Encoding,
     /// Present once any field of the hash has had a TTL.
-    ttls: Option<Box<FieldTtls>>,
+    ttls: Option<FieldTtls>,
+}
+
+/// A borrowed view of a hash's encoding.
+enum EncRef<'a> {
+    Packed(&'a Listpack),
+    Table(&'a Dict<Box<[u8]>>),
+}
+
+/// A mutable view of a hash's encoding.
+enum EncMut<'a> {
+    Packed(&'a mut Listpack),
+    Table(&'a mut Dict<Box<[u8]>>),
 }
 
 impl Clone for HashValue {
     fn clone(&self) -> Self {
-        let enc = match &self.enc {
-            Encoding::Packed(lp) => Encoding::Packed(lp.clone()),
-            Encoding::Table(d) => {
+        let copy_enc = |enc: EncRef<'_>| match enc {
+            EncRef::Packed(lp) => Encoding::Packed(lp.clone()),
+            EncRef::Table(d) => {
                 let mut copy = Dict::new();
                 for (k, v) in d.iter() {
                     copy.insert_new(hash_key(k), k.into(), v.clone());
@@ -78,19 +103,19 @@ impl Clone for HashValue {
                 Encoding::Table(copy)
             }
         };
-        HashValue {
-            enc,
-            ttls: self.ttls.clone(),
-        }
+        HashValue(match &self.0 {
+            Repr::Packed(lp) => Repr::Packed(lp.clone()),
+            Repr::Boxed(b) => Repr::Boxed(Box::new(Boxed {
+                enc: copy_enc(self.enc()),
+                ttls: b.ttls.clone(),
+            })),
+        })
     }
 }
 
 impl Default for HashValue {
     fn default() -> Self {
-        HashValue {
-            enc: Encoding::Packed(Listpack::new()),
-            ttls: None,
-        }
+        HashValue(Repr::Packed(Listpack::new()))
     }
 }
 
@@ -100,11 +125,60 @@ impl HashValue {
         Self::default()
     }
 
+    fn enc(&self) -> EncRef<'_> {
+        match &self.0 {
+            Repr::Packed(lp) => EncRef::Packed(lp),
+            Repr::Boxed(b) => match &b.enc {
+                Encoding::Packed(lp) => EncRef::Packed(lp),
+                Encoding::Table(d) => EncRef::Table(d),
+            },
+        }
+    }
+
+    fn enc_mut(&mut self) -> EncMut<'_> {
+        match &mut self.0 {
+            Repr::Packed(lp) => EncMut::Packed(lp),
+            Repr::Boxed(b) => match &mut b.enc {
+                Encoding::Packed(lp) => EncMut::Packed(lp),
+                Encoding::Table(d) => EncMut::Table(d),
+            },
+        }
+    }
+
+    fn ttls(&self) -> Option<&FieldTtls> {
+        match &self.0 {
+            Repr::Packed(_) => None,
+            Repr::Boxed(b) => b.ttls.as_ref(),
+        }
+    }
+
+    fn ttls_mut(&mut self) -> Option<&mut FieldTtls> {
+        match &mut self.0 {
+            Repr::Packed(_) => None,
+            Repr::Boxed(b) => b.ttls.as_mut(),
+        }
+    }
+
+    /// The boxed form, boxing an inline listpack first.
+    fn boxed(&mut self) -> &mut Boxed {
+        if let Repr::Packed(lp) = &mut self.0 {
+            let lp = std::mem::take(lp);
+            self.0 = Repr::Boxed(Box::new(Boxed {
+                enc: Encoding::Packed(lp),
+                ttls: None,
+            }));
+        }
+        match &mut self.0 {
+            Repr::Boxed(b) => b,
+            Repr::Packed(_) => unreachable!("boxed above"),
+        }
+    }
+
     /// Number of fields (including expired fields not yet purged).
     pub fn len(&self) -> usize {
-        match &self.enc {
-            Encoding::Packed(lp) => lp.len() / 2,
-            Encoding::Table(d) => d.len(),
+        match self.enc() {
+            EncRef::Packed(lp) => lp.len() / 2,
+            EncRef::Table(d) => d.len(),
         }
     }
 
@@ -115,7 +189,7 @@ impl HashValue {
 
     /// True while the hash uses the compact listpack encoding.
     pub fn is_packed(&self) -> bool {
-        matches!(self.enc, Encoding::Packed(_))
+        matches!(self.enc(), EncRef::Packed(_))
     }
 
     /// Offset of `field` in a packed hash.
@@ -132,12 +206,12 @@ impl HashValue {
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        match &self.enc {
-            Encoding::Packed(lp) => {
+        match self.enc() {
+            EncRef::Packed(lp) => {
                 let p = Self::packed_find(lp, field)?;
                 lp.next(p).map(|v| lp.entry(v))
             }
-            Encoding::Table(d) => d.get(hash_key(field), field).map(|v| &**v),
+            EncRef::Table(d) => d.get(hash_key(field), field).map(|v| &**v),
         }
     }
 
@@ -156,8 +230,10 @@ impl HashValue {
     /// Sets `field` to `value` keeping its TTL if it has one (HINCRBY,
     /// HINCRBYFLOAT, HSETEX KEEPTTL); returns true if the field is new.
     pub fn set_keep_ttl(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
-        if let Encoding::Packed(lp) = &mut self.enc {
-            let too_long = field.len() > limits.max_value || value.len() > limits.max_value;
+        if let EncMut::Packed(lp) = self.enc_mut() {
+            let too_long = field.len() > limits.max_value
+                || value.len() > limits.max_value
+                || !lp.safe_to_add(field.len() + value.len() + 22);
             if !too_long {
                 if let Some(p) = Self::packed_find(lp, field) {
                     if let Some(v) = lp.next(p) {
@@ -173,16 +249,16 @@ impl HashValue {
             }
             self.convert_to_table();
         }
-        match &mut self.enc {
-            Encoding::Table(d) => d.insert(hash_key(field), field, value.into()).is_none(),
-            Encoding::Packed(_) => unreachable!("converted above"),
+        match self.enc_mut() {
+            EncMut::Table(d) => d.insert(hash_key(field), field, value.into()).is_none(),
+            EncMut::Packed(_) => unreachable!("converted above"),
         }
     }
 
     /// Removes `field` (and its TTL); returns true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        let removed = match &mut self.enc {
-            Encoding::Packed(lp) => match Self::packed_find(lp, field) {
+        let removed = match self.enc_mut() {
+            EncMut::Packed(lp) => match Self::packed_find(lp, field) {
                 Some(p) => {
                     lp.remove_at(p);
                     lp.remove_at(p);
@@ -190,7 +266,7 @@ impl HashValue {
                 }
                 None => false,
             },
-            Encoding::Table(d) => d.remove(hash_key(field), field).is_some(),
+            EncMut::Table(d) => d.remove(hash_key(field), field).is_some(),
         };
         if removed {
             self.clear_field_ttl(field);
@@ -200,31 +276,31 @@ impl HashValue {
 
     /// Converts to the hash-table encoding.
     pub fn convert_to_table(&mut self) {
-        if let Encoding::Packed(lp) = &self.enc {
+        if let EncRef::Packed(lp) = self.enc() {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 d.insert_new(hash_key(f), f.into(), v.into());
             }
-            self.enc = Encoding::Table(d);
+            self.boxed().enc = Encoding::Table(d);
         }
     }
 
     /// Iterates over (field, value) pairs.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
-        match &self.enc {
-            Encoding::Packed(lp) => {
+        match self.enc() {
+            EncRef::Packed(lp) => {
                 let mut it = lp.iter();
                 Box::new(std::iter::from_fn(move || Some((it.next()?, it.next()?))))
             }
-            Encoding::Table(d) => Box::new(d.iter().map(|(k, v)| (k, &**v))),
+            EncRef::Table(d) => Box::new(d.iter().map(|(k, v)| (k, &**v))),
         }
     }
 
     /// A random (field, value) pair, `rand` supplying random numbers.
     pub fn random_pair(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &[u8])> {
-        match &self.enc {
-            Encoding::Packed(lp) => {
+        match self.enc() {
+            EncRef::Packed(lp) => {
                 let n = lp.len() / 2;
                 if n == 0 {
                     return None;
@@ -234,7 +310,7 @@ impl HashValue {
                 let v = lp.next(f)?;
                 Some((lp.entry(f), lp.entry(v)))
             }
-            Encoding::Table(d) => {
+            EncRef::Table(d) => {
                 if d.is_empty() {
                     return None;
                 }
@@ -271,31 +347,31 @@ impl HashValue {
     /// One step of HSCAN over a hash-table hash (see [`Dict::scan_step`]);
     /// `None` for a packed hash, which is scanned whole in one call.
     pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> Option<u64> {
-        match &self.enc {
-            Encoding::Packed(_) => None,
-            Encoding::Table(d) => Some(d.scan_step(cursor, |k, v| f(k, v))),
+        match self.enc() {
+            EncRef::Packed(_) => None,
+            EncRef::Table(d) => Some(d.scan_step(cursor, |k, v| f(k, v))),
         }
     }
 
     /// The name `OBJECT ENCODING` reports: `listpackex` for a packed hash
     /// that has had field TTLs, as Redis 7.4 reports.
     pub fn encoding_name(&self) -> &'static str {
-        match (&self.enc, &self.ttls) {
-            (Encoding::Packed(_), Some(_)) => "listpackex",
-            (Encoding::Packed(_), None) => "listpack",
-            (Encoding::Table(_), _) => "hashtable",
+        match (self.enc(), &self.0) {
+            (EncRef::Packed(_), Repr::Boxed(b)) if b.ttls.is_some() => "listpackex",
+            (EncRef::Packed(_), _) => "listpack",
+            (EncRef::Table(_), _) => "hashtable",
         }
     }
 
     /// Approximate heap bytes owned.
     pub fn heap_bytes(&self) -> usize {
-        let data = match &self.enc {
-            Encoding::Packed(lp) => lp.allocated(),
-            Encoding::Table(d) => {
+        let data = match self.enc() {
+            EncRef::Packed(lp) => lp.allocated(),
+            EncRef::Table(d) => {
                 d.overhead_bytes() + d.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             }
         };
-        let ttls = self.ttls.as_ref().map_or(0, |t| {
+        let ttls = self.ttls().map_or(0, |t| {
             t.times.capacity() * std::mem::size_of::<(Box<[u8]>, i64)>()
                 + t.times.keys().map(|k| k.len()).sum::<usize>()
         });
@@ -306,7 +382,7 @@ impl HashValue {
 
     /// The absolute expiry time (Unix ms) of `field`, if it has one.
     pub fn field_expire_time(&self, field: &[u8]) -> Option<i64> {
-        self.ttls.as_ref()?.times.get(field).copied()
+        self.ttls()?.times.get(field).copied()
     }
 
     /// Sets the absolute expiry time of an existing `field`.
@@ -314,14 +390,14 @@ impl HashValue {
         if !self.contains(field) {
             return;
         }
-        let ttls = self.ttls.get_or_insert_with(|| Box::new(FieldTtls::new()));
+        let ttls = self.boxed().ttls.get_or_insert_with(FieldTtls::new);
         ttls.times.insert(field.into(), when_ms);
         ttls.earliest = ttls.earliest.min(when_ms);
     }
 
     /// Removes the TTL of `field`; true if it had one.
     pub fn clear_field_ttl(&mut self, field: &[u8]) -> bool {
-        let Some(ttls) = self.ttls.as_mut() else {
+        let Some(ttls) = self.ttls_mut() else {
             return false;
         };
         match ttls.times.remove(field) {
@@ -337,13 +413,12 @@ impl HashValue {
 
     /// True if some field has a TTL.
     pub fn has_field_ttls(&self) -> bool {
-        self.ttls.as_ref().is_some_and(|t| !t.times.is_empty())
+        self.ttls().is_some_and(|t| !t.times.is_empty())
     }
 
     /// The earliest field expiry time, if any field has a TTL.
     pub fn next_field_expiry(&self) -> Option<i64> {
-        self.ttls
-            .as_ref()
+        self.ttls()
             .filter(|t| !t.times.is_empty())
             .map(|t| t.earliest)
     }
@@ -351,7 +426,7 @@ impl HashValue {
     /// Deletes every field whose expiry time is at or before `now_ms`;
     /// returns how many were deleted.
     pub fn purge_expired(&mut self, now_ms: i64) -> usize {
-        let due: Vec<Box<[u8]>> = match self.ttls.as_ref() {
+        let due: Vec<Box<[u8]>> = match self.ttls() {
             Some(t) if t.earliest <= now_ms => t
                 .times
                 .iter()
@@ -375,6 +450,11 @@ mod tests {
         max_entries: 4,
         max_value: 8,
     };
+
+    #[test]
+    fn a_small_hash_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<HashValue>(), 16);
+    }
 
     #[test]
     fn converts_past_entry_and_value_limits() {

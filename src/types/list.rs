@@ -32,6 +32,7 @@ impl ListLimits {
     fn room_for(&self, node: &Listpack, item: &[u8]) -> bool {
         // An entry costs its bytes plus at most ~11 bytes of lengths.
         self.fits(node.len() + 1, node.byte_len() + item.len() + 11)
+            && node.safe_to_add(item.len() + 11)
     }
 }
 

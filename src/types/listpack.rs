@@ -7,11 +7,55 @@
 //! be found walking from the end. Positions handed out by the methods are byte
 //! offsets of entry starts; they stay valid until the next modification.
 
+/// Largest encoded size of one listpack, as Redis's listpack safety limit:
+/// a hash converts to a table and a list starts a new node rather than grow
+/// a listpack past it. It also keeps sizes within the 32-bit length below.
+pub const MAX_SAFE_BYTES: usize = 1 << 30;
+
 /// A compact sequence of byte strings.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// The struct is 16 bytes — a pointer to an exact-size allocation, its 32-bit
+/// length and the entry count — so that a small hash fits in a 16-byte
+/// [`super::hash::HashValue`] and a keyspace entry stays in a 48-byte
+/// allocation. Edits go through a `Vec` rebuilt from the same allocation.
 pub struct Listpack {
-    data: Vec<u8>,
-    count: usize,
+    ptr: std::ptr::NonNull<u8>,
+    len: u32,
+    count: u32,
+}
+
+// SAFETY: a `Listpack` owns its allocation exclusively, like a `Box<[u8]>`.
+unsafe impl Send for Listpack {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl Sync for Listpack {}
+
+impl Default for Listpack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for Listpack {
+    fn clone(&self) -> Self {
+        let mut lp = Listpack::new();
+        lp.set_vec(self.data().to_vec());
+        lp.count = self.count;
+        lp
+    }
+}
+
+impl PartialEq for Listpack {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.data() == other.data()
+    }
+}
+
+impl Eq for Listpack {}
+
+impl Drop for Listpack {
+    fn drop(&mut self) {
+        drop(self.take_vec());
+    }
 }
 
 impl std::fmt::Debug for Listpack {
@@ -75,15 +119,62 @@ impl Listpack {
     /// An empty listpack.
     pub const fn new() -> Self {
         Listpack {
-            data: Vec::new(),
+            ptr: std::ptr::NonNull::dangling(),
+            len: 0,
             count: 0,
         }
+    }
+
+    /// The encoded bytes.
+    #[inline]
+    fn data(&self) -> &[u8] {
+        // SAFETY: `ptr` is dangling only with `len == 0`, otherwise it owns
+        // `len` initialised bytes.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len as usize) }
+    }
+
+    /// Takes the bytes out as a `Vec` (leaving the listpack empty).
+    fn take_vec(&mut self) -> Vec<u8> {
+        let len = self.len as usize;
+        let ptr = std::mem::replace(&mut self.ptr, std::ptr::NonNull::dangling());
+        self.len = 0;
+        if len == 0 {
+            return Vec::new();
+        }
+        // SAFETY: the allocation came from a `Box<[u8]>` of exactly `len`
+        // bytes (see `set_vec`), which is a `Vec` with capacity `len`.
+        unsafe { Vec::from_raw_parts(ptr.as_ptr(), len, len) }
+    }
+
+    /// Stores `data` as the encoded bytes, trimmed to its exact size.
+    fn set_vec(&mut self, data: Vec<u8>) {
+        debug_assert_eq!(self.len, 0, "set_vec over live bytes");
+        // Callers keep listpacks under MAX_SAFE_BYTES; beyond 4 GiB the
+        // length would not fit, which would be memory corruption.
+        let Ok(len) = u32::try_from(data.len()) else {
+            std::process::abort()
+        };
+        if len == 0 {
+            return;
+        }
+        let boxed: Box<[u8]> = data.into_boxed_slice();
+        // SAFETY: a Box of a non-empty slice is a non-null pointer.
+        self.ptr = unsafe { std::ptr::NonNull::new_unchecked(Box::into_raw(boxed).cast::<u8>()) };
+        self.len = len;
+    }
+
+    /// Runs an edit on the bytes as a `Vec`.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut data = self.take_vec();
+        let result = f(&mut data);
+        self.set_vec(data);
+        result
     }
 
     /// Number of entries.
     #[inline]
     pub fn len(&self) -> usize {
-        self.count
+        self.count as usize
     }
 
     /// True when there are no entries.
@@ -95,22 +186,28 @@ impl Listpack {
     /// Encoded size in bytes (what `list-max-listpack-size` limits).
     #[inline]
     pub fn byte_len(&self) -> usize {
-        self.data.len()
+        self.len as usize
     }
 
     /// Heap bytes held.
     pub fn allocated(&self) -> usize {
-        self.data.capacity()
+        self.len as usize
+    }
+
+    /// True if `extra` more bytes keep the listpack within
+    /// [`MAX_SAFE_BYTES`].
+    pub fn safe_to_add(&self, extra: usize) -> bool {
+        self.byte_len().saturating_add(extra) <= MAX_SAFE_BYTES
     }
 
     /// The entry starting at byte offset `pos`.
     pub fn entry(&self, pos: usize) -> &[u8] {
-        let (len, head) = read_varint(&self.data, pos);
-        &self.data[pos + head..pos + head + len]
+        let (len, head) = read_varint(self.data(), pos);
+        &self.data()[pos + head..pos + head + len]
     }
 
     fn entry_size(&self, pos: usize) -> usize {
-        let (len, head) = read_varint(&self.data, pos);
+        let (len, head) = read_varint(self.data(), pos);
         let size = head + len;
         size + varint_len(size)
     }
@@ -125,13 +222,13 @@ impl Listpack {
         if self.count == 0 {
             return None;
         }
-        self.prev(self.data.len())
+        self.prev(self.byte_len())
     }
 
     /// Offset of the entry after the one at `pos`.
     pub fn next(&self, pos: usize) -> Option<usize> {
         let next = pos + self.entry_size(pos);
-        (next < self.data.len()).then_some(next)
+        (next < self.byte_len()).then_some(next)
     }
 
     /// Offset of the entry before `pos` (`pos` may be the end, `byte_len()`).
@@ -145,7 +242,7 @@ impl Listpack {
         let mut i = pos;
         loop {
             i -= 1;
-            let b = self.data[i];
+            let b = self.data()[i];
             n |= ((b & 0x7f) as usize) << shift;
             if b & 0x80 == 0 {
                 break;
@@ -159,24 +256,24 @@ impl Listpack {
     pub fn seek(&self, index: i64) -> Option<usize> {
         if index >= 0 {
             let index = index as usize;
-            if index >= self.count {
+            if index >= self.len() {
                 return None;
             }
-            if index <= self.count / 2 {
+            if index <= self.len() / 2 {
                 let mut pos = self.first()?;
                 for _ in 0..index {
                     pos = self.next(pos)?;
                 }
                 Some(pos)
             } else {
-                self.seek(index as i64 - self.count as i64)
+                self.seek(index as i64 - self.len() as i64)
             }
         } else {
             let back = index.unsigned_abs() as usize;
-            if back > self.count {
+            if back > self.len() {
                 return None;
             }
-            let mut pos = self.data.len();
+            let mut pos = self.byte_len();
             for _ in 0..back {
                 pos = self.prev(pos)?;
             }
@@ -191,8 +288,10 @@ impl Listpack {
 
     /// Appends an entry.
     pub fn push_back(&mut self, item: &[u8]) {
-        self.data.reserve_exact(encoded_len(item));
-        encode_entry(&mut self.data, item);
+        self.edit(|data| {
+            data.reserve_exact(encoded_len(item));
+            encode_entry(data, item);
+        });
         self.count += 1;
     }
 
@@ -206,8 +305,10 @@ impl Listpack {
     pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
         let mut enc = Vec::with_capacity(encoded_len(item));
         encode_entry(&mut enc, item);
-        self.data.reserve_exact(enc.len());
-        self.data.splice(pos..pos, enc);
+        self.edit(|data| {
+            data.reserve_exact(enc.len());
+            data.splice(pos..pos, enc);
+        });
         self.count += 1;
     }
 
@@ -215,9 +316,9 @@ impl Listpack {
     /// followed it, if any.
     pub fn remove_at(&mut self, pos: usize) -> Option<usize> {
         let size = self.entry_size(pos);
-        self.data.drain(pos..pos + size);
+        self.edit(|data| data.drain(pos..pos + size).for_each(drop));
         self.count -= 1;
-        (pos < self.data.len()).then_some(pos)
+        (pos < self.byte_len()).then_some(pos)
     }
 
     /// Replaces the entry at `pos`.
@@ -225,7 +326,7 @@ impl Listpack {
         let size = self.entry_size(pos);
         let mut enc = Vec::with_capacity(encoded_len(item));
         encode_entry(&mut enc, item);
-        self.data.splice(pos..pos + size, enc);
+        self.edit(|data| data.splice(pos..pos + size, enc).for_each(drop));
     }
 
     /// Removes and returns the first entry.
@@ -251,12 +352,12 @@ impl Listpack {
         };
         let mut to = from;
         let mut removed = 0;
-        while removed < n && to < self.data.len() {
+        while removed < n && to < self.byte_len() {
             to += self.entry_size(to);
             removed += 1;
         }
-        self.data.drain(from..to);
-        self.count -= removed;
+        self.edit(|data| data.drain(from..to).for_each(drop));
+        self.count -= removed as u32;
     }
 
     /// Iterates front to back.
@@ -264,14 +365,12 @@ impl Listpack {
         Iter {
             lp: self,
             front: 0,
-            back: self.data.len(),
+            back: self.byte_len(),
         }
     }
 
-    /// Releases spare capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.data.shrink_to_fit();
-    }
+    /// Releases spare capacity (a no-op: the allocation is always exact).
+    pub fn shrink_to_fit(&mut self) {}
 }
 
 /// Double-ended iterator over a listpack's entries.
@@ -306,12 +405,15 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
 
 impl<'a> FromIterator<&'a [u8]> for Listpack {
     fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
-        let mut lp = Listpack::new();
+        let mut data = Vec::new();
+        let mut count = 0u32;
         for item in iter {
-            encode_entry(&mut lp.data, item);
-            lp.count += 1;
+            encode_entry(&mut data, item);
+            count += 1;
         }
-        lp.shrink_to_fit();
+        let mut lp = Listpack::new();
+        lp.set_vec(data);
+        lp.count = count;
         lp
     }
 }
@@ -339,6 +441,20 @@ mod tests {
         assert_eq!(lp.pop_back(), Some(vec![]));
         assert_eq!(lp.pop_front(), Some(b"a".to_vec()));
         assert_eq!(lp.len(), 2);
+    }
+
+    #[test]
+    fn is_sixteen_bytes_and_bounded() {
+        assert_eq!(std::mem::size_of::<Listpack>(), 16);
+        let mut lp = Listpack::new();
+        assert!(lp.safe_to_add(MAX_SAFE_BYTES));
+        assert!(!lp.safe_to_add(MAX_SAFE_BYTES + 1));
+        lp.push_back(b"abc");
+        assert!(!lp.safe_to_add(MAX_SAFE_BYTES));
+        assert_eq!(lp.clone(), lp);
+        lp.remove_range(0, 1);
+        assert!(lp.is_empty());
+        assert_eq!(lp.byte_len(), 0);
     }
 
     #[test]

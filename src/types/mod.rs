@@ -19,8 +19,9 @@ pub use string::StrValue;
 pub enum Value {
     /// A string (or integer held as an integer).
     Str(StrValue),
-    /// A list.
-    List(ListValue),
+    /// A list (boxed: lists are large anyway, and it keeps `Value` at 24
+    /// bytes so a keyspace entry fits a 48-byte allocation).
+    List(Box<ListValue>),
     /// A hash.
     Hash(HashValue),
 }
@@ -51,5 +52,15 @@ impl Value {
             Value::List(l) => l.heap_bytes(),
             Value::Hash(h) => h.heap_bytes(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_and_entries_stay_small() {
+        // A keyspace node is `next` + key pointer + entry: 48 bytes.
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
+        assert_eq!(std::mem::size_of::<crate::db::Entry>(), 32);
     }
 }
