@@ -67,6 +67,81 @@ pub fn lru_clock(now_ms: i64) -> u32 {
     (now_ms / 1000).clamp(0, u32::MAX as i64) as u32
 }
 
+/// What a key's 32-bit access stamp ([`Entry::lru`]) records, which follows
+/// `maxmemory-policy` as in Redis: the last access time, or (under an LFU
+/// policy) a logarithmic access counter with the minute it last decayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessPolicy {
+    /// The stamp is [`lru_clock`] at the last access.
+    Lru,
+    /// The stamp is `minutes << 8 | counter`: a counter that grows by one
+    /// with probability `1 / ((counter - 5) * log_factor + 1)` per access,
+    /// and loses one per `decay_minutes` elapsed.
+    Lfu {
+        /// `lfu-log-factor`
+        log_factor: u64,
+        /// `lfu-decay-time`
+        decay_minutes: u64,
+    },
+}
+
+/// The counter a new key starts with under LFU (so new keys are not evicted
+/// before they have had a chance to be used).
+pub const LFU_INIT: u32 = 5;
+
+/// The LFU clock: minutes since the epoch, in 16 bits.
+fn lfu_minutes(now_ms: i64) -> u32 {
+    ((now_ms / 60_000) as u64 & 0xffff) as u32
+}
+
+impl AccessPolicy {
+    /// The stamp of a key created now.
+    pub fn new_stamp(self, now_ms: i64) -> u32 {
+        match self {
+            AccessPolicy::Lru => lru_clock(now_ms),
+            AccessPolicy::Lfu { .. } => (lfu_minutes(now_ms) << 8) | LFU_INIT,
+        }
+    }
+
+    /// The stamp of a key accessed now whose stamp was `old`.
+    pub fn touched(self, old: u32, now_ms: i64) -> u32 {
+        match self {
+            AccessPolicy::Lru => lru_clock(now_ms),
+            AccessPolicy::Lfu { log_factor, .. } => {
+                let mut counter = self.lfu_counter(old, now_ms);
+                if counter < 255 {
+                    let base = counter.saturating_sub(LFU_INIT) as f64;
+                    let p = 1.0 / (base * log_factor as f64 + 1.0);
+                    let r = (crate::util::rand_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                    if r < p {
+                        counter += 1;
+                    }
+                }
+                (lfu_minutes(now_ms) << 8) | counter
+            }
+        }
+    }
+
+    /// The LFU counter of `stamp` after decay (OBJECT FREQ).
+    pub fn lfu_counter(self, stamp: u32, now_ms: i64) -> u32 {
+        let AccessPolicy::Lfu { decay_minutes, .. } = self else {
+            return 0;
+        };
+        let counter = stamp & 0xff;
+        let then = (stamp >> 8) & 0xffff;
+        let now = lfu_minutes(now_ms);
+        // The 16-bit minute clock wraps about every 45 days.
+        let elapsed = if now >= then {
+            now - then
+        } else {
+            0xffff - then + now
+        };
+        // A decay time of 0 means the counter never decays.
+        let periods = u64::from(elapsed).checked_div(decay_minutes).unwrap_or(0);
+        counter.saturating_sub(periods.min(255) as u32)
+    }
+}
+
 /// A keyspace entry: the value and when it was last accessed.
 ///
 /// The access time is 4 bytes (seconds, like Redis's 24-bit LRU clock but
@@ -75,7 +150,8 @@ pub fn lru_clock(now_ms: i64) -> u32 {
 pub struct Entry {
     /// The stored value.
     pub value: Value,
-    /// [`lru_clock`] at the last access.
+    /// The access stamp: [`lru_clock`] at the last access, or the LFU
+    /// counter and its minute (see [`AccessPolicy`]).
     pub lru: u32,
 }
 
@@ -290,6 +366,9 @@ impl Keyspace {
             misses: 0,
             expired: 0,
             no_touch: false,
+            access: AccessPolicy::Lru,
+            lfu_touched: [0; 4],
+            lfu_touched_len: 0,
         };
         let mut bits = mask;
         while bits != 0 {
@@ -385,6 +464,13 @@ pub struct DbView<'a> {
     pub expired: u64,
     /// Lookups leave access times alone (CLIENT NO-TOUCH).
     pub no_touch: bool,
+    /// What access stamps record (from `maxmemory-policy`).
+    pub access: AccessPolicy,
+    /// Hashes of the keys whose LFU counter this command has bumped: Redis
+    /// counts one access per key per command, however many times a command
+    /// looks the key up.
+    lfu_touched: [u64; 4],
+    lfu_touched_len: usize,
 }
 
 macro_rules! typed_accessors {
@@ -413,15 +499,25 @@ macro_rules! typed_accessors {
         pub fn $get_or_create(&mut self, key: &[u8]) -> Result<&mut $ty, CmdError> {
             let hash = hash_key(key);
             self.expire_if_needed(hash, key);
-            let db = self.db;
-            let lru = lru_clock(self.now_ms);
+            let (db, access, now) = (self.db, self.access, self.now_ms);
+            // An existing key counts as accessed (once per command under
+            // LFU, where creating it counts as this command's access too).
+            let touch = match access {
+                AccessPolicy::Lru => true,
+                AccessPolicy::Lfu { .. } => {
+                    let exists = self.shard(hash).dbs[db].keys.contains(hash, key);
+                    self.first_access(hash) && exists
+                }
+            };
             let entry = self.shard(hash).dbs[db]
                 .keys
                 .get_or_insert_with(hash, key, || Entry {
                     value: Value::$variant(Default::default()),
-                    lru,
+                    lru: access.new_stamp(now),
                 });
-            entry.lru = lru;
+            if touch {
+                entry.lru = access.touched(entry.lru, now);
+            }
             match &mut entry.value {
                 Value::$variant(v) => Ok(std::borrow::BorrowMut::borrow_mut(v)),
                 _ => Err(WRONGTYPE),
@@ -473,10 +569,13 @@ impl<'a> DbView<'a> {
     /// The live entry at `key`, its access time updated unless `no_touch`.
     fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
         self.expire_if_needed(hash, key);
-        let (db, touch, lru) = (self.db, !self.no_touch, lru_clock(self.now_ms));
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        let touch = !self.no_touch
+            && (access == AccessPolicy::Lru
+                || (self.shard(hash).dbs[db].keys.contains(hash, key) && self.first_access(hash)));
         let entry = self.shard(hash).dbs[db].keys.get_mut(hash, key)?;
         if touch {
-            entry.lru = lru;
+            entry.lru = access.touched(entry.lru, now);
         }
         Some(entry)
     }
@@ -501,10 +600,13 @@ impl<'a> DbView<'a> {
     pub fn touch(&mut self, key: &[u8]) -> bool {
         let hash = hash_key(key);
         self.expire_if_needed(hash, key);
-        let (db, lru) = (self.db, lru_clock(self.now_ms));
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        let first = self.first_access(hash);
         match self.shard(hash).dbs[db].keys.get_mut(hash, key) {
             Some(e) => {
-                e.lru = lru;
+                if first {
+                    e.lru = access.touched(e.lru, now);
+                }
                 true
             }
             None => false,
@@ -547,10 +649,47 @@ impl<'a> DbView<'a> {
         self.get(key).is_some()
     }
 
+    /// True unless this command already counted an access to the key with
+    /// hash `hash` (only tracked under LFU, where counting twice matters).
+    fn first_access(&mut self, hash: u64) -> bool {
+        if self.access == AccessPolicy::Lru {
+            return true;
+        }
+        let seen = &self.lfu_touched[..self.lfu_touched_len];
+        if seen.contains(&hash) {
+            return false;
+        }
+        if self.lfu_touched_len < self.lfu_touched.len() {
+            self.lfu_touched[self.lfu_touched_len] = hash;
+            self.lfu_touched_len += 1;
+        }
+        true
+    }
+
+    /// Starts a new command on this view (inside EXEC, each queued command
+    /// counts its own accesses).
+    pub fn begin_command(&mut self) {
+        self.lfu_touched_len = 0;
+    }
+
+    /// The access stamp for a value stored at `key`: under LFU an
+    /// overwritten key keeps its counter, as in Redis.
+    fn overwrite_stamp(&mut self, hash: u64, key: &[u8]) -> u32 {
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        match access {
+            AccessPolicy::Lru => lru_clock(now),
+            AccessPolicy::Lfu { .. } => self.shard(hash).dbs[db]
+                .keys
+                .get(hash, key)
+                .map_or_else(|| access.new_stamp(now), |e| e.lru),
+        }
+    }
+
     /// Stores `value` at `key`, discarding any previous value and TTL.
     pub fn set(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
-        let (db, lru) = (self.db, lru_clock(self.now_ms));
+        let lru = self.overwrite_stamp(hash, key);
+        let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.keys.insert(hash, key, Entry { value, lru });
         if !sdb.expires.is_empty() {
@@ -562,7 +701,8 @@ impl<'a> DbView<'a> {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
         self.expire_if_needed(hash, key);
-        let (db, lru) = (self.db, lru_clock(self.now_ms));
+        let lru = self.overwrite_stamp(hash, key);
+        let db = self.db;
         self.shard(hash).dbs[db]
             .keys
             .insert(hash, key, Entry { value, lru });
@@ -916,6 +1056,41 @@ mod tests {
             v.swap_db(0, 1);
         }
         assert!(flag2.is_dirty());
+    }
+
+    #[test]
+    fn lfu_counter_grows_per_access_and_decays_per_period() {
+        let lfu = AccessPolicy::Lfu {
+            log_factor: 0,
+            decay_minutes: 2,
+        };
+        let t0 = 1_700_000_000_000;
+        let mut stamp = lfu.new_stamp(t0);
+        assert_eq!(lfu.lfu_counter(stamp, t0), LFU_INIT);
+        for _ in 0..3 {
+            stamp = lfu.touched(stamp, t0);
+        }
+        assert_eq!(lfu.lfu_counter(stamp, t0), LFU_INIT + 3);
+        // One period per two minutes passed since the last access.
+        assert_eq!(lfu.lfu_counter(stamp, t0 + 5 * 60_000), LFU_INIT + 1);
+        assert_eq!(lfu.lfu_counter(stamp, t0 + 600 * 60_000), 0);
+        // The counter saturates at 255.
+        let mut stamp = lfu.new_stamp(t0);
+        for _ in 0..300 {
+            stamp = lfu.touched(stamp, t0);
+        }
+        assert_eq!(lfu.lfu_counter(stamp, t0), 255);
+        // With a log factor, growth slows down as the counter rises.
+        let slow = AccessPolicy::Lfu {
+            log_factor: 10,
+            decay_minutes: 1,
+        };
+        let mut stamp = slow.new_stamp(t0);
+        for _ in 0..1000 {
+            stamp = slow.touched(stamp, t0);
+        }
+        let counter = slow.lfu_counter(stamp, t0);
+        assert!((10..40).contains(&counter), "counter {counter}");
     }
 
     #[test]

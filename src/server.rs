@@ -2,7 +2,7 @@
 
 use crate::client::{ClientInfo, ClientRegistry};
 use crate::config::Config;
-use crate::db::{DbView, Keyspace};
+use crate::db::{AccessPolicy, DbView, Keyspace};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
 use crate::util::counter::StripedCounter;
@@ -155,6 +155,13 @@ pub struct HotConfig {
     pub slowlog_slower_than: AtomicI64,
     /// `slowlog-max-len`
     pub slowlog_max_len: AtomicUsize,
+    /// `maxmemory-policy` is an LFU policy, with `lfu-log-factor` and
+    /// `lfu-decay-time`: what a key's access stamp counts.
+    pub lfu: AtomicBool,
+    /// `lfu-log-factor`
+    pub lfu_log_factor: AtomicU64,
+    /// `lfu-decay-time` in minutes.
+    pub lfu_decay_time: AtomicU64,
     /// Protected mode in force: `protected-mode yes` and no `requirepass`.
     pub protected: AtomicBool,
 }
@@ -173,6 +180,9 @@ impl HotConfig {
             slowlog_slower_than: AtomicI64::new(10_000),
             slowlog_max_len: AtomicUsize::new(128),
             protected: AtomicBool::new(false),
+            lfu: AtomicBool::new(false),
+            lfu_log_factor: AtomicU64::new(0),
+            lfu_decay_time: AtomicU64::new(0),
         };
         hot.refresh(config);
         hot
@@ -201,6 +211,28 @@ impl HotConfig {
             c.flag("protected-mode") && c.get("requirepass").is_none_or(str::is_empty),
             r,
         );
+        self.lfu.store(
+            c.get("maxmemory-policy")
+                .is_some_and(|p| p.ends_with("-lfu")),
+            r,
+        );
+        self.lfu_log_factor
+            .store(c.int("lfu-log-factor").max(0) as u64, r);
+        self.lfu_decay_time
+            .store(c.int("lfu-decay-time").max(0) as u64, r);
+    }
+
+    /// How keys' access stamps are kept under the current policy.
+    pub fn access_policy(&self) -> AccessPolicy {
+        let r = Ordering::Relaxed;
+        if self.lfu.load(r) {
+            AccessPolicy::Lfu {
+                log_factor: self.lfu_log_factor.load(r),
+                decay_minutes: self.lfu_decay_time.load(r),
+            }
+        } else {
+            AccessPolicy::Lru
+        }
     }
 
     /// Hash encoding thresholds.

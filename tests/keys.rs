@@ -599,6 +599,64 @@ fn active_expiry_reclaims_untouched_keys() {
 }
 
 #[test]
+fn object_freq_counts_accesses_under_lfu() {
+    // With lfu-log-factor 0 every access adds one to the counter, so the
+    // counts are deterministic and must match Redis's exactly: new keys
+    // start at 5, reads, writes and TOUCH count, OBJECT does not, and an
+    // overwritten key keeps its counter. (GETSET and SET ... GET are left
+    // out: Redis looks the key up twice there and counts two accesses;
+    // ferrodis counts one access per key per command.)
+    let n = common::differential(|p| {
+        p.script(
+            r#"
+            CONFIG SET maxmemory-policy allkeys-lfu
+            CONFIG SET lfu-log-factor 0
+            SET s v
+            OBJECT FREQ s
+            GET s
+            GET s
+            OBJECT FREQ s
+            OBJECT FREQ s
+            SET s w
+            OBJECT FREQ s
+            APPEND s x
+            STRLEN s
+            OBJECT FREQ s
+            TOUCH s
+            EXISTS s
+            TYPE s
+            OBJECT FREQ s
+            SET n 100000
+            INCR n
+            INCRBY n 5
+            OBJECT FREQ n
+            HSET h f v
+            HGET h f
+            HSET h g w
+            OBJECT FREQ h
+            RPUSH l a b c
+            LRANGE l 0 -1
+            LPOP l
+            OBJECT FREQ l
+            GETDEL l
+            OBJECT FREQ l
+            OBJECT IDLETIME s
+            SET small 7
+            OBJECT REFCOUNT small
+            CONFIG SET maxmemory 1gb
+            SET small 8
+            OBJECT REFCOUNT small
+            CONFIG SET maxmemory 0
+            CONFIG SET maxmemory-policy noeviction
+            OBJECT FREQ s
+            CONFIG SET lfu-log-factor 10
+            "#,
+        );
+    });
+    assert!(n >= 30);
+}
+
+#[test]
 fn object_idletime_tracks_access_and_no_touch() {
     let server = start_ferrodis(&[]);
     let mut c = RawClient::connect(server.port);

@@ -753,7 +753,9 @@ fn object_encoding(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn object_refcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let shared_ints = !lru_or_lfu_policy(ctx);
+    // Redis shares small integers unless a maxmemory limit is set with a
+    // policy that needs each key's own access stamp.
+    let shared_ints = ctx.server.config.read().int("maxmemory") == 0 || !lru_or_lfu_policy(ctx);
     match db.peek(&ctx.args[2]) {
         Some(e) => {
             // Redis shares the objects of small integers unless the eviction
@@ -784,18 +786,17 @@ fn object_idletime(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn object_freq(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    if db.peek(&ctx.args[2]).is_none() {
+    let Some(stamp) = db.peek(&ctx.args[2]).map(|e| e.lru) else {
         ctx.out.null();
         return Ok(());
-    }
+    };
     if !lfu_policy(ctx) {
         return Err(CmdError::fixed(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    // Access frequency is not tracked yet: report the counter a fresh key
-    // starts with under LFU.
-    ctx.out.int(5);
+    let freq = db.access.lfu_counter(stamp, db.now_ms);
+    ctx.out.int(i64::from(freq));
     Ok(())
 }
 

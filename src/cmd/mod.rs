@@ -543,6 +543,7 @@ pub fn execute(
         // Inside EXEC the caller already holds every shard.
         Some(view) => {
             view.db = ctx.client.db;
+            view.begin_command();
             (spec.handler)(ctx, view)
         }
         None => {
@@ -556,6 +557,7 @@ pub fn execute(
                 ks.lock_keys(keys, ctx.client.db, now)
             };
             view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
+            view.access = ctx.server.hot.access_policy();
             let result = (spec.handler)(ctx, &mut view);
             ctx.server.stats.record_view(&view);
             result
