@@ -171,6 +171,15 @@ pub struct ClientState {
     pub reply_skip: bool,
     /// MONITOR: where the command lines to relay come from.
     pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
+    /// The clock (Unix µs) as last read for this client: after its last
+    /// read from the socket or the end of its last command. A command
+    /// starts at this time and reads the clock once, when it ends, so
+    /// back-to-back pipelined commands cost one clock read each, not two.
+    /// 0 means "read the clock".
+    pub clock_us: i64,
+    /// The last command resolved for this client, so a repeated command
+    /// name skips the table lookup (see [`crate::cmd::resolve_cached`]).
+    pub last_command: Option<crate::cmd::ResolvedCommand>,
 }
 
 impl ClientState {
@@ -188,6 +197,8 @@ impl ClientState {
             reply_skip_next: false,
             reply_skip: false,
             monitor: None,
+            clock_us: 0,
+            last_command: None,
         }
     }
 

@@ -98,6 +98,7 @@ pub async fn serve(
                             _ = tokio::time::sleep(wait) => {}
                             _ = info.kill_notify.notified() => return Served::Closed,
                         }
+                        client.clock_us = 0;
                     }
                     dispatch(shared, client, &args, out);
                     parser.recycle(args);
@@ -105,9 +106,12 @@ pub async fn serve(
                         let _ = flush(shared, socket, out).await;
                         return Served::Closed;
                     }
-                    if out.buf.len() >= FLUSH_THRESHOLD && flush(shared, socket, out).await.is_err()
-                    {
-                        return Served::Closed;
+                    if out.buf.len() >= FLUSH_THRESHOLD {
+                        if flush(shared, socket, out).await.is_err() {
+                            return Served::Closed;
+                        }
+                        // The write may have waited for a slow reader.
+                        client.clock_us = 0;
                     }
                 }
                 Ok(Parsed::Incomplete { hint }) => {
@@ -169,9 +173,11 @@ pub async fn serve(
             Ok(0) | Err(_) => return Served::Closed,
             Ok(n) => {
                 // Like Redis, the last interaction is the last read, not
-                // each command (saves a clock read per command).
+                // each command (saves a clock read per command). The same
+                // reading starts the clock cursor of the commands that follow.
+                client.clock_us = crate::util::now_us();
                 info.last_interaction_ms
-                    .store(crate::util::now_ms(), Ordering::Relaxed);
+                    .store(client.clock_us.div_euclid(1000), Ordering::Relaxed);
                 shared.stats.net_input_bytes.add(n as u64);
                 if info.killed.load(Ordering::Acquire) {
                     return Served::Closed;
@@ -218,7 +224,7 @@ pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: 
 }
 
 fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
-    let spec = match cmd::resolve(args) {
+    let spec = match cmd::resolve_cached(args, &mut client.last_command) {
         Ok(spec) => spec,
         Err(e) => {
             if args[0].eq_ignore_ascii_case(b"exec") {

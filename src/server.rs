@@ -424,7 +424,39 @@ fn fit_open_files_limit(shared: &Shared) {
 /// move; each one moves between two requests, with its buffers and state.
 pub struct Workers {
     workers: Vec<Worker>,
+    /// The machine's CPU counters at the last rebalance (`/proc/stat`).
+    machine_last: Mutex<Option<MachineCpu>>,
 }
+
+/// Machine-wide CPU time counters, in clock ticks.
+#[derive(Clone, Copy)]
+struct MachineCpu {
+    total: u64,
+    idle: u64,
+}
+
+impl MachineCpu {
+    /// Reads the first line of `/proc/stat`; `None` where there is none.
+    fn read() -> Option<MachineCpu> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+        Some(MachineCpu {
+            total: ticks.iter().take(8).sum(),
+            idle,
+        })
+    }
+}
+
+/// Spreading connections needs at least this much of a core idle
+/// machine-wide; otherwise a second busy worker would only take time from
+/// whatever else runs there (such as the clients).
+const IDLE_CORE_PERMILLE: u64 = 500;
 
 struct Worker {
     handle: tokio::runtime::Handle,
@@ -474,7 +506,10 @@ impl Workers {
                 handoff_to: AtomicUsize::new(0),
             });
         }
-        Ok(Workers { workers })
+        Ok(Workers {
+            workers,
+            machine_last: Mutex::new(None),
+        })
     }
 
     /// Starts serving a new connection on the first worker with room.
@@ -553,9 +588,26 @@ impl Workers {
             .map(|_| me.handoff_to.load(Ordering::Relaxed))
     }
 
+    /// Idle CPU machine-wide since the last call, in per mille of a core
+    /// (`u64::MAX` when unknown).
+    fn machine_idle_permille(&self) -> u64 {
+        let Some(now) = MachineCpu::read() else {
+            return u64::MAX;
+        };
+        let Some(before) = self.machine_last.lock().replace(now) else {
+            return 0;
+        };
+        let total = now.total.saturating_sub(before.total).max(1);
+        let idle = now.idle.saturating_sub(before.idle);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        idle * 1000 * cores / total
+    }
+
     /// Samples each worker's CPU use over the last `elapsed`, and asks a
-    /// saturated worker to shed connections to the least loaded one.
+    /// saturated worker to shed connections to the least loaded one when
+    /// the machine has a core's worth of idle time to give it.
     fn rebalance(&self, elapsed: Duration) {
+        let idle = self.machine_idle_permille();
         let elapsed_ns = elapsed.as_nanos().max(1) as u64;
         for w in &self.workers {
             let Some(now) = w.cpu_clock.and_then(cpu_time_ns) else {
@@ -578,6 +630,7 @@ impl Workers {
         if hot != cold
             && load(hot) >= SATURATED_PERMILLE
             && load(cold) < ROOMY_PERMILLE
+            && idle >= IDLE_CORE_PERMILLE
             && conns >= 2
         {
             // Move towards an even split of connections, a step at a time.
@@ -586,7 +639,7 @@ impl Workers {
             self.request_handoff(hot, cold, moving);
             if moving > 0 {
                 crate::verbose!(
-                    "Worker {hot} is saturated ({}‰ of a core): moving {moving} of its {conns} connections to worker {cold} ({}‰)",
+                    "Worker {hot} is saturated ({}‰ of a core): moving {moving} of its {conns} connections to worker {cold} ({}‰; machine idle {idle}‰ of a core)",
                     load(hot),
                     load(cold)
                 );

@@ -1862,3 +1862,31 @@ fn getkeysandflags_matches_redis_per_key_and_for_set_get() {
         );
     });
 }
+
+#[test]
+fn repeated_command_names_still_check_arity_and_subcommands() {
+    // A client's last command name is remembered to skip the table lookup;
+    // each request must still get its own arity check and subcommand.
+    let n = common::differential(|p| {
+        p.script(
+            r#"
+            SET k 1
+            GET k
+            GET
+            GET k extra
+            get k
+            GEt
+            INCR k
+            INCR
+            CONFIG GET maxmemory
+            CONFIG SET
+            CONFIG RESETSTAT
+            OBJECT ENCODING k
+            OBJECT REFCOUNT k
+            OBJECT ENCODING
+            OBJECT NOSUCH k
+            "#,
+        );
+    });
+    assert!(n >= 15);
+}

@@ -474,6 +474,49 @@ impl Registry {
     }
 }
 
+/// A resolved command name remembered by a client: the name exactly as the
+/// client sent it, the command and its counters.
+#[derive(Clone, Copy)]
+pub struct ResolvedCommand {
+    name: [u8; 16],
+    name_len: u8,
+    spec: &'static CommandSpec,
+    stats: Option<&'static CommandStats>,
+}
+
+/// [`resolve`], answered from `last` when the client sends the same command
+/// name (byte for byte) as last time, as clients mostly do. Only commands
+/// without subcommands are remembered.
+pub fn resolve_cached(
+    args: &[Bytes],
+    last: &mut Option<ResolvedCommand>,
+) -> Result<&'static CommandSpec, CmdError> {
+    if let Some(hit) = last {
+        if hit.name[..hit.name_len as usize] == args[0][..] {
+            return if hit.spec.arity_ok(args.len()) {
+                Ok(hit.spec)
+            } else {
+                Err(wrong_arity(hit.spec.name))
+            };
+        }
+    }
+    let spec = resolve(args)?;
+    // A container's subcommand ("object|encoding") depends on the second
+    // argument too, so only plain commands are remembered.
+    let plain = spec.subcommands.is_empty() && !spec.name.contains('|');
+    if plain && args[0].len() <= 16 {
+        let mut name = [0u8; 16];
+        name[..args[0].len()].copy_from_slice(&args[0]);
+        *last = Some(ResolvedCommand {
+            name,
+            name_len: args[0].len() as u8,
+            spec,
+            stats: Registry::get().stats(spec.name),
+        });
+    }
+    Ok(spec)
+}
+
 /// Resolves `args` to the command (or subcommand) to run, or the error Redis
 /// gives for an unknown command, unknown subcommand or wrong arity.
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
@@ -534,10 +577,14 @@ pub fn execute(
     ctx: &mut Ctx<'_>,
     view: Option<&mut DbView<'_>>,
 ) -> bool {
-    // One clock read gives both the command's frozen clock and the start of
-    // its duration (wall clock, as Redis measures it); clock reads are a
-    // visible share of a fast command's cost.
-    let start_us = crate::util::now_us();
+    // The command's frozen clock and the start of its duration (wall clock,
+    // as Redis measures it) is the client's clock cursor: the time of its
+    // last read or the end of its previous command, microseconds ago at
+    // most. Clock reads are a visible share of a fast command's cost.
+    let start_us = match ctx.client.clock_us {
+        0 => crate::util::now_us(),
+        t => t,
+    };
     let errors_before = ctx.out.errors;
     let result = match view {
         // Inside EXEC the caller already holds every shard.
@@ -567,10 +614,16 @@ pub fn execute(
         ctx.out.error(e.text());
     }
     let failed = ctx.out.errors > errors_before;
-    let elapsed_us = crate::util::now_us().saturating_sub(start_us).max(0) as u64;
+    let end_us = crate::util::now_us();
+    ctx.client.clock_us = end_us;
+    let elapsed_us = end_us.saturating_sub(start_us).max(0) as u64;
     server::slowlog_record(ctx, spec, elapsed_us);
     server::monitor_feed(ctx, spec);
-    if let Some(stats) = Registry::get().stats(spec.name) {
+    let stats = match ctx.client.last_command {
+        Some(hit) if std::ptr::eq(hit.spec, spec) => hit.stats,
+        _ => Registry::get().stats(spec.name),
+    };
+    if let Some(stats) = stats {
         stats.record_call(elapsed_us, failed);
     }
     failed
