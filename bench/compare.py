@@ -8,7 +8,9 @@
 Builds ferrodis in release, starts it and Debian's redis-server
 (`--save "" --appendonly no`) on free loopback ports, and for each mode
 (50 clients unpipelined, and -P 16) runs every command against both servers,
-alternating which goes first, for several rounds. Prints the median ops/s
+alternating which goes first, for several rounds. A last, server-bound run
+(LPOS over 8 lists of 100k elements) shows how many cores each server puts
+to work when the client leaves one idle. Prints the median ops/s
 of each side, the ferrodis/Redis ratio per command and the geometric mean
 of the ratios per mode. `--memory` then runs bench/memory.py.
 
@@ -41,6 +43,14 @@ COMMANDS = [
     ("HGETALL", ["HGETALL", "h:1"]),
 ]
 
+# A server-bound load: each LPOS scans one of 8 lists of 100k elements and
+# replies with a null, so the client is mostly idle and a server that can
+# use the second core should. (Over a single key the two cores would only
+# take turns on its lock.) Reported with the CPU each server used.
+BIGLISTS = 8
+BIGLIST_LEN = 100_000
+SERVER_BOUND = ("LPOS", ["-r", str(BIGLISTS), "LPOS", "biglist:__rand_int__", "nomatch"])
+
 PRELOAD = [b"HSET", b"h:1", b"f1", b"v1", b"f2", b"v2", b"f3", b"v3",
            b"f4", b"v4", b"f5", b"v5"]
 
@@ -67,6 +77,13 @@ def run_benchmark(port, args, clients, requests, pipeline):
     raise RuntimeError(f"no result in redis-benchmark output: {out!r}")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
 
@@ -82,6 +99,8 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--only", help="comma-separated command labels")
     ap.add_argument("--modes", default="1,16", help="pipeline depths")
+    ap.add_argument("--server-bound-requests", type=int, default=10_000,
+                    help="requests per server-bound (LPOS) run; 0 skips it")
     ap.add_argument("--memory", action="store_true",
                     help="also run the memory comparison (bench/memory.py)")
     opts = ap.parse_args()
@@ -102,6 +121,12 @@ def main():
         for s in servers.values():
             c = common.Client(s.port)
             c.command(*PRELOAD)
+            for k in range(BIGLISTS if opts.server_bound_requests else 0):
+                # redis-benchmark writes __rand_int__ as 12 digits.
+                key = b"biglist:%012d" % k
+                for start in range(0, BIGLIST_LEN, 1000):
+                    c.command(b"RPUSH", key, *[b"element-%d" % i
+                                               for i in range(start, start + 1000)])
             c.close()
         # results[mode][label][server] = [ops/s per round]
         results = {m: {label: {"ferrodis": [], "redis": []}
@@ -118,6 +143,18 @@ def main():
                     common.log(f"P={mode} round {rnd + 1} {label}: "
                                f"ferrodis {results[mode][label]['ferrodis'][-1]} "
                                f"redis {results[mode][label]['redis'][-1]}")
+        # bound[server] = [(ops/s, cores used)]
+        bound = {"ferrodis": [], "redis": []}
+        for rnd in range(opts.rounds if opts.server_bound_requests else 0):
+            order = ["ferrodis", "redis"] if rnd % 2 == 0 else ["redis", "ferrodis"]
+            for name in order:
+                before, t0 = cpu_seconds(servers[name].proc.pid), time.time()
+                rps = run_benchmark(servers[name].port, SERVER_BOUND[1],
+                                    opts.clients, opts.server_bound_requests, 1)
+                used = (cpu_seconds(servers[name].proc.pid) - before) / (time.time() - t0)
+                bound[name].append((rps, used))
+                common.log(f"server-bound round {rnd + 1} {name}: {rps} ops/s, "
+                           f"{used:.2f} cores")
     finally:
         for s in servers.values():
             s.stop()
@@ -144,6 +181,18 @@ def main():
             print(f"{label:<10} {f:>12.0f} {r:>12.0f} {ratio:>6.2f}x{flag}")
         print(f"{'geomean':<10} {'':>12} {'':>12} {geomean(ratios):>6.2f}x"
               f"  ({len(ratios)} commands)")
+    if bound["ferrodis"] and None not in [r for r, _ in bound["ferrodis"] + bound["redis"]]:
+        print()
+        print(f"== server-bound: LPOS over {BIGLISTS} lists of {BIGLIST_LEN} "
+              f"elements, {opts.clients} clients ==")
+        print(f"{'server':<10} {'ops/s':>12} {'cores used':>11}")
+        for name in ("ferrodis", "redis"):
+            rps = statistics.median(r for r, _ in bound[name])
+            cores = statistics.median(c for _, c in bound[name])
+            print(f"{name:<10} {rps:>12.0f} {cores:>11.2f}")
+        f = statistics.median(r for r, _ in bound["ferrodis"])
+        r = statistics.median(r for r, _ in bound["redis"])
+        print(f"{'ratio':<10} {f / r:>11.2f}x")
     print(f"\n(elapsed {time.time() - started:.0f} s)")
 
     if opts.memory:
