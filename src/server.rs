@@ -709,13 +709,23 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     notice!("Ready to accept connections tcp");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => notice!("Received SIGINT scheduling shutdown..."),
-        _ = sigterm.recv() => notice!("Received SIGTERM scheduling shutdown..."),
-        _ = shared.shutdown.notified() => {},
-    }
+    // SHUTDOWN logs its own "User requested shutdown..." line; a signal
+    // logs it here, after naming the signal, as redis-server does.
+    let signalled = tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            warning!("Received SIGINT scheduling shutdown...");
+            true
+        }
+        _ = sigterm.recv() => {
+            warning!("Received SIGTERM scheduling shutdown...");
+            true
+        }
+        _ = shared.shutdown.notified() => false,
+    };
     shared.shutting_down.store(true, Ordering::SeqCst);
-    notice!("User requested shutdown...");
+    if signalled {
+        warning!("User requested shutdown...");
+    }
     notice!("ferrodis is now ready to exit, bye bye...");
     Ok(())
 }
