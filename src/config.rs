@@ -125,6 +125,8 @@ pub static DIRECTIVES: &[Directive] = &[
     text("logfile", "", false),
     boolean("daemonize", "no", false),
     int("hz", 1, 500, "10", true),
+    // ferrodis's own: see src/idle_poll.rs.
+    int("idle-poll-usec", 0, 10_000, "100", true),
     int("hash-max-listpack-entries", 0, i64::MAX, "512", true),
     int("hash-max-listpack-value", 0, i64::MAX, "64", true),
     int("hash-max-ziplist-entries", 0, i64::MAX, "512", true),

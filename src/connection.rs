@@ -172,6 +172,7 @@ pub async fn serve(
         match read {
             Ok(0) | Err(_) => return Served::Closed,
             Ok(n) => {
+                crate::idle_poll::note_activity();
                 // Like Redis, the last interaction is the last read, not
                 // each command (saves a clock read per command). The same
                 // reading starts the clock cursor of the commands that follow.

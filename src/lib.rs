@@ -16,6 +16,7 @@ pub mod connection;
 pub mod db;
 pub mod dict;
 pub mod error;
+pub mod idle_poll;
 pub mod log;
 pub mod protocol;
 pub mod reply;

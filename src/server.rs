@@ -151,6 +151,8 @@ pub struct HotConfig {
     pub timeout_secs: AtomicU64,
     /// `hz`
     pub hz: AtomicU64,
+    /// `idle-poll-usec`: how long a busy worker may poll before it sleeps.
+    pub idle_poll_us: AtomicU64,
     /// `slowlog-log-slower-than` in microseconds (negative: off).
     pub slowlog_slower_than: AtomicI64,
     /// `slowlog-max-len`
@@ -177,6 +179,7 @@ impl HotConfig {
             maxclients: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
             hz: AtomicU64::new(10),
+            idle_poll_us: AtomicU64::new(0),
             slowlog_slower_than: AtomicI64::new(10_000),
             slowlog_max_len: AtomicUsize::new(128),
             protected: AtomicBool::new(false),
@@ -203,6 +206,7 @@ impl HotConfig {
         self.maxclients.store(c.int("maxclients") as usize, r);
         self.timeout_secs.store(c.int("timeout").max(0) as u64, r);
         self.hz.store(c.int("hz").clamp(1, 500) as u64, r);
+        self.idle_poll_us.store(c.int("idle-poll-usec") as u64, r);
         self.slowlog_slower_than
             .store(c.int("slowlog-log-slower-than"), r);
         self.slowlog_max_len
@@ -457,6 +461,11 @@ impl MachineCpu {
 /// machine-wide; otherwise a second busy worker would only take time from
 /// whatever else runs there (such as the clients).
 const IDLE_CORE_PERMILLE: u64 = 500;
+/// Workers poll before sleeping only while the machine has at least this
+/// much of a core idle (counting their polling as idle).
+const IDLE_POLL_PERMILLE: u64 = 200;
+/// ... and only on workers at least this busy, where wake-ups are frequent.
+const POLL_MIN_LOAD_PERMILLE: u64 = 250;
 
 struct Worker {
     handle: tokio::runtime::Handle,
@@ -471,6 +480,8 @@ struct Worker {
     /// Connections asked to move away, and where to.
     handoff: AtomicUsize,
     handoff_to: AtomicUsize,
+    /// The worker's polling before it sleeps (see [`crate::idle_poll`]).
+    idle_poll: Arc<crate::idle_poll::IdlePollStats>,
 }
 
 /// A worker busier than this (per mille of a core) takes no new
@@ -490,11 +501,13 @@ impl Workers {
                 .build()?;
             let handle = runtime.handle().clone();
             let (clock_tx, clock_rx) = std::sync::mpsc::channel();
+            let idle_poll = Arc::new(crate::idle_poll::IdlePollStats::default());
+            let poller = crate::idle_poll::IdlePoller::new(idle_poll.clone());
             std::thread::Builder::new()
                 .name(format!("ferrodis-io-{i}"))
                 .spawn(move || {
                     let _ = clock_tx.send(thread_cpu_clock());
-                    runtime.block_on(std::future::pending::<()>())
+                    runtime.block_on(poller)
                 })?;
             workers.push(Worker {
                 handle,
@@ -504,6 +517,7 @@ impl Workers {
                 load_permille: AtomicUsize::new(0),
                 handoff: AtomicUsize::new(0),
                 handoff_to: AtomicUsize::new(0),
+                idle_poll,
             });
         }
         Ok(Workers {
@@ -606,16 +620,31 @@ impl Workers {
     /// Samples each worker's CPU use over the last `elapsed`, and asks a
     /// saturated worker to shed connections to the least loaded one when
     /// the machine has a core's worth of idle time to give it.
-    fn rebalance(&self, elapsed: Duration) {
-        let idle = self.machine_idle_permille();
+    fn rebalance(&self, elapsed: Duration, max_poll_us: u64) {
         let elapsed_ns = elapsed.as_nanos().max(1) as u64;
+        // Time the workers spent polling with nothing to do is idle time
+        // for placement, and the machine's to give to polling.
+        let mut polled_permille = 0;
         for w in &self.workers {
+            let polled = w.idle_poll.polled_ns.swap(0, Ordering::Relaxed) * 1000 / elapsed_ns;
+            polled_permille += polled;
             let Some(now) = w.cpu_clock.and_then(cpu_time_ns) else {
                 continue;
             };
             let before = w.cpu_last_ns.swap(now, Ordering::Relaxed);
-            let permille = (now.saturating_sub(before) * 1000 / elapsed_ns) as usize;
-            w.load_permille.store(permille.min(1000), Ordering::Relaxed);
+            let busy = (now.saturating_sub(before) * 1000 / elapsed_ns).saturating_sub(polled);
+            w.load_permille
+                .store((busy as usize).min(1000), Ordering::Relaxed);
+        }
+        let idle = self.machine_idle_permille().saturating_add(polled_permille);
+        for w in &self.workers {
+            let busy = w.load_permille.load(Ordering::Relaxed) as u64;
+            let window = if idle >= IDLE_POLL_PERMILLE && busy >= POLL_MIN_LOAD_PERMILLE {
+                max_poll_us
+            } else {
+                0
+            };
+            w.idle_poll.max_window_us.store(window, Ordering::Relaxed);
         }
         let load = |i: usize| self.workers[i].load_permille.load(Ordering::Relaxed);
         let n = self.workers.len();
@@ -813,7 +842,10 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         let now = Instant::now();
-        workers.rebalance(now.duration_since(last_tick));
+        workers.rebalance(
+            now.duration_since(last_tick),
+            shared.hot.idle_poll_us.load(Ordering::Relaxed),
+        );
         last_tick = now;
         if shared.shutting_down.load(Ordering::Relaxed) {
             return;

@@ -1890,3 +1890,45 @@ fn repeated_command_names_still_check_arity_and_subcommands() {
     });
     assert!(n >= 15);
 }
+
+/// User + system CPU time of a process so far, from `/proc`.
+fn process_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat has a command name")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+#[test]
+fn a_worker_that_polled_during_a_burst_goes_quiet_when_its_client_does() {
+    // Polling before sleeping (idle-poll-usec) is for busy workers only: a
+    // burst of round trips may make the worker poll, but once the client is
+    // silent the server must use (almost) no CPU.
+    let server = start_ferrodis(&["--hz", "100"]);
+    let mut client = RawClient::connect(server.port);
+    assert_eq!(
+        client.text(&["CONFIG", "GET", "idle-poll-usec"]),
+        "*2\r\n$14\r\nidle-poll-usec\r\n$3\r\n100\r\n"
+    );
+    let burst_end = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < burst_end {
+        assert_eq!(client.cmd(&["PING"]), b"+PONG\r\n");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let before = process_cpu(server.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let used = process_cpu(server.pid()) - before;
+    assert!(
+        used < Duration::from_millis(100),
+        "an idle server used {used:?} of CPU in 1 s"
+    );
+    assert_eq!(client.cmd(&["PING"]), b"+PONG\r\n");
+}
