@@ -122,6 +122,22 @@ impl AccessPolicy {
         }
     }
 
+    /// The stamp RESTORE gives a key from its IDLETIME (under LRU) or FREQ
+    /// (under LFU) option; `None` when the option does not apply to the
+    /// policy, which keeps the new-key stamp.
+    pub fn restored_stamp(
+        self,
+        now_ms: i64,
+        idle_secs: Option<u64>,
+        freq: Option<u8>,
+    ) -> Option<u32> {
+        match self {
+            AccessPolicy::Lru => idle_secs
+                .map(|idle| lru_clock(now_ms).saturating_sub(idle.min(u64::from(u32::MAX)) as u32)),
+            AccessPolicy::Lfu { .. } => freq.map(|f| (lfu_minutes(now_ms) << 8) | u32::from(f)),
+        }
+    }
+
     /// The LFU counter of `stamp` after decay (OBJECT FREQ).
     pub fn lfu_counter(self, stamp: u32, now_ms: i64) -> u32 {
         let AccessPolicy::Lfu { decay_minutes, .. } = self else {
@@ -595,6 +611,15 @@ impl<'a> DbView<'a> {
         self.shard(hash).dbs[db].keys.get(hash, key)
     }
 
+    /// Sets the access stamp of `key` (RESTORE's IDLETIME and FREQ).
+    pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
+        let hash = hash_key(key);
+        let db = self.db;
+        if let Some(entry) = self.shard(hash).dbs[db].keys.get_mut(hash, key) {
+            entry.lru = stamp;
+        }
+    }
+
     /// Updates the access time of `key` even under CLIENT NO-TOUCH (the
     /// TOUCH command); true if the key exists.
     pub fn touch(&mut self, key: &[u8]) -> bool {
@@ -911,20 +936,38 @@ impl<'a> DbView<'a> {
 
     /// Calls `f` for every live key of database `db`.
     pub fn for_each_key(&mut self, db: usize, mut f: impl FnMut(&[u8], &Value)) {
+        self.for_each_entry(db, |k, v, _| f(k, v));
+    }
+
+    /// Calls `f` for every live key of database `db` with its expiry time.
+    pub fn for_each_entry(&mut self, db: usize, mut f: impl FnMut(&[u8], &Value, Option<i64>)) {
         let now = self.now_ms;
         for shard in self.locked_shards() {
             let sdb = &shard.dbs[db];
             for (k, e) in sdb.keys.iter() {
-                let expired = !sdb.expires.is_empty()
-                    && sdb
-                        .expires
-                        .get(hash_key(k), k)
-                        .is_some_and(|&when| when <= now);
-                if !expired {
-                    f(k, &e.value);
+                let when = if sdb.expires.is_empty() {
+                    None
+                } else {
+                    sdb.expires.get(hash_key(k), k).copied()
+                };
+                if when.is_none_or(|t| t > now) {
+                    f(k, &e.value, when);
                 }
             }
         }
+    }
+
+    /// True if some hash in the locked shards has fields with TTLs.
+    pub fn has_field_ttls(&mut self) -> bool {
+        // Every such hash is tracked; tracked names may be stale.
+        self.locked_shards().any(|s| {
+            s.dbs.iter().any(|d| {
+                d.hash_ttl_keys.iter().any(|(k, _)| {
+                    matches!(d.keys.get(hash_key(k), k),
+                        Some(Entry { value: Value::Hash(h), .. }) if h.has_field_ttls())
+                })
+            })
+        })
     }
 
     /// A random live key of database `db`.

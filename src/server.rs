@@ -291,6 +291,8 @@ pub struct Shared {
     pub cron_paused: AtomicBool,
     /// MONITOR: every executed command's line goes to the subscribers.
     pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
+    /// RDB save and load state.
+    pub persistence: crate::snapshot::Persistence,
 }
 
 impl Shared {
@@ -317,7 +319,16 @@ impl Shared {
             pause_all: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
             monitor: tokio::sync::broadcast::channel(4096).0,
+            persistence: crate::snapshot::Persistence::new(crate::util::now_ms() / 1000),
         })
+    }
+
+    /// True when `save` rules are configured (a save happens at shutdown).
+    pub fn has_save_rules(&self) -> bool {
+        self.config
+            .read()
+            .get("save")
+            .is_some_and(|rules| !rules.trim().is_empty())
     }
 }
 
@@ -720,6 +731,17 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     }
     notice!("Running mode=standalone, port={port}.");
     fit_open_files_limit(&shared);
+    let startup_memory = crate::cmd::server::memory_figures().allocated;
+    shared
+        .stats
+        .used_memory_startup
+        .store(startup_memory, Ordering::Relaxed);
+    notice!("Server initialized");
+    // The dataset is loaded before the first client is accepted.
+    if let Err(e) = crate::snapshot::load_at_startup(&shared) {
+        warning!("{e}");
+        return Err(std::io::Error::other(e));
+    }
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -729,12 +751,6 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone(), workers.clone()));
-    let startup_memory = crate::cmd::server::memory_figures().allocated;
-    shared
-        .stats
-        .used_memory_startup
-        .store(startup_memory, Ordering::Relaxed);
-    notice!("Server initialized");
     notice!("Ready to accept connections tcp");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -754,6 +770,13 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     shared.shutting_down.store(true, Ordering::SeqCst);
     if signalled {
         warning!("User requested shutdown...");
+        if shared.has_save_rules() {
+            notice!("Saving the final RDB snapshot before exiting.");
+            if crate::snapshot::save(&shared).is_err() {
+                warning!("Error trying to save the DB, can't exit.");
+                return Err(std::io::Error::other("the final RDB snapshot failed"));
+            }
+        }
     }
     notice!("ferrodis is now ready to exit, bye bye...");
     Ok(())

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod lists;
 #[rustfmt::skip]
 pub mod meta;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -63,6 +64,8 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 14;
     /// Allowed while a script is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Refused while the dataset loads in the background.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 16;
     /// Internal: locks every keyspace shard (whole-keyspace commands).
     pub const ALL_SHARDS: u32 = 1 << 24;
     /// Internal: handled by the dispatcher even inside MULTI (not queued).
@@ -84,6 +87,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
     ];
@@ -420,6 +424,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    persistence::COMMANDS,
 ];
 
 impl Registry {

@@ -590,16 +590,33 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "current_fork_perc", "0.00");
             field!(out, "current_save_keys_processed", "0");
             field!(out, "current_save_keys_total", "0");
-            field!(out, "rdb_changes_since_last_save", "{}", stats.dirty.get());
+            let p = &server.persistence;
+            field!(
+                out,
+                "rdb_changes_since_last_save",
+                "{}",
+                p.changes_since_save(server)
+            );
             field!(out, "rdb_bgsave_in_progress", "0");
-            field!(out, "rdb_last_save_time", "{}", server.started_unix);
-            field!(out, "rdb_last_bgsave_status", "ok");
+            field!(out, "rdb_last_save_time", "{}", p.last_save_unix.load(r));
+            let status = if p.last_save_ok.load(r) { "ok" } else { "err" };
+            field!(out, "rdb_last_bgsave_status", "{status}");
             field!(out, "rdb_last_bgsave_time_sec", "-1");
             field!(out, "rdb_current_bgsave_time_sec", "-1");
-            field!(out, "rdb_saves", "0");
+            field!(out, "rdb_saves", "{}", p.saves.load(r));
             field!(out, "rdb_last_cow_size", "0");
-            field!(out, "rdb_last_load_keys_expired", "0");
-            field!(out, "rdb_last_load_keys_loaded", "0");
+            field!(
+                out,
+                "rdb_last_load_keys_expired",
+                "{}",
+                p.loaded_expired.load(r)
+            );
+            field!(
+                out,
+                "rdb_last_load_keys_loaded",
+                "{}",
+                p.loaded_keys.load(r)
+            );
             field!(out, "aof_enabled", "{}", u8::from(aof));
             field!(out, "aof_rewrite_in_progress", "0");
             field!(out, "aof_rewrite_scheduled", "0");
@@ -1849,6 +1866,16 @@ fn shutdown(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         return Err(CmdError::fixed("ERR No shutdown in progress."));
     }
     crate::warning!("User requested shutdown...");
+    let save = has("SAVE") || (!has("NOSAVE") && ctx.server.has_save_rules());
+    if save {
+        crate::notice!("Saving the final RDB snapshot before exiting.");
+        if crate::snapshot::save(ctx.server).is_err() && !has("FORCE") {
+            crate::warning!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::fixed(
+                "ERR Errors trying to SHUTDOWN. Check logs.",
+            ));
+        }
+    }
     ctx.server.shutting_down.store(true, Ordering::SeqCst);
     ctx.server.shutdown.notify_one();
     // Like Redis, the connection closes without a reply on success.

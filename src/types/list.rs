@@ -353,6 +353,11 @@ impl ListValue {
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
+
+    /// The packed nodes, head first (for RDB serialisation).
+    pub fn nodes(&self) -> impl Iterator<Item = &Listpack> + Clone + '_ {
+        self.nodes.iter()
+    }
 }
 
 #[cfg(test)]

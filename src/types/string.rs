@@ -28,12 +28,20 @@ impl StrValue {
     /// Stores `data`, as an integer when it is the canonical decimal form of
     /// one (the same test Redis's `tryObjectEncoding` applies).
     pub fn from_bytes(data: &[u8]) -> Self {
+        Self::as_int(data).unwrap_or_else(|| StrValue::Bytes(data.into()))
+    }
+
+    /// Like [`StrValue::from_bytes`], keeping `data`'s allocation.
+    pub fn from_vec(data: Vec<u8>) -> Self {
+        Self::as_int(&data).unwrap_or_else(|| StrValue::Bytes(data.into_boxed_slice()))
+    }
+
+    fn as_int(data: &[u8]) -> Option<Self> {
         if data.len() <= 20 {
-            if let Some(n) = crate::protocol::parse_i64(data) {
-                return StrValue::Int(n);
-            }
+            crate::protocol::parse_i64(data).map(StrValue::Int)
+        } else {
+            None
         }
-        StrValue::Bytes(data.into())
     }
 
     /// The bytes of the value (integers are formatted).

@@ -1,0 +1,140 @@
+//! Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE.
+
+use super::args::{self, is};
+use super::flags::*;
+use super::{CommandSpec, Ctx, Group, KeySpec};
+use crate::db::DbView;
+use crate::error::{CmdError, CmdResult, SYNTAX};
+use std::sync::atomic::Ordering;
+
+/// Every persistence command.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI | ALL_SHARDS,
+        KeySpec::None,
+        Group::Server,
+        save,
+    ),
+    CommandSpec::new(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        KeySpec::None,
+        Group::Server,
+        lastsave,
+    ),
+    CommandSpec::new("dump", 2, READONLY, KeySpec::FIRST, Group::Generic, dump),
+    CommandSpec::new(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        KeySpec::FIRST,
+        Group::Generic,
+        restore,
+    ),
+];
+
+fn save(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // The command holds every shard: the snapshot is of one instant, and
+    // clients wait for it, as they do for Redis's SAVE.
+    match crate::snapshot::save_locked(ctx.server, db) {
+        Ok(()) => {
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(_) => Err(CmdError::fixed("ERR")),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let when = ctx
+        .server
+        .persistence
+        .last_save_unix
+        .load(Ordering::Relaxed);
+    ctx.out.int(when);
+    Ok(())
+}
+
+fn dump(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    match db.get_counted(&ctx.args[1]) {
+        None => ctx.out.null(),
+        Some(value) => ctx.out.bulk(&crate::rdb::encode::dump_payload(value)),
+    }
+    Ok(())
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
+/// [FREQ frequency]
+fn restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
+    let mut i = 4;
+    while i < ctx.args.len() {
+        let a = &ctx.args[i];
+        let has_value = i + 1 < ctx.args.len();
+        if is(a, "replace") {
+            replace = true;
+        } else if is(a, "absttl") {
+            absttl = true;
+        } else if is(a, "idletime") && has_value && freq.is_none() {
+            let n = args::int(&ctx.args[i + 1])?;
+            idle = Some(
+                u64::try_from(n)
+                    .map_err(|_| CmdError::fixed("ERR Invalid IDLETIME value, must be >= 0"))?,
+            );
+            i += 1;
+        } else if is(a, "freq") && has_value && idle.is_none() {
+            let n = args::int(&ctx.args[i + 1])?;
+            freq =
+                Some(u8::try_from(n).map_err(|_| {
+                    CmdError::fixed("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                })?);
+            i += 1;
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 1;
+    }
+    let key = &ctx.args[1];
+    if !replace && db.exists(key) {
+        return Err(CmdError::fixed("BUSYKEY Target key name already exists."));
+    }
+    let ttl = args::int(&ctx.args[2])?;
+    if ttl < 0 {
+        return Err(CmdError::fixed("ERR Invalid TTL value, must be >= 0"));
+    }
+    let limits = crate::snapshot::limits(ctx.server);
+    let value = crate::rdb::decode::restore_payload(&ctx.args[3], limits, db.now_ms)
+        .map_err(CmdError::fixed)?;
+    let deleted = replace && db.remove(key).is_some();
+    let when = match ttl {
+        0 => None,
+        t if absttl => Some(t),
+        t => Some(t.saturating_add(db.now_ms)),
+    };
+    if when.is_some_and(|t| t <= db.now_ms) {
+        // Already expired: the key ends up deleted.
+        if deleted {
+            db.modified(key);
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    let field_ttls = matches!(&value, crate::types::Value::Hash(h) if h.has_field_ttls());
+    db.set(key, value);
+    if let Some(t) = when {
+        db.set_expire(key, t);
+    }
+    if field_ttls {
+        db.track_hash_field_ttls(key);
+    }
+    if let Some(stamp) = db.access.restored_stamp(db.now_ms, idle, freq) {
+        db.set_access_stamp(key, stamp);
+    }
+    db.modified(key);
+    ctx.out.ok();
+    Ok(())
+}

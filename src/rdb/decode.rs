@@ -1,0 +1,568 @@
+//! Reading RDB files and DUMP payloads back into values.
+//!
+//! Every length read from the input is checked against the bytes that
+//! remain before anything is allocated for it, and compressed strings may
+//! not claim more than LZF could expand to, so memory stays proportional to
+//! the input whatever it holds.
+
+use super::{crc64, listpack, lzf, opcodes, types, RdbError, MAX_READ_VERSION};
+use crate::types::hash::HashLimits;
+use crate::types::list::ListLimits;
+use crate::types::{HashValue, ListValue, StrValue, Value};
+use std::io::Read;
+
+/// LZF output is at most this many times its input (a 3-byte back
+/// reference yields at most 264 bytes), so a larger claim is corrupt.
+const LZF_MAX_RATIO: u64 = 90;
+
+/// Encoding thresholds for the values being built.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Hash conversion thresholds.
+    pub hash: HashLimits,
+    /// List node sizes.
+    pub list: ListLimits,
+}
+
+type Result<T> = std::result::Result<T, RdbError>;
+
+/// A streaming RDB reader that knows how many bytes remain and keeps a
+/// running CRC-64 of what it has read.
+pub struct Decoder<R> {
+    input: R,
+    remaining: u64,
+    crc: u64,
+}
+
+impl<R: Read> Decoder<R> {
+    /// Reads from `input`, which holds exactly `size` bytes.
+    pub fn new(input: R, size: u64) -> Decoder<R> {
+        Decoder {
+            input,
+            remaining: size,
+            crc: 0,
+        }
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
+        if buf.len() as u64 > self.remaining {
+            return Err(RdbError::new("unexpected end of data"));
+        }
+        self.input
+            .read_exact(buf)
+            .map_err(|e| RdbError::new(format!("read error: {e}")))?;
+        self.remaining -= buf.len() as u64;
+        self.crc = crc64::crc64(self.crc, buf);
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: u64) -> Result<Vec<u8>> {
+        if n > self.remaining {
+            return Err(RdbError::new("a length runs past the end of the data"));
+        }
+        let mut v = vec![0; n as usize];
+        self.fill(&mut v)?;
+        Ok(v)
+    }
+
+    /// One byte.
+    pub fn byte(&mut self) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.fill(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.fill(&mut b)?;
+        Ok(b)
+    }
+
+    /// A length, or the special encoding that takes its place.
+    fn len_or_encoding(&mut self) -> Result<std::result::Result<u64, u8>> {
+        let first = self.byte()?;
+        Ok(match first >> 6 {
+            0 => Ok(u64::from(first & 0x3F)),
+            1 => Ok(u64::from(first & 0x3F) << 8 | u64::from(self.byte()?)),
+            2 => match first {
+                0x80 => Ok(u64::from(u32::from_be_bytes(self.array()?))),
+                0x81 => Ok(u64::from_be_bytes(self.array()?)),
+                _ => return Err(RdbError::new(format!("unknown length encoding {first:#x}"))),
+            },
+            _ => Err(first & 0x3F),
+        })
+    }
+
+    /// A plain length.
+    pub fn length(&mut self) -> Result<u64> {
+        self.len_or_encoding()?
+            .map_err(|_| RdbError::new("an encoded value where a length belongs"))
+    }
+
+    /// A string object in any of its encodings.
+    pub fn string(&mut self) -> Result<Vec<u8>> {
+        match self.len_or_encoding()? {
+            Ok(n) => self.bytes(n),
+            Err(enc) => {
+                let n: i64 = match enc {
+                    0 => i64::from(i8::from_le_bytes(self.array()?)),
+                    1 => i64::from(i16::from_le_bytes(self.array()?)),
+                    2 => i64::from(i32::from_le_bytes(self.array()?)),
+                    3 => return self.lzf_string(),
+                    _ => return Err(RdbError::new(format!("unknown string encoding {enc}"))),
+                };
+                let mut text = Vec::with_capacity(20);
+                crate::reply::push_i64(&mut text, n);
+                Ok(text)
+            }
+        }
+    }
+
+    fn lzf_string(&mut self) -> Result<Vec<u8>> {
+        let packed_len = self.length()?;
+        let len = self.length()?;
+        if len > packed_len.saturating_mul(LZF_MAX_RATIO).saturating_add(64) {
+            return Err(RdbError::new(
+                "compressed string claims an impossible length",
+            ));
+        }
+        let packed = self.bytes(packed_len)?;
+        lzf::decompress(&packed, len as usize)
+            .ok_or_else(|| RdbError::new("invalid LZF compressed string"))
+    }
+
+    /// A time in Unix milliseconds (8 bytes, little-endian).
+    pub fn ms_time(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// A value of type `t`; `None` for a container with no elements left
+    /// (empty, or every hash field already expired at `now_ms`), which
+    /// Redis skips too.
+    pub fn value(&mut self, t: u8, limits: Limits, now_ms: i64) -> Result<Option<Value>> {
+        let value = match t {
+            types::STRING => Value::Str(StrValue::from_vec(self.string()?)),
+            types::LIST_QUICKLIST_2 => Value::List(Box::new(self.list(limits.list)?)),
+            types::HASH => Value::Hash(self.hash_pairs(limits.hash, false)?),
+            types::HASH_METADATA => Value::Hash(self.hash_pairs(limits.hash, true)?),
+            types::HASH_LISTPACK => Value::Hash(self.hash_listpack(limits.hash, 2)?),
+            types::HASH_LISTPACK_EX => {
+                // The earliest field expiry; recomputed from the fields.
+                self.ms_time()?;
+                Value::Hash(self.hash_listpack(limits.hash, 3)?)
+            }
+            other => {
+                return Err(RdbError::new(match types::unsupported_name(other) {
+                    Some(name) => {
+                        format!("a {name} (RDB type {other}), which ferrodis cannot hold yet")
+                    }
+                    None => format!("unknown RDB value type {other}"),
+                }))
+            }
+        };
+        Ok(match value {
+            Value::List(l) if l.is_empty() => None,
+            Value::Hash(mut h) => {
+                h.purge_expired(now_ms);
+                (!h.is_empty()).then_some(Value::Hash(h))
+            }
+            v => Some(v),
+        })
+    }
+
+    fn list(&mut self, limits: ListLimits) -> Result<ListValue> {
+        const PLAIN_NODE: u64 = 1;
+        const PACKED_NODE: u64 = 2;
+        let nodes = self.length()?;
+        let mut list = ListValue::new();
+        for _ in 0..nodes {
+            match self.length()? {
+                PLAIN_NODE => list.push_back(&self.string()?, limits),
+                PACKED_NODE => {
+                    let blob = self.string()?;
+                    visit(&blob, |item| {
+                        list.push_back(item, limits);
+                        Ok(())
+                    })?;
+                }
+                other => {
+                    return Err(RdbError::new(format!(
+                        "unknown list node container {other}"
+                    )))
+                }
+            }
+        }
+        Ok(list)
+    }
+
+    fn hash_pairs(&mut self, limits: HashLimits, with_ttls: bool) -> Result<HashValue> {
+        let base = if with_ttls { self.ms_time()? } else { 0 };
+        let fields = self.length()?;
+        let mut h = HashValue::new();
+        for _ in 0..fields {
+            let ttl = if with_ttls { self.length()? } else { 0 };
+            let field = self.string()?;
+            let value = self.string()?;
+            if !h.set(&field, &value, limits) {
+                return Err(RdbError::new("duplicate hash fields"));
+            }
+            if ttl != 0 {
+                let when = i64::try_from(ttl - 1)
+                    .ok()
+                    .and_then(|rel| base.checked_add(rel))
+                    .ok_or_else(|| RdbError::new("invalid hash field expiry"))?;
+                h.set_field_expire_time(&field, when);
+            }
+        }
+        Ok(h)
+    }
+
+    fn hash_listpack(&mut self, limits: HashLimits, tuple: usize) -> Result<HashValue> {
+        let blob = self.string()?;
+        let mut h = HashValue::new();
+        let mut pending: Vec<Vec<u8>> = Vec::with_capacity(tuple);
+        let mut failure = None;
+        let count = visit(&blob, |item| {
+            pending.push(item.to_vec());
+            if pending.len() < tuple {
+                return Ok(());
+            }
+            let field = &pending[0];
+            if !h.set(field, &pending[1], limits) {
+                failure = Some("duplicate hash fields");
+            } else if tuple == 3 {
+                match crate::protocol::parse_i64(&pending[2]) {
+                    Some(0) => {}
+                    Some(when) if when > 0 => h.set_field_expire_time(field, when),
+                    _ => failure = Some("invalid hash field expiry"),
+                }
+            }
+            pending.clear();
+            match failure {
+                Some(why) => Err(RdbError::new(why)),
+                None => Ok(()),
+            }
+        })?;
+        if count % tuple != 0 {
+            return Err(RdbError::new("hash listpack with an odd number of entries"));
+        }
+        Ok(h)
+    }
+}
+
+/// Calls `f` on each element of a Redis listpack blob.
+fn visit(blob: &[u8], f: impl FnMut(&[u8]) -> Result<()>) -> Result<usize> {
+    match listpack::for_each(blob, f) {
+        Ok(Ok(count)) => Ok(count),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(RdbError::new(format!("invalid listpack: {e}"))),
+    }
+}
+
+/// One key read from a file.
+pub struct LoadedKey {
+    /// Its database.
+    pub db: usize,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Value,
+    /// Absolute expiry, Unix milliseconds.
+    pub expire_ms: Option<i64>,
+}
+
+/// What a file said besides its keys.
+#[derive(Debug, Default)]
+pub struct FileInfo {
+    /// The RDB version of the file.
+    pub version: u16,
+    /// Auxiliary fields, in order.
+    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Keys skipped because they had already expired.
+    pub expired_skipped: u64,
+    /// Keys passed to the sink.
+    pub loaded: u64,
+}
+
+/// Reads a whole RDB file of `size` bytes, passing each live key to `sink`.
+/// Keys already expired at `now_ms` are skipped, as a Redis primary does.
+pub fn load_file<R: Read>(
+    input: R,
+    size: u64,
+    num_dbs: usize,
+    limits: Limits,
+    now_ms: i64,
+    mut sink: impl FnMut(LoadedKey) -> Result<()>,
+) -> Result<FileInfo> {
+    let mut d = Decoder::new(input, size);
+    let header: [u8; 9] = d
+        .array()
+        .map_err(|_| RdbError::new("the file is too short to be an RDB file"))?;
+    if &header[..5] != b"REDIS" {
+        return Err(RdbError::new("wrong signature trying to load DB from file"));
+    }
+    let version = std::str::from_utf8(&header[5..])
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|v| (1..=MAX_READ_VERSION).contains(v))
+        .ok_or_else(|| {
+            RdbError::new(format!(
+                "can't handle RDB format version {}",
+                String::from_utf8_lossy(&header[5..])
+            ))
+        })?;
+    let mut info = FileInfo {
+        version,
+        ..FileInfo::default()
+    };
+    let mut db = 0usize;
+    let mut expire: Option<i64> = None;
+    loop {
+        let op = d.byte()?;
+        match op {
+            opcodes::EXPIRETIME_MS => {
+                expire = Some(d.ms_time()?);
+                continue;
+            }
+            opcodes::EXPIRETIME => {
+                let secs = i32::from_le_bytes(d.array()?);
+                expire = Some(i64::from(secs) * 1000);
+                continue;
+            }
+            opcodes::IDLE => {
+                d.length()?;
+                continue;
+            }
+            opcodes::FREQ => {
+                d.byte()?;
+                continue;
+            }
+            opcodes::SELECTDB => {
+                let n = d.length()?;
+                db = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n < num_dbs)
+                    .ok_or_else(|| {
+                        RdbError::new(format!(
+                            "the file has database {n}, but the server is configured for {num_dbs} databases"
+                        ))
+                    })?;
+                continue;
+            }
+            opcodes::RESIZEDB => {
+                d.length()?;
+                d.length()?;
+                continue;
+            }
+            opcodes::AUX => {
+                let name = d.string()?;
+                let value = d.string()?;
+                info.aux.push((name, value));
+                continue;
+            }
+            opcodes::MODULE_AUX => {
+                return Err(RdbError::new(
+                    "the file holds module data, which ferrodis cannot load",
+                ))
+            }
+            opcodes::FUNCTION2 => {
+                return Err(RdbError::new(
+                    "the file holds function libraries, which ferrodis cannot load yet",
+                ))
+            }
+            opcodes::EOF => {
+                if version >= 5 {
+                    let computed = d.crc;
+                    let stored = u64::from_le_bytes(d.array()?);
+                    if stored != 0 && stored != computed {
+                        return Err(RdbError::new(format!(
+                            "wrong RDB checksum expected: ({stored:x}) got: ({computed:x})"
+                        )));
+                    }
+                }
+                return Ok(info);
+            }
+            value_type => {
+                let key = d.string()?;
+                let value = d.value(value_type, limits, now_ms).map_err(|e| {
+                    RdbError::new(format!(
+                        "key '{}' in database {db}: {e}",
+                        String::from_utf8_lossy(&key)
+                    ))
+                })?;
+                let when = expire.take();
+                match value {
+                    None => {}
+                    Some(_) if when.is_some_and(|t| t <= now_ms) => info.expired_skipped += 1,
+                    Some(value) => {
+                        info.loaded += 1;
+                        sink(LoadedKey {
+                            db,
+                            key,
+                            value,
+                            expire_ms: when,
+                        })?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a DUMP payload: checks its RDB version and CRC-64 footer, then
+/// reads the value. Errors carry Redis's reply texts.
+pub fn restore_payload(
+    payload: &[u8],
+    limits: Limits,
+    now_ms: i64,
+) -> std::result::Result<Value, &'static str> {
+    const BAD_FOOTER: &str = "ERR DUMP payload version or checksum are wrong";
+    if payload.len() < 10 {
+        return Err(BAD_FOOTER);
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    let crc = u64::from_le_bytes(footer[2..10].try_into().map_err(|_| BAD_FOOTER)?);
+    if version > MAX_READ_VERSION || crc != crc64::crc64(0, &payload[..payload.len() - 8]) {
+        return Err(BAD_FOOTER);
+    }
+    const BAD_DATA: &str = "ERR Bad data format";
+    let mut d = Decoder::new(body, body.len() as u64);
+    let t = d.byte().map_err(|_| BAD_DATA)?;
+    match d.value(t, limits, now_ms) {
+        Ok(Some(value)) => Ok(value),
+        _ => Err(BAD_DATA),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::encode::dump_payload;
+
+    const LIMITS: Limits = Limits {
+        hash: HashLimits {
+            max_entries: 8,
+            max_value: 16,
+        },
+        list: ListLimits {
+            max_listpack_size: 5,
+        },
+    };
+
+    fn round_trip(value: &Value) -> Value {
+        let payload = dump_payload(value);
+        restore_payload(&payload, LIMITS, 0).expect("payload restores")
+    }
+
+    fn list_items(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::List(l) => l.iter().map(<[u8]>::to_vec).collect(),
+            _ => panic!("not a list"),
+        }
+    }
+
+    fn hash_fields(v: &Value) -> Vec<(Vec<u8>, Vec<u8>, Option<i64>)> {
+        let Value::Hash(h) = v else {
+            panic!("not a hash")
+        };
+        let mut out: Vec<_> = h
+            .iter()
+            .map(|(f, val)| (f.to_vec(), val.to_vec(), h.field_expire_time(f)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_kind_of_value_survives_a_dump_payload() {
+        for s in [
+            &b""[..],
+            b"0",
+            b"-1",
+            b"2147483648",
+            b"007",
+            b"x",
+            &[0xAB; 300],
+        ] {
+            let v = Value::Str(StrValue::from_bytes(s));
+            match round_trip(&v) {
+                Value::Str(back) => assert_eq!(back.as_bytes(), s),
+                _ => panic!("not a string"),
+            }
+        }
+        let mut list = ListValue::new();
+        for i in 0..40 {
+            list.push_back(
+                format!("item-{}", i * 1000).repeat(i % 4).as_bytes(),
+                LIMITS.list,
+            );
+        }
+        let v = Value::List(Box::new(list));
+        assert_eq!(list_items(&round_trip(&v)), list_items(&v));
+
+        for fields in [3, 30] {
+            let mut h = HashValue::new();
+            for i in 0..fields {
+                h.set(
+                    format!("f{i}").as_bytes(),
+                    format!("{}", i * 3).as_bytes(),
+                    LIMITS.hash,
+                );
+            }
+            let plain = Value::Hash(h.clone());
+            assert_eq!(hash_fields(&round_trip(&plain)), hash_fields(&plain));
+            h.set_field_expire_time(b"f1", 4_000_000_000_000);
+            h.set_field_expire_time(b"f2", 4_000_000_000_777);
+            let with_ttls = Value::Hash(h);
+            assert!(crate::rdb::encode::needs_field_ttl_types(&with_ttls));
+            assert_eq!(
+                hash_fields(&round_trip(&with_ttls)),
+                hash_fields(&with_ttls)
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_payload_is_refused_without_a_panic() {
+        let mut list = ListValue::new();
+        for i in 0..50 {
+            list.push_back(format!("element number {i}").as_bytes(), LIMITS.list);
+        }
+        let payload = dump_payload(&Value::List(Box::new(list)));
+        assert!(restore_payload(&payload[..5], LIMITS, 0).is_err());
+        for at in 0..payload.len() {
+            let mut bad = payload.clone();
+            bad[at] ^= 0x41;
+            assert!(restore_payload(&bad, LIMITS, 0).is_err(), "flip at {at}");
+        }
+        // With a valid footer over damaged data, decoding itself must fail
+        // cleanly: recompute the checksum after each change.
+        for at in 0..payload.len() - 10 {
+            let mut bad = payload.clone();
+            bad[at] = bad[at].wrapping_add(0x80);
+            let crc_at = bad.len() - 8;
+            let crc = crate::rdb::crc64::crc64(0, &bad[..crc_at]);
+            bad[crc_at..].copy_from_slice(&crc.to_le_bytes());
+            let _ = restore_payload(&bad, LIMITS, 0);
+        }
+    }
+
+    #[test]
+    fn a_length_past_the_data_is_an_error_not_an_allocation() {
+        // A string claiming 2^62 bytes, and an LZF string claiming to
+        // expand 2^40 times.
+        let mut body = vec![types::STRING, 0x81];
+        body.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        let mut d = Decoder::new(&body[1..], body.len() as u64 - 1);
+        assert!(d.value(types::STRING, LIMITS, 0).is_err());
+        let lzf = [0xC3, 0x01, 0x80, 0x40, 0, 0, 0, 0x00];
+        let mut d = Decoder::new(&lzf[..], lzf.len() as u64);
+        assert!(d.string().is_err());
+    }
+}

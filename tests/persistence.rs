@@ -1,0 +1,395 @@
+//! RDB persistence: dump files and DUMP payloads exchanged with Debian's
+//! redis-server in both directions, redis-check-rdb on ferrodis's files,
+//! restarts, corrupt files, and RESTORE's errors compared with Redis.
+
+mod common;
+
+use common::{start_ferrodis, start_redis, Pair, RawClient, ServerProcess, TempDir};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// The elements of a flat RESP2 array of bulk strings (or one bulk).
+fn bulks(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let line = |at: &mut usize| -> Vec<u8> {
+        let end = reply[*at..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("line end")
+            + *at;
+        let l = reply[*at..end].to_vec();
+        *at = end + 2;
+        l
+    };
+    let head = line(&mut at);
+    let count = match head[0] {
+        b'*' => std::str::from_utf8(&head[1..])
+            .expect("count")
+            .parse::<i64>()
+            .expect("count"),
+        b'$' => {
+            at = 0;
+            1
+        }
+        _ => panic!("not an array: {}", String::from_utf8_lossy(reply)),
+    };
+    for _ in 0..count.max(0) {
+        let h = line(&mut at);
+        assert_eq!(
+            h[0],
+            b'$',
+            "expected a bulk in {}",
+            String::from_utf8_lossy(reply)
+        );
+        let n: usize = std::str::from_utf8(&h[1..])
+            .expect("len")
+            .parse()
+            .expect("len");
+        out.push(reply[at..at + n].to_vec());
+        at += n + 2;
+    }
+    out
+}
+
+/// Every key of databases 0..16 with its type, contents (hash fields
+/// sorted) and absolute expiry, in a form two servers can be compared by.
+fn contents(port: u16) -> BTreeMap<(usize, Vec<u8>), String> {
+    let mut c = RawClient::connect(port);
+    let mut all = BTreeMap::new();
+    for db in 0..16 {
+        assert_eq!(c.cmd(&["SELECT", &db.to_string()]), b"+OK\r\n");
+        for key in bulks(&c.cmd(&["KEYS", "*"])) {
+            let k: &[u8] = &key;
+            let kind = c.cmd_bytes(&[b"TYPE", k]);
+            let body = match &kind[..] {
+                b"+string\r\n" => c.cmd_bytes(&[b"GET", k]),
+                b"+list\r\n" => c.cmd_bytes(&[b"LRANGE", k, b"0", b"-1"]),
+                b"+hash\r\n" => {
+                    let flat = bulks(&c.cmd_bytes(&[b"HGETALL", k]));
+                    let mut pairs: Vec<_> = flat.chunks(2).map(|p| p.to_vec()).collect();
+                    pairs.sort();
+                    format!("{pairs:?}").into_bytes()
+                }
+                other => panic!("unexpected type {}", String::from_utf8_lossy(other)),
+            };
+            let expiry = c.cmd_bytes(&[b"PEXPIRETIME", k]);
+            all.insert(
+                (db, key.clone()),
+                format!(
+                    "{} {} {}",
+                    String::from_utf8_lossy(&kind).trim(),
+                    String::from_utf8_lossy(&body),
+                    String::from_utf8_lossy(&expiry).trim()
+                ),
+            );
+        }
+    }
+    all
+}
+
+/// Fills a server with every type and encoding both servers hold.
+fn fill(port: u16) {
+    let mut c = RawClient::connect(port);
+    let far = "4102444800000"; // 2100-01-01, in ms
+    let long_text = "compressible ".repeat(200);
+    let mut script: Vec<Vec<Vec<u8>>> = vec![
+        vec![b"SET".to_vec(), b"s:int".to_vec(), b"12345".to_vec()],
+        vec![b"SET".to_vec(), b"s:neg".to_vec(), b"-9000000000".to_vec()],
+        vec![
+            b"SET".to_vec(),
+            b"s:big".to_vec(),
+            b"9223372036854775807".to_vec(),
+        ],
+        vec![b"SET".to_vec(), b"s:short".to_vec(), b"hello".to_vec()],
+        vec![
+            b"SET".to_vec(),
+            b"s:long".to_vec(),
+            long_text.clone().into_bytes(),
+        ],
+        vec![b"SET".to_vec(), b"s:bin".to_vec(), (0u8..=255).collect()],
+        vec![b"SET".to_vec(), b"s:empty".to_vec(), Vec::new()],
+        vec![b"SET".to_vec(), b"s:lead0".to_vec(), b"007".to_vec()],
+        vec![
+            b"SET".to_vec(),
+            b"s:ttl".to_vec(),
+            b"v".to_vec(),
+            b"PXAT".to_vec(),
+            far.into(),
+        ],
+        vec![
+            b"RPUSH".to_vec(),
+            b"l:small".to_vec(),
+            b"a".to_vec(),
+            b"1".to_vec(),
+            b"-5000".to_vec(),
+            Vec::new(),
+        ],
+        vec![
+            b"HSET".to_vec(),
+            b"h:small".to_vec(),
+            b"f1".to_vec(),
+            b"v1".to_vec(),
+            b"n".to_vec(),
+            b"42".to_vec(),
+        ],
+        vec![b"SELECT".to_vec(), b"3".to_vec()],
+        vec![b"SET".to_vec(), b"db3:key".to_vec(), b"in three".to_vec()],
+        vec![
+            b"HSET".to_vec(),
+            b"h:ttl".to_vec(),
+            b"f".to_vec(),
+            b"v".to_vec(),
+        ],
+        vec![b"PEXPIREAT".to_vec(), b"h:ttl".to_vec(), far.into()],
+        vec![b"SELECT".to_vec(), b"0".to_vec()],
+    ];
+    // A list of many nodes, with integers, long and compressible elements.
+    let mut big_list = vec![b"RPUSH".to_vec(), b"l:big".to_vec()];
+    for i in 0..3000 {
+        big_list.push(match i % 3 {
+            0 => i.to_string().into_bytes(),
+            1 => format!("element-{i}").into_bytes(),
+            _ => long_text.as_bytes()[..100 + i % 50].to_vec(),
+        });
+    }
+    script.push(big_list);
+    // A hash table: past hash-max-listpack-entries, and one with a long value.
+    let mut big_hash = vec![b"HSET".to_vec(), b"h:big".to_vec()];
+    for i in 0..700 {
+        big_hash.push(format!("field:{i}").into_bytes());
+        big_hash.push(format!("{}", i * 7).into_bytes());
+    }
+    script.push(big_hash);
+    script.push(vec![
+        b"HSET".to_vec(),
+        b"h:longval".to_vec(),
+        b"f".to_vec(),
+        long_text.into_bytes(),
+    ]);
+    for cmd in script {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
+        let reply = c.cmd_bytes(&args);
+        assert!(
+            !reply.starts_with(b"-"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+}
+
+fn save(port: u16) {
+    assert_eq!(RawClient::connect(port).cmd(&["SAVE"]), b"+OK\r\n");
+}
+
+/// The directory a test server was started in, from CONFIG GET dir.
+fn dir_of(port: u16) -> std::path::PathBuf {
+    let reply = RawClient::connect(port).cmd(&["CONFIG", "GET", "dir"]);
+    std::path::PathBuf::from(String::from_utf8_lossy(&bulks(&reply)[1]).into_owned())
+}
+
+fn copy_dump(from: &Path, to: &TempDir) {
+    std::fs::copy(from.join("dump.rdb"), to.0.join("dump.rdb")).expect("copy dump.rdb");
+}
+
+fn start_ferrodis_in(dir: &TempDir) -> ServerProcess {
+    start_ferrodis(&["--dir", dir.0.to_str().expect("utf-8 path")])
+}
+
+#[test]
+fn a_dump_written_by_redis_loads_into_ferrodis_with_every_key_and_ttl() {
+    let redis = start_redis(&[]);
+    fill(redis.port);
+    save(redis.port);
+    let expected = contents(redis.port);
+    assert!(
+        expected.len() >= 14,
+        "the fixture filled {} keys",
+        expected.len()
+    );
+
+    let dir = TempDir::new("ferrodis-load");
+    copy_dump(&dir_of(redis.port), &dir);
+    let ours = start_ferrodis_in(&dir);
+    assert_eq!(contents(ours.port), expected);
+    let info = RawClient::connect(ours.port).text(&["INFO", "persistence"]);
+    assert!(
+        info.contains(&format!("rdb_last_load_keys_loaded:{}\r\n", expected.len())),
+        "{info}"
+    );
+}
+
+#[test]
+fn a_dump_written_by_ferrodis_passes_redis_check_rdb_and_loads_into_redis() {
+    let ours = start_ferrodis(&[]);
+    fill(ours.port);
+    let expected = contents(ours.port);
+    save(ours.port);
+    let our_dir = dir_of(ours.port);
+
+    let check = Command::new("redis-check-rdb")
+        .arg(our_dir.join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK!"),
+        "{report}"
+    );
+
+    let dir = TempDir::new("redis-load");
+    copy_dump(&our_dir, &dir);
+    let redis = start_redis(&["--dir", dir.0.to_str().expect("utf-8 path")]);
+    assert_eq!(contents(redis.port), expected);
+}
+
+#[test]
+fn uncompressed_and_unchecksummed_dumps_load_into_redis_too() {
+    let ours = start_ferrodis(&["--rdbcompression", "no", "--rdbchecksum", "no"]);
+    fill(ours.port);
+    let expected = contents(ours.port);
+    save(ours.port);
+    let dir = TempDir::new("redis-load-plain");
+    copy_dump(&dir_of(ours.port), &dir);
+    let redis = start_redis(&["--dir", dir.0.to_str().expect("utf-8 path")]);
+    assert_eq!(contents(redis.port), expected);
+}
+
+#[test]
+fn dump_payloads_restore_across_both_servers() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    fill(ours.port);
+    fill(redis.port);
+    for (from, to) in [(&redis, &ours), (&ours, &redis)] {
+        let mut src = RawClient::connect(from.port);
+        let mut dst = RawClient::connect(to.port);
+        for ((db, key), _) in contents(from.port) {
+            src.cmd(&["SELECT", &db.to_string()]);
+            dst.cmd(&["SELECT", &db.to_string()]);
+            let payload = bulks(&src.cmd_bytes(&[b"DUMP", &key])).remove(0);
+            let reply = dst.cmd_bytes(&[b"RESTORE", &key, b"0", &payload, b"REPLACE"]);
+            assert_eq!(
+                reply,
+                b"+OK\r\n",
+                "RESTORE of {}",
+                String::from_utf8_lossy(&key)
+            );
+        }
+        // TTLs are not part of a payload: clear them on the source side.
+        for ((db, key), _) in contents(from.port) {
+            src.cmd(&["SELECT", &db.to_string()]);
+            src.cmd_bytes(&[b"PERSIST", &key]);
+        }
+        assert_eq!(contents(to.port), contents(from.port));
+    }
+}
+
+#[test]
+fn dump_and_restore_replies_match_redis() {
+    common::differential(|p: &mut Pair| {
+        p.script(
+            "
+            SET s value
+            DUMP nosuchkey
+            RESTORE s 0 garbage
+            RESTORE fresh 0 garbage
+            RESTORE fresh -1 garbage
+            RESTORE fresh notanumber garbage
+            RESTORE fresh 0 garbage BADOPTION
+            RESTORE fresh 0 garbage IDLETIME -1
+            RESTORE fresh 0 garbage IDLETIME
+            RESTORE fresh 0 garbage FREQ 256
+            RESTORE fresh 0 garbage FREQ 5 IDLETIME 5
+            RESTORE fresh 0 garbage IDLETIME x
+            RESTORE
+            DUMP
+            ",
+        );
+        // A payload from one server with a flipped byte: checksum error.
+        let payload = bulks(&p.same(&["DUMP", "s"])).remove(0);
+        let mut bad = payload.clone();
+        bad[1] ^= 0xFF;
+        p.same_bytes(&[b"RESTORE", b"x", b"0", &bad]);
+        p.same_bytes(&[b"RESTORE", b"x", b"0", &payload[..payload.len() - 1]]);
+        p.same_bytes(&[b"RESTORE", b"x", b"0", &payload]);
+        p.same_bytes(&[b"RESTORE", b"x", b"0", &payload]);
+        p.same_bytes(&[b"RESTORE", b"x", b"0", &payload, b"REPLACE", b"ABSTTL"]);
+        p.same(&["GET", "x"]);
+        // A TTL already in the past deletes the replaced key.
+        p.same_bytes(&[b"RESTORE", b"x", b"1", &payload, b"REPLACE", b"ABSTTL"]);
+        p.same(&["EXISTS", "x"]);
+        p.same_bytes(&[b"RESTORE", b"y", b"100000", &payload]);
+        p.same(&["TTL", "y"]);
+    });
+}
+
+#[test]
+fn a_restart_after_shutdown_save_keeps_the_data_and_field_ttls() {
+    let dir = TempDir::new("ferrodis-restart");
+    let before;
+    {
+        let ours = start_ferrodis_in(&dir);
+        fill(ours.port);
+        let mut c = RawClient::connect(ours.port);
+        c.cmd(&["HSET", "h:fttl", "a", "1", "b", "2"]);
+        assert_eq!(
+            c.cmd(&["HPEXPIREAT", "h:fttl", "4102444800000", "FIELDS", "1", "a"]),
+            b"*1\r\n:1\r\n"
+        );
+        before = contents(ours.port);
+        assert!(
+            c.cmd(&["SHUTDOWN", "SAVE"]).is_empty(),
+            "SHUTDOWN closes without a reply"
+        );
+        let mut ours = ours;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while ours.is_running() {
+            assert!(std::time::Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let ours = start_ferrodis_in(&dir);
+    assert_eq!(contents(ours.port), before);
+    let mut c = RawClient::connect(ours.port);
+    assert_eq!(
+        c.cmd(&["HPEXPIRETIME", "h:fttl", "FIELDS", "2", "a", "b"]),
+        b"*2\r\n:4102444800000\r\n:-1\r\n"
+    );
+    assert_eq!(
+        c.text(&["OBJECT", "ENCODING", "h:fttl"]),
+        "$10\r\nlistpackex\r\n"
+    );
+}
+
+#[test]
+fn a_corrupt_or_truncated_dump_stops_start_up_with_an_error() {
+    let ours = start_ferrodis(&[]);
+    fill(ours.port);
+    save(ours.port);
+    let good = std::fs::read(dir_of(ours.port).join("dump.rdb")).expect("read dump");
+    drop(ours);
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    for (what, bytes) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("flipped byte", flipped),
+        ("not an RDB file", b"hello world, this is no dump".to_vec()),
+    ] {
+        let dir = TempDir::new("ferrodis-corrupt");
+        std::fs::write(dir.0.join("dump.rdb"), &bytes).expect("write dump");
+        let out = Command::new(common::ferrodis_bin())
+            .args(["--port", "0", "--dir", dir.0.to_str().expect("utf-8 path")])
+            .output()
+            .expect("run ferrodis-server");
+        assert!(!out.status.success(), "{what}: the server started");
+        let log = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            log.contains("dump.rdb"),
+            "{what}: the error names the file: {log}"
+        );
+    }
+}
