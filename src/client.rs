@@ -157,6 +157,8 @@ pub struct ClientState {
     pub authenticated: bool,
     /// Open transaction, if any.
     pub multi: Option<MultiState>,
+    /// True while EXEC runs the queued commands.
+    pub in_exec: bool,
     /// Keys under WATCH, as (db, key).
     pub watched: Vec<(usize, Box<[u8]>)>,
     /// Set when a watched key changes.
@@ -190,6 +192,7 @@ impl ClientState {
             db: 0,
             authenticated: true,
             multi: None,
+            in_exec: false,
             watched: Vec::new(),
             watch_flag: Arc::new(WatchFlag::default()),
             close_after_reply: false,

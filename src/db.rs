@@ -193,6 +193,130 @@ pub struct ShardDb {
     pub hash_ttl_keys: Dict<()>,
     /// Where active expiry resumes its sampling of `hash_ttl_keys`.
     pub hash_ttl_cursor: u64,
+    /// The part of a background save still to be written, while one runs.
+    snapshot: Option<Box<DbSnapshot>>,
+}
+
+/// A background save's progress through one database of one shard.
+///
+/// The save captures the keyspace as it was at one instant without copying
+/// it up front: the saver walks the key table bucket by bucket, and a write
+/// to a bucket it has not reached yet first serialises that bucket as it
+/// still is ("preserves" it). Every bucket is thus written exactly once, with
+/// its content at the instant the save began. A table resize would move keys
+/// between walked and unwalked buckets, so before one happens the rest of
+/// the table is serialised at once.
+struct DbSnapshot {
+    /// The database number the output belongs to (it travels with the data
+    /// through SWAPDB).
+    label: usize,
+    /// Buckets below this index have been walked; `usize::MAX` once the
+    /// whole table is written.
+    walked: usize,
+    /// Buckets at or past `walked` already preserved by a writer.
+    preserved: Vec<u64>,
+    /// Serialised keys not yet handed to the saver.
+    out: crate::rdb::encode::Encoder,
+    /// The instant of the save: keys expired by then are left out.
+    now_ms: i64,
+}
+
+/// Serialised keys of one database handed to the saver by
+/// [`Keyspace::snapshot_step`].
+pub struct SnapshotChunk {
+    /// The database they belong to.
+    pub db: usize,
+    /// RDB key/value records.
+    pub bytes: Vec<u8>,
+}
+
+impl DbSnapshot {
+    fn is_preserved(&self, idx: usize) -> bool {
+        self.preserved
+            .get(idx / 64)
+            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+    }
+
+    /// Serialises bucket `idx` of `keys` unless it is already written.
+    fn write_bucket(&mut self, idx: usize, keys: &Dict<Entry>, expires: &Dict<i64>) {
+        if self.walked == usize::MAX || idx < self.walked || self.is_preserved(idx) {
+            return;
+        }
+        if let Some(w) = self.preserved.get_mut(idx / 64) {
+            *w |= 1 << (idx % 64);
+        }
+        for (key, entry) in keys.bucket_entries(idx) {
+            let when = if expires.is_empty() {
+                None
+            } else {
+                expires.get(hash_key(key), key).copied()
+            };
+            if when.is_none_or(|t| t > self.now_ms) {
+                self.out.key_value(key, &entry.value, when);
+            }
+        }
+    }
+
+    /// Walks up to `buckets` more buckets; true once the table is done.
+    fn walk(&mut self, buckets: usize, keys: &Dict<Entry>, expires: &Dict<i64>) -> bool {
+        if self.walked == usize::MAX {
+            return true;
+        }
+        let end = self.walked.saturating_add(buckets).min(keys.bucket_count());
+        for idx in self.walked..end {
+            self.write_bucket(idx, keys, expires);
+        }
+        self.walked = end;
+        if end >= keys.bucket_count() {
+            self.walked = usize::MAX;
+            self.preserved = Vec::new();
+        }
+        self.walked == usize::MAX
+    }
+}
+
+impl ShardDb {
+    /// Before the key with `hash` changes in place (value or TTL): if a
+    /// background save has not written its bucket yet, write it now.
+    #[inline]
+    fn preserve(&mut self, hash: u64) {
+        if let Some(snap) = self.snapshot.as_deref_mut() {
+            if let Some(idx) = self.keys.bucket_of(hash) {
+                snap.write_bucket(idx, &self.keys, &self.expires);
+            }
+        }
+    }
+
+    /// [`ShardDb::preserve`] before inserting a key, which may resize.
+    #[inline]
+    fn preserve_for_insert(&mut self, hash: u64) {
+        if self.snapshot.is_some() {
+            if self.keys.grows_on_insert() {
+                self.finish_snapshot_walk();
+            } else {
+                self.preserve(hash);
+            }
+        }
+    }
+
+    /// [`ShardDb::preserve`] before removing a key, which may resize.
+    #[inline]
+    fn preserve_for_remove(&mut self, hash: u64) {
+        if self.snapshot.is_some() {
+            if self.keys.shrinks_on_remove() {
+                self.finish_snapshot_walk();
+            } else {
+                self.preserve(hash);
+            }
+        }
+    }
+
+    /// Writes every bucket the background save has not reached yet.
+    fn finish_snapshot_walk(&mut self) {
+        if let Some(snap) = self.snapshot.as_deref_mut() {
+            snap.walk(usize::MAX, &self.keys, &self.expires);
+        }
+    }
 }
 
 impl ShardDb {
@@ -213,6 +337,7 @@ impl ShardDb {
         let mut deleted = Vec::new();
         for key in visited {
             let h = hash_key(&key);
+            self.preserve(h);
             let keep_tracking = match self.keys.get_mut(h, &key) {
                 Some(Entry {
                     value: Value::Hash(hash),
@@ -240,6 +365,7 @@ impl ShardDb {
 impl ShardDb {
     /// Removes a key and its expiry.
     fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Value> {
+        self.preserve_for_remove(hash);
         let entry = self.keys.remove(hash, key)?;
         if !self.expires.is_empty() {
             self.expires.remove(hash, key);
@@ -403,6 +529,35 @@ impl Keyspace {
             .unwatch(db, key, flag);
     }
 
+    /// Advances the background save in shard `shard` by up to `buckets`
+    /// buckets of one database, holding the shard's lock only for that
+    /// step. Returns what is ready to write, or `None` once the shard has
+    /// nothing left for this save.
+    pub fn snapshot_step(&self, shard: usize, buckets: usize) -> Option<SnapshotChunk> {
+        let mut guard = self.shards[shard].lock();
+        // Searched afresh each step: SWAPDB may move a database's save.
+        let sdb = guard.dbs.iter_mut().find(|d| d.snapshot.is_some())?;
+        let snap = sdb.snapshot.as_deref_mut()?;
+        let done = snap.walk(buckets, &sdb.keys, &sdb.expires);
+        let chunk = SnapshotChunk {
+            db: snap.label,
+            bytes: std::mem::take(&mut snap.out.buf),
+        };
+        if done {
+            sdb.snapshot = None;
+        }
+        Some(chunk)
+    }
+
+    /// Drops every background save state (a save that failed).
+    pub fn abort_snapshot(&self) {
+        for shard in self.shards.iter() {
+            for sdb in shard.lock().dbs.iter_mut() {
+                sdb.snapshot = None;
+            }
+        }
+    }
+
     /// Deletes up to a bounded number of expired keys; returns how many were
     /// deleted. Called from the server's periodic task (Redis's active expire
     /// cycle): each shard is locked only briefly.
@@ -525,6 +680,7 @@ macro_rules! typed_accessors {
                     self.first_access(hash) && exists
                 }
             };
+            self.shard(hash).dbs[db].preserve_for_insert(hash);
             let entry = self.shard(hash).dbs[db]
                 .keys
                 .get_or_insert_with(hash, key, || Entry {
@@ -666,6 +822,8 @@ impl<'a> DbView<'a> {
     /// The live value at `key`, mutable.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let hash = hash_key(key);
+        let db = self.db;
+        self.shard(hash).dbs[db].preserve(hash);
         self.lookup(hash, key).map(|e| &mut e.value)
     }
 
@@ -716,6 +874,7 @@ impl<'a> DbView<'a> {
         let lru = self.overwrite_stamp(hash, key);
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve_for_insert(hash);
         sdb.keys.insert(hash, key, Entry { value, lru });
         if !sdb.expires.is_empty() {
             sdb.expires.remove(hash, key);
@@ -728,9 +887,9 @@ impl<'a> DbView<'a> {
         self.expire_if_needed(hash, key);
         let lru = self.overwrite_stamp(hash, key);
         let db = self.db;
-        self.shard(hash).dbs[db]
-            .keys
-            .insert(hash, key, Entry { value, lru });
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve_for_insert(hash);
+        sdb.keys.insert(hash, key, Entry { value, lru });
     }
 
     /// Removes `key`; returns its value if it existed (and had not expired).
@@ -769,6 +928,7 @@ impl<'a> DbView<'a> {
         let hash = hash_key(key);
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve(hash);
         if let Some((stored_key, _)) = sdb.keys.get_key_value(hash, key) {
             let stored_key: Box<[u8]> = stored_key.into();
             match sdb.expires.get_mut(hash, key) {
@@ -782,7 +942,9 @@ impl<'a> DbView<'a> {
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let hash = hash_key(key);
         let db = self.db;
-        self.shard(hash).dbs[db].expires.remove(hash, key).is_some()
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve(hash);
+        sdb.expires.remove(hash, key).is_some()
     }
 
     /// Registers `key` as a hash with field TTLs, so active expiry reclaims
@@ -865,7 +1027,10 @@ impl<'a> DbView<'a> {
         let now = self.now_ms;
         for shard in self.locked_shards() {
             shard.touch_all_watchers_in_db(db, None, now);
-            let taken = std::mem::take(&mut shard.dbs[db]);
+            // A background save keeps what it has not written yet.
+            shard.dbs[db].finish_snapshot_walk();
+            let mut taken = std::mem::take(&mut shard.dbs[db]);
+            shard.dbs[db].snapshot = taken.snapshot.take();
             removed += taken.keys.len();
             old.push(taken);
         }
@@ -930,6 +1095,36 @@ impl<'a> DbView<'a> {
             }
             if seen >= count || steps >= max_steps {
                 return (dict_cursor << shard_bits) | shard_idx as u64;
+            }
+        }
+    }
+
+    /// Starts a background save of every database at this instant
+    /// (`now_ms`): from here on, writes preserve what the save has not
+    /// written yet. Needs every shard locked.
+    pub fn begin_snapshot(&mut self, compress: bool) {
+        debug_assert!(self.holds_all(), "a snapshot starts under every lock");
+        let now = self.now_ms;
+        for shard in self.locked_shards() {
+            for (label, sdb) in shard.dbs.iter_mut().enumerate() {
+                sdb.snapshot = (!sdb.keys.is_empty()).then(|| {
+                    Box::new(DbSnapshot {
+                        label,
+                        walked: 0,
+                        preserved: vec![0; sdb.keys.bucket_count().div_ceil(64)],
+                        out: crate::rdb::encode::Encoder::new(compress),
+                        now_ms: now,
+                    })
+                });
+            }
+        }
+    }
+
+    /// Drops the background save states of the locked shards.
+    pub fn end_snapshot(&mut self) {
+        for shard in self.locked_shards() {
+            for sdb in shard.dbs.iter_mut() {
+                sdb.snapshot = None;
             }
         }
     }

@@ -192,6 +192,31 @@ impl<V> Dict<V> {
         (hash as usize) & (self.buckets.len() - 1)
     }
 
+    /// The bucket a key with `hash` lives in (`None` while the table has no
+    /// buckets). Valid until the table is resized.
+    pub fn bucket_of(&self, hash: u64) -> Option<usize> {
+        (!self.buckets.is_empty()).then(|| self.index(hash))
+    }
+
+    /// The entries of bucket `idx` (none past the end of the table).
+    pub fn bucket_entries(&self, idx: usize) -> impl Iterator<Item = (&[u8], &V)> {
+        ChainIter {
+            cur: self.buckets.get(idx).and_then(|b| b.as_deref()),
+        }
+    }
+
+    /// True if inserting a new key now would resize the table (which moves
+    /// keys between buckets).
+    pub fn grows_on_insert(&self) -> bool {
+        self.len >= self.buckets.len()
+    }
+
+    /// True if removing a key now would resize the table.
+    pub fn shrinks_on_remove(&self) -> bool {
+        let size = self.buckets.len();
+        size > MIN_BUCKETS && self.len.saturating_sub(1) * 10 < size
+    }
+
     /// Looks up `key` (whose hash is `hash`).
     pub fn get(&self, hash: u64, key: &[u8]) -> Option<&V> {
         if self.buckets.is_empty() {

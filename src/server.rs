@@ -293,6 +293,8 @@ pub struct Shared {
     pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
     /// RDB save and load state.
     pub persistence: crate::snapshot::Persistence,
+    /// This state's own `Arc`, for work that outlives a command (BGSAVE).
+    me: std::sync::Weak<Shared>,
 }
 
 impl Shared {
@@ -301,7 +303,8 @@ impl Shared {
         let run_id: String = (0..5)
             .map(|_| format!("{:08x}", crate::util::rand_u64() as u32))
             .collect();
-        Arc::new(Shared {
+        Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
             keyspace: Keyspace::new(config.int("databases") as usize),
             hot: HotConfig::from(&config),
             config: RwLock::new(config),
@@ -321,6 +324,14 @@ impl Shared {
             monitor: tokio::sync::broadcast::channel(4096).0,
             persistence: crate::snapshot::Persistence::new(crate::util::now_ms() / 1000),
         })
+    }
+
+    /// A new handle on this state (it always lives in the `Arc` that
+    /// [`Shared::new`] made).
+    pub fn arc(&self) -> Arc<Shared> {
+        self.me
+            .upgrade()
+            .unwrap_or_else(|| unreachable!("a Shared is only reached through its Arc"))
     }
 
     /// True when `save` rules are configured (a save happens at shutdown).
@@ -888,6 +899,7 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if deleted > 0 {
             shared.stats.expired_keys.add(deleted);
         }
+        crate::snapshot::cron(&shared);
         let stats = &shared.stats;
         stats.rates.lock().sample(
             Instant::now(),

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Encoded bytes are written to the file in pieces of about this size.
@@ -34,7 +35,19 @@ pub struct Persistence {
     pub loaded_keys: AtomicU64,
     /// See `loaded_keys`.
     pub loaded_expired: AtomicU64,
-    /// Held for the whole of a save: one at a time.
+    /// A background save is running.
+    pub bgsave_in_progress: AtomicBool,
+    /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) asked for one to start when
+    /// possible.
+    pub bgsave_scheduled: AtomicBool,
+    /// Unix ms the running background save started (0: none).
+    pub bgsave_started_ms: AtomicI64,
+    /// Seconds the last background save took (-1: none yet).
+    pub last_bgsave_secs: AtomicI64,
+    /// Unix ms of the last save attempt (failed saves are retried after a
+    /// delay).
+    pub last_attempt_ms: AtomicI64,
+    /// Held for the whole of a foreground save: one at a time.
     saving: Mutex<()>,
 }
 
@@ -48,6 +61,11 @@ impl Persistence {
             last_save_ok: AtomicBool::new(true),
             loaded_keys: AtomicU64::new(0),
             loaded_expired: AtomicU64::new(0),
+            bgsave_in_progress: AtomicBool::new(false),
+            bgsave_scheduled: AtomicBool::new(false),
+            bgsave_started_ms: AtomicI64::new(0),
+            last_bgsave_secs: AtomicI64::new(-1),
+            last_attempt_ms: AtomicI64::new(0),
             saving: Mutex::new(()),
         }
     }
@@ -91,8 +109,17 @@ pub fn save_locked(shared: &Shared, view: &mut DbView<'_>) -> std::io::Result<()
     let dirty_before = shared.stats.dirty.get();
     let path = dump_path(shared);
     let result = write_dump(shared, view, &path);
+    record_outcome(shared, &result, dirty_before);
+    crate::verbose!("Save took {:.3} seconds", started.elapsed().as_secs_f64());
+    result
+}
+
+/// Records a finished save in the persistence state and the log.
+fn record_outcome(shared: &Shared, result: &std::io::Result<()>, dirty_before: u64) {
     let p = &shared.persistence;
-    match &result {
+    p.last_attempt_ms
+        .store(crate::util::now_ms(), Ordering::Relaxed);
+    match result {
         Ok(()) => {
             p.dirty_at_save.store(dirty_before, Ordering::Relaxed);
             p.last_save_unix
@@ -100,30 +127,56 @@ pub fn save_locked(shared: &Shared, view: &mut DbView<'_>) -> std::io::Result<()
             p.saves.fetch_add(1, Ordering::Relaxed);
             p.last_save_ok.store(true, Ordering::Relaxed);
             crate::notice!("DB saved on disk");
-            crate::verbose!("Save took {:.3} seconds", started.elapsed().as_secs_f64());
         }
         Err(e) => {
             p.last_save_ok.store(false, Ordering::Relaxed);
             crate::warning!("Failed saving the DB: {e}");
         }
     }
-    result
 }
 
 fn write_dump(shared: &Shared, view: &mut DbView<'_>, path: &Path) -> std::io::Result<()> {
+    write_atomically(path, "temp", |file| write_rdb(shared, view, file))
+}
+
+/// Writes a new version of `path` through a temporary file in the same
+/// directory, fsynced and renamed over it, then fsyncs the directory.
+fn write_atomically(
+    path: &Path,
+    tag: &str,
+    write: impl FnOnce(File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let written = File::create(&tmp).and_then(|file| write_rdb(shared, view, file));
-    let result = written
+    let tmp = dir.join(format!("{tag}-{}.rdb", std::process::id()));
+    let result = File::create(&tmp)
+        .and_then(write)
         .and_then(|()| std::fs::rename(&tmp, path))
-        .and_then(|()| std::fs::File::open(dir)?.sync_all());
+        .and_then(|()| File::open(dir)?.sync_all());
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The file header and auxiliary fields.
+fn write_preamble(enc: &mut Encoder, version: u16) {
+    enc.header(version);
+    enc.aux(
+        "redis-ver",
+        crate::cmd::connection::REDIS_COMPAT_VERSION.as_bytes(),
+    );
+    enc.aux("redis-bits", b"64");
+    let mut text = Vec::new();
+    crate::reply::push_i64(&mut text, crate::util::now_ms() / 1000);
+    enc.aux("ctime", &text);
+    text.clear();
+    let used = crate::cmd::server::memory_figures().allocated;
+    crate::reply::push_i64(&mut text, used as i64);
+    enc.aux("used-mem", &text);
+    enc.aux("aof-base", b"0");
 }
 
 use std::fs::File;
@@ -140,20 +193,7 @@ fn write_rdb(shared: &Shared, view: &mut DbView<'_>, mut file: File) -> std::io:
     } else {
         crate::rdb::VERSION
     };
-    enc.header(version);
-    enc.aux(
-        "redis-ver",
-        crate::cmd::connection::REDIS_COMPAT_VERSION.as_bytes(),
-    );
-    enc.aux("redis-bits", b"64");
-    let mut text = Vec::new();
-    crate::reply::push_i64(&mut text, crate::util::now_ms() / 1000);
-    enc.aux("ctime", &text);
-    text.clear();
-    let used = crate::cmd::server::memory_figures().allocated;
-    crate::reply::push_i64(&mut text, used as i64);
-    enc.aux("used-mem", &text);
-    enc.aux("aof-base", b"0");
+    write_preamble(&mut enc, version);
     let mut crc = 0u64;
     let mut failure: Option<std::io::Error> = None;
     let mut drain = |enc: &mut Encoder, crc: &mut u64, failure: &mut Option<std::io::Error>| {
@@ -187,6 +227,147 @@ fn write_rdb(shared: &Shared, view: &mut DbView<'_>, mut file: File) -> std::io:
     let stored = if checksum { crc } else { 0 };
     file.write_all(&stored.to_le_bytes())?;
     file.sync_all()
+}
+
+/// Buckets a background save serialises per shard lock it takes: short
+/// enough that a command waiting for the shard barely notices.
+const STEP_BUCKETS: usize = 256;
+
+/// Why BGSAVE could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BgsaveRefused {
+    /// A background save is running already.
+    InProgress,
+}
+
+/// Starts a background save (BGSAVE) of the keyspace as it is now; `view`
+/// must hold every shard. The instant is taken here: from this point writes
+/// preserve what the saver has not written yet (see
+/// [`DbView::begin_snapshot`]), and a thread writes the file while clients
+/// go on.
+pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), BgsaveRefused> {
+    let p = &shared.persistence;
+    if p.bgsave_in_progress.swap(true, Ordering::SeqCst) {
+        return Err(BgsaveRefused::InProgress);
+    }
+    p.bgsave_scheduled.store(false, Ordering::Relaxed);
+    let (compress, checksum) = {
+        let config = shared.config.read();
+        (config.flag("rdbcompression"), config.flag("rdbchecksum"))
+    };
+    let version = if view.has_field_ttls() {
+        crate::rdb::VERSION_FIELD_TTLS
+    } else {
+        crate::rdb::VERSION
+    };
+    let dirty_before = shared.stats.dirty.get();
+    view.begin_snapshot(compress);
+    p.bgsave_started_ms
+        .store(crate::util::now_ms(), Ordering::Relaxed);
+    crate::notice!("Background saving started");
+    let worker = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("ferrodis-bgsave".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let path = dump_path(&worker);
+            let result = write_atomically(&path, "temp-bgsave", |file| {
+                write_background(&worker, file, version, compress, checksum)
+            });
+            if result.is_err() {
+                worker.keyspace.abort_snapshot();
+            }
+            record_outcome(&worker, &result, dirty_before);
+            let p = &worker.persistence;
+            p.last_bgsave_secs
+                .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+            p.bgsave_started_ms.store(0, Ordering::Relaxed);
+            p.bgsave_in_progress.store(false, Ordering::SeqCst);
+            match result {
+                Ok(()) => crate::notice!("Background saving terminated with success"),
+                Err(_) => crate::warning!("Background saving error"),
+            }
+        });
+    if spawned.is_err() {
+        // The save states were installed under the locks `view` still holds.
+        view.end_snapshot();
+        p.bgsave_in_progress.store(false, Ordering::SeqCst);
+        crate::warning!("Can't save in background: no thread");
+    }
+    Ok(())
+}
+
+/// The saver thread: the preamble, then every shard's databases as the
+/// walk hands them over, then the end marker and checksum.
+fn write_background(
+    shared: &Shared,
+    mut file: File,
+    version: u16,
+    compress: bool,
+    checksum: bool,
+) -> std::io::Result<()> {
+    let mut head = Encoder::new(compress);
+    write_preamble(&mut head, version);
+    let mut crc = crc64::crc64(0, &head.buf);
+    file.write_all(&head.buf)?;
+    let mut current_db = None;
+    let mut out = std::io::BufWriter::with_capacity(WRITE_CHUNK, file);
+    for shard in 0..crate::db::SHARD_COUNT {
+        while let Some(chunk) = shared.keyspace.snapshot_step(shard, STEP_BUCKETS) {
+            if chunk.bytes.is_empty() {
+                continue;
+            }
+            if current_db != Some(chunk.db) {
+                head.buf.clear();
+                head.select(chunk.db);
+                crc = crc64::crc64(crc, &head.buf);
+                out.write_all(&head.buf)?;
+                current_db = Some(chunk.db);
+            }
+            crc = crc64::crc64(crc, &chunk.bytes);
+            out.write_all(&chunk.bytes)?;
+        }
+    }
+    let eof = [opcodes::EOF];
+    crc = crc64::crc64(crc, &eof);
+    out.write_all(&eof)?;
+    let stored = if checksum { crc } else { 0 };
+    out.write_all(&stored.to_le_bytes())?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
+}
+
+/// The periodic task's part: starts a scheduled BGSAVE, or one that a
+/// `save` rule calls for (after a failed save, only once 5 s have passed).
+pub fn cron(shared: &Arc<Shared>) {
+    let p = &shared.persistence;
+    if p.bgsave_in_progress.load(Ordering::Relaxed) {
+        return;
+    }
+    let now_ms = crate::util::now_ms();
+    let due = if p.bgsave_scheduled.load(Ordering::Relaxed) {
+        true
+    } else {
+        let changes = p.changes_since_save(shared);
+        let since = now_ms / 1000 - p.last_save_unix.load(Ordering::Relaxed);
+        let retry_ok = p.last_save_ok.load(Ordering::Relaxed)
+            || now_ms - p.last_attempt_ms.load(Ordering::Relaxed) >= 5_000;
+        let rules = shared.config.read().save_rules();
+        match rules
+            .iter()
+            .find(|&&(secs, min_changes)| changes >= min_changes && since >= secs as i64)
+        {
+            Some(&(secs, _)) if retry_ok && changes > 0 => {
+                crate::notice!("{changes} changes in {secs} seconds. Saving...");
+                true
+            }
+            _ => false,
+        }
+    };
+    if due {
+        let mut view = shared.keyspace.lock_all(0, now_ms);
+        let _ = bgsave_locked(shared, &mut view);
+    }
 }
 
 /// Loads the dump file, if there is one, into the (empty) keyspace. An

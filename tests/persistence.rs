@@ -393,3 +393,174 @@ fn a_corrupt_or_truncated_dump_stops_start_up_with_an_error() {
         );
     }
 }
+
+/// Polls INFO until no background save runs; panics after 60 s.
+fn wait_for_bgsave(port: u16) {
+    let mut c = RawClient::connect(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let info = c.text(&["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") {
+            assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BGSAVE did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bgsave_writes_a_dump_that_redis_check_rdb_and_redis_accept() {
+    let ours = start_ferrodis(&[]);
+    fill(ours.port);
+    let expected = contents(ours.port);
+    let mut c = RawClient::connect(ours.port);
+    assert_eq!(c.text(&["BGSAVE"]), "+Background saving started\r\n");
+    wait_for_bgsave(ours.port);
+    assert_eq!(c.text(&["BGSAVE", "now"]), "-ERR syntax error\r\n");
+    let dir = dir_of(ours.port);
+    let check = Command::new("redis-check-rdb")
+        .arg(dir.join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK!"),
+        "{report}"
+    );
+    let copy = TempDir::new("redis-load-bg");
+    copy_dump(&dir, &copy);
+    let redis = start_redis(&["--dir", copy.0.to_str().expect("utf-8 path")]);
+    assert_eq!(contents(redis.port), expected);
+    // Inside EXEC it is only scheduled; the periodic task then starts it.
+    assert_eq!(c.cmd(&["MULTI"]), b"+OK\r\n");
+    c.cmd(&["BGSAVE"]);
+    assert_eq!(c.text(&["EXEC"]), "*1\r\n+Background saving scheduled\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.text(&["INFO", "persistence"]).contains("rdb_saves:2") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduled BGSAVE never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bgsave_captures_one_instant_while_clients_keep_writing() {
+    // Counters whose sum transactions keep constant, plus bulk keys that
+    // writers overwrite, delete and expire while the save runs. The dump
+    // must hold exactly the data of the instant BGSAVE started: every
+    // counter at 1000, every bulk key with its first value, no new key.
+    const COUNTERS: usize = 200;
+    const BULK: usize = 150_000;
+    let ours = start_ferrodis(&[]);
+    let mut c = RawClient::connect(ours.port);
+    let mut pipeline = Vec::new();
+    for i in 0..COUNTERS {
+        pipeline.extend(RawClient::encode(&[
+            b"SET",
+            format!("c:{i}").as_bytes(),
+            b"1000",
+        ]));
+    }
+    for i in 0..BULK {
+        let value = format!("original value of bulk key number {i:08}");
+        pipeline.extend(RawClient::encode(&[
+            b"SET",
+            format!("bulk:{i}").as_bytes(),
+            value.as_bytes(),
+        ]));
+    }
+    c.send_raw(&pipeline);
+    for _ in 0..COUNTERS + BULK {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    assert_eq!(c.text(&["BGSAVE"]), "+Background saving started\r\n");
+    let mut writes_during_save = 0;
+    let mut seed = 0x9e37_79b9_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0.. {
+        let (x, y) = (next(COUNTERS), next(COUNTERS));
+        let b = next(BULK);
+        let mut batch = Vec::new();
+        batch.extend(RawClient::encode(&[b"MULTI"]));
+        batch.extend(RawClient::encode(&[
+            b"DECRBY",
+            format!("c:{x}").as_bytes(),
+            b"7",
+        ]));
+        batch.extend(RawClient::encode(&[
+            b"INCRBY",
+            format!("c:{y}").as_bytes(),
+            b"7",
+        ]));
+        batch.extend(RawClient::encode(&[b"EXEC"]));
+        let bulk_key = format!("bulk:{b}");
+        batch.extend(match round % 4 {
+            0 => RawClient::encode(&[b"SET", bulk_key.as_bytes(), b"changed"]),
+            1 => RawClient::encode(&[b"DEL", bulk_key.as_bytes()]),
+            2 => RawClient::encode(&[b"PEXPIRE", bulk_key.as_bytes(), b"1"]),
+            _ => RawClient::encode(&[b"SET", format!("new:{round}").as_bytes(), b"x"]),
+        });
+        c.send_raw(&batch);
+        for _ in 0..5 {
+            let reply = c.read_reply();
+            assert!(
+                !reply.starts_with(b"-"),
+                "{}",
+                String::from_utf8_lossy(&reply)
+            );
+        }
+        let saving = c
+            .text(&["INFO", "persistence"])
+            .contains("rdb_bgsave_in_progress:1");
+        if !saving {
+            break;
+        }
+        writes_during_save += 1;
+    }
+    wait_for_bgsave(ours.port);
+    assert!(
+        writes_during_save > 10,
+        "only {writes_during_save} write rounds overlapped the save"
+    );
+
+    let copy = TempDir::new("ferrodis-pit");
+    copy_dump(&dir_of(ours.port), &copy);
+    let loaded = start_ferrodis_in(&copy);
+    let mut l = RawClient::connect(loaded.port);
+    assert_eq!(l.text(&["DBSIZE"]), format!(":{}\r\n", COUNTERS + BULK));
+    for i in 0..COUNTERS {
+        assert_eq!(
+            l.text(&["GET", &format!("c:{i}")]),
+            "$4\r\n1000\r\n",
+            "counter {i}"
+        );
+    }
+    for start in (0..BULK).step_by(1000) {
+        let keys: Vec<String> = (start..start + 1000).map(|i| format!("bulk:{i}")).collect();
+        let mut args: Vec<&str> = vec!["MGET"];
+        args.extend(keys.iter().map(String::as_str));
+        let values = bulks(&l.cmd(&args));
+        for (i, v) in (start..).zip(values) {
+            assert_eq!(
+                v,
+                format!("original value of bulk key number {i:08}").into_bytes()
+            );
+        }
+    }
+    assert_eq!(
+        l.text(&["PERSIST", "bulk:1"]),
+        ":0\r\n",
+        "no TTL was set at the instant"
+    );
+}

@@ -1,4 +1,4 @@
-//! Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE.
+//! Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE.
 
 use super::args::{self, is};
 use super::flags::*;
@@ -16,6 +16,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         KeySpec::None,
         Group::Server,
         save,
+    ),
+    CommandSpec::new(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | ALL_SHARDS,
+        KeySpec::None,
+        Group::Server,
+        bgsave,
     ),
     CommandSpec::new(
         "lastsave",
@@ -36,7 +44,17 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+const BGSAVE_IN_PROGRESS: CmdError = CmdError::fixed("ERR Background save already in progress");
+
 fn save(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    if ctx
+        .server
+        .persistence
+        .bgsave_in_progress
+        .load(Ordering::SeqCst)
+    {
+        return Err(BGSAVE_IN_PROGRESS);
+    }
     // The command holds every shard: the snapshot is of one instant, and
     // clients wait for it, as they do for Redis's SAVE.
     match crate::snapshot::save_locked(ctx.server, db) {
@@ -46,6 +64,30 @@ fn save(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         Err(_) => Err(CmdError::fixed("ERR")),
     }
+}
+
+/// BGSAVE [SCHEDULE]
+fn bgsave(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    match ctx.args.len() {
+        1 => {}
+        2 if is(&ctx.args[1], "schedule") => {}
+        _ => return Err(SYNTAX),
+    }
+    let p = &ctx.server.persistence;
+    if p.bgsave_in_progress.load(Ordering::SeqCst) {
+        return Err(BGSAVE_IN_PROGRESS);
+    }
+    if ctx.client.in_exec {
+        // Starting here would put half of the transaction in the snapshot.
+        p.bgsave_scheduled.store(true, Ordering::Relaxed);
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
+    }
+    match crate::snapshot::bgsave_locked(&ctx.server.arc(), db) {
+        Ok(()) => ctx.out.simple("Background saving started"),
+        Err(crate::snapshot::BgsaveRefused::InProgress) => return Err(BGSAVE_IN_PROGRESS),
+    }
+    Ok(())
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {

@@ -597,12 +597,28 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 "{}",
                 p.changes_since_save(server)
             );
-            field!(out, "rdb_bgsave_in_progress", "0");
+            let bg_started = p.bgsave_started_ms.load(r);
+            field!(
+                out,
+                "rdb_bgsave_in_progress",
+                "{}",
+                u8::from(bg_started != 0)
+            );
             field!(out, "rdb_last_save_time", "{}", p.last_save_unix.load(r));
             let status = if p.last_save_ok.load(r) { "ok" } else { "err" };
             field!(out, "rdb_last_bgsave_status", "{status}");
-            field!(out, "rdb_last_bgsave_time_sec", "-1");
-            field!(out, "rdb_current_bgsave_time_sec", "-1");
+            field!(
+                out,
+                "rdb_last_bgsave_time_sec",
+                "{}",
+                p.last_bgsave_secs.load(r)
+            );
+            let current = if bg_started == 0 {
+                -1
+            } else {
+                (crate::util::now_ms() - bg_started) / 1000
+            };
+            field!(out, "rdb_current_bgsave_time_sec", "{current}");
             field!(out, "rdb_saves", "{}", p.saves.load(r));
             field!(out, "rdb_last_cow_size", "0");
             field!(

@@ -128,6 +128,7 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     }
     ctx.out.array(state.queue.len());
+    ctx.client.in_exec = true;
     for queued in &state.queue {
         let mut sub = Ctx {
             server: ctx.server,
@@ -137,6 +138,7 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         };
         execute(queued.spec, &mut sub, Some(&mut *db));
     }
+    ctx.client.in_exec = false;
     Ok(())
 }
 

@@ -206,6 +206,12 @@ impl Encoder {
         self.string(value);
     }
 
+    /// Switches to database `db` for the records that follow.
+    pub fn select(&mut self, db: usize) {
+        self.buf.push(opcodes::SELECTDB);
+        self.length(db as u64);
+    }
+
     /// The start of database `db`, with its table sizes.
     pub fn select_db(&mut self, db: usize, keys: usize, expires: usize) {
         self.buf.push(opcodes::SELECTDB);
