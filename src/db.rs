@@ -1120,6 +1120,35 @@ impl<'a> DbView<'a> {
         }
     }
 
+    /// Makes room for about `keys` more keys (and `expires` more TTLs) in
+    /// database `db`, spread over the locked shards (loading a dump).
+    pub fn reserve(&mut self, db: usize, keys: usize, expires: usize) {
+        let shards = self.guards.iter().filter(|g| g.is_some()).count().max(1);
+        for shard in self.locked_shards() {
+            shard.dbs[db].keys.reserve(keys / shards + 1);
+            shard.dbs[db].expires.reserve(expires / shards + 1);
+        }
+    }
+
+    /// Adds a key loaded from a dump to the selected database, with its
+    /// expiry; gives the value back if the key exists already.
+    pub fn load(&mut self, key: &[u8], value: Value, expire_ms: Option<i64>) -> Result<(), Value> {
+        let hash = hash_key(key);
+        let (db, lru) = (self.db, self.access.new_stamp(self.now_ms));
+        let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.keys
+            .insert_unique(hash, key, Entry { value, lru })
+            .map_err(|e| e.value)?;
+        if let Some(when) = expire_ms {
+            sdb.expires.insert_new(hash, key.into(), when);
+        }
+        if field_ttls {
+            sdb.hash_ttl_keys.insert_new(hash, key.into(), ());
+        }
+        Ok(())
+    }
+
     /// Drops the background save states of the locked shards.
     pub fn end_snapshot(&mut self) {
         for shard in self.locked_shards() {

@@ -292,6 +292,28 @@ impl<V> Dict<V> {
         self.len += 1;
     }
 
+    /// Inserts `key` unless it is present (one walk of its chain); gives the
+    /// value back if it was.
+    pub fn insert_unique(&mut self, hash: u64, key: &[u8], value: V) -> Result<(), V> {
+        if self.contains(hash, key) {
+            return Err(value);
+        }
+        self.insert_key(hash, Key::new(key), value);
+        Ok(())
+    }
+
+    /// Makes room for `additional` more entries without resizing.
+    pub fn reserve(&mut self, additional: usize) {
+        let wanted = self
+            .len
+            .saturating_add(additional)
+            .next_power_of_two()
+            .max(MIN_BUCKETS);
+        if wanted > self.buckets.len() {
+            self.resize(wanted);
+        }
+    }
+
     /// Returns the value for `key`, inserting `make()` first if absent.
     pub fn get_or_insert_with(
         &mut self,

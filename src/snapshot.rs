@@ -6,7 +6,7 @@
 //! previous dump or the new one, never a damaged file.
 
 use crate::db::DbView;
-use crate::rdb::decode::{self, Limits};
+use crate::rdb::decode::{self, Limits, LoadEvent};
 use crate::rdb::encode::Encoder;
 use crate::rdb::{crc64, opcodes};
 use crate::server::Shared;
@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Keys decoded at start-up are handed to the inserting thread in batches
+/// of this many.
+const LOAD_BATCH: usize = 1024;
 
 /// Encoded bytes are written to the file in pieces of about this size.
 const WRITE_CHUNK: usize = 1 << 20;
@@ -391,28 +395,62 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
         .len();
     let now = crate::util::now_ms();
     let limits = limits(shared);
-    let mut view = shared.keyspace.lock_all(0, now);
+    let num_dbs = shared.keyspace.num_dbs();
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let loaded = decode::load_file(reader, size, shared.keyspace.num_dbs(), limits, now, |k| {
-        view.db = k.db;
-        if view.exists(&k.key) {
-            return Err(crate::rdb::RdbError(format!(
-                "RDB has duplicated key '{}' in DB {}",
-                String::from_utf8_lossy(&k.key),
-                k.db
-            )));
+    // Two stages on two cores: this thread decodes the file, another
+    // inserts what it decoded, in batches.
+    let (batches, inserter_input) = std::sync::mpsc::sync_channel::<Vec<LoadEvent>>(8);
+    let loaded = std::thread::scope(|scope| {
+        let inserter = scope.spawn(move || -> Result<(), String> {
+            let mut view = shared.keyspace.lock_all(0, now);
+            for batch in inserter_input {
+                for event in batch {
+                    match event {
+                        LoadEvent::Resize { db, keys, expires } => {
+                            // A hint only: capped so a hostile header cannot
+                            // make the tables huge.
+                            let cap = (size / 16) as usize;
+                            view.reserve(db, (keys as usize).min(cap), (expires as usize).min(cap));
+                        }
+                        LoadEvent::Key(k) => {
+                            view.db = k.db;
+                            if view.load(&k.key, k.value, k.expire_ms).is_err() {
+                                return Err(format!(
+                                    "RDB has duplicated key '{}' in DB {}",
+                                    String::from_utf8_lossy(&k.key),
+                                    k.db
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        });
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        let decoded = decode::load_file(reader, size, num_dbs, limits, now, |event| {
+            batch.push(event);
+            if batch.len() >= LOAD_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+                // A closed channel means the inserter stopped on an error,
+                // which its result reports.
+                let _ = batches.send(full);
+            }
+            Ok(())
+        });
+        if !batch.is_empty() {
+            let _ = batches.send(batch);
         }
-        let field_ttls = matches!(&k.value, crate::types::Value::Hash(h) if h.has_field_ttls());
-        view.set(&k.key, k.value);
-        if let Some(when) = k.expire_ms {
-            view.set_expire(&k.key, when);
+        drop(batches);
+        let inserted = inserter
+            .join()
+            .unwrap_or_else(|_| Err("the loading thread panicked".into()));
+        match (decoded, inserted) {
+            (Err(e), _) => Err(e.to_string()),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(info), Ok(())) => Ok(info),
         }
-        if field_ttls {
-            view.track_hash_field_ttls(&k.key);
-        }
-        Ok(())
     });
-    drop(view);
     let info = loaded.map_err(|e| {
         format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",

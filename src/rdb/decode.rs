@@ -8,6 +8,7 @@
 use super::{crc64, listpack, lzf, opcodes, types, RdbError, MAX_READ_VERSION};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
+use crate::types::listpack::Listpack;
 use crate::types::{HashValue, ListValue, StrValue, Value};
 use std::io::Read;
 
@@ -224,35 +225,47 @@ impl<R: Read> Decoder<R> {
 
     fn hash_listpack(&mut self, limits: HashLimits, tuple: usize) -> Result<HashValue> {
         let blob = self.string()?;
-        let mut h = HashValue::new();
-        let mut pending: Vec<Vec<u8>> = Vec::with_capacity(tuple);
-        let mut failure = None;
+        // Gather the entries into one buffer, then build the hash in one
+        // allocation rather than field by field.
+        let mut arena = Vec::with_capacity(blob.len());
+        let mut spans: Vec<(usize, usize)> = Vec::new();
         let count = visit(&blob, |item| {
-            pending.push(item.to_vec());
-            if pending.len() < tuple {
-                return Ok(());
-            }
-            let field = &pending[0];
-            if !h.set(field, &pending[1], limits) {
-                failure = Some("duplicate hash fields");
-            } else if tuple == 3 {
-                match crate::protocol::parse_i64(&pending[2]) {
-                    Some(0) => {}
-                    Some(when) if when > 0 => h.set_field_expire_time(field, when),
-                    _ => failure = Some("invalid hash field expiry"),
-                }
-            }
-            pending.clear();
-            match failure {
-                Some(why) => Err(RdbError::new(why)),
-                None => Ok(()),
-            }
+            spans.push((arena.len(), item.len()));
+            arena.extend_from_slice(item);
+            Ok(())
         })?;
         if count % tuple != 0 {
-            return Err(RdbError::new("hash listpack with an odd number of entries"));
+            return Err(RdbError::new("hash listpack with a partial entry"));
+        }
+        let item = |(at, len): (usize, usize)| &arena[at..at + len];
+        let fields = || spans.chunks(tuple).map(|t| item(t[0]));
+        if has_duplicates(fields()) {
+            return Err(RdbError::new("duplicate hash fields"));
+        }
+        let pairs = spans.chunks(tuple).flat_map(|t| [item(t[0]), item(t[1])]);
+        let mut h = HashValue::from_pairs(Listpack::from_items(pairs), limits);
+        if tuple == 3 {
+            for t in spans.chunks(3) {
+                match crate::protocol::parse_i64(item(t[2])) {
+                    Some(0) => {}
+                    Some(when) if when > 0 => h.set_field_expire_time(item(t[0]), when),
+                    _ => return Err(RdbError::new("invalid hash field expiry")),
+                }
+            }
         }
         Ok(h)
     }
+}
+
+/// True if two of `items` are equal.
+fn has_duplicates<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> bool {
+    let n = items.clone().count();
+    if n <= 16 {
+        let all: Vec<&[u8]> = items.collect();
+        return all.iter().enumerate().any(|(i, a)| all[..i].contains(a));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    items.into_iter().any(|f| !seen.insert(f))
 }
 
 /// Calls `f` on each element of a Redis listpack blob.
@@ -276,6 +289,21 @@ pub struct LoadedKey {
     pub expire_ms: Option<i64>,
 }
 
+/// What [`load_file`] hands its sink, in file order.
+pub enum LoadEvent {
+    /// The sizes the next database's tables will reach (a hint).
+    Resize {
+        /// The database.
+        db: usize,
+        /// Its number of keys.
+        keys: u64,
+        /// Its number of keys with a TTL.
+        expires: u64,
+    },
+    /// A live key.
+    Key(LoadedKey),
+}
+
 /// What a file said besides its keys.
 #[derive(Debug, Default)]
 pub struct FileInfo {
@@ -289,15 +317,16 @@ pub struct FileInfo {
     pub loaded: u64,
 }
 
-/// Reads a whole RDB file of `size` bytes, passing each live key to `sink`.
-/// Keys already expired at `now_ms` are skipped, as a Redis primary does.
+/// Reads a whole RDB file of `size` bytes, passing each live key (and each
+/// table size hint) to `sink`. Keys already expired at `now_ms` are
+/// skipped, as a Redis primary does.
 pub fn load_file<R: Read>(
     input: R,
     size: u64,
     num_dbs: usize,
     limits: Limits,
     now_ms: i64,
-    mut sink: impl FnMut(LoadedKey) -> Result<()>,
+    mut sink: impl FnMut(LoadEvent) -> Result<()>,
 ) -> Result<FileInfo> {
     let mut d = Decoder::new(input, size);
     let header: [u8; 9] = d
@@ -355,8 +384,9 @@ pub fn load_file<R: Read>(
                 continue;
             }
             opcodes::RESIZEDB => {
-                d.length()?;
-                d.length()?;
+                let keys = d.length()?;
+                let expires = d.length()?;
+                sink(LoadEvent::Resize { db, keys, expires })?;
                 continue;
             }
             opcodes::AUX => {
@@ -401,12 +431,12 @@ pub fn load_file<R: Read>(
                     Some(_) if when.is_some_and(|t| t <= now_ms) => info.expired_skipped += 1,
                     Some(value) => {
                         info.loaded += 1;
-                        sink(LoadedKey {
+                        sink(LoadEvent::Key(LoadedKey {
                             db,
                             key,
                             value,
                             expire_ms: when,
-                        })?;
+                        }))?;
                     }
                 }
             }

@@ -286,6 +286,20 @@ impl HashValue {
         }
     }
 
+    /// A hash of the alternating field and value entries of `lp`, whose
+    /// fields the caller has checked are distinct, in the encoding `limits`
+    /// call for.
+    pub fn from_pairs(lp: Listpack, limits: HashLimits) -> HashValue {
+        let mut h = HashValue(Repr::Packed(lp));
+        let too_big = h.len() > limits.max_entries
+            || h.iter()
+                .any(|(f, v)| f.len() > limits.max_value || v.len() > limits.max_value);
+        if too_big {
+            h.convert_to_table();
+        }
+        h
+    }
+
     /// Iterates over (field, value) pairs.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match self.enc() {

@@ -286,6 +286,21 @@ impl Listpack {
         self.seek(index).map(|p| self.entry(p))
     }
 
+    /// A listpack of `items`, encoded into one exact-size allocation.
+    pub fn from_items<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Listpack {
+        let size: usize = items.clone().map(encoded_len).sum();
+        let mut data = Vec::with_capacity(size);
+        let mut count = 0u32;
+        for item in items {
+            encode_entry(&mut data, item);
+            count += 1;
+        }
+        let mut lp = Listpack::new();
+        lp.set_vec(data);
+        lp.count = count;
+        lp
+    }
+
     /// Appends an entry.
     pub fn push_back(&mut self, item: &[u8]) {
         self.edit(|data| {

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""RDB persistence of ferrodis vs redis-server, side by side.
+
+    python3 bench/persistence.py [--scale 1.0] [--no-build]
+
+Loads the same data into a fresh server of each kind (1M `user:N` hashes of
+5 fields and 1M 32-byte strings, as bench/memory.py does), then measures:
+
+* SAVE: time of the command and size of dump.rdb;
+* BGSAVE: how long it runs, the extra resident memory it costs (peak VmRSS
+  of the server plus, for Redis, the private memory of its forked child,
+  over the RSS before), and
+  the p99 latency of a GET loop while it runs against the same loop idle;
+* load: a new server started on the dump, time until it answers PING.
+
+Prints each figure and the ferrodis/Redis ratio. `--scale` multiplies the
+key counts (0.1 for a quick run).
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import memory  # noqa: E402
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def private_kb(pid):
+    """Private (not shared with the parent) resident memory of a process:
+    for Redis's forked saver, the pages copy-on-write has duplicated."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Dirty:", "Private_Clean:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+class LatencyProbe:
+    """GET round trips in a loop on one connection, timing each."""
+
+    def __init__(self, port, key):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.req = common.encode(b"GET", key)
+        self.samples = []
+        self.running = False
+
+    def _loop(self):
+        while self.running:
+            t0 = time.perf_counter()
+            self.sock.sendall(self.req)
+            buf = b""
+            while not buf.endswith(b"\r\n") or buf.count(b"\r\n") < 2:
+                buf += self.sock.recv(4096)
+            self.samples.append(time.perf_counter() - t0)
+
+    def run_for(self, seconds):
+        self.samples = []
+        self.running = True
+        t = threading.Thread(target=self._loop)
+        t.start()
+        time.sleep(seconds)
+        self.running = False
+        t.join()
+        return self.samples
+
+    def start(self):
+        self.samples = []
+        self.running = True
+        self.thread = threading.Thread(target=self._loop)
+        self.thread.start()
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return self.samples
+
+
+def p99(samples):
+    if not samples:
+        return float("nan")
+    return statistics.quantiles(samples, n=100)[98] * 1e3
+
+
+def info_field(server, section, name):
+    return server.info(section).get(name)
+
+
+def measure(kind, scale):
+    server = common.Server(kind)
+    out = {}
+    try:
+        common.pipeline_load(server.port, memory.hashes(int(1_000_000 * scale)))
+        common.pipeline_load(server.port, memory.strings(int(1_000_000 * scale)))
+        time.sleep(0.5)
+        c = common.Client(server.port)
+        out["keys"] = c.command(b"DBSIZE")
+        t0 = time.time()
+        assert c.command(b"SAVE") == b"OK"
+        out["save_s"] = time.time() - t0
+        path = os.path.join(server.dir, "dump.rdb")
+        out["file_bytes"] = os.path.getsize(path)
+
+        probe = LatencyProbe(server.port, b"key:1")
+        out["idle_p99_ms"] = p99(probe.run_for(2.0))
+        base = rss_kb(server.pid)
+        peak = base
+        probe.start()
+        time.sleep(0.2)
+        t0 = time.time()
+        assert c.command(b"BGSAVE").startswith(b"Background saving")
+        while True:
+            total = rss_kb(server.pid) + sum(private_kb(ch) for ch in children(server.pid))
+            peak = max(peak, total)
+            if info_field(server, "persistence", "rdb_bgsave_in_progress") == "0":
+                break
+            time.sleep(0.005)
+        out["bgsave_s"] = time.time() - t0
+        samples = probe.stop()
+        out["bgsave_p99_ms"] = p99(samples)
+        out["bgsave_extra_mib"] = (peak - base) / 1024
+        out["rss_mib"] = base / 1024
+        c.close()
+        server.proc.kill()
+        server.proc.wait()
+
+        t0 = time.time()
+        again = common.Server(kind, ["--dir", server.dir])
+        out["load_s"] = time.time() - t0
+        c = common.Client(again.port)
+        loaded = c.command(b"DBSIZE")
+        c.close()
+        again.stop()
+        if loaded != out["keys"]:
+            raise RuntimeError(f"{kind} loaded {loaded} keys of {out['keys']}")
+    finally:
+        server.stop()
+    return out
+
+
+ROWS = [
+    ("SAVE time (s)", "save_s", "{:.2f}"),
+    ("dump.rdb size (MiB)", "file_bytes", None),
+    ("load time (s)", "load_s", "{:.2f}"),
+    ("BGSAVE time (s)", "bgsave_s", "{:.2f}"),
+    ("BGSAVE extra memory (MiB)", "bgsave_extra_mib", "{:.1f}"),
+    ("GET p99 idle (ms)", "idle_p99_ms", "{:.3f}"),
+    ("GET p99 during BGSAVE (ms)", "bgsave_p99_ms", "{:.3f}"),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--no-build", action="store_true")
+    opts = ap.parse_args()
+    if not opts.no_build:
+        common.build_release()
+    res = {}
+    for kind in ("ferrodis", "redis"):
+        common.log(f"measuring {kind}...")
+        res[kind] = measure(kind, opts.scale)
+        common.log(f"  {res[kind]}")
+    f, r = res["ferrodis"], res["redis"]
+    print()
+    print(f"RDB persistence, {f['keys']} keys (hashes x5 fields + 32-byte strings); "
+          f"resident memory before BGSAVE: ferrodis {f['rss_mib']:.0f} MiB, "
+          f"Redis {r['rss_mib']:.0f} MiB")
+    print(f"{'':<28} {'ferrodis':>10} {'redis':>10} {'ratio':>7}")
+    for label, key, fmt in ROWS:
+        a, b = f[key], r[key]
+        if fmt is None:
+            a_s, b_s = f"{a / 2**20:.1f}", f"{b / 2**20:.1f}"
+        else:
+            a_s, b_s = fmt.format(a), fmt.format(b)
+        ratio = f"{a / b:.2f}x" if b else "n/a"
+        print(f"{label:<28} {a_s:>10} {b_s:>10} {ratio:>7}")
+    print(f"ferrodis p99 during BGSAVE / idle: "
+          f"{f['bgsave_p99_ms'] / f['idle_p99_ms']:.2f}x "
+          f"(Redis: {r['bgsave_p99_ms'] / r['idle_p99_ms']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
