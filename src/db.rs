@@ -1131,20 +1131,31 @@ impl<'a> DbView<'a> {
     }
 
     /// Adds a key loaded from a dump to the selected database, with its
-    /// expiry; gives the value back if the key exists already.
-    pub fn load(&mut self, key: &[u8], value: Value, expire_ms: Option<i64>) -> Result<(), Value> {
-        let hash = hash_key(key);
+    /// expiry; gives the key back if it exists already.
+    /// `hash` must be [`hash_key`] of the key.
+    pub fn load(
+        &mut self,
+        hash: u64,
+        key: crate::dict::DictKey,
+        value: Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), crate::dict::DictKey> {
         let (db, lru) = (self.db, self.access.new_stamp(self.now_ms));
         let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
         let sdb = &mut self.shard(hash).dbs[db];
+        // Side tables need their own copy of the name, taken only when used.
+        let name: Option<Box<[u8]>> =
+            (expire_ms.is_some() || field_ttls).then(|| key.as_bytes().into());
         sdb.keys
-            .insert_unique(hash, key, Entry { value, lru })
-            .map_err(|e| e.value)?;
-        if let Some(when) = expire_ms {
-            sdb.expires.insert_new(hash, key.into(), when);
-        }
-        if field_ttls {
-            sdb.hash_ttl_keys.insert_new(hash, key.into(), ());
+            .insert_unique_key(hash, key, Entry { value, lru })
+            .map_err(|(key, _)| key)?;
+        if let Some(name) = name {
+            if let Some(when) = expire_ms {
+                sdb.expires.insert_new(hash, name.clone(), when);
+            }
+            if field_ttls {
+                sdb.hash_ttl_keys.insert_new(hash, name, ());
+            }
         }
         Ok(())
     }

@@ -122,6 +122,22 @@ impl Key {
     }
 }
 
+/// A key already in the form a [`Dict`] stores, built ahead of insertion
+/// (so a loader can allocate it on another thread than the one inserting).
+pub struct DictKey(Key);
+
+impl DictKey {
+    /// Copies `bytes` into a stored key.
+    pub fn new(bytes: &[u8]) -> DictKey {
+        DictKey(Key::new(bytes))
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl std::ops::Deref for Key {
     type Target = [u8];
     #[inline]
@@ -299,6 +315,21 @@ impl<V> Dict<V> {
             return Err(value);
         }
         self.insert_key(hash, Key::new(key), value);
+        Ok(())
+    }
+
+    /// [`Dict::insert_unique`] with a key built beforehand; gives both back
+    /// if the key is present.
+    pub fn insert_unique_key(
+        &mut self,
+        hash: u64,
+        key: DictKey,
+        value: V,
+    ) -> Result<(), (DictKey, V)> {
+        if self.contains(hash, &key.0) {
+            return Err((key, value));
+        }
+        self.insert_key(hash, key.0, value);
         Ok(())
     }
 

@@ -414,10 +414,10 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
                         }
                         LoadEvent::Key(k) => {
                             view.db = k.db;
-                            if view.load(&k.key, k.value, k.expire_ms).is_err() {
+                            if let Err(key) = view.load(k.hash, k.key, k.value, k.expire_ms) {
                                 return Err(format!(
                                     "RDB has duplicated key '{}' in DB {}",
-                                    String::from_utf8_lossy(&k.key),
+                                    String::from_utf8_lossy(key.as_bytes()),
                                     k.db
                                 ));
                             }

@@ -27,11 +27,24 @@ pub struct Limits {
 
 type Result<T> = std::result::Result<T, RdbError>;
 
+/// Bytes a [`Decoder`] reads from its input at a time.
+const READ_AHEAD: usize = 1 << 20;
+
 /// A streaming RDB reader that knows how many bytes remain and keeps a
 /// running CRC-64 of what it has read.
+///
+/// It reads its input in large blocks into its own buffer, so the many
+/// small fields of a file cost a bounds check each rather than a read
+/// call, and the checksum is taken over whole blocks as they are consumed.
 pub struct Decoder<R> {
     input: R,
+    /// Bytes of the input not consumed yet (including those buffered).
     remaining: u64,
+    buf: Vec<u8>,
+    /// The next unconsumed byte of `buf`, and the end of its valid bytes.
+    pos: usize,
+    end: usize,
+    /// CRC-64 of the bytes consumed before `buf[..pos]`.
     crc: u64,
 }
 
@@ -41,6 +54,9 @@ impl<R: Read> Decoder<R> {
         Decoder {
             input,
             remaining: size,
+            buf: Vec::new(),
+            pos: 0,
+            end: 0,
             crc: 0,
         }
     }
@@ -50,15 +66,45 @@ impl<R: Read> Decoder<R> {
         self.remaining
     }
 
-    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
-        if buf.len() as u64 > self.remaining {
+    /// CRC-64 of every byte consumed so far.
+    fn crc(&self) -> u64 {
+        crc64::crc64(self.crc, &self.buf[..self.pos])
+    }
+
+    /// Consumes the next `n` bytes.
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        if n as u64 > self.remaining {
             return Err(RdbError::new("unexpected end of data"));
         }
-        self.input
-            .read_exact(buf)
-            .map_err(|e| RdbError::new(format!("read error: {e}")))?;
-        self.remaining -= buf.len() as u64;
-        self.crc = crc64::crc64(self.crc, buf);
+        if self.end - self.pos < n {
+            self.refill(n)?;
+        }
+        let at = self.pos;
+        self.pos += n;
+        self.remaining -= n as u64;
+        Ok(&self.buf[at..at + n])
+    }
+
+    /// Makes at least `n` bytes available from `pos`. `n` never exceeds
+    /// what remains of the input, so the buffer stays within its size.
+    fn refill(&mut self, n: usize) -> Result<()> {
+        self.crc = crc64::crc64(self.crc, &self.buf[..self.pos]);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        let want = n.max(READ_AHEAD).min(self.end + self.remaining as usize);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        while self.end < n {
+            let limit = want.max(n);
+            match self.input.read(&mut self.buf[self.end..limit]) {
+                Ok(0) => return Err(RdbError::new("unexpected end of file")),
+                Ok(got) => self.end += got,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RdbError::new(format!("read error: {e}"))),
+            }
+        }
         Ok(())
     }
 
@@ -66,21 +112,17 @@ impl<R: Read> Decoder<R> {
         if n > self.remaining {
             return Err(RdbError::new("a length runs past the end of the data"));
         }
-        let mut v = vec![0; n as usize];
-        self.fill(&mut v)?;
-        Ok(v)
+        self.take(n as usize).map(<[u8]>::to_vec)
     }
 
     /// One byte.
     pub fn byte(&mut self) -> Result<u8> {
-        let mut b = [0u8; 1];
-        self.fill(&mut b)?;
-        Ok(b[0])
+        Ok(self.take(1)?[0])
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut b = [0u8; N];
-        self.fill(&mut b)?;
+        b.copy_from_slice(self.take(N)?);
         Ok(b)
     }
 
@@ -122,6 +164,41 @@ impl<R: Read> Decoder<R> {
                 Ok(text)
             }
         }
+    }
+
+    /// A key, stored straight from the read buffer into its final form.
+    fn key(&mut self) -> Result<crate::dict::DictKey> {
+        Ok(match self.string_ref()? {
+            Some(raw) => crate::dict::DictKey::new(raw),
+            None => crate::dict::DictKey::new(&self.string()?),
+        })
+    }
+
+    /// The next string if it is stored raw, borrowed from the read buffer
+    /// and consumed; `None` (consuming nothing) for the other encodings.
+    fn string_ref(&mut self) -> Result<Option<&[u8]>> {
+        let Some(&first) = self.peek_byte()? else {
+            return Ok(None);
+        };
+        if first >> 6 == 3 {
+            return Ok(None);
+        }
+        let n = self.length()?;
+        if n > self.remaining {
+            return Err(RdbError::new("a length runs past the end of the data"));
+        }
+        self.take(n as usize).map(Some)
+    }
+
+    /// The next byte without consuming it.
+    fn peek_byte(&mut self) -> Result<Option<&u8>> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        if self.pos == self.end {
+            self.refill(1)?;
+        }
+        Ok(self.buf.get(self.pos))
     }
 
     fn lzf_string(&mut self) -> Result<Vec<u8>> {
@@ -281,8 +358,10 @@ fn visit(blob: &[u8], f: impl FnMut(&[u8]) -> Result<()>) -> Result<usize> {
 pub struct LoadedKey {
     /// Its database.
     pub db: usize,
-    /// The key.
-    pub key: Vec<u8>,
+    /// The key, ready to store.
+    pub key: crate::dict::DictKey,
+    /// [`crate::dict::hash_key`] of the key.
+    pub hash: u64,
     /// The value.
     pub value: Value,
     /// Absolute expiry, Unix milliseconds.
@@ -407,7 +486,7 @@ pub fn load_file<R: Read>(
             }
             opcodes::EOF => {
                 if version >= 5 {
-                    let computed = d.crc;
+                    let computed = d.crc();
                     let stored = u64::from_le_bytes(d.array()?);
                     if stored != 0 && stored != computed {
                         return Err(RdbError::new(format!(
@@ -418,11 +497,11 @@ pub fn load_file<R: Read>(
                 return Ok(info);
             }
             value_type => {
-                let key = d.string()?;
+                let key = d.key()?;
                 let value = d.value(value_type, limits, now_ms).map_err(|e| {
                     RdbError::new(format!(
                         "key '{}' in database {db}: {e}",
-                        String::from_utf8_lossy(&key)
+                        String::from_utf8_lossy(key.as_bytes())
                     ))
                 })?;
                 let when = expire.take();
@@ -431,9 +510,11 @@ pub fn load_file<R: Read>(
                     Some(_) if when.is_some_and(|t| t <= now_ms) => info.expired_skipped += 1,
                     Some(value) => {
                         info.loaded += 1;
+                        let hash = crate::dict::hash_key(key.as_bytes());
                         sink(LoadEvent::Key(LoadedKey {
                             db,
                             key,
+                            hash,
                             value,
                             expire_ms: when,
                         }))?;
