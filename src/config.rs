@@ -165,6 +165,14 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("rdbcompression", "yes", true),
     boolean("rdbchecksum", "yes", false),
     boolean("stop-writes-on-bgsave-error", "yes", true),
+    // Redis's testing knob: microseconds to sleep after loading each key.
+    int(
+        "key-load-delay",
+        i32::MIN as i64,
+        i32::MAX as i64,
+        "0",
+        true,
+    ),
     // Capped below 4 GiB (Redis allows more): a list keeps each element in a
     // listpack node, whose length is 32 bits.
     Directive {

@@ -224,6 +224,33 @@ pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: 
     }
 }
 
+/// LOADING while the dataset loads (for commands not allowed then), and
+/// MISCONF for writes (and PING, as Redis does) after a failed save.
+fn persistence_refusal(
+    shared: &Shared,
+    client: &ClientState,
+    spec: &cmd::CommandSpec,
+) -> Option<&'static str> {
+    let p = &shared.persistence;
+    if p.loading.load(Ordering::Relaxed) && !spec.has(flags::LOADING) {
+        return Some("LOADING Redis is loading the dataset in memory");
+    }
+    if p.writes_refused.load(Ordering::Relaxed) {
+        let queued_write = spec.name == "exec"
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.queue.iter().any(|q| q.spec.has(flags::WRITE)));
+        if spec.has(flags::WRITE) || spec.name == "ping" || queued_write {
+            return Some(MISCONF);
+        }
+    }
+    None
+}
+
+/// Redis's MISCONF reply text.
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
     let spec = match cmd::resolve_cached(args, &mut client.last_command) {
         Ok(spec) => spec,
@@ -248,6 +275,13 @@ fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &
     };
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         out.error("NOAUTH Authentication required.");
+        return;
+    }
+    if let Some(refusal) = persistence_refusal(shared, client, spec) {
+        if let Some(multi) = client.multi.as_mut() {
+            multi.failed = true;
+        }
+        out.error(refusal);
         return;
     }
     *client.info.last_cmd.lock() = spec.name;

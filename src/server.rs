@@ -748,11 +748,6 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         .used_memory_startup
         .store(startup_memory, Ordering::Relaxed);
     notice!("Server initialized");
-    // The dataset is loaded before the first client is accepted.
-    if let Err(e) = crate::snapshot::load_at_startup(&shared) {
-        warning!("{e}");
-        return Err(std::io::Error::other(e));
-    }
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -762,6 +757,15 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone(), workers.clone()));
+    // Clients connecting while the dataset loads get LOADING.
+    let loader = shared.clone();
+    let loaded = tokio::task::spawn_blocking(move || crate::snapshot::load_at_startup(&loader))
+        .await
+        .unwrap_or_else(|_| Err("the loading thread panicked".into()));
+    if let Err(e) = loaded {
+        warning!("{e}");
+        return Err(std::io::Error::other(e));
+    }
     notice!("Ready to accept connections tcp");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

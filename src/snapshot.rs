@@ -51,6 +51,19 @@ pub struct Persistence {
     /// Unix ms of the last save attempt (failed saves are retried after a
     /// delay).
     pub last_attempt_ms: AtomicI64,
+    /// The dataset is being loaded: commands without the `loading` flag
+    /// are refused with LOADING.
+    pub loading: AtomicBool,
+    /// Unix seconds the load started, the file's size and the bytes read.
+    pub loading_started_unix: AtomicI64,
+    /// See `loading_started_unix`.
+    pub loading_total_bytes: AtomicU64,
+    /// See `loading_started_unix`.
+    pub loading_loaded_bytes: AtomicU64,
+    /// Writes are refused with MISCONF: the last save failed, save rules are
+    /// set and `stop-writes-on-bgsave-error` is yes (kept current by saves
+    /// and the periodic task, so commands check one flag).
+    pub writes_refused: AtomicBool,
     /// Held for the whole of a foreground save: one at a time.
     saving: Mutex<()>,
 }
@@ -70,8 +83,20 @@ impl Persistence {
             bgsave_started_ms: AtomicI64::new(0),
             last_bgsave_secs: AtomicI64::new(-1),
             last_attempt_ms: AtomicI64::new(0),
+            loading: AtomicBool::new(false),
+            loading_started_unix: AtomicI64::new(0),
+            loading_total_bytes: AtomicU64::new(0),
+            loading_loaded_bytes: AtomicU64::new(0),
+            writes_refused: AtomicBool::new(false),
             saving: Mutex::new(()),
         }
+    }
+
+    /// Re-evaluates [`Persistence::writes_refused`].
+    pub fn refresh_write_refusal(&self, shared: &Shared) {
+        let stop = shared.config.read().flag("stop-writes-on-bgsave-error");
+        let refused = stop && shared.has_save_rules() && !self.last_save_ok.load(Ordering::Relaxed);
+        self.writes_refused.store(refused, Ordering::Relaxed);
     }
 
     /// Changes since the last successful save.
@@ -137,6 +162,7 @@ fn record_outcome(shared: &Shared, result: &std::io::Result<()>, dirty_before: u
             crate::warning!("Failed saving the DB: {e}");
         }
     }
+    p.refresh_write_refusal(shared);
 }
 
 fn write_dump(shared: &Shared, view: &mut DbView<'_>, path: &Path) -> std::io::Result<()> {
@@ -345,6 +371,7 @@ fn write_background(
 /// `save` rule calls for (after a failed save, only once 5 s have passed).
 pub fn cron(shared: &Arc<Shared>) {
     let p = &shared.persistence;
+    p.refresh_write_refusal(shared);
     if p.bgsave_in_progress.load(Ordering::Relaxed) {
         return;
     }
@@ -396,14 +423,20 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
     let now = crate::util::now_ms();
     let limits = limits(shared);
     let num_dbs = shared.keyspace.num_dbs();
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let p = &shared.persistence;
+    p.loading_started_unix.store(now / 1000, Ordering::Relaxed);
+    p.loading_total_bytes.store(size, Ordering::Relaxed);
+    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
+    p.loading.store(true, Ordering::SeqCst);
+    let delay_us = shared.config.read().int("key-load-delay").max(0) as u64;
     // Two stages on two cores: this thread decodes the file, another
-    // inserts what it decoded, in batches.
+    // inserts what it decoded, in batches, locking the keyspace per batch
+    // (so INFO and the like answer meanwhile; other commands get LOADING).
     let (batches, inserter_input) = std::sync::mpsc::sync_channel::<Vec<LoadEvent>>(8);
     let loaded = std::thread::scope(|scope| {
         let inserter = scope.spawn(move || -> Result<(), String> {
-            let mut view = shared.keyspace.lock_all(0, now);
             for batch in inserter_input {
+                let mut view = shared.keyspace.lock_all(0, now);
                 for event in batch {
                     match event {
                         LoadEvent::Resize { db, keys, expires } => {
@@ -421,23 +454,49 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
                                     k.db
                                 ));
                             }
+                            if delay_us > 0 {
+                                drop(view);
+                                std::thread::sleep(std::time::Duration::from_micros(delay_us));
+                                view = shared.keyspace.lock_all(0, now);
+                            }
                         }
                     }
                 }
             }
             Ok(())
         });
-        let mut batch = Vec::with_capacity(LOAD_BATCH);
-        let decoded = decode::load_file(reader, size, num_dbs, limits, now, |event| {
-            batch.push(event);
-            if batch.len() >= LOAD_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
-                // A closed channel means the inserter stopped on an error,
-                // which its result reports.
-                let _ = batches.send(full);
-            }
-            Ok(())
-        });
+        let batch_size = if delay_us > 0 { 1 } else { LOAD_BATCH };
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut keys = 0u64;
+        let mut last_report = Instant::now();
+        let decoded = decode::load_file(
+            file,
+            size,
+            num_dbs,
+            limits,
+            now,
+            &p.loading_loaded_bytes,
+            |event| {
+                keys += u64::from(matches!(event, LoadEvent::Key(_)));
+                batch.push(event);
+                if batch.len() >= batch_size {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                    // A closed channel means the inserter stopped on an error,
+                    // which its result reports.
+                    let _ = batches.send(full);
+                    if last_report.elapsed() >= std::time::Duration::from_secs(1) {
+                        last_report = Instant::now();
+                        let read = p.loading_loaded_bytes.load(Ordering::Relaxed);
+                        crate::notice!(
+                            "Loading RDB: {:.1}% of {size} bytes, {keys} keys, {:.0} keys/s",
+                            read as f64 * 100.0 / size.max(1) as f64,
+                            keys as f64 / started.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+                Ok(())
+            },
+        );
         if !batch.is_empty() {
             let _ = batches.send(batch);
         }
@@ -451,6 +510,7 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
             (Ok(info), Ok(())) => Ok(info),
         }
     });
+    p.loading.store(false, Ordering::SeqCst);
     let info = loaded.map_err(|e| {
         format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",
@@ -472,7 +532,6 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
     );
-    let p = &shared.persistence;
     p.loaded_keys.store(info.loaded, Ordering::Relaxed);
     p.loaded_expired
         .store(info.expired_skipped, Ordering::Relaxed);

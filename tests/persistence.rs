@@ -564,3 +564,121 @@ fn bgsave_captures_one_instant_while_clients_keep_writing() {
         "no TTL was set at the instant"
     );
 }
+
+#[test]
+fn clients_get_loading_while_the_dump_loads_and_info_shows_progress() {
+    let source = start_ferrodis(&[]);
+    let mut c = RawClient::connect(source.port);
+    for i in 0..300 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    save(source.port);
+    let dir = TempDir::new("ferrodis-loading");
+    copy_dump(&dir_of(source.port), &dir);
+    let size = std::fs::metadata(dir.0.join("dump.rdb"))
+        .expect("dump")
+        .len();
+    let port = common::free_port();
+    // 10 ms per key: the load takes about 3 s.
+    let mut child = Command::new(common::ferrodis_bin())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args([
+            "--key-load-delay",
+            "10000",
+            "--dir",
+            dir.0.to_str().expect("utf-8 path"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferrodis-server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut l = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break RawClient::connect(port);
+        }
+        assert!(std::time::Instant::now() < deadline, "never listened");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert_eq!(
+        l.text(&["PING"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    assert_eq!(
+        l.text(&["GET", "k1"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    let info = l.text(&["INFO", "persistence"]);
+    assert!(info.contains("loading:1\r\n"), "{info}");
+    assert!(
+        info.contains(&format!("loading_total_bytes:{size}\r\n")),
+        "{info}"
+    );
+    while l.text(&["PING"]) != "+PONG\r\n" {
+        assert!(std::time::Instant::now() < deadline + std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(l.text(&["DBSIZE"]), ":300\r\n");
+    assert!(l.text(&["INFO", "persistence"]).contains("loading:0\r\n"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_failed_background_save_refuses_writes_with_misconf_as_redis_does() {
+    let dirs = [
+        TempDir::new("ferrodis-misconf"),
+        TempDir::new("redis-misconf"),
+    ];
+    let ours = start_ferrodis(&[
+        "--save",
+        "3600 1",
+        "--dir",
+        dirs[0].0.to_str().expect("path"),
+    ]);
+    let redis = start_redis(&[
+        "--save",
+        "3600 1",
+        "--dir",
+        dirs[1].0.to_str().expect("path"),
+    ]);
+    let mut p = Pair::connect(&ours, &redis, 2);
+    p.same(&["SET", "k", "v"]);
+    // The directory vanishes under the running servers: saving fails.
+    for d in &dirs {
+        std::fs::remove_dir_all(&d.0).expect("remove dir");
+    }
+    p.same(&["BGSAVE"]);
+    for port in [ours.port, redis.port] {
+        let mut c = RawClient::connect(port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !c
+            .text(&["INFO", "persistence"])
+            .contains("rdb_last_bgsave_status:err")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the save did not fail"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    p.same(&["SET", "k", "other"]);
+    p.same(&["PING"]);
+    p.same(&["GET", "k"]);
+    p.same(&["MULTI"]);
+    p.same(&["SET", "k", "again"]);
+    p.same(&["EXEC"]);
+    p.same(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    // ferrodis re-reads the setting on its next periodic tick.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.same(&["SET", "k", "finally"]);
+    p.same(&["GET", "k"]);
+}

@@ -582,7 +582,9 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             let aof = config.flag("appendonly");
             drop(config);
             out.push_str("# Persistence\r\n");
-            field!(out, "loading", "0");
+            let p = &server.persistence;
+            let loading = p.loading.load(r);
+            field!(out, "loading", "{}", u8::from(loading));
             field!(out, "async_loading", "0");
             field!(out, "current_cow_peak", "0");
             field!(out, "current_cow_size", "0");
@@ -645,6 +647,23 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "aof_last_cow_size", "0");
             field!(out, "module_fork_in_progress", "0");
             field!(out, "module_fork_last_cow_size", "0");
+            if loading {
+                let started = p.loading_started_unix.load(r);
+                let total = p.loading_total_bytes.load(r);
+                let read = p.loading_loaded_bytes.load(r);
+                let elapsed = (crate::util::now_ms() / 1000 - started).max(0) as u64;
+                let eta = match read {
+                    0 => 1,
+                    _ => elapsed * total.saturating_sub(read) / read,
+                };
+                field!(out, "loading_start_time", "{started}");
+                field!(out, "loading_total_bytes", "{total}");
+                field!(out, "loading_rdb_used_mem", "0");
+                field!(out, "loading_loaded_bytes", "{read}");
+                let perc = read as f64 * 100.0 / total.max(1) as f64;
+                field!(out, "loading_loaded_perc", "{perc:.2}");
+                field!(out, "loading_eta_seconds", "{eta}");
+            }
         }
         "stats" => {
             out.push_str("# Stats\r\n");

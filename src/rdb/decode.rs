@@ -397,7 +397,7 @@ pub struct FileInfo {
 }
 
 /// Reads a whole RDB file of `size` bytes, passing each live key (and each
-/// table size hint) to `sink`. Keys already expired at `now_ms` are
+/// table size hint) to `sink` and keeping `progress` at the bytes read. Keys already expired at `now_ms` are
 /// skipped, as a Redis primary does.
 pub fn load_file<R: Read>(
     input: R,
@@ -405,6 +405,7 @@ pub fn load_file<R: Read>(
     num_dbs: usize,
     limits: Limits,
     now_ms: i64,
+    progress: &std::sync::atomic::AtomicU64,
     mut sink: impl FnMut(LoadEvent) -> Result<()>,
 ) -> Result<FileInfo> {
     let mut d = Decoder::new(input, size);
@@ -505,6 +506,7 @@ pub fn load_file<R: Read>(
                     ))
                 })?;
                 let when = expire.take();
+                progress.store(size - d.remaining(), std::sync::atomic::Ordering::Relaxed);
                 match value {
                     None => {}
                     Some(_) if when.is_some_and(|t| t <= now_ms) => info.expired_skipped += 1,

@@ -63,7 +63,8 @@ impl Drop for TempDir {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind ephemeral port");
     l.local_addr().expect("local addr").port()
 }
