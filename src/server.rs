@@ -748,6 +748,11 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         .used_memory_startup
         .store(startup_memory, Ordering::Relaxed);
     notice!("Server initialized");
+    // Clients accepted while the dataset loads get LOADING.
+    let dump = crate::snapshot::open_dump(&shared).map_err(|e| {
+        warning!("{e}");
+        std::io::Error::other(e)
+    })?;
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -757,14 +762,15 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone(), workers.clone()));
-    // Clients connecting while the dataset loads get LOADING.
-    let loader = shared.clone();
-    let loaded = tokio::task::spawn_blocking(move || crate::snapshot::load_at_startup(&loader))
-        .await
-        .unwrap_or_else(|_| Err("the loading thread panicked".into()));
-    if let Err(e) = loaded {
-        warning!("{e}");
-        return Err(std::io::Error::other(e));
+    if let Some(dump) = dump {
+        let loader = shared.clone();
+        let loaded = tokio::task::spawn_blocking(move || dump.load(&loader))
+            .await
+            .unwrap_or_else(|_| Err("the loading thread panicked".into()));
+        if let Err(e) = loaded {
+            warning!("{e}");
+            return Err(std::io::Error::other(e));
+        }
     }
     notice!("Ready to accept connections tcp");
 

@@ -401,33 +401,58 @@ pub fn cron(shared: &Arc<Shared>) {
     }
 }
 
-/// Loads the dump file, if there is one, into the (empty) keyspace. An
-/// unreadable or corrupt file is an error: the server must not start with
-/// part of its data.
-pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
+/// A dump file opened at start-up, to be loaded by [`DumpFile::load`].
+pub struct DumpFile {
+    file: File,
+    path: PathBuf,
+    size: u64,
+}
+
+/// Opens the dump file, if there is one, and marks the server as loading
+/// (so that clients accepted from now on get LOADING until it is loaded).
+pub fn open_dump(shared: &Shared) -> Result<Option<DumpFile>, String> {
     let path = dump_path(shared);
     let file = match File::open(&path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(format!(
-                "Fatal error loading the DB, check server logs. Exiting. ({e})"
+                "Fatal error loading the DB ({}): {e}. Exiting.",
+                path.display()
             ))
         }
     };
-    let started = Instant::now();
     let size = file
         .metadata()
         .map_err(|e| format!("Can't stat the RDB file {}: {e}", path.display()))?
         .len();
+    let p = &shared.persistence;
+    p.loading_started_unix
+        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+    p.loading_total_bytes.store(size, Ordering::Relaxed);
+    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
+    p.loading.store(true, Ordering::SeqCst);
+    Ok(Some(DumpFile { file, path, size }))
+}
+
+impl DumpFile {
+    /// Loads the file into the (empty) keyspace and ends the loading state.
+    /// An unreadable or corrupt file is an error: the server must not
+    /// start with part of its data.
+    pub fn load(self, shared: &Shared) -> Result<(), String> {
+        let DumpFile { file, path, size } = self;
+        let result = load_file_into(shared, file, &path, size);
+        shared.persistence.loading.store(false, Ordering::SeqCst);
+        result
+    }
+}
+
+fn load_file_into(shared: &Shared, file: File, path: &Path, size: u64) -> Result<(), String> {
+    let started = Instant::now();
     let now = crate::util::now_ms();
     let limits = limits(shared);
     let num_dbs = shared.keyspace.num_dbs();
     let p = &shared.persistence;
-    p.loading_started_unix.store(now / 1000, Ordering::Relaxed);
-    p.loading_total_bytes.store(size, Ordering::Relaxed);
-    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
-    p.loading.store(true, Ordering::SeqCst);
     let delay_us = shared.config.read().int("key-load-delay").max(0) as u64;
     // Two stages on two cores: this thread decodes the file, another
     // inserts what it decoded, in batches, locking the keyspace per batch
@@ -510,7 +535,6 @@ pub fn load_at_startup(shared: &Shared) -> Result<(), String> {
             (Ok(info), Ok(())) => Ok(info),
         }
     });
-    p.loading.store(false, Ordering::SeqCst);
     let info = loaded.map_err(|e| {
         format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",

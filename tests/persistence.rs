@@ -580,7 +580,7 @@ fn clients_get_loading_while_the_dump_loads_and_info_shows_progress() {
         .len();
     let port = common::free_port();
     // 10 ms per key: the load takes about 3 s.
-    let mut child = Command::new(common::ferrodis_bin())
+    let child = Command::new(common::ferrodis_bin())
         .args([
             "--port",
             &port.to_string(),
@@ -596,8 +596,18 @@ fn clients_get_loading_while_the_dump_loads_and_info_shows_progress() {
             dir.0.to_str().expect("utf-8 path"),
         ])
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn ferrodis-server");
+    // Stopped however the test ends.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = KillOnDrop(child);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut l = loop {
         if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -627,8 +637,6 @@ fn clients_get_loading_while_the_dump_loads_and_info_shows_progress() {
     }
     assert_eq!(l.text(&["DBSIZE"]), ":300\r\n");
     assert!(l.text(&["INFO", "persistence"]).contains("loading:0\r\n"));
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
