@@ -193,6 +193,24 @@ fn copy_dump(from: &Path, to: &TempDir) {
     std::fs::copy(from.join("dump.rdb"), to.0.join("dump.rdb")).expect("copy dump.rdb");
 }
 
+/// Checks the dump in `dir` with redis-check-rdb, then loads a copy into a
+/// fresh redis-server and compares its contents with `expected`.
+fn assert_redis_accepts(dir: &Path, expected: &BTreeMap<(usize, Vec<u8>), String>) {
+    let check = Command::new("redis-check-rdb")
+        .arg(dir.join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK!"),
+        "{report}"
+    );
+    let copy = TempDir::new("redis-load");
+    copy_dump(dir, &copy);
+    let redis = start_redis(&["--dir", copy.0.to_str().expect("utf-8 path")]);
+    assert_eq!(&contents(redis.port), expected);
+}
+
 fn start_ferrodis_in(dir: &TempDir) -> ServerProcess {
     start_ferrodis(&["--dir", dir.0.to_str().expect("utf-8 path")])
 }
@@ -226,34 +244,16 @@ fn a_dump_written_by_ferrodis_passes_redis_check_rdb_and_loads_into_redis() {
     fill(ours.port);
     let expected = contents(ours.port);
     save(ours.port);
-    let our_dir = dir_of(ours.port);
-
-    let check = Command::new("redis-check-rdb")
-        .arg(our_dir.join("dump.rdb"))
-        .output()
-        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && report.contains("RDB looks OK!"),
-        "{report}"
-    );
-
-    let dir = TempDir::new("redis-load");
-    copy_dump(&our_dir, &dir);
-    let redis = start_redis(&["--dir", dir.0.to_str().expect("utf-8 path")]);
-    assert_eq!(contents(redis.port), expected);
+    assert_redis_accepts(&dir_of(ours.port), &expected);
 }
 
 #[test]
-fn uncompressed_and_unchecksummed_dumps_load_into_redis_too() {
+fn uncompressed_and_unchecksummed_dumps_pass_redis_check_rdb_and_load_into_redis() {
     let ours = start_ferrodis(&["--rdbcompression", "no", "--rdbchecksum", "no"]);
     fill(ours.port);
     let expected = contents(ours.port);
     save(ours.port);
-    let dir = TempDir::new("redis-load-plain");
-    copy_dump(&dir_of(ours.port), &dir);
-    let redis = start_redis(&["--dir", dir.0.to_str().expect("utf-8 path")]);
-    assert_eq!(contents(redis.port), expected);
+    assert_redis_accepts(&dir_of(ours.port), &expected);
 }
 
 #[test]
@@ -421,20 +421,7 @@ fn bgsave_writes_a_dump_that_redis_check_rdb_and_redis_accept() {
     assert_eq!(c.text(&["BGSAVE"]), "+Background saving started\r\n");
     wait_for_bgsave(ours.port);
     assert_eq!(c.text(&["BGSAVE", "now"]), "-ERR syntax error\r\n");
-    let dir = dir_of(ours.port);
-    let check = Command::new("redis-check-rdb")
-        .arg(dir.join("dump.rdb"))
-        .output()
-        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && report.contains("RDB looks OK!"),
-        "{report}"
-    );
-    let copy = TempDir::new("redis-load-bg");
-    copy_dump(&dir, &copy);
-    let redis = start_redis(&["--dir", copy.0.to_str().expect("utf-8 path")]);
-    assert_eq!(contents(redis.port), expected);
+    assert_redis_accepts(&dir_of(ours.port), &expected);
     // Inside EXEC it is only scheduled; the periodic task then starts it.
     assert_eq!(c.cmd(&["MULTI"]), b"+OK\r\n");
     c.cmd(&["BGSAVE"]);
