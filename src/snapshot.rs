@@ -41,6 +41,9 @@ pub struct Persistence {
     pub loaded_expired: AtomicU64,
     /// A background save is running.
     pub bgsave_in_progress: AtomicBool,
+    /// A foreground save superseded the running background save, whose
+    /// older snapshot must then not replace the dump.
+    bgsave_cancelled: AtomicBool,
     /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) asked for one to start when
     /// possible.
     pub bgsave_scheduled: AtomicBool,
@@ -79,6 +82,7 @@ impl Persistence {
             loaded_keys: AtomicU64::new(0),
             loaded_expired: AtomicU64::new(0),
             bgsave_in_progress: AtomicBool::new(false),
+            bgsave_cancelled: AtomicBool::new(false),
             bgsave_scheduled: AtomicBool::new(false),
             bgsave_started_ms: AtomicI64::new(0),
             last_bgsave_secs: AtomicI64::new(-1),
@@ -134,6 +138,14 @@ pub fn save(shared: &Shared) -> std::io::Result<()> {
 /// [`save`] with the keyspace already locked by `view`.
 pub fn save_locked(shared: &Shared, view: &mut DbView<'_>) -> std::io::Result<()> {
     let _one_at_a_time = shared.persistence.saving.lock();
+    // A background save still running holds an older snapshot: it must not
+    // be renamed over this one (SHUTDOWN saves even while one runs).
+    if shared.persistence.bgsave_in_progress.load(Ordering::SeqCst) {
+        shared
+            .persistence
+            .bgsave_cancelled
+            .store(true, Ordering::SeqCst);
+    }
     let started = Instant::now();
     let dirty_before = shared.stats.dirty.get();
     let path = dump_path(shared);
@@ -166,15 +178,22 @@ fn record_outcome(shared: &Shared, result: &std::io::Result<()>, dirty_before: u
 }
 
 fn write_dump(shared: &Shared, view: &mut DbView<'_>, path: &Path) -> std::io::Result<()> {
-    write_atomically(path, "temp", |file| write_rdb(shared, view, file))
+    write_atomically(
+        path,
+        "temp",
+        |file| write_rdb(shared, view, file),
+        |tmp| std::fs::rename(tmp, path),
+    )
 }
 
 /// Writes a new version of `path` through a temporary file in the same
-/// directory, fsynced and renamed over it, then fsyncs the directory.
+/// directory, fsynced and renamed over it by `rename`, then fsyncs the
+/// directory.
 fn write_atomically(
     path: &Path,
     tag: &str,
     write: impl FnOnce(File) -> std::io::Result<()>,
+    rename: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -183,7 +202,7 @@ fn write_atomically(
     let tmp = dir.join(format!("{tag}-{}.rdb", std::process::id()));
     let result = File::create(&tmp)
         .and_then(write)
-        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| rename(&tmp))
         .and_then(|()| File::open(dir)?.sync_all());
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -281,6 +300,7 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
         return Err(BgsaveRefused::InProgress);
     }
     p.bgsave_scheduled.store(false, Ordering::Relaxed);
+    p.bgsave_cancelled.store(false, Ordering::SeqCst);
     let (compress, checksum) = {
         let config = shared.config.read();
         (config.flag("rdbcompression"), config.flag("rdbchecksum"))
@@ -301,14 +321,25 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
         .spawn(move || {
             let started = Instant::now();
             let path = dump_path(&worker);
-            let result = write_atomically(&path, "temp-bgsave", |file| {
-                write_background(&worker, file, version, compress, checksum)
-            });
+            let p = &worker.persistence;
+            let result = write_atomically(
+                &path,
+                "temp-bgsave",
+                |file| write_background(&worker, file, version, compress, checksum),
+                |tmp| {
+                    let _no_foreground_save = p.saving.lock();
+                    if p.bgsave_cancelled.load(Ordering::SeqCst) {
+                        return Err(std::io::Error::other("superseded by a foreground save"));
+                    }
+                    std::fs::rename(tmp, &path)
+                },
+            );
             if result.is_err() {
                 worker.keyspace.abort_snapshot();
             }
-            record_outcome(&worker, &result, dirty_before);
-            let p = &worker.persistence;
+            if !p.bgsave_cancelled.swap(false, Ordering::SeqCst) {
+                record_outcome(&worker, &result, dirty_before);
+            }
             p.last_bgsave_secs
                 .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
             p.bgsave_started_ms.store(0, Ordering::Relaxed);
