@@ -567,15 +567,7 @@ fn clients_get_loading_while_the_dump_loads_and_info_shows_progress() {
         .len();
     let port = common::free_port();
     // 10 ms per key: the load takes about 3 s.
-    let child = Command::new(common::ferrodis_bin())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
+    let child = common::ferrodis_command(port)
         .args([
             "--key-load-delay",
             "10000",

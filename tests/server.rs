@@ -1756,19 +1756,8 @@ fn bad_configuration_is_refused_with_the_line() {
 
 #[test]
 fn start_up_log_and_shutdown() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(common::ferrodis_bin())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
+    let port = common::free_port();
+    let mut child = common::ferrodis_command(port)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

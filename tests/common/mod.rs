@@ -96,10 +96,9 @@ pub fn ferrodis_bin() -> &'static str {
     env!("CARGO_BIN_EXE_ferrodis-server")
 }
 
-/// Starts ferrodis with `extra` directives (`["--hz", "100"]`).
-pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
-    let port = free_port();
-    let dir = TempDir::new("ferrodis");
+/// The ferrodis command line every test server starts from: `port` on
+/// loopback, no save rules.
+pub fn ferrodis_command(port: u16) -> Command {
     let mut cmd = Command::new(ferrodis_bin());
     cmd.args([
         "--port",
@@ -108,12 +107,20 @@ pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
         "127.0.0.1",
         "--save",
         "",
-    ])
-    .arg("--dir")
-    .arg(&dir.0)
-    .args(extra)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    ]);
+    cmd
+}
+
+/// Starts ferrodis with `extra` directives (`["--hz", "100"]`).
+pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
+    let port = free_port();
+    let dir = TempDir::new("ferrodis");
+    let mut cmd = ferrodis_command(port);
+    cmd.arg("--dir")
+        .arg(&dir.0)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = cmd.spawn().expect("spawn ferrodis-server");
     wait_ready(port, &mut child, "ferrodis-server");
     ServerProcess {
