@@ -115,6 +115,22 @@ def info_field(server, section, name):
     return server.info(section).get(name)
 
 
+def bgsave_extra_kb(server, client):
+    """Runs a BGSAVE to its end; returns its seconds and the peak extra
+    memory (kB) of the server plus, for Redis, its child's private pages."""
+    base = rss_kb(server.pid)
+    peak = base
+    t0 = time.time()
+    assert client.command(b"BGSAVE").startswith(b"Background saving")
+    while True:
+        total = rss_kb(server.pid) + sum(private_kb(ch) for ch in children(server.pid))
+        peak = max(peak, total)
+        if info_field(server, "persistence", "rdb_bgsave_in_progress") == "0":
+            break
+        time.sleep(0.005)
+    return time.time() - t0, peak - base
+
+
 def measure(kind, scale):
     server = common.Server(kind)
     out = {}
@@ -132,23 +148,12 @@ def measure(kind, scale):
 
         probe = LatencyProbe(server.port, b"key:1")
         out["idle_p99_ms"] = p99(probe.run_for(2.0))
-        base = rss_kb(server.pid)
-        peak = base
+        out["rss_mib"] = rss_kb(server.pid) / 1024
         probe.start()
         time.sleep(0.2)
-        t0 = time.time()
-        assert c.command(b"BGSAVE").startswith(b"Background saving")
-        while True:
-            total = rss_kb(server.pid) + sum(private_kb(ch) for ch in children(server.pid))
-            peak = max(peak, total)
-            if info_field(server, "persistence", "rdb_bgsave_in_progress") == "0":
-                break
-            time.sleep(0.005)
-        out["bgsave_s"] = time.time() - t0
-        samples = probe.stop()
-        out["bgsave_p99_ms"] = p99(samples)
-        out["bgsave_extra_mib"] = (peak - base) / 1024
-        out["rss_mib"] = base / 1024
+        out["bgsave_s"], extra = bgsave_extra_kb(server, c)
+        out["bgsave_p99_ms"] = p99(probe.stop())
+        out["bgsave_extra_mib"] = extra / 1024
 
         # Again while a client overwrites strings as fast as it can, so that
         # the snapshot's copies (pages for Redis, buckets for ferrodis) pile up.
@@ -171,21 +176,13 @@ def measure(kind, scale):
             w.close()
 
         time.sleep(0.5)
-        base = rss_kb(server.pid)
-        peak = base
         t = threading.Thread(target=writer)
         t.start()
         time.sleep(0.2)
-        assert c.command(b"BGSAVE").startswith(b"Background saving")
-        while True:
-            total = rss_kb(server.pid) + sum(private_kb(ch) for ch in children(server.pid))
-            peak = max(peak, total)
-            if info_field(server, "persistence", "rdb_bgsave_in_progress") == "0":
-                break
-            time.sleep(0.005)
+        _, extra = bgsave_extra_kb(server, c)
         writing[0] = False
         t.join()
-        out["bgsave_writes_extra_mib"] = (peak - base) / 1024
+        out["bgsave_writes_extra_mib"] = extra / 1024
         out["bgsave_writes"] = written[0]
         c.close()
         server.proc.kill()

@@ -230,30 +230,61 @@ fn write_preamble(enc: &mut Encoder, version: u16) {
 
 use std::fs::File;
 
-/// Writes the whole RDB stream to `file` and fsyncs it.
-fn write_rdb(shared: &Shared, view: &mut DbView<'_>, mut file: File) -> std::io::Result<()> {
-    let (compress, checksum) = {
-        let config = shared.config.read();
-        (config.flag("rdbcompression"), config.flag("rdbchecksum"))
-    };
-    let mut enc = Encoder::new(compress);
-    let version = if view.has_field_ttls() {
+/// `rdbcompression` and `rdbchecksum`.
+fn save_options(shared: &Shared) -> (bool, bool) {
+    let config = shared.config.read();
+    (config.flag("rdbcompression"), config.flag("rdbchecksum"))
+}
+
+/// The RDB version a save of what `view` holds must say.
+fn rdb_version(view: &mut DbView<'_>) -> u16 {
+    if view.has_field_ttls() {
         crate::rdb::VERSION_FIELD_TTLS
     } else {
         crate::rdb::VERSION
-    };
-    write_preamble(&mut enc, version);
-    let mut crc = 0u64;
-    let mut failure: Option<std::io::Error> = None;
-    let mut drain = |enc: &mut Encoder, crc: &mut u64, failure: &mut Option<std::io::Error>| {
-        if failure.is_none() {
-            *crc = crc64::crc64(*crc, &enc.buf);
-            if let Err(e) = file.write_all(&enc.buf) {
-                *failure = Some(e);
-            }
+    }
+}
+
+/// A file being written in RDB format, keeping the running CRC-64 of the
+/// bytes written so far.
+struct RdbFile {
+    out: std::io::BufWriter<File>,
+    crc: u64,
+}
+
+impl RdbFile {
+    fn new(file: File) -> RdbFile {
+        RdbFile {
+            out: std::io::BufWriter::with_capacity(WRITE_CHUNK, file),
+            crc: 0,
         }
-        enc.buf.clear();
-    };
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.crc = crc64::crc64(self.crc, bytes);
+        self.out.write_all(bytes)
+    }
+
+    /// Writes the end marker and the checksum (0 when `checksum` is off)
+    /// and fsyncs the file.
+    fn finish(mut self, checksum: bool) -> std::io::Result<()> {
+        self.write(&[opcodes::EOF])?;
+        let stored = if checksum { self.crc } else { 0 };
+        self.out.write_all(&stored.to_le_bytes())?;
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    }
+}
+
+/// Writes the whole RDB stream of the locked keyspace to `file` and fsyncs
+/// it.
+fn write_rdb(shared: &Shared, view: &mut DbView<'_>, file: File) -> std::io::Result<()> {
+    let (compress, checksum) = save_options(shared);
+    let mut enc = Encoder::new(compress);
+    write_preamble(&mut enc, rdb_version(view));
+    let mut rdb = RdbFile::new(file);
+    // The walk's callback cannot return an error: keep the first one.
+    let mut failure: Option<std::io::Error> = None;
     for db in 0..shared.keyspace.num_dbs() {
         let keys = view.db_size(db);
         if keys == 0 {
@@ -264,18 +295,18 @@ fn write_rdb(shared: &Shared, view: &mut DbView<'_>, mut file: File) -> std::io:
         view.for_each_entry(db, |key, value, expire| {
             enc.key_value(key, value, expire);
             if enc.buf.len() >= WRITE_CHUNK {
-                drain(&mut enc, &mut crc, &mut failure);
+                if failure.is_none() {
+                    failure = rdb.write(&enc.buf).err();
+                }
+                enc.buf.clear();
             }
         });
     }
-    enc.buf.push(opcodes::EOF);
-    drain(&mut enc, &mut crc, &mut failure);
     if let Some(e) = failure {
         return Err(e);
     }
-    let stored = if checksum { crc } else { 0 };
-    file.write_all(&stored.to_le_bytes())?;
-    file.sync_all()
+    rdb.write(&enc.buf)?;
+    rdb.finish(checksum)
 }
 
 /// Buckets a background save serialises per shard lock it takes: short
@@ -301,15 +332,8 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
     }
     p.bgsave_scheduled.store(false, Ordering::Relaxed);
     p.bgsave_cancelled.store(false, Ordering::SeqCst);
-    let (compress, checksum) = {
-        let config = shared.config.read();
-        (config.flag("rdbcompression"), config.flag("rdbchecksum"))
-    };
-    let version = if view.has_field_ttls() {
-        crate::rdb::VERSION_FIELD_TTLS
-    } else {
-        crate::rdb::VERSION
-    };
+    let (compress, checksum) = save_options(shared);
+    let version = rdb_version(view);
     let dirty_before = shared.stats.dirty.get();
     view.begin_snapshot(compress);
     p.bgsave_started_ms
@@ -362,17 +386,16 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
 /// walk hands them over, then the end marker and checksum.
 fn write_background(
     shared: &Shared,
-    mut file: File,
+    file: File,
     version: u16,
     compress: bool,
     checksum: bool,
 ) -> std::io::Result<()> {
     let mut head = Encoder::new(compress);
     write_preamble(&mut head, version);
-    let mut crc = crc64::crc64(0, &head.buf);
-    file.write_all(&head.buf)?;
+    let mut rdb = RdbFile::new(file);
+    rdb.write(&head.buf)?;
     let mut current_db = None;
-    let mut out = std::io::BufWriter::with_capacity(WRITE_CHUNK, file);
     for shard in 0..crate::db::SHARD_COUNT {
         while let Some(chunk) = shared.keyspace.snapshot_step(shard, STEP_BUCKETS) {
             if chunk.bytes.is_empty() {
@@ -381,21 +404,13 @@ fn write_background(
             if current_db != Some(chunk.db) {
                 head.buf.clear();
                 head.select(chunk.db);
-                crc = crc64::crc64(crc, &head.buf);
-                out.write_all(&head.buf)?;
+                rdb.write(&head.buf)?;
                 current_db = Some(chunk.db);
             }
-            crc = crc64::crc64(crc, &chunk.bytes);
-            out.write_all(&chunk.bytes)?;
+            rdb.write(&chunk.bytes)?;
         }
     }
-    let eof = [opcodes::EOF];
-    crc = crc64::crc64(crc, &eof);
-    out.write_all(&eof)?;
-    let stored = if checksum { crc } else { 0 };
-    out.write_all(&stored.to_le_bytes())?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
+    rdb.finish(checksum)
 }
 
 /// The periodic task's part: starts a scheduled BGSAVE, or one that a
