@@ -182,6 +182,10 @@ pub struct ClientState {
     /// The last command resolved for this client, so a repeated command
     /// name skips the table lookup (see [`crate::cmd::resolve_cached`]).
     pub last_command: Option<crate::cmd::ResolvedCommand>,
+    /// The AOF offset this client's replies wait for under `appendfsync
+    /// always`: just past its last logged change (or past the changes its
+    /// last reads saw).
+    pub aof_offset: u64,
 }
 
 impl ClientState {
@@ -202,6 +206,7 @@ impl ClientState {
             monitor: None,
             clock_us: 0,
             last_command: None,
+            aof_offset: 0,
         }
     }
 

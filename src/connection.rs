@@ -91,7 +91,9 @@ pub async fn serve(
                 Ok(Parsed::Request(args)) => {
                     // CLIENT PAUSE: hold the command (replies so far go out).
                     while let Some(wait) = cmd::connection::pause_wait(shared, client, &args) {
-                        if !out.buf.is_empty() && flush(shared, socket, out).await.is_err() {
+                        if !out.buf.is_empty()
+                            && flush(shared, socket, out, client.aof_offset).await.is_err()
+                        {
                             return Served::Closed;
                         }
                         tokio::select! {
@@ -103,11 +105,11 @@ pub async fn serve(
                     dispatch(shared, client, &args, out);
                     parser.recycle(args);
                     if client.close_after_reply {
-                        let _ = flush(shared, socket, out).await;
+                        let _ = flush(shared, socket, out, client.aof_offset).await;
                         return Served::Closed;
                     }
                     if out.buf.len() >= FLUSH_THRESHOLD {
-                        if flush(shared, socket, out).await.is_err() {
+                        if flush(shared, socket, out, client.aof_offset).await.is_err() {
                             return Served::Closed;
                         }
                         // The write may have waited for a slow reader.
@@ -129,12 +131,12 @@ pub async fn serve(
                     out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
-                    let _ = flush(shared, socket, out).await;
+                    let _ = flush(shared, socket, out, client.aof_offset).await;
                     return Served::Closed;
                 }
             }
         }
-        if !out.buf.is_empty() && flush(shared, socket, out).await.is_err() {
+        if !out.buf.is_empty() && flush(shared, socket, out, client.aof_offset).await.is_err() {
             return Served::Closed;
         }
         if inbuf.len() > shared.hot.query_buffer_limit.load(Ordering::Relaxed) {
@@ -160,7 +162,7 @@ pub async fn serve(
             line = cmd::server::next_monitor_line(&mut client.monitor) => {
                 if let Some(line) = line {
                     out.buf.extend_from_slice(&line);
-                    if flush(shared, socket, out).await.is_err() {
+                    if flush(shared, socket, out, client.aof_offset).await.is_err() {
                         return Served::Closed;
                     }
                 }
@@ -195,7 +197,17 @@ async fn idle_timer(secs: u64) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
-async fn flush(shared: &Shared, socket: &ClientSocket, out: &mut Reply) -> std::io::Result<()> {
+/// Writes the buffered replies; under `appendfsync always`, only once the
+/// log is on disk up to `aof_offset`.
+async fn flush(
+    shared: &Shared,
+    socket: &ClientSocket,
+    out: &mut Reply,
+    aof_offset: u64,
+) -> std::io::Result<()> {
+    if shared.aof.must_wait(aof_offset) {
+        shared.aof.wait_durable(aof_offset).await;
+    }
     shared.stats.net_output_bytes.add(out.buf.len() as u64);
     let result = socket.write_all(&out.buf).await;
     out.buf.clear();
@@ -230,19 +242,29 @@ fn persistence_refusal(
     shared: &Shared,
     client: &ClientState,
     spec: &cmd::CommandSpec,
-) -> Option<&'static str> {
+) -> Option<std::borrow::Cow<'static, str>> {
     let p = &shared.persistence;
     if p.loading.load(Ordering::Relaxed) && !spec.has(flags::LOADING) {
-        return Some("LOADING Redis is loading the dataset in memory");
+        return Some("LOADING Redis is loading the dataset in memory".into());
     }
-    if p.writes_refused.load(Ordering::Relaxed) {
+    let rdb_failed = p.writes_refused.load(Ordering::Relaxed);
+    let aof_failed = shared.aof.is_logging() && !shared.aof.last_write_ok.load(Ordering::Relaxed);
+    if rdb_failed || aof_failed {
         let queued_write = spec.name == "exec"
             && client
                 .multi
                 .as_ref()
                 .is_some_and(|m| m.queue.iter().any(|q| q.spec.has(flags::WRITE)));
         if spec.has(flags::WRITE) || spec.name == "ping" || queued_write {
-            return Some(MISCONF);
+            return Some(if rdb_failed {
+                MISCONF.into()
+            } else {
+                format!(
+                    "MISCONF Errors writing to the AOF file: {}",
+                    shared.aof.last_write_error.lock()
+                )
+                .into()
+            });
         }
     }
     None
@@ -281,7 +303,7 @@ fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &
         if let Some(multi) = client.multi.as_mut() {
             multi.failed = true;
         }
-        out.error(refusal);
+        out.error(&refusal);
         return;
     }
     *client.info.last_cmd.lock() = spec.name;

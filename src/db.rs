@@ -22,6 +22,7 @@
 use crate::dict::{hash_key, Dict};
 use crate::error::{CmdError, WRONGTYPE};
 use crate::types::{HashValue, ListValue, StrValue, Value};
+use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -319,10 +320,15 @@ impl ShardDb {
     }
 }
 
+/// A hash whose expired fields active expiry reclaimed: its key, the
+/// fields, and whether the key was deleted (no field left).
+type ReclaimedFields = (Box<[u8]>, Vec<Box<[u8]>>, bool);
+
 impl ShardDb {
     /// Reclaims expired hash fields of up to `sample` tracked hashes, deleting
-    /// hashes left empty. Returns the keys deleted.
-    fn reclaim_hash_fields(&mut self, now_ms: i64, sample: usize) -> Vec<Box<[u8]>> {
+    /// hashes left empty. Returns each hash's key, the fields reclaimed and
+    /// whether the key was deleted.
+    fn reclaim_hash_fields(&mut self, now_ms: i64, sample: usize) -> Vec<ReclaimedFields> {
         let mut visited: Vec<Box<[u8]>> = Vec::new();
         let mut cursor = self.hash_ttl_cursor;
         while visited.len() < sample {
@@ -343,14 +349,16 @@ impl ShardDb {
                     value: Value::Hash(hash),
                     ..
                 }) => {
-                    hash.purge_expired(now_ms);
-                    if hash.is_empty() {
+                    let fields = hash.purge_expired(now_ms);
+                    let emptied = hash.is_empty();
+                    let keep = !emptied && hash.has_field_ttls();
+                    if emptied {
                         self.remove(h, &key);
-                        deleted.push(key.clone());
-                        false
-                    } else {
-                        hash.has_field_ttls()
                     }
+                    if !fields.is_empty() {
+                        deleted.push((key.clone(), fields, emptied));
+                    }
+                    keep
                 }
                 _ => false,
             };
@@ -509,6 +517,9 @@ impl Keyspace {
             expired: 0,
             no_touch: false,
             access: AccessPolicy::Lru,
+            logging: false,
+            effects: Vec::new(),
+            effect_logged: false,
             lfu_touched: [0; 4],
             lfu_touched_len: 0,
         };
@@ -561,7 +572,13 @@ impl Keyspace {
     /// Deletes up to a bounded number of expired keys; returns how many were
     /// deleted. Called from the server's periodic task (Redis's active expire
     /// cycle): each shard is locked only briefly.
-    pub fn active_expire_cycle(&self, now_ms: i64, deadline: std::time::Instant) -> u64 {
+    /// Deletions are logged to `aof` when it is on.
+    pub fn active_expire_cycle(
+        &self,
+        now_ms: i64,
+        deadline: std::time::Instant,
+        aof: &crate::aof::Aof,
+    ) -> u64 {
         const SAMPLE: usize = 20;
         let mut deleted = 0;
         for shard in self.shards.iter() {
@@ -569,9 +586,17 @@ impl Keyspace {
             let shard = &mut *shard;
             for db_index in 0..shard.dbs.len() {
                 if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
-                    for key in shard.dbs[db_index].reclaim_hash_fields(now_ms, SAMPLE) {
+                    for (key, fields, emptied) in
+                        shard.dbs[db_index].reclaim_hash_fields(now_ms, SAMPLE)
+                    {
                         shard.touch_watchers(db_index, &key);
-                        deleted += 1;
+                        if aof.is_logging() {
+                            let mut args =
+                                vec![Bytes::from_static(b"HDEL"), Bytes::copy_from_slice(&key)];
+                            args.extend(fields.iter().map(|f| Bytes::copy_from_slice(f)));
+                            aof.append(&[crate::aof::Effect { db: db_index, args }]);
+                        }
+                        deleted += u64::from(emptied);
                     }
                 }
                 loop {
@@ -599,6 +624,11 @@ impl Keyspace {
                         let h = hash_key(&key);
                         shard.dbs[db_index].remove(h, &key);
                         shard.touch_watchers(db_index, &key);
+                        if aof.is_logging() {
+                            let args =
+                                vec![Bytes::from_static(b"DEL"), Bytes::from(Vec::from(key))];
+                            aof.append(&[crate::aof::Effect { db: db_index, args }]);
+                        }
                         deleted += 1;
                     }
                     // Keep going in this db while a quarter or more of the
@@ -637,6 +667,13 @@ pub struct DbView<'a> {
     pub no_touch: bool,
     /// What access stamps record (from `maxmemory-policy`).
     pub access: AccessPolicy,
+    /// Changes are being logged (the AOF is on): effects are collected in
+    /// `effects` for `cmd::execute` to append while the locks are held.
+    pub logging: bool,
+    /// Logged effects of the command (or transaction) so far.
+    pub effects: Vec<crate::aof::Effect>,
+    /// The running command logged its own effects in place of itself.
+    effect_logged: bool,
     /// Hashes of the keys whose LFU counter this command has bumped: Redis
     /// counts one access per key per command, however many times a command
     /// looks the key up.
@@ -732,6 +769,12 @@ impl<'a> DbView<'a> {
                 sdb.remove(hash, key);
                 shard.touch_watchers(db, key);
                 self.expired += 1;
+                if self.logging {
+                    self.log_side_effect(vec![
+                        Bytes::from_static(b"DEL"),
+                        Bytes::copy_from_slice(key),
+                    ]);
+                }
                 true
             }
             _ => false,
@@ -853,6 +896,37 @@ impl<'a> DbView<'a> {
     /// counts its own accesses).
     pub fn begin_command(&mut self) {
         self.lfu_touched_len = 0;
+        self.effect_logged = false;
+    }
+
+    /// Logs `args` as what the running command did, in place of the
+    /// command itself (for commands whose replay would not reproduce the
+    /// effect: relative expiry times, INCRBYFLOAT, ...). May be called
+    /// several times; logs nothing if the command changed nothing.
+    pub fn log_effect(&mut self, args: Vec<Bytes>) {
+        self.effect_logged = true;
+        if self.logging {
+            self.effects.push(crate::aof::Effect { db: self.db, args });
+        }
+    }
+
+    /// Marks the running command as logging its own effects even though it
+    /// logged none (its change needs no replay).
+    pub fn log_nothing(&mut self) {
+        self.effect_logged = true;
+    }
+
+    /// Logs `args` as happening before the running command's own effect
+    /// (deletion of expired keys and fields it came across).
+    pub fn log_side_effect(&mut self, args: Vec<Bytes>) {
+        if self.logging {
+            self.effects.push(crate::aof::Effect { db: self.db, args });
+        }
+    }
+
+    /// True (once) if the running command logged its own effects.
+    pub fn take_effect_logged(&mut self) -> bool {
+        std::mem::take(&mut self.effect_logged)
     }
 
     /// The access stamp for a value stored at `key`: under LFU an

@@ -9,6 +9,7 @@
 //! [`types`] are the value types and their encodings; [`dict`] is the hash
 //! table under them; [`server`] ties it together with [`config`] and [`log`].
 
+pub mod aof;
 pub mod client;
 pub mod cmd;
 pub mod config;

@@ -293,6 +293,8 @@ pub struct Shared {
     pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
     /// RDB save and load state.
     pub persistence: crate::snapshot::Persistence,
+    /// The append-only file.
+    pub aof: crate::aof::Aof,
     /// This state's own `Arc`, for work that outlives a command (BGSAVE).
     me: std::sync::Weak<Shared>,
 }
@@ -323,6 +325,7 @@ impl Shared {
             cron_paused: AtomicBool::new(false),
             monitor: tokio::sync::broadcast::channel(4096).0,
             persistence: crate::snapshot::Persistence::new(crate::util::now_ms() / 1000),
+            aof: crate::aof::Aof::default(),
         })
     }
 
@@ -748,11 +751,24 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         .used_memory_startup
         .store(startup_memory, Ordering::Relaxed);
     notice!("Server initialized");
-    // Clients accepted while the dataset loads get LOADING.
-    let dump = crate::snapshot::open_dump(&shared).map_err(|e| {
+    // Clients accepted while the dataset loads get LOADING. With
+    // `appendonly yes` the AOF is the dataset and the dump is not read, as
+    // in Redis.
+    let fatal = |e: String| {
         warning!("{e}");
         std::io::Error::other(e)
-    })?;
+    };
+    let (aof_startup, dump) = if config.flag("appendonly") {
+        shared.aof.set_policy(crate::aof::FsyncPolicy::parse(
+            config.get("appendfsync").unwrap_or("everysec"),
+        ));
+        (
+            Some(crate::aof::load::prepare(&shared).map_err(fatal)?),
+            None,
+        )
+    } else {
+        (None, crate::snapshot::open_dump(&shared).map_err(fatal)?)
+    };
     for l in &listeners {
         tokio::spawn(accept_loop(
             shared.clone(),
@@ -765,6 +781,16 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     if let Some(dump) = dump {
         let loader = shared.clone();
         let loaded = tokio::task::spawn_blocking(move || dump.load(&loader))
+            .await
+            .unwrap_or_else(|_| Err("the loading thread panicked".into()));
+        if let Err(e) = loaded {
+            warning!("{e}");
+            return Err(std::io::Error::other(e));
+        }
+    }
+    if let Some(startup) = aof_startup {
+        let loader = shared.clone();
+        let loaded = tokio::task::spawn_blocking(move || startup.load(&loader))
             .await
             .unwrap_or_else(|_| Err("the loading thread panicked".into()));
         if let Err(e) = loaded {
@@ -798,6 +824,10 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
                 return Err(std::io::Error::other("the final RDB snapshot failed"));
             }
         }
+    }
+    if shared.aof.is_logging() {
+        notice!("Calling fsync() on the AOF file.");
+        shared.aof.stop();
     }
     notice!("ferrodis is now ready to exit, bye bye...");
     Ok(())
@@ -899,17 +929,23 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         }
         // Like Redis, spend at most a quarter of each period expiring keys.
         let deadline = Instant::now() + period / 4;
-        let deleted = if shared.active_expire.load(Ordering::Relaxed) {
+        // Nothing expires while the dataset loads: a replayed log must see
+        // the keys its commands saw.
+        let loading = shared.persistence.loading.load(Ordering::Relaxed);
+        let deleted = if shared.active_expire.load(Ordering::Relaxed) && !loading {
             shared
                 .keyspace
-                .active_expire_cycle(crate::util::now_ms(), deadline)
+                .active_expire_cycle(crate::util::now_ms(), deadline, &shared.aof)
         } else {
             0
         };
         if deleted > 0 {
             shared.stats.expired_keys.add(deleted);
         }
-        crate::snapshot::cron(&shared);
+        if !loading {
+            crate::snapshot::cron(&shared);
+            crate::aof::rewrite::cron(&shared);
+        }
         let stats = &shared.stats;
         stats.rates.lock().sample(
             Instant::now(),

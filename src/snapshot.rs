@@ -181,7 +181,7 @@ fn write_dump(shared: &Shared, view: &mut DbView<'_>, path: &Path) -> std::io::R
     write_atomically(
         path,
         "temp",
-        |file| write_rdb(shared, view, file),
+        |file| write_rdb(shared, view, file, false),
         |tmp| std::fs::rename(tmp, path),
     )
 }
@@ -211,7 +211,7 @@ fn write_atomically(
 }
 
 /// The file header and auxiliary fields.
-fn write_preamble(enc: &mut Encoder, version: u16) {
+pub(crate) fn write_preamble(enc: &mut Encoder, version: u16, aof_base: bool) {
     enc.header(version);
     enc.aux(
         "redis-ver",
@@ -225,19 +225,19 @@ fn write_preamble(enc: &mut Encoder, version: u16) {
     let used = crate::cmd::server::memory_figures().allocated;
     crate::reply::push_i64(&mut text, used as i64);
     enc.aux("used-mem", &text);
-    enc.aux("aof-base", b"0");
+    enc.aux("aof-base", if aof_base { b"1" } else { b"0" });
 }
 
 use std::fs::File;
 
 /// `rdbcompression` and `rdbchecksum`.
-fn save_options(shared: &Shared) -> (bool, bool) {
+pub(crate) fn save_options(shared: &Shared) -> (bool, bool) {
     let config = shared.config.read();
     (config.flag("rdbcompression"), config.flag("rdbchecksum"))
 }
 
 /// The RDB version a save of what `view` holds must say.
-fn rdb_version(view: &mut DbView<'_>) -> u16 {
+pub(crate) fn rdb_version(view: &mut DbView<'_>) -> u16 {
     if view.has_field_ttls() {
         crate::rdb::VERSION_FIELD_TTLS
     } else {
@@ -277,11 +277,16 @@ impl RdbFile {
 }
 
 /// Writes the whole RDB stream of the locked keyspace to `file` and fsyncs
-/// it.
-fn write_rdb(shared: &Shared, view: &mut DbView<'_>, file: File) -> std::io::Result<()> {
+/// it (`aof_base`: as the base of the append-only file).
+pub(crate) fn write_rdb(
+    shared: &Shared,
+    view: &mut DbView<'_>,
+    file: File,
+    aof_base: bool,
+) -> std::io::Result<()> {
     let (compress, checksum) = save_options(shared);
     let mut enc = Encoder::new(compress);
-    write_preamble(&mut enc, rdb_version(view));
+    write_preamble(&mut enc, rdb_version(view), aof_base);
     let mut rdb = RdbFile::new(file);
     // The walk's callback cannot return an error: keep the first one.
     let mut failure: Option<std::io::Error> = None;
@@ -318,6 +323,8 @@ const STEP_BUCKETS: usize = 256;
 pub enum BgsaveRefused {
     /// A background save is running already.
     InProgress,
+    /// An AOF rewrite is using the snapshot machinery.
+    RewriteRunning,
 }
 
 /// Starts a background save (BGSAVE) of the keyspace as it is now; `view`
@@ -327,6 +334,9 @@ pub enum BgsaveRefused {
 /// go on.
 pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), BgsaveRefused> {
     let p = &shared.persistence;
+    if shared.aof.rewrite_in_progress.load(Ordering::SeqCst) {
+        return Err(BgsaveRefused::RewriteRunning);
+    }
     if p.bgsave_in_progress.swap(true, Ordering::SeqCst) {
         return Err(BgsaveRefused::InProgress);
     }
@@ -349,7 +359,7 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
             let result = write_atomically(
                 &path,
                 "temp-bgsave",
-                |file| write_background(&worker, file, version, compress, checksum),
+                |file| write_background(&worker, file, version, (compress, checksum), false),
                 |tmp| {
                     let _no_foreground_save = p.saving.lock();
                     if p.bgsave_cancelled.load(Ordering::SeqCst) {
@@ -384,15 +394,15 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
 
 /// The saver thread: the preamble, then every shard's databases as the
 /// walk hands them over, then the end marker and checksum.
-fn write_background(
+pub(crate) fn write_background(
     shared: &Shared,
     file: File,
     version: u16,
-    compress: bool,
-    checksum: bool,
+    (compress, checksum): (bool, bool),
+    aof_base: bool,
 ) -> std::io::Result<()> {
     let mut head = Encoder::new(compress);
-    write_preamble(&mut head, version);
+    write_preamble(&mut head, version, aof_base);
     let mut rdb = RdbFile::new(file);
     rdb.write(&head.buf)?;
     let mut current_db = None;
@@ -418,7 +428,9 @@ fn write_background(
 pub fn cron(shared: &Arc<Shared>) {
     let p = &shared.persistence;
     p.refresh_write_refusal(shared);
-    if p.bgsave_in_progress.load(Ordering::Relaxed) {
+    if p.bgsave_in_progress.load(Ordering::Relaxed)
+        || shared.aof.rewrite_in_progress.load(Ordering::Relaxed)
+    {
         return;
     }
     let now_ms = crate::util::now_ms();
@@ -487,15 +499,26 @@ impl DumpFile {
     /// start with part of its data.
     pub fn load(self, shared: &Shared) -> Result<(), String> {
         let DumpFile { file, path, size } = self;
-        let result = load_file_into(shared, file, &path, size);
+        let result = load_rdb(shared, file, &path, size, false);
         shared.persistence.loading.store(false, Ordering::SeqCst);
         result
     }
 }
 
-fn load_file_into(shared: &Shared, file: File, path: &Path, size: u64) -> Result<(), String> {
+/// Loads an RDB stream of `size` bytes from `file` into the keyspace.
+/// `aof_base`: the file is the base of the append-only file, whose keys
+/// are all kept, expired or not (the log that follows may still touch
+/// them; they expire once the load is over).
+pub(crate) fn load_rdb(
+    shared: &Shared,
+    file: File,
+    path: &Path,
+    size: u64,
+    aof_base: bool,
+) -> Result<(), String> {
     let started = Instant::now();
     let now = crate::util::now_ms();
+    let expired_before = if aof_base { i64::MIN } else { now };
     let limits = limits(shared);
     let num_dbs = shared.keyspace.num_dbs();
     let p = &shared.persistence;
@@ -545,7 +568,7 @@ fn load_file_into(shared: &Shared, file: File, path: &Path, size: u64) -> Result
             size,
             num_dbs,
             limits,
-            now,
+            expired_before,
             &p.loading_loaded_bytes,
             |event| {
                 keys += u64::from(matches!(event, LoadEvent::Key(_)));
@@ -598,10 +621,12 @@ fn load_file_into(shared: &Shared, file: File, path: &Path, size: u64) -> Result
         info.loaded,
         info.expired_skipped
     );
-    crate::notice!(
-        "DB loaded from disk: {:.3} seconds",
-        started.elapsed().as_secs_f64()
-    );
+    if !aof_base {
+        crate::notice!(
+            "DB loaded from disk: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+    }
     p.loaded_keys.store(info.loaded, Ordering::Relaxed);
     p.loaded_expired
         .store(info.expired_skipped, Ordering::Relaxed);

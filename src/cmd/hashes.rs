@@ -10,6 +10,7 @@
 use super::args::{self, is};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Group, KeySpec};
+use crate::aof;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult, SYNTAX};
 use crate::types::hash::HashLimits;
@@ -245,7 +246,12 @@ fn live_hash<'v>(
             (purged, h.is_empty(), h.has_field_ttls())
         }
     };
-    if purged > 0 {
+    if !purged.is_empty() {
+        if db.logging {
+            let mut args = vec![Bytes::from_static(b"HDEL"), Bytes::copy_from_slice(key)];
+            args.extend(purged.into_iter().map(|f| Bytes::from(Vec::from(f))));
+            db.log_side_effect(args);
+        }
         if empty {
             db.remove(key);
         }
@@ -473,10 +479,46 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         IncrError::NotFinite => CmdError::fixed("ERR increment would produce NaN or Infinity"),
     })?;
     let limits = limits(ctx);
-    db.hash_or_create(key)?.set_keep_ttl(field, &value, limits);
+    let hash = db.hash_or_create(key)?;
+    hash.set_keep_ttl(field, &value, limits);
+    let ttl = hash.field_expire_time(field);
     finish_write(db, key);
+    // The sum is logged, not the increment (and HSET would drop the TTL).
+    db.log_effect(aof::command(&[b"HSET", key, field, &value]));
+    if let Some(when) = ttl {
+        log_field_expiry(db, key, when, std::slice::from_ref(field));
+    }
     ctx.out.bulk(&value);
     Ok(())
+}
+
+/// Logs `fields` of `key` as expiring at the absolute time `when`.
+fn log_field_expiry(db: &mut DbView<'_>, key: &Bytes, when: i64, fields: &[Bytes]) {
+    let when = aof::ms_arg(when);
+    let count = fields.len().to_string();
+    let mut args = aof::command(&[
+        b"HPEXPIREAT",
+        key,
+        when.as_bytes(),
+        b"FIELDS",
+        count.as_bytes(),
+    ]);
+    args.extend_from_slice(fields);
+    db.log_effect(args);
+}
+
+/// Logs `verb key FIELDS n fields...` (HPERSIST) or `HDEL key fields...`.
+fn log_fields(db: &mut DbView<'_>, verb: &'static [u8], key: &Bytes, fields: &[Bytes]) {
+    if fields.is_empty() {
+        return;
+    }
+    let mut args = vec![Bytes::from_static(verb), key.clone()];
+    if verb != b"HDEL" {
+        args.push(Bytes::from_static(b"FIELDS"));
+        args.push(Bytes::from(fields.len().to_string()));
+    }
+    args.extend_from_slice(fields);
+    db.log_effect(args);
 }
 
 fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
@@ -741,6 +783,10 @@ fn hexpire_generic(
     }
     let now = db.now_ms;
     let mut changed = false;
+    // What is logged: the absolute time for the fields it was set on, HDEL
+    // for those a past time deleted.
+    let (mut updated, mut deleted) = (Vec::new(), Vec::new());
+    db.log_nothing();
     if let Some(hash) = db.get_hash_mut(key)? {
         for field in fields {
             let code = if !hash.contains(field) {
@@ -759,10 +805,12 @@ fn hexpire_generic(
                 } else if when <= now {
                     hash.remove(field);
                     changed = true;
+                    deleted.push(field.clone());
                     FIELD_DELETED
                 } else {
                     hash.set_field_expire_time(field, when);
                     changed = true;
+                    updated.push(field.clone());
                     FIELD_UPDATED
                 }
             };
@@ -771,6 +819,10 @@ fn hexpire_generic(
     }
     if changed {
         finish_write(db, key);
+        if !updated.is_empty() {
+            log_field_expiry(db, key, when, &updated);
+        }
+        log_fields(db, b"HDEL", key, &deleted);
     }
     Ok(())
 }
@@ -980,6 +1032,8 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let fields = parse_fields(ctx.args, i, NUMFIELDS_NOT_POSITIVE, 1)?;
     ctx.out.array(fields.len());
     let mut changed = false;
+    let mut touched = Vec::new();
+    db.log_nothing();
     match db.get_hash_mut(key)?.filter(|_| exists) {
         None => {
             for _ in fields {
@@ -997,12 +1051,19 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     FieldExpiryOpt::At(when) if when <= now => {
                         hash.remove(field);
                         changed = true;
+                        touched.push(field.clone());
                     }
                     FieldExpiryOpt::At(when) => {
                         hash.set_field_expire_time(field, when);
                         changed = true;
+                        touched.push(field.clone());
                     }
-                    FieldExpiryOpt::Persist => changed |= hash.clear_field_ttl(field),
+                    FieldExpiryOpt::Persist => {
+                        if hash.clear_field_ttl(field) {
+                            changed = true;
+                            touched.push(field.clone());
+                        }
+                    }
                     FieldExpiryOpt::Unset | FieldExpiryOpt::KeepTtl => {}
                 }
             }
@@ -1010,6 +1071,11 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     if changed {
         finish_write(db, key);
+        match expiry {
+            FieldExpiryOpt::At(when) if when <= now => log_fields(db, b"HDEL", key, &touched),
+            FieldExpiryOpt::At(when) => log_field_expiry(db, key, when, &touched),
+            _ => log_fields(db, b"HPERSIST", key, &touched),
+        }
     }
     Ok(())
 }
@@ -1087,6 +1153,26 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     finish_write(db, key);
+    // Logged without the condition (it held) and with an absolute time.
+    let fields: Vec<Bytes> = pairs.chunks(2).map(|p| p[0].clone()).collect();
+    match expiry {
+        FieldExpiryOpt::At(when) if when <= now => log_fields(db, b"HDEL", key, &fields),
+        _ => {
+            let mut args = vec![Bytes::from_static(b"HSETEX"), key.clone()];
+            match expiry {
+                FieldExpiryOpt::KeepTtl => args.push(Bytes::from_static(b"KEEPTTL")),
+                FieldExpiryOpt::At(when) => {
+                    args.push(Bytes::from_static(b"PXAT"));
+                    args.push(Bytes::from(aof::ms_arg(when)));
+                }
+                _ => {}
+            }
+            args.push(Bytes::from_static(b"FIELDS"));
+            args.push(Bytes::from((pairs.len() / 2).to_string()));
+            args.extend_from_slice(pairs);
+            db.log_effect(args);
+        }
+    }
     ctx.out.int(1);
     Ok(())
 }

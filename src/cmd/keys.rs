@@ -433,8 +433,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, base: i64, unit: Unit)
     }
     if when <= db.now_ms {
         db.remove(key);
+        db.log_effect(crate::aof::command(&[b"DEL", key]));
     } else {
         db.set_expire(key, when);
+        let when = crate::aof::ms_arg(when);
+        db.log_effect(crate::aof::command(&[b"PEXPIREAT", key, when.as_bytes()]));
     }
     db.modified(key);
     ctx.out.int(1);

@@ -574,6 +574,24 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
     ))
 }
 
+/// After a command ran with logging on: unless it logged its own effects,
+/// a write command that changed something is logged as it was sent.
+fn note_effects(
+    spec: &CommandSpec,
+    args: &[Bytes],
+    view: &mut DbView<'_>,
+    dirty_before: u64,
+    db: usize,
+) {
+    let logged_own = view.take_effect_logged();
+    if spec.has(flags::WRITE) && view.dirty > dirty_before && !logged_own {
+        view.effects.push(crate::aof::Effect {
+            db,
+            args: args.to_vec(),
+        });
+    }
+}
+
 /// Runs a resolved command: locks the shards its keys live in (or all of
 /// them), calls the handler, writes an error reply if it failed, and updates
 /// the command's counters. Returns true if the command replied with an error.
@@ -591,12 +609,19 @@ pub fn execute(
         t => t,
     };
     let errors_before = ctx.out.errors;
+    let db = ctx.client.db;
     let result = match view {
-        // Inside EXEC the caller already holds every shard.
+        // Inside EXEC the caller already holds every shard (and appends the
+        // whole transaction's effects to the log).
         Some(view) => {
-            view.db = ctx.client.db;
+            view.db = db;
             view.begin_command();
-            (spec.handler)(ctx, view)
+            let dirty_before = view.dirty;
+            let result = (spec.handler)(ctx, view);
+            if view.logging {
+                note_effects(spec, ctx.args, view, dirty_before, db);
+            }
+            result
         }
         None => {
             let now = start_us.div_euclid(1000);
@@ -610,7 +635,21 @@ pub fn execute(
             };
             view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
             view.access = ctx.server.hot.access_policy();
+            let aof = &ctx.server.aof;
+            view.logging = aof.is_logging();
             let result = (spec.handler)(ctx, &mut view);
+            if view.logging {
+                note_effects(spec, ctx.args, &mut view, 0, db);
+                // Appended before the locks drop: the log's order of
+                // changes to a key is the order they happened in.
+                if !view.effects.is_empty() {
+                    ctx.client.aof_offset = aof.append(&view.effects);
+                } else if aof.policy() == crate::aof::FsyncPolicy::Always {
+                    // A reply may show other clients' changes: it waits
+                    // until they are durable too, as in Redis.
+                    ctx.client.aof_offset = ctx.client.aof_offset.max(aof.appended());
+                }
+            }
             ctx.server.stats.record_view(&view);
             result
         }

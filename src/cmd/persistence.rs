@@ -33,6 +33,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         Group::Server,
         lastsave,
     ),
+    CommandSpec::new(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        KeySpec::None,
+        Group::Server,
+        bgrewriteaof,
+    ),
     CommandSpec::new("dump", 2, READONLY, KeySpec::FIRST, Group::Generic, dump),
     CommandSpec::new(
         "restore",
@@ -77,8 +85,11 @@ fn bgsave(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if p.bgsave_in_progress.load(Ordering::SeqCst) {
         return Err(BGSAVE_IN_PROGRESS);
     }
-    if ctx.client.in_exec {
-        // Starting here would put half of the transaction in the snapshot.
+    let schedule = ctx.args.len() == 2;
+    let rewriting = ctx.server.aof.rewrite_in_progress.load(Ordering::SeqCst);
+    if ctx.client.in_exec || (rewriting && schedule) {
+        // Starting inside EXEC would put half of the transaction in the
+        // snapshot; a rewrite uses the snapshot machinery until it ends.
         p.bgsave_scheduled.store(true, Ordering::Relaxed);
         ctx.out.simple("Background saving scheduled");
         return Ok(());
@@ -86,6 +97,31 @@ fn bgsave(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     match crate::snapshot::bgsave_locked(&ctx.server.arc(), db) {
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(crate::snapshot::BgsaveRefused::InProgress) => return Err(BGSAVE_IN_PROGRESS),
+        Err(crate::snapshot::BgsaveRefused::RewriteRunning) => return Err(CmdError::fixed(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        )),
+    }
+    Ok(())
+}
+
+/// BGREWRITEAOF. It locks no shard itself: starting the rewrite takes the
+/// whole keyspace for one instant (inside EXEC, where every shard is held
+/// already, it is only scheduled).
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    use crate::aof::rewrite::{request, RewriteStart};
+    match request(&ctx.server.arc(), ctx.client.in_exec) {
+        RewriteStart::Started => ctx.out.simple("Background append only file rewriting started"),
+        RewriteStart::Scheduled => {
+            ctx.out.simple("Background append only file rewriting scheduled")
+        }
+        RewriteStart::InProgress => {
+            return Err(CmdError::fixed(
+                "ERR Background append only file rewriting already in progress",
+            ))
+        }
+        RewriteStart::Failed => {
+            return Err(CmdError::fixed("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+        }
     }
     Ok(())
 }
@@ -162,6 +198,7 @@ fn restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         if deleted {
             db.modified(key);
         }
+        db.log_effect(crate::aof::command(&[b"DEL", key]));
         ctx.out.ok();
         return Ok(());
     }
@@ -177,6 +214,13 @@ fn restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         db.set_access_stamp(key, stamp);
     }
     db.modified(key);
+    if let (Some(t), false) = (when, absttl) {
+        // Logged with the absolute time, as Redis propagates it.
+        let mut args = ctx.args.to_vec();
+        args[2] = bytes::Bytes::from(crate::aof::ms_arg(t));
+        args.push(bytes::Bytes::from_static(b"ABSTTL"));
+        db.log_effect(args);
+    }
     ctx.out.ok();
     Ok(())
 }

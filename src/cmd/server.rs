@@ -571,7 +571,7 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "mem_clients_slaves", "0");
             field!(out, "mem_clients_normal", "0");
             field!(out, "mem_cluster_links", "0");
-            field!(out, "mem_aof_buffer", "0");
+            field!(out, "mem_aof_buffer", "{}", server.aof.buffered());
             field!(out, "mem_allocator", "jemalloc-5.3.0");
             field!(out, "active_defrag_running", "0");
             field!(out, "lazyfree_pending_objects", "0");
@@ -635,18 +635,62 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 "{}",
                 p.loaded_keys.load(r)
             );
-            field!(out, "aof_enabled", "{}", u8::from(aof));
-            field!(out, "aof_rewrite_in_progress", "0");
-            field!(out, "aof_rewrite_scheduled", "0");
-            field!(out, "aof_last_rewrite_time_sec", "-1");
-            field!(out, "aof_current_rewrite_time_sec", "-1");
-            field!(out, "aof_last_bgrewrite_status", "ok");
-            field!(out, "aof_rewrites", "0");
-            field!(out, "aof_rewrites_consecutive_failures", "0");
-            field!(out, "aof_last_write_status", "ok");
+            let a = &server.aof;
+            field!(out, "aof_enabled", "{}", u8::from(a.is_logging()));
+            let rw_started = a.rewrite_started_ms.load(r);
+            let rewriting = a.rewrite_in_progress.load(r);
+            field!(out, "aof_rewrite_in_progress", "{}", u8::from(rewriting));
+            let scheduled = u8::from(a.rewrite_scheduled.load(r));
+            field!(out, "aof_rewrite_scheduled", "{scheduled}");
+            field!(
+                out,
+                "aof_last_rewrite_time_sec",
+                "{}",
+                a.last_rewrite_secs.load(r)
+            );
+            let current = if rewriting && rw_started != 0 {
+                (crate::util::now_ms() - rw_started) / 1000
+            } else {
+                -1
+            };
+            field!(out, "aof_current_rewrite_time_sec", "{current}");
+            let status = |ok: bool| if ok { "ok" } else { "err" };
+            field!(
+                out,
+                "aof_last_bgrewrite_status",
+                "{}",
+                status(a.last_rewrite_ok.load(r))
+            );
+            field!(out, "aof_rewrites", "{}", a.rewrites.load(r));
+            field!(
+                out,
+                "aof_rewrites_consecutive_failures",
+                "{}",
+                a.rewrite_failures.load(r)
+            );
+            field!(
+                out,
+                "aof_last_write_status",
+                "{}",
+                status(a.last_write_ok.load(r))
+            );
             field!(out, "aof_last_cow_size", "0");
             field!(out, "module_fork_in_progress", "0");
             field!(out, "module_fork_last_cow_size", "0");
+            if aof {
+                let a = &server.aof;
+                field!(out, "aof_current_size", "{}", a.current_size.load(r));
+                field!(out, "aof_base_size", "{}", a.base_size.load(r));
+                field!(
+                    out,
+                    "aof_pending_rewrite",
+                    "{}",
+                    u8::from(a.rewrite_scheduled.load(r))
+                );
+                field!(out, "aof_buffer_length", "{}", a.buffered());
+                field!(out, "aof_pending_bio_fsync", "0");
+                field!(out, "aof_delayed_fsync", "0");
+            }
             if loading {
                 let started = p.loading_started_unix.load(r);
                 let total = p.loading_total_bytes.load(r);
@@ -957,13 +1001,19 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     ctx.server.hot.refresh(&config);
     crate::log::set_level(config.get("loglevel").unwrap_or("notice"));
     drop(config);
+    let touches_aof = pairs.iter().any(|(name, _)| {
+        name.eq_ignore_ascii_case("appendonly") || name.eq_ignore_ascii_case("appendfsync")
+    });
+    if touches_aof {
+        crate::aof::rewrite::config_changed(&ctx.server.arc(), ctx.client.in_exec);
+    }
     ctx.out.ok();
     Ok(())
 }
 
 /// An I/O error's system message without Rust's ` (os error N)` suffix,
 /// as C's strerror gives it.
-fn os_error_text(e: &std::io::Error) -> String {
+pub fn os_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(at) => text[..at].to_string(),

@@ -3,6 +3,7 @@
 use super::args::{self, is};
 use super::flags::*;
 use super::{CommandSpec, Ctx, Group, KeySpec};
+use crate::aof;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::types::{StrValue, Value};
@@ -337,6 +338,10 @@ fn set_generic(
     }
     if let Some(at) = expire {
         db.set_expire(key, at);
+        // A relative time would expire later on replay: log the instant.
+        let at = aof::ms_arg(at);
+        let value = &ctx.args[value_index];
+        db.log_effect(aof::command(&[b"SET", key, value, b"PXAT", at.as_bytes()]));
     }
     db.modified(key);
     Ok(true)
@@ -431,10 +436,13 @@ fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         Some((ExpireKind::AtSeconds | ExpireKind::AtMillis, at)) if at <= db.now_ms => {
             db.remove(key);
             db.modified(key);
+            db.log_effect(aof::command(&[b"DEL", key]));
         }
         Some((_, at)) => {
             db.set_expire(key, at);
             db.modified(key);
+            let at = aof::ms_arg(at);
+            db.log_effect(aof::command(&[b"PEXPIREAT", key, at.as_bytes()]));
         }
         None if opts.persist && db.persist(key) => db.modified(key),
         None => {}
@@ -650,6 +658,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     // Stored as text, never as an integer, as Redis does.
     db.set_keep_ttl(key, Value::Str(StrValue::Bytes(result.as_slice().into())));
     db.modified(key);
+    // The sum is logged, not the increment: replaying the float arithmetic
+    // is not guaranteed to give the same digits everywhere.
+    db.log_effect(aof::command(&[b"SET", key, &result, b"KEEPTTL"]));
     ctx.out.bulk(&result);
     Ok(())
 }

@@ -438,8 +438,8 @@ impl HashValue {
     }
 
     /// Deletes every field whose expiry time is at or before `now_ms`;
-    /// returns how many were deleted.
-    pub fn purge_expired(&mut self, now_ms: i64) -> usize {
+    /// returns the fields deleted.
+    pub fn purge_expired(&mut self, now_ms: i64) -> Vec<Box<[u8]>> {
         let due: Vec<Box<[u8]>> = match self.ttls() {
             Some(t) if t.earliest <= now_ms => t
                 .times
@@ -447,12 +447,12 @@ impl HashValue {
                 .filter(|(_, &when)| when <= now_ms)
                 .map(|(f, _)| f.clone())
                 .collect(),
-            _ => return 0,
+            _ => return Vec::new(),
         };
         for field in &due {
             self.remove(field);
         }
-        due.len()
+        due
     }
 }
 
@@ -532,8 +532,8 @@ mod tests {
         h.set_field_expire_time(b"b", 200);
         assert_eq!(h.encoding_name(), "listpackex");
         assert_eq!(h.next_field_expiry(), Some(100));
-        assert_eq!(h.purge_expired(99), 0);
-        assert_eq!(h.purge_expired(100), 1);
+        assert_eq!(h.purge_expired(99).len(), 0);
+        assert_eq!(h.purge_expired(100).len(), 1);
         assert_eq!(h.get(b"a"), None);
         assert_eq!(h.next_field_expiry(), Some(200));
         // HSET drops the TTL; a keep-TTL write does not.
@@ -552,7 +552,7 @@ mod tests {
         assert!(h.clear_field_ttl(b"f0"));
         assert!(!h.clear_field_ttl(b"f0"));
         h.set_field_expire_time(b"f1", 10);
-        assert_eq!(h.purge_expired(1000), 1);
+        assert_eq!(h.purge_expired(1000).len(), 1);
         assert!(!h.contains(b"f1"));
     }
 

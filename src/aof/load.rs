@@ -1,0 +1,434 @@
+//! Start-up with `appendonly yes`: load the files the manifest lists (an RDB
+//! or command base, then the incremental files), then open the last
+//! incremental file for appending.
+//!
+//! Commands are replayed with the clock stopped at the epoch, so nothing
+//! expires while the log is replayed, as in Redis: every later command in
+//! the log saw the keys that were alive when it ran, and the deletion of a
+//! key or field that expired is itself in the log. Keys whose time has
+//! passed expire once the load is over.
+//!
+//! A last command cut short (a crash in the middle of a write) is dropped
+//! and the file truncated before it when `aof-load-truncated` is yes; any
+//! other damage stops start-up with an error naming the file and offset:
+//! the server never starts with part of its data.
+
+use super::manifest::{AofDir, FileEntry};
+use super::AofState;
+use crate::client::{ClientInfo, ClientState};
+use crate::cmd::{self, flags, Ctx};
+use crate::reply::Reply;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The AOF found at start-up, to be loaded by [`AofStartup::load`].
+pub struct AofStartup {
+    dir: AofDir,
+}
+
+/// Reads the manifest and marks the server as loading if there is data to
+/// load (clients accepted from now on get LOADING until it is loaded).
+pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
+    let mut dir = {
+        let config = shared.config.read();
+        AofDir::new(
+            config.get("appenddirname").unwrap_or("appendonlydir"),
+            config.get("appendfilename").unwrap_or("appendonly.aof"),
+        )
+    };
+    dir.read_manifest()?;
+    if !dir.manifest.is_empty() {
+        let total = dir.total_size().map_err(|e| {
+            format!(
+                "Fatal error: a file the AOF manifest lists can't be read: {}",
+                crate::cmd::server::os_error_text(&e)
+            )
+        })?;
+        let p = &shared.persistence;
+        p.loading_started_unix
+            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+        p.loading_total_bytes.store(total, Ordering::Relaxed);
+        p.loading_loaded_bytes.store(0, Ordering::Relaxed);
+        p.loading.store(true, Ordering::SeqCst);
+    }
+    Ok(AofStartup { dir })
+}
+
+impl AofStartup {
+    /// Loads every file, then opens the log for appending and starts its
+    /// writer.
+    pub fn load(mut self, shared: &Arc<Shared>) -> Result<(), String> {
+        let started = Instant::now();
+        let loaded = if self.dir.manifest.is_empty() {
+            Ok(false)
+        } else {
+            load_files(shared, &self.dir).map(|()| true)
+        };
+        shared.persistence.loading.store(false, Ordering::SeqCst);
+        if loaded? {
+            crate::notice!(
+                "DB loaded from append only file: {:.3} seconds",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        open_for_append(shared, &mut self.dir)
+    }
+}
+
+/// Opens the last incremental file for appending (creating a base from the
+/// empty dataset and a first incremental file on a first start), persists
+/// the manifest and starts the writer.
+fn open_for_append(shared: &Arc<Shared>, dir: &mut AofDir) -> Result<(), String> {
+    let fatal = |what: String, e: std::io::Error| {
+        format!("{what}: {}", crate::cmd::server::os_error_text(&e))
+    };
+    dir.create().map_err(|e| {
+        fatal(
+            format!("Can't open or create append-only dir {}", dir.dir.display()),
+            e,
+        )
+    })?;
+    let mut manifest = dir.manifest.clone();
+    if manifest.is_empty() {
+        let base = super::rewrite::write_base_now(shared, dir)
+            .map_err(|e| fatal("Can't create the AOF base file".into(), e))?;
+        crate::notice!("Creating AOF base file {} on server start", base.name);
+        shared.aof.base_size.store(
+            std::fs::metadata(dir.path(&base.name)).map_or(0, |m| m.len()),
+            Ordering::Relaxed,
+        );
+        manifest.base = Some(base);
+    }
+    let existing = !manifest.incrs.is_empty();
+    let incr = match manifest.incrs.last() {
+        Some(last) => last.clone(),
+        None => {
+            let entry = dir.new_incr();
+            manifest.incrs.push(entry.clone());
+            entry
+        }
+    };
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.path(&incr.name))
+        .map_err(|e| fatal(format!("Can't open the append-only file {}", incr.name), e))?;
+    dir.persist(manifest)
+        .map_err(|e| fatal("Can't persist the AOF manifest".into(), e))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    shared
+        .aof
+        .current_size
+        .store(dir.total_size().unwrap_or(size), Ordering::Relaxed);
+    if existing {
+        crate::notice!("Opening AOF incr file {} on server start", incr.name);
+    } else {
+        crate::notice!("Creating AOF incr file {} on server start", incr.name);
+    }
+    *shared.aof.files.lock() = Some(dir.clone());
+    shared
+        .aof
+        .start(shared.clone(), AofState::On, file, size)
+        .map_err(|e| fatal("Can't start the AOF writer".into(), e))
+}
+
+/// Loads the base and incremental files in order.
+fn load_files(shared: &Shared, dir: &AofDir) -> Result<(), String> {
+    let files: Vec<&FileEntry> = dir.manifest.load_order().collect();
+    let mut done_bytes = 0u64;
+    let mut base_size = 0;
+    for (i, entry) in files.iter().enumerate() {
+        let last = i + 1 == files.len();
+        let path = dir.path(&entry.name);
+        let started = Instant::now();
+        let file = File::open(&path).map_err(|e| {
+            format!(
+                "Fatal error: can't open the append log file {} for reading: {}",
+                entry.name,
+                crate::cmd::server::os_error_text(&e)
+            )
+        })?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let is_base = entry.kind == super::manifest::FileKind::Base;
+        if is_base {
+            base_size = size;
+        }
+        if size > 0 {
+            let mut head = [0u8; 5];
+            let rdb = File::open(&path)
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok()
+                && &head == b"REDIS";
+            if rdb {
+                crate::notice!("Reading RDB base file on AOF loading...");
+                crate::snapshot::load_rdb(shared, file, &path, size, true).map_err(|e| {
+                    format!(
+                        "Error reading the RDB base file {}, AOF loading aborted: {e}",
+                        entry.name
+                    )
+                })?;
+            } else {
+                replay(shared, file, &path, entry, size, last, done_bytes)?;
+            }
+        }
+        done_bytes += size;
+        shared
+            .persistence
+            .loading_loaded_bytes
+            .store(done_bytes, Ordering::Relaxed);
+        let kind = if is_base { "base" } else { "incr" };
+        crate::notice!(
+            "DB loaded from {kind} file {}: {:.3} seconds",
+            entry.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    shared.aof.base_size.store(base_size, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Why reading the next command stopped.
+enum ReadStop {
+    /// The file ended between commands.
+    End,
+    /// The file ended inside a command.
+    Truncated,
+    /// Not the AOF format.
+    Format,
+    /// The operating system failed.
+    Io(std::io::Error),
+}
+
+/// Reads commands from an AOF file, counting the offset.
+struct CommandReader {
+    input: BufReader<File>,
+    offset: u64,
+    size: u64,
+    line: Vec<u8>,
+}
+
+impl CommandReader {
+    /// One header line (`*3`, `$5`) without its CRLF; `None` at end of file.
+    fn header_line(&mut self) -> Result<Option<&[u8]>, ReadStop> {
+        self.line.clear();
+        // A header is short; a longer "line" is not the format.
+        let n = (&mut self.input)
+            .take(128)
+            .read_until(b'\n', &mut self.line)
+            .map_err(ReadStop::Io)?;
+        self.offset += n as u64;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.line.last() != Some(&b'\n') {
+            return Err(if n < 128 {
+                ReadStop::Truncated
+            } else {
+                ReadStop::Format
+            });
+        }
+        let end = self.line.len() - 1;
+        let end = if self.line.get(end.wrapping_sub(1)) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
+        Ok(Some(&self.line[..end]))
+    }
+
+    fn number(line: &[u8]) -> Result<u64, ReadStop> {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or(ReadStop::Format)
+    }
+
+    /// The next command; `Err(End)` at a clean end of file.
+    fn next(&mut self) -> Result<Vec<Bytes>, ReadStop> {
+        let argc = loop {
+            match self.header_line()? {
+                None => return Err(ReadStop::End),
+                Some([b'#', ..]) => continue,
+                Some([b'*', rest @ ..]) => {
+                    let argc = Self::number(rest)?;
+                    if argc == 0 {
+                        return Err(ReadStop::Format);
+                    }
+                    break argc;
+                }
+                Some(_) => return Err(ReadStop::Format),
+            }
+        };
+        let remaining = self.size.saturating_sub(self.offset);
+        // Every argument takes at least 6 bytes ("$0\r\n\r\n").
+        let mut args = Vec::with_capacity(argc.min(remaining / 6 + 1).min(1024) as usize);
+        for _ in 0..argc {
+            let len = match self.header_line()? {
+                None => return Err(ReadStop::Truncated),
+                Some([b'$', rest @ ..]) => Self::number(rest)?,
+                Some(_) => return Err(ReadStop::Format),
+            };
+            // Never allocate for more than the file still holds.
+            if len + 2 > self.size.saturating_sub(self.offset) {
+                return Err(ReadStop::Truncated);
+            }
+            let mut arg = vec![0u8; len as usize + 2];
+            self.input
+                .read_exact(&mut arg)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => ReadStop::Truncated,
+                    _ => ReadStop::Io(e),
+                })?;
+            self.offset += len + 2;
+            if &arg[len as usize..] != b"\r\n" {
+                return Err(ReadStop::Format);
+            }
+            arg.truncate(len as usize);
+            args.push(Bytes::from(arg));
+        }
+        Ok(args)
+    }
+}
+
+/// Replays the commands of one file.
+fn replay(
+    shared: &Shared,
+    file: File,
+    path: &std::path::Path,
+    entry: &FileEntry,
+    size: u64,
+    last_file: bool,
+    done_bytes: u64,
+) -> Result<(), String> {
+    let name = &entry.name;
+    let mut reader = CommandReader {
+        input: BufReader::with_capacity(1 << 20, file),
+        offset: 0,
+        size,
+        line: Vec::new(),
+    };
+    let addr = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut client = ClientState::new(Arc::new(ClientInfo::new(0, addr, addr, -1)));
+    let mut out = Reply::new(2);
+    // Offsets after the last complete command, and before an open MULTI.
+    let mut valid_up_to = 0u64;
+    let mut before_multi = 0u64;
+    let mut queue: Option<Vec<Vec<Bytes>>> = None;
+    let mut commands = 0u64;
+    let stop = loop {
+        let args = match reader.next() {
+            Ok(args) => args,
+            Err(stop) => break stop,
+        };
+        commands += 1;
+        if commands % 1024 == 0 {
+            shared
+                .persistence
+                .loading_loaded_bytes
+                .store(done_bytes + reader.offset, Ordering::Relaxed);
+        }
+        if args[0].eq_ignore_ascii_case(b"multi") {
+            before_multi = valid_up_to;
+            queue = Some(Vec::new());
+        } else if args[0].eq_ignore_ascii_case(b"exec") {
+            for queued in queue.take().unwrap_or_default() {
+                run_command(shared, &mut client, &mut out, &queued, name)?;
+            }
+        } else if let Some(queue) = queue.as_mut() {
+            queue.push(args);
+        } else {
+            run_command(shared, &mut client, &mut out, &args, name)?;
+        }
+        valid_up_to = reader.offset;
+    };
+    let truncated_at = match stop {
+        ReadStop::End if queue.is_none() => return Ok(()),
+        ReadStop::End => {
+            crate::warning!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
+            before_multi
+        }
+        ReadStop::Truncated => {
+            if queue.is_some() {
+                before_multi
+            } else {
+                valid_up_to
+            }
+        }
+        ReadStop::Format => {
+            return Err(format!(
+                "Bad file format reading the append only file {name} (at offset {}): make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
+                valid_up_to
+            ))
+        }
+        ReadStop::Io(e) => {
+            return Err(format!(
+                "Unrecoverable error reading the append only file {name}: {}",
+                crate::cmd::server::os_error_text(&e)
+            ))
+        }
+    };
+    let allowed = shared.config.read().flag("aof-load-truncated");
+    if !last_file {
+        return Err(format!(
+            "Fatal error: the truncated file is not the last file ({name}, cut at offset {truncated_at})"
+        ));
+    }
+    if !allowed {
+        return Err(format!("Unexpected end of file reading the append only file {name} (after offset {truncated_at}). You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."));
+    }
+    crate::warning!("!!! Warning: short read while loading the AOF file {name}!!!");
+    crate::warning!("!!! Truncating the AOF {name} at offset {truncated_at} !!!");
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(truncated_at).and_then(|()| f.sync_all()))
+        .map_err(|e| {
+            format!(
+                "Error truncating the AOF file {name}: {}",
+                crate::cmd::server::os_error_text(&e)
+            )
+        })?;
+    crate::warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
+    Ok(())
+}
+
+/// Runs one logged command against the keyspace, with the clock stopped
+/// (see the module comment) and the reply thrown away.
+fn run_command(
+    shared: &Shared,
+    client: &mut ClientState,
+    out: &mut Reply,
+    args: &[Bytes],
+    file: &str,
+) -> Result<(), String> {
+    let spec = cmd::resolve(args).map_err(|_| {
+        format!(
+            "Unknown command '{}' reading the append only file {file}",
+            String::from_utf8_lossy(&args[0])
+        )
+    })?;
+    let ks = &shared.keyspace;
+    // Time stands still during the replay: nothing expires.
+    let frozen_ms = 0;
+    let mut view = if spec.has(flags::ALL_SHARDS) {
+        ks.lock_all(client.db, frozen_ms)
+    } else {
+        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
+        ks.lock_keys(keys, client.db, frozen_ms)
+    };
+    let mut ctx = Ctx {
+        server: shared,
+        client,
+        args,
+        out,
+    };
+    let _ = (spec.handler)(&mut ctx, &mut view);
+    drop(view);
+    out.buf.clear();
+    Ok(())
+}

@@ -1,0 +1,563 @@
+//! The append-only file: every change to the keyspace, logged as a command
+//! that reproduces it, in Redis 7's multi-part layout (a manifest, one base
+//! file, incremental files) inside `appenddirname`.
+//!
+//! * **What is logged.** `cmd::execute` collects a command's effects in its
+//!   `DbView` while the command runs (the command as sent, or the form that
+//!   reproduces it when replaying it later would not: absolute expiry times,
+//!   INCRBYFLOAT's result, the deletion of keys and fields that expired) and
+//!   appends them here *before it releases the shard locks*, so the log
+//!   order of changes to any one key is the order they happened in.
+//!   Several effects of one command or transaction are wrapped in
+//!   MULTI/EXEC so a replay applies all or none of them.
+//! * **Who writes.** Appending only copies bytes into [`LogBuffer`]; one
+//!   writer thread moves them to the file. With `appendfsync always` a
+//!   connection sends its replies only once the log is fsynced past its
+//!   last command (`wait_durable`), and every write and fsync the writer
+//!   makes covers whatever all clients appended meanwhile (group commit).
+//!   With `everysec` the writer writes at most every millisecond and
+//!   fsyncs once a second; with `no` it never fsyncs.
+//! * **Rewrites** (BGREWRITEAOF, [`rewrite`]) snapshot the keyspace the way
+//!   BGSAVE does, without fork, and switch the log to a new incremental file
+//!   at the same instant.
+
+pub mod load;
+pub mod manifest;
+pub mod rewrite;
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// One logged change: the database it applies to and the command that
+/// reproduces it.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    /// The database.
+    pub db: usize,
+    /// The command, name first.
+    pub args: Vec<Bytes>,
+}
+
+/// `appendfsync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Every acknowledged write is on disk.
+    Always,
+    /// fsync once a second.
+    EverySec,
+    /// Leave it to the operating system.
+    No,
+}
+
+impl FsyncPolicy {
+    /// Parses the directive's value (validated by the configuration).
+    pub fn parse(value: &str) -> FsyncPolicy {
+        match value {
+            "always" => FsyncPolicy::Always,
+            "no" => FsyncPolicy::No,
+            _ => FsyncPolicy::EverySec,
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            FsyncPolicy::Always => 0,
+            FsyncPolicy::EverySec => 1,
+            FsyncPolicy::No => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> FsyncPolicy {
+        match code {
+            0 => FsyncPolicy::Always,
+            2 => FsyncPolicy::No,
+            _ => FsyncPolicy::EverySec,
+        }
+    }
+}
+
+/// Whether the log is being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AofState {
+    /// `appendonly no`.
+    Off,
+    /// Logging to the files the manifest lists.
+    On,
+    /// Turned on at run time: logging to a temporary incremental file until
+    /// the first rewrite has written a base.
+    WaitRewrite,
+}
+
+/// Bytes appended but not yet handed to the writer, and what goes with them.
+struct LogBuffer {
+    data: Vec<u8>,
+    /// Log offset of `data[0]`.
+    start: u64,
+    /// The database the last logged command selected (`None`: the next
+    /// command must SELECT first, as at the start of every file).
+    selected_db: Option<usize>,
+    /// The writer waits on the condition variable: an appender must wake it.
+    writer_idle: bool,
+    /// Switch to another file once everything before the offset is written.
+    rotation: Option<(u64, File)>,
+    /// Write everything, fsync and stop.
+    stop: bool,
+}
+
+/// The log: appending, the writer thread, durability, and the state INFO
+/// reports.
+pub struct Aof {
+    state: AtomicU8,
+    policy: AtomicU8,
+    log: Mutex<LogBuffer>,
+    wake: Condvar,
+    /// Offset just past everything appended so far.
+    appended: AtomicU64,
+    /// Offset up to which the log is known to be on disk (fsynced).
+    durable: AtomicU64,
+    durable_changed: tokio::sync::Notify,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The directory and manifest (rewrites and start-up change them).
+    pub files: Mutex<Option<manifest::AofDir>>,
+    /// `aof_last_write_status` is ok.
+    pub last_write_ok: AtomicBool,
+    /// The last write or fsync error, as strerror gives it.
+    pub last_write_error: Mutex<String>,
+    /// A rewrite is running.
+    pub rewrite_in_progress: AtomicBool,
+    /// A rewrite waits for the running background save.
+    pub rewrite_scheduled: AtomicBool,
+    /// Unix ms the running rewrite started (0: none).
+    pub rewrite_started_ms: AtomicI64,
+    /// Seconds the last rewrite took (-1: none yet).
+    pub last_rewrite_secs: AtomicI64,
+    /// `aof_last_bgrewrite_status` is ok.
+    pub last_rewrite_ok: AtomicBool,
+    /// Rewrites completed.
+    pub rewrites: AtomicU64,
+    /// Rewrites failed in a row.
+    pub rewrite_failures: AtomicU64,
+    /// Bytes in the base and incremental files (`aof_current_size`).
+    pub current_size: AtomicU64,
+    /// Size of the log when the last rewrite ended (`aof_base_size`).
+    pub base_size: AtomicU64,
+    /// fsyncs made (for tests of group commit and for INFO).
+    pub fsyncs: AtomicU64,
+}
+
+impl Default for Aof {
+    fn default() -> Self {
+        Aof {
+            state: AtomicU8::new(0),
+            policy: AtomicU8::new(FsyncPolicy::EverySec.code()),
+            log: Mutex::new(LogBuffer {
+                data: Vec::new(),
+                start: 0,
+                selected_db: None,
+                writer_idle: false,
+                rotation: None,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            appended: AtomicU64::new(0),
+            durable: AtomicU64::new(0),
+            durable_changed: tokio::sync::Notify::new(),
+            writer: Mutex::new(None),
+            files: Mutex::new(None),
+            last_write_ok: AtomicBool::new(true),
+            last_write_error: Mutex::new(String::new()),
+            rewrite_in_progress: AtomicBool::new(false),
+            rewrite_scheduled: AtomicBool::new(false),
+            rewrite_started_ms: AtomicI64::new(0),
+            last_rewrite_secs: AtomicI64::new(-1),
+            last_rewrite_ok: AtomicBool::new(true),
+            rewrites: AtomicU64::new(0),
+            rewrite_failures: AtomicU64::new(0),
+            current_size: AtomicU64::new(0),
+            base_size: AtomicU64::new(0),
+            fsyncs: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Appends `args` to `out` as a RESP array of bulk strings, the AOF's
+/// format.
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    out.push(b'*');
+    push_decimal(out, args.len() as u64);
+    out.extend_from_slice(b"\r\n");
+    for arg in args {
+        let arg = arg.as_ref();
+        out.push(b'$');
+        push_decimal(out, arg.len() as u64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// A logged command from its parts (for `DbView::log_effect`).
+pub fn command(parts: &[&[u8]]) -> Vec<Bytes> {
+    parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
+}
+
+/// An absolute time in ms as a logged argument.
+pub fn ms_arg(ms: i64) -> String {
+    ms.to_string()
+}
+
+/// The SELECT command for `db`, as logged.
+fn encode_select(out: &mut Vec<u8>, db: usize) {
+    let db = db.to_string();
+    encode_command(out, &[b"SELECT".as_slice(), db.as_bytes()]);
+}
+
+impl Aof {
+    /// The current state.
+    pub fn state(&self) -> AofState {
+        match self.state.load(Ordering::Acquire) {
+            1 => AofState::On,
+            2 => AofState::WaitRewrite,
+            _ => AofState::Off,
+        }
+    }
+
+    fn set_state(&self, state: AofState) {
+        let code = match state {
+            AofState::Off => 0,
+            AofState::On => 1,
+            AofState::WaitRewrite => 2,
+        };
+        self.state.store(code, Ordering::Release);
+    }
+
+    /// True while changes must be logged.
+    #[inline]
+    pub fn is_logging(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != 0
+    }
+
+    /// The fsync policy.
+    #[inline]
+    pub fn policy(&self) -> FsyncPolicy {
+        FsyncPolicy::from_code(self.policy.load(Ordering::Relaxed))
+    }
+
+    /// Sets the fsync policy (`appendfsync`).
+    pub fn set_policy(&self, policy: FsyncPolicy) {
+        self.policy.store(policy.code(), Ordering::Relaxed);
+        // A writer idle between everysec writes re-reads the policy.
+        self.wake.notify_one();
+    }
+
+    /// Offset just past everything appended so far.
+    #[inline]
+    pub fn appended(&self) -> u64 {
+        self.appended.load(Ordering::Acquire)
+    }
+
+    /// Bytes appended and not yet written to the file.
+    pub fn buffered(&self) -> usize {
+        self.log.lock().data.len()
+    }
+
+    /// Logs `effects`, wrapped in MULTI/EXEC when there are several, and
+    /// returns the log offset just past them. Called with the shard locks of
+    /// the keys involved held.
+    pub fn append(&self, effects: &[Effect]) -> u64 {
+        let mut log = self.log.lock();
+        let log = &mut *log;
+        let wrap = effects.len() > 1;
+        if wrap {
+            encode_command(&mut log.data, &[b"MULTI"]);
+        }
+        for effect in effects {
+            if log.selected_db != Some(effect.db) {
+                encode_select(&mut log.data, effect.db);
+                log.selected_db = Some(effect.db);
+            }
+            encode_command(&mut log.data, &effect.args);
+        }
+        if wrap {
+            encode_command(&mut log.data, &[b"EXEC"]);
+        }
+        let end = log.start + log.data.len() as u64;
+        self.appended.store(end, Ordering::Release);
+        // With `always` the connection that waits wakes the writer (once
+        // per batch of requests, not per command).
+        let kick = log.writer_idle && self.policy() != FsyncPolicy::Always;
+        if kick {
+            log.writer_idle = false;
+            self.wake.notify_one();
+        }
+        end
+    }
+
+    /// Waits until the log is on disk up to `offset` (`appendfsync always`:
+    /// a reply goes out only after the changes it acknowledges).
+    pub async fn wait_durable(&self, offset: u64) {
+        loop {
+            let changed = self.durable_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.durable.load(Ordering::Acquire) >= offset || !self.is_logging() {
+                return;
+            }
+            {
+                let mut log = self.log.lock();
+                if log.writer_idle {
+                    log.writer_idle = false;
+                    self.wake.notify_one();
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// True if a reply must wait for [`Aof::wait_durable`] up to `offset`.
+    #[inline]
+    pub fn must_wait(&self, offset: u64) -> bool {
+        offset > self.durable.load(Ordering::Acquire) && self.policy() == FsyncPolicy::Always
+    }
+
+    /// Starts logging to `file` (the last incremental file, opened for
+    /// appending, already `size` bytes long) with a writer thread.
+    pub fn start(
+        &self,
+        shared: std::sync::Arc<crate::server::Shared>,
+        state: AofState,
+        file: File,
+        size: u64,
+    ) -> std::io::Result<()> {
+        {
+            let mut log = self.log.lock();
+            log.selected_db = None;
+            log.stop = false;
+            log.rotation = None;
+            let start = log.start + log.data.len() as u64;
+            log.data.clear();
+            log.start = start;
+            self.durable.store(start, Ordering::Release);
+        }
+        self.set_state(state);
+        let writer = Writer {
+            shared,
+            file,
+            size,
+            synced: true,
+            last_sync: Instant::now(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("ferrodis-aof".into())
+            .spawn(move || writer.run())?;
+        *self.writer.lock() = Some(handle);
+        Ok(())
+    }
+
+    /// Stops logging: the writer writes and fsyncs what was appended, then
+    /// exits (CONFIG SET appendonly no, shutdown).
+    pub fn stop(&self) {
+        {
+            let mut log = self.log.lock();
+            log.stop = true;
+        }
+        self.wake.notify_one();
+        if let Some(handle) = self.writer.lock().take() {
+            let _ = handle.join();
+        }
+        self.set_state(AofState::Off);
+        self.durable_changed.notify_waiters();
+    }
+
+    /// Makes the log continue in `file` from this instant on: what was
+    /// appended so far goes to the current file, what follows to `file`,
+    /// which starts with a SELECT. The caller holds every shard lock, so
+    /// no command is half on each side.
+    pub fn rotate(&self, file: File) {
+        let mut log = self.log.lock();
+        let at = log.start + log.data.len() as u64;
+        log.rotation = Some((at, file));
+        log.selected_db = None;
+        if log.writer_idle {
+            log.writer_idle = false;
+            self.wake.notify_one();
+        }
+    }
+
+    fn write_failed(&self, what: &str, e: &std::io::Error) {
+        let text = crate::cmd::server::os_error_text(e);
+        if self.last_write_ok.swap(false, Ordering::Relaxed) {
+            crate::warning!("{what}: {text}");
+        }
+        *self.last_write_error.lock() = text;
+    }
+
+    fn write_succeeded(&self) {
+        if !self.last_write_ok.swap(true, Ordering::Relaxed) {
+            crate::warning!("AOF write error looks solved. Redis can write again.");
+        }
+    }
+}
+
+/// The writer thread's file and fsync bookkeeping.
+struct Writer {
+    shared: std::sync::Arc<crate::server::Shared>,
+    file: File,
+    size: u64,
+    synced: bool,
+    last_sync: Instant,
+}
+
+impl Writer {
+    fn run(mut self) {
+        let shared = self.shared.clone();
+        let aof = &shared.aof;
+        let mut chunk: Vec<u8> = Vec::new();
+        loop {
+            let policy = aof.policy();
+            let (start, rotation, stop) = {
+                let mut log = aof.log.lock();
+                loop {
+                    if !log.data.is_empty() || log.rotation.is_some() || log.stop {
+                        break;
+                    }
+                    if !self.synced && policy == FsyncPolicy::EverySec {
+                        let due = Duration::from_secs(1).saturating_sub(self.last_sync.elapsed());
+                        if due.is_zero() {
+                            break;
+                        }
+                        log.writer_idle = true;
+                        aof.wake.wait_for(&mut log, due);
+                    } else {
+                        log.writer_idle = true;
+                        aof.wake.wait_for(&mut log, Duration::from_secs(1));
+                    }
+                    log.writer_idle = false;
+                    if aof.policy() != policy {
+                        break;
+                    }
+                }
+                let start = log.start;
+                std::mem::swap(&mut log.data, &mut chunk);
+                log.start += chunk.len() as u64;
+                (start, log.rotation.take(), log.stop)
+            };
+            let end = start + chunk.len() as u64;
+            let split = match &rotation {
+                Some((at, _)) => (at - start) as usize,
+                None => chunk.len(),
+            };
+            self.write_retrying(aof, &chunk[..split], policy);
+            if let Some((_, file)) = rotation {
+                // The old file ends here: make it durable before leaving it.
+                self.sync(aof);
+                self.file = file;
+                self.size = 0;
+                self.write_retrying(aof, &chunk[split..], policy);
+            }
+            chunk.clear();
+            let sync_now = stop
+                || match policy {
+                    FsyncPolicy::Always => true,
+                    FsyncPolicy::EverySec => self.last_sync.elapsed() >= Duration::from_secs(1),
+                    FsyncPolicy::No => false,
+                };
+            if sync_now && !self.synced {
+                self.sync(aof);
+            }
+            if self.synced {
+                aof.durable.fetch_max(end, Ordering::AcqRel);
+                aof.durable_changed.notify_waiters();
+            }
+            if stop {
+                return;
+            }
+            if policy != FsyncPolicy::Always {
+                // Batch the next millisecond of appends into one write.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    /// Writes `bytes`, retrying every second after a failure (disk full):
+    /// a failed write is cut back off the file so the log never holds half
+    /// a command. With `always` a write error is fatal, as in Redis: the
+    /// server cannot keep its promise.
+    fn write_retrying(&mut self, aof: &Aof, bytes: &[u8], policy: FsyncPolicy) {
+        if bytes.is_empty() {
+            return;
+        }
+        loop {
+            match self.file.write_all(bytes) {
+                Ok(()) => {
+                    self.size += bytes.len() as u64;
+                    self.synced = false;
+                    aof.current_size
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    aof.write_succeeded();
+                    return;
+                }
+                Err(e) => {
+                    aof.write_failed("Error writing to the AOF file", &e);
+                    let _ = self.file.set_len(self.size);
+                    if policy == FsyncPolicy::Always {
+                        crate::warning!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                        std::process::exit(1);
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn sync(&mut self, aof: &Aof) {
+        match self.file.sync_data() {
+            Ok(()) => {
+                self.synced = true;
+                self.last_sync = Instant::now();
+                aof.fsyncs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                aof.write_failed("Fail to fsync the AOF file", &e);
+                if aof.policy() == FsyncPolicy::Always {
+                    crate::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always'. Exiting...");
+                    std::process::exit(1);
+                }
+                self.last_sync = Instant::now();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_encoded_as_resp_arrays() {
+        let mut out = Vec::new();
+        encode_command(&mut out, &[b"SET".as_slice(), b"k", b""]);
+        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+        out.clear();
+        push_decimal(&mut out, 1234567890);
+        assert_eq!(out, b"1234567890");
+    }
+}
