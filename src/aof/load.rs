@@ -42,20 +42,20 @@ pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
         )
     };
     dir.read_manifest()?;
-    if !dir.manifest.is_empty() {
-        let total = dir.total_size().map_err(|e| {
-            format!(
-                "Fatal error: a file the AOF manifest lists can't be read: {}",
-                crate::cmd::server::os_error_text(&e)
-            )
-        })?;
-        let p = &shared.persistence;
-        p.loading_started_unix
-            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
-        p.loading_total_bytes.store(total, Ordering::Relaxed);
-        p.loading_loaded_bytes.store(0, Ordering::Relaxed);
-        p.loading.store(true, Ordering::SeqCst);
-    }
+    let total = dir.total_size().map_err(|e| {
+        format!(
+            "Fatal error: a file the AOF manifest lists can't be read: {}",
+            crate::cmd::server::os_error_text(&e)
+        )
+    })?;
+    // Loading lasts until the log is open for appending, even with nothing
+    // to load: a write accepted before that would not be logged.
+    let p = &shared.persistence;
+    p.loading_started_unix
+        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+    p.loading_total_bytes.store(total, Ordering::Relaxed);
+    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
+    p.loading.store(true, Ordering::SeqCst);
     Ok(AofStartup { dir })
 }
 
@@ -69,14 +69,18 @@ impl AofStartup {
         } else {
             load_files(shared, &self.dir).map(|()| true)
         };
+        let opened = loaded.and_then(|loaded| {
+            if loaded {
+                crate::notice!(
+                    "DB loaded from append only file: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            open_for_append(shared, &mut self.dir)
+        });
+        // Only now may clients write: every change from here on is logged.
         shared.persistence.loading.store(false, Ordering::SeqCst);
-        if loaded? {
-            crate::notice!(
-                "DB loaded from append only file: {:.3} seconds",
-                started.elapsed().as_secs_f64()
-            );
-        }
-        open_for_append(shared, &mut self.dir)
+        opened
     }
 }
 
