@@ -10,13 +10,14 @@
 //!   order of changes to any one key is the order they happened in.
 //!   Several effects of one command or transaction are wrapped in
 //!   MULTI/EXEC so a replay applies all or none of them.
-//! * **Who writes.** Appending only copies bytes into [`LogBuffer`]; one
-//!   writer thread moves them to the file. With `appendfsync always` a
-//!   connection sends its replies only once the log is fsynced past its
-//!   last command (`wait_durable`), and every write and fsync the writer
-//!   makes covers whatever all clients appended meanwhile (group commit).
-//!   With `everysec` the writer writes at most every millisecond and
-//!   fsyncs once a second; with `no` it never fsyncs.
+//! * **Who writes.** Appending only copies bytes into [`LogBuffer`]. With
+//!   `everysec` (and `no`) a writer thread moves them to the file at most
+//!   every millisecond and fsyncs once a second (never, with `no`). With
+//!   `always` a connection writes its replies only once the log is fsynced
+//!   past its last change: before writing them it yields once, so every
+//!   other connection with a request ready runs it first, then makes the
+//!   log durable itself ([`Aof::make_durable`]): one write and one fsync
+//!   for all of them (group commit), as Redis's event loop does it.
 //! * **Rewrites** (BGREWRITEAOF, [`rewrite`]) snapshot the keyspace the way
 //!   BGSAVE does, without fork, and switch the log to a new incremental file
 //!   at the same instant.
@@ -119,7 +120,9 @@ pub struct Aof {
     appended: AtomicU64,
     /// Offset up to which the log is known to be on disk (fsynced).
     durable: AtomicU64,
-    durable_changed: tokio::sync::Notify,
+    /// The file being appended to. The writer thread drains the buffer into
+    /// it; under `always` a connection's worker may do so itself.
+    out: Mutex<Option<LogFile>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The directory and manifest (rewrites and start-up change them).
     pub files: Mutex<Option<manifest::AofDir>>,
@@ -145,8 +148,10 @@ pub struct Aof {
     pub current_size: AtomicU64,
     /// Size of the log when the last rewrite ended (`aof_base_size`).
     pub base_size: AtomicU64,
-    /// fsyncs made (for tests of group commit and for INFO).
+    /// fsyncs made.
     pub fsyncs: AtomicU64,
+    /// Unix µs of the first write not fsynced yet (0: all fsynced).
+    unsynced_since_us: AtomicI64,
 }
 
 impl Default for Aof {
@@ -165,7 +170,7 @@ impl Default for Aof {
             wake: Condvar::new(),
             appended: AtomicU64::new(0),
             durable: AtomicU64::new(0),
-            durable_changed: tokio::sync::Notify::new(),
+            out: Mutex::new(None),
             writer: Mutex::new(None),
             files: Mutex::new(None),
             last_write_ok: AtomicBool::new(true),
@@ -180,6 +185,7 @@ impl Default for Aof {
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
             fsyncs: AtomicU64::new(0),
+            unsynced_since_us: AtomicI64::new(0),
         }
     }
 }
@@ -301,8 +307,7 @@ impl Aof {
         }
         let end = log.start + log.data.len() as u64;
         self.appended.store(end, Ordering::Release);
-        // With `always` the connection that waits wakes the writer (once
-        // per batch of requests, not per command).
+        // Under `always` the connection that waits writes and fsyncs itself.
         let kick = log.writer_idle && self.policy() != FsyncPolicy::Always;
         if kick {
             log.writer_idle = false;
@@ -311,31 +316,26 @@ impl Aof {
         end
     }
 
-    /// Waits until the log is on disk up to `offset` (`appendfsync always`:
-    /// a reply goes out only after the changes it acknowledges).
-    pub async fn wait_durable(&self, offset: u64) {
-        loop {
-            let changed = self.durable_changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.durable.load(Ordering::Acquire) >= offset || !self.is_logging() {
-                return;
-            }
-            {
-                let mut log = self.log.lock();
-                if log.writer_idle {
-                    log.writer_idle = false;
-                    self.wake.notify_one();
-                }
-            }
-            changed.await;
-        }
-    }
-
-    /// True if a reply must wait for [`Aof::wait_durable`] up to `offset`.
+    /// True if a reply must wait for [`Aof::make_durable`] up to `offset`.
     #[inline]
     pub fn must_wait(&self, offset: u64) -> bool {
         offset > self.durable.load(Ordering::Acquire) && self.policy() == FsyncPolicy::Always
+    }
+
+    /// Makes the log durable up to `offset`, on the calling thread
+    /// (`appendfsync always`, before a connection writes its replies): one
+    /// write and one fsync carry whatever every client appended so far, so
+    /// the connections whose commands ran meanwhile find their changes on
+    /// disk already (group commit). Blocks the calling worker for the
+    /// fsync, as Redis's event loop does.
+    pub fn make_durable(&self, offset: u64) {
+        let mut out = self.out.lock();
+        if self.durable.load(Ordering::Acquire) >= offset {
+            return;
+        }
+        if let Some(file) = out.as_mut() {
+            self.drain(file, FsyncPolicy::Always);
+        }
     }
 
     /// Starts logging to `file` (the last incremental file, opened for
@@ -358,16 +358,16 @@ impl Aof {
             self.durable.store(start, Ordering::Release);
         }
         self.set_state(state);
-        let writer = Writer {
-            shared,
+        *self.out.lock() = Some(LogFile {
             file,
             size,
             synced: true,
             last_sync: Instant::now(),
-        };
+            chunk: Vec::new(),
+        });
         let handle = std::thread::Builder::new()
             .name("ferrodis-aof".into())
-            .spawn(move || writer.run())?;
+            .spawn(move || writer_thread(&shared))?;
         *self.writer.lock() = Some(handle);
         Ok(())
     }
@@ -383,8 +383,8 @@ impl Aof {
         if let Some(handle) = self.writer.lock().take() {
             let _ = handle.join();
         }
+        *self.out.lock() = None;
         self.set_state(AofState::Off);
-        self.durable_changed.notify_waiters();
     }
 
     /// Makes the log continue in `file` from this instant on: what was
@@ -417,86 +417,99 @@ impl Aof {
     }
 }
 
-/// The writer thread's file and fsync bookkeeping.
-struct Writer {
-    shared: std::sync::Arc<crate::server::Shared>,
+/// The file the log is appended to, and its fsync state.
+struct LogFile {
     file: File,
     size: u64,
     synced: bool,
     last_sync: Instant,
+    /// The buffer swapped with [`LogBuffer::data`] at each drain.
+    chunk: Vec<u8>,
 }
 
-impl Writer {
-    fn run(mut self) {
-        let shared = self.shared.clone();
-        let aof = &shared.aof;
-        let mut chunk: Vec<u8> = Vec::new();
-        loop {
-            let policy = aof.policy();
-            let (start, rotation, stop) = {
-                let mut log = aof.log.lock();
-                loop {
-                    if !log.data.is_empty() || log.rotation.is_some() || log.stop {
-                        break;
-                    }
-                    if !self.synced && policy == FsyncPolicy::EverySec {
-                        let due = Duration::from_secs(1).saturating_sub(self.last_sync.elapsed());
-                        if due.is_zero() {
-                            break;
-                        }
-                        log.writer_idle = true;
-                        aof.wake.wait_for(&mut log, due);
-                    } else {
-                        log.writer_idle = true;
-                        aof.wake.wait_for(&mut log, Duration::from_secs(1));
-                    }
-                    log.writer_idle = false;
-                    if aof.policy() != policy {
-                        break;
-                    }
-                }
-                let start = log.start;
-                std::mem::swap(&mut log.data, &mut chunk);
-                log.start += chunk.len() as u64;
-                (start, log.rotation.take(), log.stop)
-            };
-            let end = start + chunk.len() as u64;
-            let split = match &rotation {
-                Some((at, _)) => (at - start) as usize,
-                None => chunk.len(),
-            };
-            self.write_retrying(aof, &chunk[..split], policy);
-            if let Some((_, file)) = rotation {
-                // The old file ends here: make it durable before leaving it.
-                self.sync(aof);
-                self.file = file;
-                self.size = 0;
-                self.write_retrying(aof, &chunk[split..], policy);
+/// The writer thread: drains the buffer at most every millisecond under
+/// `everysec` and `no` (and fsyncs once a second under `everysec`), and
+/// under `always` whatever no waiting connection drained (active expiry's
+/// deletions, rotations, the final drain when stopping).
+fn writer_thread(shared: &crate::server::Shared) {
+    let aof = &shared.aof;
+    loop {
+        let policy = aof.policy();
+        // Under everysec, wake in time for the fsync that is due.
+        let wait = match (policy, aof.unsynced_since_us.load(Ordering::Relaxed)) {
+            (FsyncPolicy::EverySec, since) if since > 0 => {
+                let elapsed = (crate::util::now_us() - since).max(0) as u64;
+                Duration::from_secs(1).saturating_sub(Duration::from_micros(elapsed))
             }
-            chunk.clear();
-            let sync_now = stop
-                || match policy {
-                    FsyncPolicy::Always => true,
-                    FsyncPolicy::EverySec => self.last_sync.elapsed() >= Duration::from_secs(1),
-                    FsyncPolicy::No => false,
-                };
-            if sync_now && !self.synced {
-                self.sync(aof);
-            }
-            if self.synced {
-                aof.durable.fetch_max(end, Ordering::AcqRel);
-                aof.durable_changed.notify_waiters();
-            }
-            if stop {
-                return;
-            }
-            if policy != FsyncPolicy::Always {
-                // Batch the next millisecond of appends into one write.
-                std::thread::sleep(Duration::from_millis(1));
+            _ => Duration::from_secs(1),
+        };
+        {
+            let mut log = aof.log.lock();
+            if log.data.is_empty() && log.rotation.is_none() && !log.stop && !wait.is_zero() {
+                log.writer_idle = true;
+                aof.wake.wait_for(&mut log, wait);
+                log.writer_idle = false;
             }
         }
+        let stop = match aof.out.lock().as_mut() {
+            Some(file) => aof.drain(file, aof.policy()),
+            None => true,
+        };
+        if stop {
+            return;
+        }
+        if policy != FsyncPolicy::Always {
+            // Batch the next millisecond of appends into one write.
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
+}
 
+impl Aof {
+    /// Moves everything appended so far into `out` (switching files at a
+    /// rotation) and fsyncs as `policy` says; returns true if the log is
+    /// stopping (everything is then written and fsynced).
+    fn drain(&self, out: &mut LogFile, policy: FsyncPolicy) -> bool {
+        let (start, rotation, stop) = {
+            let mut log = self.log.lock();
+            let start = log.start;
+            std::mem::swap(&mut log.data, &mut out.chunk);
+            log.start += out.chunk.len() as u64;
+            (start, log.rotation.take(), log.stop)
+        };
+        let chunk = std::mem::take(&mut out.chunk);
+        let end = start + chunk.len() as u64;
+        let split = match &rotation {
+            Some((at, _)) => (at - start) as usize,
+            None => chunk.len(),
+        };
+        out.write_retrying(self, &chunk[..split], policy);
+        if let Some((_, file)) = rotation {
+            // The old file ends here: make it durable before leaving it.
+            out.sync(self);
+            out.file = file;
+            out.size = 0;
+            out.write_retrying(self, &chunk[split..], policy);
+        }
+        out.chunk = chunk;
+        out.chunk.clear();
+        let sync_now = stop
+            || match policy {
+                FsyncPolicy::Always => true,
+                FsyncPolicy::EverySec => out.last_sync.elapsed() >= Duration::from_secs(1),
+                FsyncPolicy::No => false,
+            };
+        if sync_now && !out.synced {
+            out.sync(self);
+        }
+        if out.synced {
+            self.durable.fetch_max(end, Ordering::AcqRel);
+        }
+        stop
+    }
+}
+
+impl LogFile {
     /// Writes `bytes`, retrying every second after a failure (disk full):
     /// a failed write is cut back off the file so the log never holds half
     /// a command. With `always` a write error is fatal, as in Redis: the
@@ -509,6 +522,10 @@ impl Writer {
             match self.file.write_all(bytes) {
                 Ok(()) => {
                     self.size += bytes.len() as u64;
+                    if self.synced {
+                        aof.unsynced_since_us
+                            .store(crate::util::now_us(), Ordering::Relaxed);
+                    }
                     self.synced = false;
                     aof.current_size
                         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -533,6 +550,7 @@ impl Writer {
             Ok(()) => {
                 self.synced = true;
                 self.last_sync = Instant::now();
+                aof.unsynced_since_us.store(0, Ordering::Relaxed);
                 aof.fsyncs.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
