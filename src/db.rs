@@ -1234,6 +1234,13 @@ impl<'a> DbView<'a> {
         Ok(())
     }
 
+    /// Prefetches what [`DbView::load`] of a key with `hash` into `db` will
+    /// read (see [`Dict::prefetch`]).
+    #[inline]
+    pub fn prefetch_for_load(&mut self, db: usize, hash: u64, depth: u8) {
+        self.shard(hash).dbs[db].keys.prefetch(hash, depth);
+    }
+
     /// Drops the background save states of the locked shards.
     pub fn end_snapshot(&mut self) {
         for shard in self.locked_shards() {

@@ -302,11 +302,19 @@ impl<R: Read> Decoder<R> {
 
     fn hash_listpack(&mut self, limits: HashLimits, tuple: usize) -> Result<HashValue> {
         let blob = self.string()?;
+        hash_from_listpack(&blob, limits, tuple)
+    }
+}
+
+/// Builds a hash from a Redis listpack blob of `tuple`-entry records
+/// (field, value, and with 3 the field's expiry time).
+pub fn hash_from_listpack(blob: &[u8], limits: HashLimits, tuple: usize) -> Result<HashValue> {
+    {
         // Gather the entries into one buffer, then build the hash in one
         // allocation rather than field by field.
         let mut arena = Vec::with_capacity(blob.len());
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        let count = visit(&blob, |item| {
+        let count = visit(blob, |item| {
             spans.push((arena.len(), item.len()));
             arena.extend_from_slice(item);
             Ok(())
@@ -339,7 +347,12 @@ fn has_duplicates<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> bool {
     let n = items.clone().count();
     if n <= 16 {
         let all: Vec<&[u8]> = items.collect();
-        return all.iter().enumerate().any(|(i, a)| all[..i].contains(a));
+        // Field names mostly differ in their last byte: compare it first.
+        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.last() == b.last() && a == b;
+        return all
+            .iter()
+            .enumerate()
+            .any(|(i, a)| all[..i].iter().any(|b| same(a, b)));
     }
     let mut seen = std::collections::HashSet::with_capacity(n);
     items.into_iter().any(|f| !seen.insert(f))
@@ -363,9 +376,32 @@ pub struct LoadedKey {
     /// [`crate::dict::hash_key`] of the key.
     pub hash: u64,
     /// The value.
-    pub value: Value,
+    pub value: LoadedValue,
     /// Absolute expiry, Unix milliseconds.
     pub expire_ms: Option<i64>,
+}
+
+/// A loaded value, or one whose decoding was left to the inserting thread
+/// (see [`load_file`]'s `defer`).
+pub enum LoadedValue {
+    /// Decoded.
+    Ready(Value),
+    /// A hash still in Redis's listpack form: [`LoadedValue::into_value`]
+    /// builds it.
+    HashListpack(Vec<u8>),
+}
+
+impl LoadedValue {
+    /// The value, decoding it if that was deferred (`None`: it is empty).
+    pub fn into_value(self, limits: Limits) -> Result<Option<Value>> {
+        match self {
+            LoadedValue::Ready(v) => Ok(Some(v)),
+            LoadedValue::HashListpack(blob) => {
+                let h = hash_from_listpack(&blob, limits.hash, 2)?;
+                Ok((!h.is_empty()).then_some(Value::Hash(h)))
+            }
+        }
+    }
 }
 
 /// What [`load_file`] hands its sink, in file order.
@@ -397,8 +433,11 @@ pub struct FileInfo {
 }
 
 /// Reads a whole RDB file of `size` bytes, passing each live key (and each
-/// table size hint) to `sink` and keeping `progress` at the bytes read. Keys already expired at `now_ms` are
-/// skipped, as a Redis primary does.
+/// table size hint) to `sink` and keeping `progress` at the bytes read. Keys
+/// already expired at `now_ms` are skipped, as a Redis primary does. While
+/// `defer()` is true, listpack hashes are handed over undecoded (the
+/// loader's other thread then builds them, so the two share the work).
+#[allow(clippy::too_many_arguments)]
 pub fn load_file<R: Read>(
     input: R,
     size: u64,
@@ -406,6 +445,7 @@ pub fn load_file<R: Read>(
     limits: Limits,
     now_ms: i64,
     progress: &std::sync::atomic::AtomicU64,
+    defer: impl Fn() -> bool,
     mut sink: impl FnMut(LoadEvent) -> Result<()>,
 ) -> Result<FileInfo> {
     let mut d = Decoder::new(input, size);
@@ -499,12 +539,19 @@ pub fn load_file<R: Read>(
             }
             value_type => {
                 let key = d.key()?;
-                let value = d.value(value_type, limits, now_ms).map_err(|e| {
+                let named = |e: RdbError| {
                     RdbError::new(format!(
                         "key '{}' in database {db}: {e}",
                         String::from_utf8_lossy(key.as_bytes())
                     ))
-                })?;
+                };
+                let value = if value_type == types::HASH_LISTPACK && defer() {
+                    Some(LoadedValue::HashListpack(d.string().map_err(named)?))
+                } else {
+                    d.value(value_type, limits, now_ms)
+                        .map_err(named)?
+                        .map(LoadedValue::Ready)
+                };
                 let when = expire.take();
                 progress.store(size - d.remaining(), std::sync::atomic::Ordering::Relaxed);
                 match value {
