@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """RDB persistence of ferrodis vs redis-server, side by side.
 
-    python3 bench/persistence.py [--scale 1.0] [--no-build]
+    python3 bench/persistence.py [--scale 1.0] [--load-rounds 5] [--no-build]
 
 Loads the same data into a fresh server of each kind (1M `user:N` hashes of
 5 fields and 1M 32-byte strings, as bench/memory.py does), then measures:
@@ -12,13 +12,17 @@ Loads the same data into a fresh server of each kind (1M `user:N` hashes of
   over the RSS before) with only reads going on and again while a client
   overwrites strings, and
   the p99 latency of a GET loop while it runs against the same loop idle;
-* load: a new server started on the dump, time until it answers PING.
+* load: a new server started on the dump, time until it answers PING;
+  each server's own dump, loaded in rounds that alternate the two servers
+  (median time of each, and the median of the rounds' ratios).
 
 Prints each figure and the ferrodis/Redis ratio. `--scale` multiplies the
 key counts (0.1 for a quick run).
 """
 
 import argparse
+import shutil
+import tempfile
 import os
 import socket
 import statistics
@@ -187,19 +191,48 @@ def measure(kind, scale):
         c.close()
         server.proc.kill()
         server.proc.wait()
-
-        t0 = time.time()
-        again = common.Server(kind, ["--dir", server.dir])
-        out["load_s"] = time.time() - t0
-        c = common.Client(again.port)
-        loaded = c.command(b"DBSIZE")
-        c.close()
-        again.stop()
-        if loaded != out["keys"]:
-            raise RuntimeError(f"{kind} loaded {loaded} keys of {out['keys']}")
+        # The dump is loaded later, in rounds alternating with the other
+        # server's (see load_rounds).
+        out["dump_dir"] = tempfile.mkdtemp(prefix=f"ferrodis-bench-dump-{kind}-")
+        shutil.copy(path, out["dump_dir"])
     finally:
         server.stop()
     return out
+
+
+def load_once(kind, dump_dir, keys):
+    """Seconds from process start until a fresh server that loads the
+    dump in `dump_dir` answers PING."""
+    t0 = time.time()
+    again = common.Server(kind, ["--dir", dump_dir])
+    took = time.time() - t0
+    c = common.Client(again.port)
+    loaded = c.command(b"DBSIZE")
+    c.close()
+    again.stop()
+    if loaded != keys:
+        raise RuntimeError(f"{kind} loaded {loaded} keys of {keys}")
+    return took
+
+
+def load_rounds(res, rounds):
+    """Loads each server's own dump `rounds` times, alternating the two
+    (the machine's slow spells then weigh on both), and records the median
+    load time of each and the median of the rounds' ratios."""
+    times = {"ferrodis": [], "redis": []}
+    ratios = []
+    for i in range(rounds):
+        order = ("ferrodis", "redis") if i % 2 == 0 else ("redis", "ferrodis")
+        took = {k: load_once(k, res[k]["dump_dir"], res[k]["keys"]) for k in order}
+        for k in took:
+            times[k].append(took[k])
+        ratios.append(took["ferrodis"] / took["redis"])
+        common.log(f"  load round {i + 1}: ferrodis {took['ferrodis']:.2f} s, "
+                   f"redis {took['redis']:.2f} s")
+    for k in times:
+        res[k]["load_s"] = statistics.median(times[k])
+        shutil.rmtree(res[k]["dump_dir"], ignore_errors=True)
+    return statistics.median(ratios)
 
 
 ROWS = [
@@ -218,6 +251,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--load-rounds", type=int, default=5)
     opts = ap.parse_args()
     if not opts.no_build:
         common.build_release()
@@ -226,6 +260,7 @@ def main():
         common.log(f"measuring {kind}...")
         res[kind] = measure(kind, opts.scale)
         common.log(f"  {res[kind]}")
+    load_ratio = load_rounds(res, opts.load_rounds)
     f, r = res["ferrodis"], res["redis"]
     print()
     print(f"RDB persistence, {f['keys']} keys (hashes x5 fields + 32-byte strings); "
@@ -240,6 +275,8 @@ def main():
             a_s, b_s = fmt.format(a), fmt.format(b)
         ratio = f"{a / b:.2f}x" if b else "n/a"
         print(f"{label:<28} {a_s:>10} {b_s:>10} {ratio:>7}")
+    print(f"load time, median of {opts.load_rounds} alternating rounds' ratios: "
+          f"{load_ratio:.2f}x")
     print(f"ferrodis p99 during BGSAVE / idle: "
           f"{f['bgsave_p99_ms'] / f['idle_p99_ms']:.2f}x "
           f"(Redis: {r['bgsave_p99_ms'] / r['idle_p99_ms']:.2f}x)")

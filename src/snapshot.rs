@@ -345,6 +345,7 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
     p.bgsave_cancelled.store(false, Ordering::SeqCst);
     let (compress, checksum) = save_options(shared);
     let version = rdb_version(view);
+    let sizes = db_sizes(shared, view);
     let dirty_before = shared.stats.dirty.get();
     view.begin_snapshot(compress);
     p.bgsave_started_ms
@@ -360,7 +361,9 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
             let result = write_atomically(
                 &path,
                 "temp-bgsave",
-                |file| write_background(&worker, file, version, (compress, checksum), false),
+                |file| {
+                    write_background(&worker, file, version, (compress, checksum), &sizes, false)
+                },
                 |tmp| {
                     let _no_foreground_save = p.saving.lock();
                     if p.bgsave_cancelled.load(Ordering::SeqCst) {
@@ -395,11 +398,21 @@ pub fn bgsave_locked(shared: &Arc<Shared>, view: &mut DbView<'_>) -> Result<(), 
 
 /// The saver thread: the preamble, then every shard's databases as the
 /// walk hands them over, then the end marker and checksum.
+/// Keys and keys with a TTL of each database, for the RESIZEDB hints a
+/// background save writes (so that loading its file sizes the tables up
+/// front, as for SAVE's).
+pub(crate) fn db_sizes(shared: &Shared, view: &mut DbView<'_>) -> Vec<(usize, usize)> {
+    (0..shared.keyspace.num_dbs())
+        .map(|db| (view.db_size(db), view.db_expires(db)))
+        .collect()
+}
+
 pub(crate) fn write_background(
     shared: &Shared,
     file: File,
     version: u16,
     (compress, checksum): (bool, bool),
+    sizes: &[(usize, usize)],
     aof_base: bool,
 ) -> std::io::Result<()> {
     let mut head = Encoder::new(compress);
@@ -407,6 +420,7 @@ pub(crate) fn write_background(
     let mut rdb = RdbFile::new(file);
     rdb.write(&head.buf)?;
     let mut current_db = None;
+    let mut announced = vec![false; sizes.len()];
     for shard in 0..crate::db::SHARD_COUNT {
         while let Some(chunk) = shared.keyspace.snapshot_step(shard, STEP_BUCKETS) {
             if chunk.bytes.is_empty() {
@@ -414,7 +428,15 @@ pub(crate) fn write_background(
             }
             if current_db != Some(chunk.db) {
                 head.buf.clear();
-                head.select(chunk.db);
+                match announced.get_mut(chunk.db) {
+                    // The first time a database appears: its sizes too.
+                    Some(seen @ false) => {
+                        *seen = true;
+                        let (keys, expires) = sizes[chunk.db];
+                        head.select_db(chunk.db, keys, expires);
+                    }
+                    _ => head.select(chunk.db),
+                }
                 rdb.write(&head.buf)?;
                 current_db = Some(chunk.db);
             }

@@ -224,7 +224,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
     };
     let preamble = shared.config.read().flag("aof-use-rdb-preamble");
     let options = crate::snapshot::save_options(shared);
-    let version;
+    let (version, sizes);
     {
         // The instant: snapshot and log switch under every shard lock.
         let mut view = shared.keyspace.lock_all(0, crate::util::now_ms());
@@ -232,6 +232,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
             return Ok(false);
         }
         version = crate::snapshot::rdb_version(&mut view);
+        sizes = crate::snapshot::db_sizes(shared, &mut view);
         view.begin_snapshot(options.0);
         match (&new_log, file) {
             (NewLog::Incr(_), Some(file)) => aof.rotate(file),
@@ -258,7 +259,9 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
                 &new_log,
                 |file| {
                     if preamble {
-                        crate::snapshot::write_background(&worker, file, version, options, true)
+                        crate::snapshot::write_background(
+                            &worker, file, version, options, &sizes, true,
+                        )
                     } else {
                         write_commands_background(&worker, file)
                     }
