@@ -12,18 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server process in a directory the test keeps across restarts.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A server in a directory the test keeps across restarts.
+type Server = common::SpawnedServer;
 
 fn wait_for_pong(port: u16, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -65,16 +55,8 @@ fn ferrodis_aof(dir: &Path, extra: &[&str]) -> Server {
 /// Starts redis-server in `dir` with the AOF on.
 fn redis_aof(dir: &Path, extra: &[&str]) -> Server {
     let port = free_port();
-    let mut child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--protected-mode", "no", "--appendonly", "yes"])
+    let mut child = common::redis_command(port)
+        .args(["--appendonly", "yes"])
         .arg("--dir")
         .arg(dir)
         .args(extra)

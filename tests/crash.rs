@@ -1981,34 +1981,31 @@ fn appendfsync_everysec_loses_at_most_the_last_seconds_across_sigkill() {
     assert_eq!(s.kills, rounds.len());
 }
 
-#[test]
-fn sigkill_during_bgrewriteaof_keeps_the_data() {
-    let rounds = job_rounds(BGREWRITEAOF, kills(4));
-    let s = run("bgrewriteaof", "always", Durability::Always, true, &rounds);
+/// Kills while `job` runs (and once after it finished), under `always`;
+/// at least one kill must land while the job is running.
+fn kills_around_job(name: &str, job: BgJob, default_kills: usize) {
+    let rounds = job_rounds(job, kills(default_kills));
+    let s = run(name, "always", Durability::Always, true, &rounds);
     let during = rounds
         .iter()
         .filter(|r| matches!(r, Round::During(_)))
         .count();
     assert!(
         during == 0 || s.job_running_at_kill > 0,
-        "no kill landed while BGREWRITEAOF ran ({} finished first): the filler is too small to test this",
+        "no kill landed while {} ran ({} finished first): the filler is too small to test this",
+        job.command,
         s.job_done_before_kill
     );
 }
 
 #[test]
+fn sigkill_during_bgrewriteaof_keeps_the_data() {
+    kills_around_job("bgrewriteaof", BGREWRITEAOF, 4);
+}
+
+#[test]
 fn sigkill_during_bgsave_keeps_the_data() {
-    let rounds = job_rounds(BGSAVE, kills(3));
-    let s = run("bgsave", "always", Durability::Always, true, &rounds);
-    let during = rounds
-        .iter()
-        .filter(|r| matches!(r, Round::During(_)))
-        .count();
-    assert!(
-        during == 0 || s.job_running_at_kill > 0,
-        "no kill landed while BGSAVE ran ({} finished first): the filler is too small to test this",
-        s.job_done_before_kill
-    );
+    kills_around_job("bgsave", BGSAVE, 3);
 }
 
 // ---------------------------------------------------------------------------

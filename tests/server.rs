@@ -1647,17 +1647,7 @@ fn start_with_file(path: &std::path::Path, extra: &[&str]) -> ServerOnPort {
     server
 }
 
-struct ServerOnPort {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for ServerOnPort {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type ServerOnPort = common::SpawnedServer;
 
 #[test]
 fn command_line_and_config_file_apply() {

@@ -34,14 +34,7 @@ pub struct AofStartup {
 /// Reads the manifest and marks the server as loading if there is data to
 /// load (clients accepted from now on get LOADING until it is loaded).
 pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
-    let mut dir = {
-        let config = shared.config.read();
-        AofDir::new(
-            config.get("appenddirname").unwrap_or("appendonlydir"),
-            config.get("appendfilename").unwrap_or("appendonly.aof"),
-        )
-    };
-    dir.read_manifest()?;
+    let dir = AofDir::from_config(shared)?;
     let total = dir.total_size().map_err(|e| {
         format!(
             "Fatal error: a file the AOF manifest lists can't be read: {}",

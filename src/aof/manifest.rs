@@ -273,6 +273,20 @@ impl AofDir {
         }
     }
 
+    /// The directory `appenddirname` and `appendfilename` name, with its
+    /// manifest read if there is one.
+    pub fn from_config(shared: &crate::server::Shared) -> Result<AofDir, String> {
+        let mut dir = {
+            let config = shared.config.read();
+            AofDir::new(
+                config.get("appenddirname").unwrap_or("appendonlydir"),
+                config.get("appendfilename").unwrap_or("appendonly.aof"),
+            )
+        };
+        dir.read_manifest()?;
+        Ok(dir)
+    }
+
     /// Path of a file in the directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)

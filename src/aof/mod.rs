@@ -194,30 +194,16 @@ impl Default for Aof {
 /// format.
 pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     out.push(b'*');
-    push_decimal(out, args.len() as u64);
+    crate::reply::push_i64(out, args.len() as i64);
     out.extend_from_slice(b"\r\n");
     for arg in args {
         let arg = arg.as_ref();
         out.push(b'$');
-        push_decimal(out, arg.len() as u64);
+        crate::reply::push_i64(out, arg.len() as i64);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
-}
-
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// A logged command from its parts (for `DbView::log_effect`).
@@ -574,8 +560,5 @@ mod tests {
         let mut out = Vec::new();
         encode_command(&mut out, &[b"SET".as_slice(), b"k", b""]);
         assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
-        out.clear();
-        push_decimal(&mut out, 1234567890);
-        assert_eq!(out, b"1234567890");
     }
 }

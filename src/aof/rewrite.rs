@@ -146,15 +146,7 @@ fn current_dir(shared: &Shared) -> Result<AofDir, String> {
     if let Some(dir) = shared.aof.files.lock().clone() {
         return Ok(dir);
     }
-    let mut dir = {
-        let config = shared.config.read();
-        AofDir::new(
-            config.get("appenddirname").unwrap_or("appendonlydir"),
-            config.get("appendfilename").unwrap_or("appendonly.aof"),
-        )
-    };
-    dir.read_manifest()?;
-    Ok(dir)
+    AofDir::from_config(shared)
 }
 
 fn io_text(what: &str, e: &std::io::Error) -> String {

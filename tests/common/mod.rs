@@ -40,6 +40,22 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A server process a test spawned itself (in a directory the test keeps,
+/// or with a config file); killed on drop.
+pub struct SpawnedServer {
+    /// The process.
+    pub child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl Drop for SpawnedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
 
@@ -132,11 +148,9 @@ pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
     }
 }
 
-/// Starts Debian's redis-server with `extra` directives. Panics with a clear
-/// message if it is not installed.
-pub fn start_redis(extra: &[&str]) -> ServerProcess {
-    let port = free_port();
-    let dir = TempDir::new("redis");
+/// The redis-server command line test servers start from: `port` on
+/// loopback, no save rules, protected mode off.
+pub fn redis_command(port: u16) -> Command {
     let mut cmd = Command::new("redis-server");
     cmd.args([
         "--port",
@@ -146,12 +160,22 @@ pub fn start_redis(extra: &[&str]) -> ServerProcess {
         "--save",
         "",
     ])
-    .args(["--appendonly", "no", "--protected-mode", "no"])
-    .arg("--dir")
-    .arg(&dir.0)
-    .args(extra)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    .args(["--protected-mode", "no"]);
+    cmd
+}
+
+/// Starts Debian's redis-server with `extra` directives. Panics with a clear
+/// message if it is not installed.
+pub fn start_redis(extra: &[&str]) -> ServerProcess {
+    let port = free_port();
+    let dir = TempDir::new("redis");
+    let mut cmd = redis_command(port);
+    cmd.args(["--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir.0)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!(
             "redis-server is required for differential tests (apt-get install redis-server): {e}"
