@@ -481,3 +481,88 @@ fn info_reports_the_aof_and_a_redis_aof_state_compares() {
         assert!(after > before, "port {port}: {before} -> {after}");
     }
 }
+
+#[test]
+fn an_unusable_aof_dir_is_reported_and_the_server_keeps_serving() {
+    // `appenddirname` names a regular file: the directory cannot be made.
+    let replies: Vec<Vec<String>> = ["ferrodis", "redis"]
+        .iter()
+        .map(|kind| {
+            let dir = TempDir::new("aof-blocked");
+            std::fs::write(dir.0.join("blocker"), b"not a directory").expect("write");
+            let port = free_port();
+            let mut cmd = if *kind == "ferrodis" {
+                common::ferrodis_command(port)
+            } else {
+                common::redis_command(port)
+            };
+            let mut child = cmd
+                .arg("--dir")
+                .arg(&dir.0)
+                .args(["--appendonly", "no", "--appenddirname", "blocker"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            wait_for_pong(port, &mut child);
+            let _server = Server { child, port };
+            let mut c = RawClient::connect(port);
+            let replies = vec![
+                c.text(&["CONFIG", "SET", "appendonly", "yes"]),
+                c.text(&["CONFIG", "GET", "appendonly"]),
+                c.text(&["BGREWRITEAOF"]),
+                c.text(&["SET", "still", "serving"]),
+                info_field(port, "aof_enabled"),
+            ];
+            replies
+        })
+        .collect();
+    assert_eq!(
+        replies[0][0],
+        "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.\r\n"
+    );
+    assert_eq!(replies[0], replies[1], "ferrodis and redis-server differ");
+}
+
+#[test]
+fn the_aof_is_rewritten_automatically_once_it_has_grown_enough() {
+    let dir = TempDir::new("aof-auto");
+    let ours = ferrodis_aof(
+        &dir.0,
+        &[
+            "--auto-aof-rewrite-min-size",
+            "1mb",
+            "--auto-aof-rewrite-percentage",
+            "100",
+        ],
+    );
+    let mut c = RawClient::connect(ours.port);
+    let value = "v".repeat(1000);
+    // The same 100 keys over and over: the log grows, the data does not.
+    let mut pipeline = Vec::new();
+    for i in 0..3000 {
+        pipeline.extend(RawClient::encode(&[
+            b"SET",
+            format!("k{}", i % 100).as_bytes(),
+            value.as_bytes(),
+        ]));
+    }
+    c.send_raw(&pipeline);
+    for _ in 0..3000 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(ours.port, "aof_rewrites") == "0" {
+        assert!(Instant::now() < deadline, "no automatic rewrite");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_for_rewrite(ours.port);
+    let size: u64 = info_field(ours.port, "aof_current_size")
+        .parse()
+        .expect("size");
+    assert!(size < 1 << 20, "the rewritten log is compact: {size} bytes");
+    let expected = contents(ours.port);
+    shutdown(ours);
+    let again = ferrodis_aof(&dir.0, &[]);
+    assert_eq!(contents(again.port), expected);
+}

@@ -62,8 +62,9 @@ pub fn request(shared: &Arc<Shared>, in_exec: bool) -> RewriteStart {
     }
 }
 
-/// Applies `appendonly` and `appendfsync` after CONFIG SET.
-pub fn config_changed(shared: &Arc<Shared>, in_exec: bool) {
+/// Applies `appendonly` and `appendfsync` after CONFIG SET; an error if the
+/// AOF could not be turned on (the caller turns the setting back off).
+pub fn config_changed(shared: &Arc<Shared>, in_exec: bool) -> Result<(), &'static str> {
     let (wanted, policy) = {
         let config = shared.config.read();
         (
@@ -84,6 +85,7 @@ pub fn config_changed(shared: &Arc<Shared>, in_exec: bool) {
                 aof.rewrite_scheduled.store(true, Ordering::Relaxed);
             } else if request(shared, false) == RewriteStart::Failed {
                 crate::warning!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+                return Err("Unable to turn on AOF. Check server logs.");
             }
         }
         (false, AofState::On | AofState::WaitRewrite) => {
@@ -92,6 +94,7 @@ pub fn config_changed(shared: &Arc<Shared>, in_exec: bool) {
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// The periodic task's part: a scheduled rewrite, or one that

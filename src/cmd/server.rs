@@ -1005,7 +1005,15 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         name.eq_ignore_ascii_case("appendonly") || name.eq_ignore_ascii_case("appendfsync")
     });
     if touches_aof {
-        crate::aof::rewrite::config_changed(&ctx.server.arc(), ctx.client.in_exec);
+        if let Err(why) = crate::aof::rewrite::config_changed(&ctx.server.arc(), ctx.client.in_exec)
+        {
+            // As in Redis, the setting goes back to what it was.
+            let mut config = ctx.server.config.write();
+            let _ = config.set("appendonly", "no");
+            return Err(CmdError::new(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {why}"
+            )));
+        }
     }
     ctx.out.ok();
     Ok(())
