@@ -566,3 +566,88 @@ fn the_aof_is_rewritten_automatically_once_it_has_grown_enough() {
     let again = ferrodis_aof(&dir.0, &[]);
     assert_eq!(contents(again.port), expected);
 }
+
+/// Sets the file size limit of process `pid` (root may raise it again).
+fn set_file_size_limit(pid: u32, bytes: u64) {
+    let lim = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit only reads `lim`.
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn a_full_disk_refuses_writes_with_misconf_and_loses_nothing_once_it_has_room() {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("aof-full");
+    let port = free_port();
+    let mut cmd = common::ferrodis_command(port);
+    cmd.arg("--dir")
+        .arg(&dir.0)
+        .args(["--appendonly", "yes", "--appendfsync", "everysec"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // A write past the size limit then fails with EFBIG instead of killing
+    // the process with SIGXFSZ: the way a full disk fails a write.
+    // SAFETY: only signal() runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    wait_for_pong(port, &mut child);
+    let server = Server { child, port };
+    let pid = server.child.id();
+    set_file_size_limit(pid, 64 * 1024);
+    let mut c = RawClient::connect(port);
+    let value = "x".repeat(1000);
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let refusal = loop {
+        let key = format!("k{}", acked.len());
+        let reply = c.text(&["SET", &key, &value]);
+        if reply.starts_with("-") {
+            break reply;
+        }
+        assert_eq!(reply, "+OK\r\n");
+        acked.push(key);
+        assert!(Instant::now() < deadline, "writes never failed");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert_eq!(
+        refusal,
+        "-MISCONF Errors writing to the AOF file: File too large\r\n"
+    );
+    assert_eq!(info_field(port, "aof_last_write_status"), "err");
+    // Reads go on.
+    assert_eq!(c.text(&["EXISTS", &acked[0]]), ":1\r\n");
+    // Room again: the buffered writes go out and writes are accepted.
+    set_file_size_limit(pid, u64::MAX);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(port, "aof_last_write_status") != "ok" {
+        assert!(Instant::now() < deadline, "the write error did not clear");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(c.text(&["SET", "after", "room"]), "+OK\r\n");
+    let expected = contents(port);
+    shutdown(server);
+    let again = ferrodis_aof(&dir.0, &[]);
+    let restored = contents(again.port);
+    assert_eq!(restored, expected);
+    assert!(
+        acked.len() > 10 && restored.len() == acked.len() + 1,
+        "{} acknowledged",
+        acked.len()
+    );
+}

@@ -317,6 +317,7 @@ fn replay(
     let mut before_multi = 0u64;
     let mut queue: Option<Vec<Vec<Bytes>>> = None;
     let mut commands = 0u64;
+    let (started, mut last_report) = (Instant::now(), Instant::now());
     let stop = loop {
         let args = match reader.next() {
             Ok(args) => args,
@@ -324,10 +325,18 @@ fn replay(
         };
         commands += 1;
         if commands % 1024 == 0 {
-            shared
-                .persistence
-                .loading_loaded_bytes
-                .store(done_bytes + reader.offset, Ordering::Relaxed);
+            let p = &shared.persistence;
+            let read = done_bytes + reader.offset;
+            p.loading_loaded_bytes.store(read, Ordering::Relaxed);
+            if last_report.elapsed() >= std::time::Duration::from_secs(1) {
+                last_report = Instant::now();
+                let total = p.loading_total_bytes.load(Ordering::Relaxed).max(1);
+                crate::notice!(
+                    "Loading AOF {name}: {:.1}% of {total} bytes, {commands} commands, {:.0} commands/s",
+                    read as f64 * 100.0 / total as f64,
+                    commands as f64 / started.elapsed().as_secs_f64()
+                );
+            }
         }
         if args[0].eq_ignore_ascii_case(b"multi") {
             before_multi = valid_up_to;
