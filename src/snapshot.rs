@@ -522,23 +522,33 @@ impl DumpFile {
     /// start with part of its data.
     pub fn load(self, shared: &Shared) -> Result<(), String> {
         let DumpFile { file, path, size } = self;
-        let result = load_rdb(shared, file, &path, size, false);
+        let result = load_rdb(shared, file, &path, size, false).map(|consumed| {
+            // Redis ignores what follows the end marker too; say so.
+            if consumed < size {
+                crate::warning!(
+                    "{} bytes after the end of the RDB data in {} were ignored",
+                    size - consumed,
+                    path.display()
+                );
+            }
+        });
         shared.persistence.loading.store(false, Ordering::SeqCst);
         result
     }
 }
 
-/// Loads an RDB stream of `size` bytes from `file` into the keyspace.
-/// `aof_base`: the file is the base of the append-only file, whose keys
-/// are all kept, expired or not (the log that follows may still touch
-/// them; they expire once the load is over).
+/// Loads an RDB stream of `size` bytes from `file` into the keyspace;
+/// returns how many bytes the stream took (an old-style AOF has commands
+/// after it). `aof_base`: the file is the base of the append-only file,
+/// whose keys are all kept, expired or not (the log that follows may still
+/// touch them; they expire once the load is over).
 pub(crate) fn load_rdb(
     shared: &Shared,
     file: File,
     path: &Path,
     size: u64,
     aof_base: bool,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let started = Instant::now();
     let now = crate::util::now_ms();
     let expired_before = if aof_base { i64::MIN } else { now };
@@ -678,5 +688,5 @@ pub(crate) fn load_rdb(
     p.loaded_keys.store(info.loaded, Ordering::Relaxed);
     p.loaded_expired
         .store(info.expired_skipped, Ordering::Relaxed);
-    Ok(())
+    Ok(info.consumed)
 }

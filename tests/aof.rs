@@ -651,3 +651,57 @@ fn a_full_disk_refuses_writes_with_misconf_and_loses_nothing_once_it_has_room() 
         acked.len()
     );
 }
+
+#[test]
+fn an_old_style_aof_with_an_rdb_preamble_is_migrated_as_redis_7_does() {
+    // Redis before 7: one appendonly.aof in `dir`, an RDB preamble followed
+    // by commands. Built here from a dump and a tail of commands.
+    let redis = start_redis(&[]);
+    fill(redis.port);
+    assert_eq!(RawClient::connect(redis.port).cmd(&["SAVE"]), b"+OK\r\n");
+    let reply = RawClient::connect(redis.port).cmd(&["CONFIG", "GET", "dir"]);
+    let redis_dir =
+        std::path::PathBuf::from(String::from_utf8_lossy(&bulks(&reply)[1]).into_owned());
+    let mut old_style = std::fs::read(redis_dir.join("dump.rdb")).expect("dump");
+    drop(redis);
+    for cmd in [
+        &[&b"SELECT"[..], b"0"][..],
+        &[b"SET", b"tail", b"from the tail"],
+        &[b"RPUSH", b"l:small", b"pushed"],
+        &[b"INCR", b"s:int"],
+        &[b"SELECT", b"3"],
+        &[b"DEL", b"db3:key"],
+    ] {
+        old_style.extend(RawClient::encode(cmd));
+    }
+    let listings: Vec<_> = ["ferrodis", "redis"]
+        .iter()
+        .map(|kind| {
+            let dir = TempDir::new("aof-old-style");
+            std::fs::write(dir.0.join("appendonly.aof"), &old_style).expect("write");
+            let server = if *kind == "ferrodis" {
+                ferrodis_aof(&dir.0, &[])
+            } else {
+                redis_aof(&dir.0, &[])
+            };
+            let listing = contents(server.port);
+            shutdown(server);
+            assert!(
+                !dir.0.join("appendonly.aof").exists(),
+                "{kind}: the old file moved"
+            );
+            check_aof(&dir.0);
+            (listing, dir)
+        })
+        .collect();
+    assert_eq!(listings[0].0, listings[1].0);
+    let ours = &listings[0].0;
+    assert!(
+        ours.values().any(|v| v.contains("from the tail")),
+        "the tail was replayed"
+    );
+    assert!(!ours.contains_key(&(3, b"db3:key".to_vec())));
+    // And it loads again from its new place.
+    let again = ferrodis_aof(&listings[0].1 .0, &[]);
+    assert_eq!(&contents(again.port), ours);
+}

@@ -34,7 +34,8 @@ pub struct AofStartup {
 /// Reads the manifest and marks the server as loading if there is data to
 /// load (clients accepted from now on get LOADING until it is loaded).
 pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
-    let dir = AofDir::from_config(shared)?;
+    let mut dir = AofDir::from_config(shared)?;
+    upgrade_old_style(&mut dir)?;
     let total = dir.total_size().map_err(|e| {
         format!(
             "Fatal error: a file the AOF manifest lists can't be read: {}",
@@ -50,6 +51,49 @@ pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
     p.loading_loaded_bytes.store(0, Ordering::Relaxed);
     p.loading.store(true, Ordering::SeqCst);
     Ok(AofStartup { dir })
+}
+
+/// Redis before 7 kept the AOF in one file, `appendfilename` in `dir`
+/// (possibly an RDB preamble followed by commands). Such a file becomes the
+/// base of a new manifest and moves into the AOF directory, as Redis 7
+/// does: the manifest first, then the move, so that a crash in between is
+/// repaired by the next start.
+fn upgrade_old_style(dir: &mut AofDir) -> Result<(), String> {
+    let old = std::path::PathBuf::from(&dir.stem);
+    if !old.is_file() {
+        return Ok(());
+    }
+    let m = &dir.manifest;
+    let only_that_base = m.incrs.is_empty()
+        && m.base.as_ref().is_some_and(|b| b.name == dir.stem)
+        && !dir.path(&dir.stem).exists();
+    if !(m.is_empty() || only_that_base) {
+        return Ok(());
+    }
+    let fail = |what: &str, e: std::io::Error| {
+        format!("{what}: {}", crate::cmd::server::os_error_text(&e))
+    };
+    dir.create()
+        .map_err(|e| fail("Can't create the AOF directory", e))?;
+    let manifest = super::manifest::Manifest {
+        base: Some(FileEntry {
+            name: dir.stem.clone(),
+            seq: 1,
+            kind: super::manifest::FileKind::Base,
+        }),
+        ..Default::default()
+    };
+    dir.persist(manifest)
+        .map_err(|e| fail("Can't persist the AOF manifest", e))?;
+    std::fs::rename(&old, dir.path(&dir.stem))
+        .map_err(|e| fail("Can't move the old-style AOF into the AOF directory", e))?;
+    let _ = super::manifest::sync_dir(&dir.dir);
+    crate::notice!(
+        "Successfully migrated an old-style AOF file ({}) into the AOF directory ({}).",
+        dir.stem,
+        dir.dir.display()
+    );
+    Ok(())
 }
 
 impl AofStartup {
@@ -161,16 +205,40 @@ fn load_files(shared: &Shared, dir: &AofDir) -> Result<(), String> {
                 .and_then(|mut f| f.read_exact(&mut head))
                 .is_ok()
                 && &head == b"REDIS";
-            if rdb {
+            let tail_from = if rdb {
                 crate::notice!("Reading RDB base file on AOF loading...");
                 crate::snapshot::load_rdb(shared, file, &path, size, true).map_err(|e| {
                     format!(
                         "Error reading the RDB base file {}, AOF loading aborted: {e}",
                         entry.name
                     )
-                })?;
+                })?
             } else {
-                replay(shared, file, &path, entry, size, last, done_bytes)?;
+                0
+            };
+            if tail_from < size {
+                // Commands, or (an old-style AOF) the commands after its RDB
+                // preamble.
+                if tail_from > 0 {
+                    crate::notice!("Reading the remaining AOF tail...");
+                }
+                let mut file = File::open(&path).map_err(|e| {
+                    format!(
+                        "Fatal error: can't open the append log file {} for reading: {}",
+                        entry.name,
+                        crate::cmd::server::os_error_text(&e)
+                    )
+                })?;
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail_from))
+                    .map_err(|e| format!("Can't read the AOF file {}: {e}", entry.name))?;
+                let file_info = ReplayFile {
+                    path: &path,
+                    entry,
+                    size,
+                    from: tail_from,
+                    last,
+                };
+                replay(shared, file, &file_info, done_bytes)?;
             }
         }
         done_bytes += size;
@@ -292,29 +360,38 @@ impl CommandReader {
     }
 }
 
-/// Replays the commands of one file.
+/// A file (or the part of one) to replay.
+struct ReplayFile<'a> {
+    path: &'a std::path::Path,
+    entry: &'a FileEntry,
+    size: u64,
+    /// Where the commands start (after an RDB preamble, in an old-style
+    /// AOF).
+    from: u64,
+    /// The last file of the manifest: the only one whose end may be cut.
+    last: bool,
+}
+
+/// Replays the commands of one file, from `file`'s current position.
 fn replay(
     shared: &Shared,
     file: File,
-    path: &std::path::Path,
-    entry: &FileEntry,
-    size: u64,
-    last_file: bool,
+    what: &ReplayFile<'_>,
     done_bytes: u64,
 ) -> Result<(), String> {
-    let name = &entry.name;
+    let (path, name, last_file) = (what.path, &what.entry.name, what.last);
     let mut reader = CommandReader {
         input: BufReader::with_capacity(1 << 20, file),
-        offset: 0,
-        size,
+        offset: what.from,
+        size: what.size,
         line: Vec::new(),
     };
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
     let mut client = ClientState::new(Arc::new(ClientInfo::new(0, addr, addr, -1)));
     let mut out = Reply::new(2);
     // Offsets after the last complete command, and before an open MULTI.
-    let mut valid_up_to = 0u64;
-    let mut before_multi = 0u64;
+    let mut valid_up_to = what.from;
+    let mut before_multi = what.from;
     let mut queue: Option<Vec<Vec<Bytes>>> = None;
     let mut commands = 0u64;
     let (started, mut last_report) = (Instant::now(), Instant::now());

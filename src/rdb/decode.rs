@@ -430,6 +430,9 @@ pub struct FileInfo {
     pub expired_skipped: u64,
     /// Keys passed to the sink.
     pub loaded: u64,
+    /// Bytes up to the end of the checksum (an old-style AOF continues
+    /// after them with commands).
+    pub consumed: u64,
 }
 
 /// Reads a whole RDB file of `size` bytes, passing each live key (and each
@@ -535,6 +538,7 @@ pub fn load_file<R: Read>(
                         )));
                     }
                 }
+                info.consumed = size - d.remaining();
                 return Ok(info);
             }
             value_type => {
