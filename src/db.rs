@@ -591,9 +591,7 @@ impl Keyspace {
                     {
                         shard.touch_watchers(db_index, &key);
                         if aof.is_logging() {
-                            let mut args =
-                                vec![Bytes::from_static(b"HDEL"), Bytes::copy_from_slice(&key)];
-                            args.extend(fields.iter().map(|f| Bytes::copy_from_slice(f)));
+                            let args = crate::aof::hdel(&key, &fields);
                             aof.append(&[crate::aof::Effect { db: db_index, args }]);
                         }
                         deleted += u64::from(emptied);
@@ -625,8 +623,7 @@ impl Keyspace {
                         shard.dbs[db_index].remove(h, &key);
                         shard.touch_watchers(db_index, &key);
                         if aof.is_logging() {
-                            let args =
-                                vec![Bytes::from_static(b"DEL"), Bytes::from(Vec::from(key))];
+                            let args = crate::aof::command(&[b"DEL", &key]);
                             aof.append(&[crate::aof::Effect { db: db_index, args }]);
                         }
                         deleted += 1;
@@ -770,10 +767,7 @@ impl<'a> DbView<'a> {
                 shard.touch_watchers(db, key);
                 self.expired += 1;
                 if self.logging {
-                    self.log_side_effect(vec![
-                        Bytes::from_static(b"DEL"),
-                        Bytes::copy_from_slice(key),
-                    ]);
+                    self.log_side_effect(crate::aof::command(&[b"DEL", key]));
                 }
                 true
             }

@@ -758,16 +758,16 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         warning!("{e}");
         std::io::Error::other(e)
     };
-    let (aof_startup, dump) = if config.flag("appendonly") {
+    type Load = Box<dyn FnOnce(&Arc<Shared>) -> Result<(), String> + Send>;
+    let load: Option<Load> = if config.flag("appendonly") {
         shared.aof.set_policy(crate::aof::FsyncPolicy::parse(
             config.get("appendfsync").unwrap_or("everysec"),
         ));
-        (
-            Some(crate::aof::load::prepare(&shared).map_err(fatal)?),
-            None,
-        )
+        let startup = crate::aof::load::prepare(&shared).map_err(fatal)?;
+        Some(Box::new(move |s| startup.load(s)))
     } else {
-        (None, crate::snapshot::open_dump(&shared).map_err(fatal)?)
+        let dump = crate::snapshot::open_dump(&shared).map_err(fatal)?;
+        dump.map(|d| Box::new(move |s: &Arc<Shared>| d.load(s)) as Load)
     };
     for l in &listeners {
         tokio::spawn(accept_loop(
@@ -778,19 +778,9 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         ));
     }
     tokio::spawn(cron(shared.clone(), workers.clone()));
-    if let Some(dump) = dump {
+    if let Some(load) = load {
         let loader = shared.clone();
-        let loaded = tokio::task::spawn_blocking(move || dump.load(&loader))
-            .await
-            .unwrap_or_else(|_| Err("the loading thread panicked".into()));
-        if let Err(e) = loaded {
-            warning!("{e}");
-            return Err(std::io::Error::other(e));
-        }
-    }
-    if let Some(startup) = aof_startup {
-        let loader = shared.clone();
-        let loaded = tokio::task::spawn_blocking(move || startup.load(&loader))
+        let loaded = tokio::task::spawn_blocking(move || load(&loader))
             .await
             .unwrap_or_else(|_| Err("the loading thread panicked".into()));
         if let Err(e) = loaded {

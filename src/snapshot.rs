@@ -97,6 +97,17 @@ impl Persistence {
         }
     }
 
+    /// Enters the loading state for `total_bytes` of files: from now on
+    /// clients get LOADING, and INFO reports the progress.
+    pub fn begin_loading(&self, total_bytes: u64) {
+        self.loading_started_unix
+            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+        self.loading_total_bytes
+            .store(total_bytes, Ordering::Relaxed);
+        self.loading_loaded_bytes.store(0, Ordering::Relaxed);
+        self.loading.store(true, Ordering::SeqCst);
+    }
+
     /// Re-evaluates [`Persistence::writes_refused`].
     pub fn refresh_write_refusal(&self, shared: &Shared) {
         let stop = shared.config.read().flag("stop-writes-on-bgsave-error");
@@ -507,12 +518,7 @@ pub fn open_dump(shared: &Shared) -> Result<Option<DumpFile>, String> {
         .metadata()
         .map_err(|e| format!("Can't stat the RDB file {}: {e}", path.display()))?
         .len();
-    let p = &shared.persistence;
-    p.loading_started_unix
-        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
-    p.loading_total_bytes.store(size, Ordering::Relaxed);
-    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
-    p.loading.store(true, Ordering::SeqCst);
+    shared.persistence.begin_loading(size);
     Ok(Some(DumpFile { file, path, size }))
 }
 

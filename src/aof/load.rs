@@ -14,14 +14,14 @@
 //! the server never starts with part of its data.
 
 use super::manifest::{AofDir, FileEntry};
-use super::AofState;
+use super::{io_error, AofState};
 use crate::client::{ClientInfo, ClientState};
-use crate::cmd::{self, flags, Ctx};
+use crate::cmd::{self, Ctx};
 use crate::reply::Reply;
 use crate::server::Shared;
 use bytes::Bytes;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,19 +37,14 @@ pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
     let mut dir = AofDir::from_config(shared)?;
     upgrade_old_style(&mut dir)?;
     let total = dir.total_size().map_err(|e| {
-        format!(
-            "Fatal error: a file the AOF manifest lists can't be read: {}",
-            crate::cmd::server::os_error_text(&e)
+        io_error(
+            "Fatal error: a file the AOF manifest lists can't be read",
+            &e,
         )
     })?;
     // Loading lasts until the log is open for appending, even with nothing
     // to load: a write accepted before that would not be logged.
-    let p = &shared.persistence;
-    p.loading_started_unix
-        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
-    p.loading_total_bytes.store(total, Ordering::Relaxed);
-    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
-    p.loading.store(true, Ordering::SeqCst);
+    shared.persistence.begin_loading(total);
     Ok(AofStartup { dir })
 }
 
@@ -70,11 +65,8 @@ fn upgrade_old_style(dir: &mut AofDir) -> Result<(), String> {
     if !(m.is_empty() || only_that_base) {
         return Ok(());
     }
-    let fail = |what: &str, e: std::io::Error| {
-        format!("{what}: {}", crate::cmd::server::os_error_text(&e))
-    };
     dir.create()
-        .map_err(|e| fail("Can't create the AOF directory", e))?;
+        .map_err(|e| io_error("Can't create the AOF directory", &e))?;
     let manifest = super::manifest::Manifest {
         base: Some(FileEntry {
             name: dir.stem.clone(),
@@ -84,9 +76,9 @@ fn upgrade_old_style(dir: &mut AofDir) -> Result<(), String> {
         ..Default::default()
     };
     dir.persist(manifest)
-        .map_err(|e| fail("Can't persist the AOF manifest", e))?;
+        .map_err(|e| io_error("Can't persist the AOF manifest", &e))?;
     std::fs::rename(&old, dir.path(&dir.stem))
-        .map_err(|e| fail("Can't move the old-style AOF into the AOF directory", e))?;
+        .map_err(|e| io_error("Can't move the old-style AOF into the AOF directory", &e))?;
     let _ = super::manifest::sync_dir(&dir.dir);
     crate::notice!(
         "Successfully migrated an old-style AOF file ({}) into the AOF directory ({}).",
@@ -125,19 +117,16 @@ impl AofStartup {
 /// empty dataset and a first incremental file on a first start), persists
 /// the manifest and starts the writer.
 fn open_for_append(shared: &Arc<Shared>, dir: &mut AofDir) -> Result<(), String> {
-    let fatal = |what: String, e: std::io::Error| {
-        format!("{what}: {}", crate::cmd::server::os_error_text(&e))
-    };
     dir.create().map_err(|e| {
-        fatal(
-            format!("Can't open or create append-only dir {}", dir.dir.display()),
-            e,
+        io_error(
+            &format!("Can't open or create append-only dir {}", dir.dir.display()),
+            &e,
         )
     })?;
     let mut manifest = dir.manifest.clone();
     if manifest.is_empty() {
         let base = super::rewrite::write_base_now(shared, dir)
-            .map_err(|e| fatal("Can't create the AOF base file".into(), e))?;
+            .map_err(|e| io_error("Can't create the AOF base file", &e))?;
         crate::notice!("Creating AOF base file {} on server start", base.name);
         shared.aof.base_size.store(
             std::fs::metadata(dir.path(&base.name)).map_or(0, |m| m.len()),
@@ -158,9 +147,14 @@ fn open_for_append(shared: &Arc<Shared>, dir: &mut AofDir) -> Result<(), String>
         .append(true)
         .create(true)
         .open(dir.path(&incr.name))
-        .map_err(|e| fatal(format!("Can't open the append-only file {}", incr.name), e))?;
+        .map_err(|e| {
+            io_error(
+                &format!("Can't open the append-only file {}", incr.name),
+                &e,
+            )
+        })?;
     dir.persist(manifest)
-        .map_err(|e| fatal("Can't persist the AOF manifest".into(), e))?;
+        .map_err(|e| io_error("Can't persist the AOF manifest", &e))?;
     let size = file.metadata().map_or(0, |m| m.len());
     shared
         .aof
@@ -175,7 +169,7 @@ fn open_for_append(shared: &Arc<Shared>, dir: &mut AofDir) -> Result<(), String>
     shared
         .aof
         .start(shared.clone(), AofState::On, file, size)
-        .map_err(|e| fatal("Can't start the AOF writer".into(), e))
+        .map_err(|e| io_error("Can't start the AOF writer", &e))
 }
 
 /// Loads the base and incremental files in order.
@@ -187,11 +181,13 @@ fn load_files(shared: &Shared, dir: &AofDir) -> Result<(), String> {
         let last = i + 1 == files.len();
         let path = dir.path(&entry.name);
         let started = Instant::now();
-        let file = File::open(&path).map_err(|e| {
-            format!(
-                "Fatal error: can't open the append log file {} for reading: {}",
-                entry.name,
-                crate::cmd::server::os_error_text(&e)
+        let mut file = File::open(&path).map_err(|e| {
+            io_error(
+                &format!(
+                    "Fatal error: can't open the append log file {} for reading",
+                    entry.name
+                ),
+                &e,
             )
         })?;
         let size = file.metadata().map_or(0, |m| m.len());
@@ -200,14 +196,16 @@ fn load_files(shared: &Shared, dir: &AofDir) -> Result<(), String> {
             base_size = size;
         }
         if size > 0 {
+            let read_err = |e: std::io::Error| {
+                io_error(&format!("Can't read the AOF file {}", entry.name), &e)
+            };
             let mut head = [0u8; 5];
-            let rdb = File::open(&path)
-                .and_then(|mut f| f.read_exact(&mut head))
-                .is_ok()
-                && &head == b"REDIS";
+            let rdb = file.read_exact(&mut head).is_ok() && &head == b"REDIS";
+            file.rewind().map_err(read_err)?;
             let tail_from = if rdb {
                 crate::notice!("Reading RDB base file on AOF loading...");
-                crate::snapshot::load_rdb(shared, file, &path, size, true).map_err(|e| {
+                let rdb_file = file.try_clone().map_err(read_err)?;
+                crate::snapshot::load_rdb(shared, rdb_file, &path, size, true).map_err(|e| {
                     format!(
                         "Error reading the RDB base file {}, AOF loading aborted: {e}",
                         entry.name
@@ -222,15 +220,8 @@ fn load_files(shared: &Shared, dir: &AofDir) -> Result<(), String> {
                 if tail_from > 0 {
                     crate::notice!("Reading the remaining AOF tail...");
                 }
-                let mut file = File::open(&path).map_err(|e| {
-                    format!(
-                        "Fatal error: can't open the append log file {} for reading: {}",
-                        entry.name,
-                        crate::cmd::server::os_error_text(&e)
-                    )
-                })?;
-                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail_from))
-                    .map_err(|e| format!("Can't read the AOF file {}: {e}", entry.name))?;
+                file.seek(std::io::SeekFrom::Start(tail_from))
+                    .map_err(read_err)?;
                 let file_info = ReplayFile {
                     path: &path,
                     entry,
@@ -449,9 +440,9 @@ fn replay(
             ))
         }
         ReadStop::Io(e) => {
-            return Err(format!(
-                "Unrecoverable error reading the append only file {name}: {}",
-                crate::cmd::server::os_error_text(&e)
+            return Err(io_error(
+                &format!("Unrecoverable error reading the append only file {name}"),
+                &e,
             ))
         }
     };
@@ -470,12 +461,7 @@ fn replay(
         .write(true)
         .open(path)
         .and_then(|f| f.set_len(truncated_at).and_then(|()| f.sync_all()))
-        .map_err(|e| {
-            format!(
-                "Error truncating the AOF file {name}: {}",
-                crate::cmd::server::os_error_text(&e)
-            )
-        })?;
+        .map_err(|e| io_error(&format!("Error truncating the AOF file {name}"), &e))?;
     crate::warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
     Ok(())
 }
@@ -495,15 +481,9 @@ fn run_command(
             String::from_utf8_lossy(&args[0])
         )
     })?;
-    let ks = &shared.keyspace;
     // Time stands still during the replay: nothing expires.
     let frozen_ms = 0;
-    let mut view = if spec.has(flags::ALL_SHARDS) {
-        ks.lock_all(client.db, frozen_ms)
-    } else {
-        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
-        ks.lock_keys(keys, client.db, frozen_ms)
-    };
+    let mut view = cmd::lock_for(spec, args, &shared.keyspace, client.db, frozen_ms);
     let mut ctx = Ctx {
         server: shared,
         client,

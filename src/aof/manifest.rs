@@ -312,10 +312,12 @@ impl AofDir {
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(format!(
-                "Fatal error: can't open the AOF manifest file {} for reading: {}",
-                path.display(),
-                crate::cmd::server::os_error_text(&e)
+            Err(e) => Err(super::io_error(
+                &format!(
+                    "Fatal error: can't open the AOF manifest file {} for reading",
+                    path.display()
+                ),
+                &e,
             )),
         }
     }
@@ -365,9 +367,14 @@ impl AofDir {
         if let Err(e) = &result {
             let _ = std::fs::remove_file(&tmp);
             crate::warning!(
-                "Error trying to write the AOF manifest file {}: {}",
-                self.manifest_name(),
-                crate::cmd::server::os_error_text(e)
+                "{}",
+                super::io_error(
+                    &format!(
+                        "Error trying to write the AOF manifest file {}",
+                        self.manifest_name()
+                    ),
+                    e
+                )
             );
         } else {
             self.manifest = manifest;

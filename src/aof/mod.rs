@@ -148,10 +148,6 @@ pub struct Aof {
     pub current_size: AtomicU64,
     /// Size of the log when the last rewrite ended (`aof_base_size`).
     pub base_size: AtomicU64,
-    /// fsyncs made.
-    pub fsyncs: AtomicU64,
-    /// Unix µs of the first write not fsynced yet (0: all fsynced).
-    unsynced_since_us: AtomicI64,
 }
 
 impl Default for Aof {
@@ -184,8 +180,6 @@ impl Default for Aof {
             rewrite_failures: AtomicU64::new(0),
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
-            fsyncs: AtomicU64::new(0),
-            unsynced_since_us: AtomicI64::new(0),
         }
     }
 }
@@ -206,9 +200,21 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     }
 }
 
+/// `what: <strerror text>`, the form of the AOF's I/O error messages.
+pub(crate) fn io_error(what: &str, e: &std::io::Error) -> String {
+    format!("{what}: {}", crate::cmd::server::os_error_text(e))
+}
+
 /// A logged command from its parts (for `DbView::log_effect`).
 pub fn command(parts: &[&[u8]]) -> Vec<Bytes> {
     parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
+}
+
+/// `HDEL key field...`: the logged deletion of hash fields.
+pub fn hdel<F: AsRef<[u8]>>(key: &[u8], fields: &[F]) -> Vec<Bytes> {
+    let mut args = command(&[b"HDEL", key]);
+    args.extend(fields.iter().map(|f| Bytes::copy_from_slice(f.as_ref())));
+    args
 }
 
 /// An absolute time in ms as a logged argument.
@@ -347,8 +353,7 @@ impl Aof {
         *self.out.lock() = Some(LogFile {
             file,
             size,
-            synced: true,
-            last_sync: Instant::now(),
+            unsynced_since: None,
             chunk: Vec::new(),
         });
         let handle = std::thread::Builder::new()
@@ -407,11 +412,14 @@ impl Aof {
 struct LogFile {
     file: File,
     size: u64,
-    synced: bool,
-    last_sync: Instant,
+    /// When the oldest write not fsynced yet was made (`None`: all are).
+    unsynced_since: Option<Instant>,
     /// The buffer swapped with [`LogBuffer::data`] at each drain.
     chunk: Vec<u8>,
 }
+
+/// How often `everysec` fsyncs (and how long the idle writer sleeps).
+const EVERYSEC: Duration = Duration::from_secs(1);
 
 /// The writer thread: drains the buffer at most every millisecond under
 /// `everysec` and `no` (and fsyncs once a second under `everysec`), and
@@ -421,13 +429,13 @@ fn writer_thread(shared: &crate::server::Shared) {
     let aof = &shared.aof;
     loop {
         let policy = aof.policy();
-        // Under everysec, wake in time for the fsync that is due.
-        let wait = match (policy, aof.unsynced_since_us.load(Ordering::Relaxed)) {
-            (FsyncPolicy::EverySec, since) if since > 0 => {
-                let elapsed = (crate::util::now_us() - since).max(0) as u64;
-                Duration::from_secs(1).saturating_sub(Duration::from_micros(elapsed))
-            }
-            _ => Duration::from_secs(1),
+        // Under everysec, wake in time for the fsync that is due. (Read
+        // before taking the buffer's lock: `drain` takes the two the other
+        // way round.)
+        let unsynced_since = aof.out.lock().as_ref().and_then(|f| f.unsynced_since);
+        let wait = match (policy, unsynced_since) {
+            (FsyncPolicy::EverySec, Some(since)) => EVERYSEC.saturating_sub(since.elapsed()),
+            _ => EVERYSEC,
         };
         {
             let mut log = aof.log.lock();
@@ -479,16 +487,18 @@ impl Aof {
         }
         out.chunk = chunk;
         out.chunk.clear();
-        let sync_now = stop
-            || match policy {
-                FsyncPolicy::Always => true,
-                FsyncPolicy::EverySec => out.last_sync.elapsed() >= Duration::from_secs(1),
-                FsyncPolicy::No => false,
-            };
-        if sync_now && !out.synced {
-            out.sync(self);
+        if let Some(since) = out.unsynced_since {
+            let sync_now = stop
+                || match policy {
+                    FsyncPolicy::Always => true,
+                    FsyncPolicy::EverySec => since.elapsed() >= EVERYSEC,
+                    FsyncPolicy::No => false,
+                };
+            if sync_now {
+                out.sync(self);
+            }
         }
-        if out.synced {
+        if out.unsynced_since.is_none() {
             self.durable.fetch_max(end, Ordering::AcqRel);
         }
         stop
@@ -508,11 +518,7 @@ impl LogFile {
             match self.file.write_all(bytes) {
                 Ok(()) => {
                     self.size += bytes.len() as u64;
-                    if self.synced {
-                        aof.unsynced_since_us
-                            .store(crate::util::now_us(), Ordering::Relaxed);
-                    }
-                    self.synced = false;
+                    self.unsynced_since.get_or_insert_with(Instant::now);
                     aof.current_size
                         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     aof.write_succeeded();
@@ -533,19 +539,15 @@ impl LogFile {
 
     fn sync(&mut self, aof: &Aof) {
         match self.file.sync_data() {
-            Ok(()) => {
-                self.synced = true;
-                self.last_sync = Instant::now();
-                aof.unsynced_since_us.store(0, Ordering::Relaxed);
-                aof.fsyncs.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(()) => self.unsynced_since = None,
             Err(e) => {
                 aof.write_failed("Fail to fsync the AOF file", &e);
                 if aof.policy() == FsyncPolicy::Always {
                     crate::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always'. Exiting...");
                     std::process::exit(1);
                 }
-                self.last_sync = Instant::now();
+                // Retried a second from now.
+                self.unsynced_since = Some(Instant::now());
             }
         }
     }

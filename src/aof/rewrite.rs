@@ -15,7 +15,7 @@
 //!    deletes the files it replaced.
 
 use super::manifest::{sync_dir, AofDir, FileEntry, Manifest};
-use super::{encode_command, AofState};
+use super::{encode_command, io_error, AofState};
 use crate::db::SHARD_COUNT;
 use crate::server::Shared;
 use crate::types::Value;
@@ -152,10 +152,6 @@ fn current_dir(shared: &Shared) -> Result<AofDir, String> {
     AofDir::from_config(shared)
 }
 
-fn io_text(what: &str, e: &std::io::Error) -> String {
-    format!("{what}: {}", crate::cmd::server::os_error_text(e))
-}
-
 /// Where the log goes after the rewrite's instant.
 enum NewLog {
     /// The AOF is on: a new incremental file, already in the manifest.
@@ -190,7 +186,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
     let aof = &shared.aof;
     let mut dir = current_dir(shared)?;
     dir.create().map_err(|e| {
-        io_text(
+        io_error(
             &format!("Can't open or create append-only dir {}", dir.dir.display()),
             &e,
         )
@@ -203,7 +199,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
             let mut manifest = dir.manifest.clone();
             manifest.incrs.push(entry.clone());
             dir.persist(manifest)
-                .map_err(|e| io_text("Can't persist the AOF manifest", &e))?;
+                .map_err(|e| io_error("Can't persist the AOF manifest", &e))?;
             *aof.files.lock() = Some(dir.clone());
             crate::notice!(
                 "Creating AOF incr file {} on background rewrite",
@@ -235,7 +231,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
                 .start(shared.clone(), AofState::WaitRewrite, file, 0)
                 .map_err(|e| {
                     view.end_snapshot();
-                    io_text("Can't start the AOF writer", &e)
+                    io_error("Can't start the AOF writer", &e)
                 })?,
             _ => {}
         }
@@ -306,7 +302,7 @@ fn create_truncated(dir: &AofDir, name: &str) -> Result<File, String> {
         .create(true)
         .truncate(true)
         .open(dir.path(name))
-        .map_err(|e| io_text(&format!("Can't open the append-only file {name}"), &e))
+        .map_err(|e| io_error(&format!("Can't open the append-only file {name}"), &e))
 }
 
 /// Writes the new base through a temporary file, then installs it: rename,
@@ -323,7 +319,7 @@ fn finish(
     let written = File::create(&tmp).and_then(write);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io_text("Write error writing append only file on disk", &e));
+        return Err(io_error("Write error writing append only file on disk", &e));
     }
     // The AOF may have been turned off while the base was written.
     if matches!(new_log, NewLog::Temp) && aof.state() != AofState::WaitRewrite {
@@ -332,7 +328,7 @@ fn finish(
     }
     let base = dir.new_base(preamble);
     std::fs::rename(&tmp, dir.path(&base.name)).map_err(|e| {
-        io_text(
+        io_error(
             "Error moving temp append only file on the final destination",
             &e,
         )
@@ -348,7 +344,7 @@ fn finish(
         NewLog::Temp => {
             let entry = dir.new_incr();
             std::fs::rename(dir.path(&dir.temp_incr_name()), dir.path(&entry.name))
-                .map_err(|e| io_text("Can't rename the temp incr AOF", &e))?;
+                .map_err(|e| io_error("Can't rename the temp incr AOF", &e))?;
             vec![entry]
         }
         NewLog::None => Vec::new(),
@@ -359,7 +355,7 @@ fn finish(
         incrs,
     };
     dir.persist(manifest.clone())
-        .map_err(|e| io_text("Can't persist the AOF manifest", &e))?;
+        .map_err(|e| io_error("Can't persist the AOF manifest", &e))?;
     if matches!(new_log, NewLog::Temp) {
         aof.set_state(AofState::On);
     }

@@ -248,9 +248,7 @@ fn live_hash<'v>(
     };
     if !purged.is_empty() {
         if db.logging {
-            let mut args = vec![Bytes::from_static(b"HDEL"), Bytes::copy_from_slice(key)];
-            args.extend(purged.into_iter().map(|f| Bytes::from(Vec::from(f))));
-            db.log_side_effect(args);
+            db.log_side_effect(aof::hdel(key, &purged));
         }
         if empty {
             db.remove(key);
@@ -492,33 +490,25 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Appends `FIELDS n field...`, as the field-TTL commands take fields.
+fn push_fields(args: &mut Vec<Bytes>, fields: &[Bytes]) {
+    args.push(Bytes::from_static(b"FIELDS"));
+    args.push(Bytes::from(fields.len().to_string()));
+    args.extend_from_slice(fields);
+}
+
 /// Logs `fields` of `key` as expiring at the absolute time `when`.
 fn log_field_expiry(db: &mut DbView<'_>, key: &Bytes, when: i64, fields: &[Bytes]) {
-    let when = aof::ms_arg(when);
-    let count = fields.len().to_string();
-    let mut args = aof::command(&[
-        b"HPEXPIREAT",
-        key,
-        when.as_bytes(),
-        b"FIELDS",
-        count.as_bytes(),
-    ]);
-    args.extend_from_slice(fields);
+    let mut args = aof::command(&[b"HPEXPIREAT", key, aof::ms_arg(when).as_bytes()]);
+    push_fields(&mut args, fields);
     db.log_effect(args);
 }
 
-/// Logs `verb key FIELDS n fields...` (HPERSIST) or `HDEL key fields...`.
-fn log_fields(db: &mut DbView<'_>, verb: &'static [u8], key: &Bytes, fields: &[Bytes]) {
-    if fields.is_empty() {
-        return;
+/// Logs the deletion of `fields` of `key` (if any).
+fn log_hdel(db: &mut DbView<'_>, key: &Bytes, fields: &[Bytes]) {
+    if !fields.is_empty() {
+        db.log_effect(aof::hdel(key, fields));
     }
-    let mut args = vec![Bytes::from_static(verb), key.clone()];
-    if verb != b"HDEL" {
-        args.push(Bytes::from_static(b"FIELDS"));
-        args.push(Bytes::from(fields.len().to_string()));
-    }
-    args.extend_from_slice(fields);
-    db.log_effect(args);
 }
 
 fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
@@ -822,7 +812,7 @@ fn hexpire_generic(
         if !updated.is_empty() {
             log_field_expiry(db, key, when, &updated);
         }
-        log_fields(db, b"HDEL", key, &deleted);
+        log_hdel(db, key, &deleted);
     }
     Ok(())
 }
@@ -1072,9 +1062,13 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if changed {
         finish_write(db, key);
         match expiry {
-            FieldExpiryOpt::At(when) if when <= now => log_fields(db, b"HDEL", key, &touched),
+            FieldExpiryOpt::At(when) if when <= now => log_hdel(db, key, &touched),
             FieldExpiryOpt::At(when) => log_field_expiry(db, key, when, &touched),
-            _ => log_fields(db, b"HPERSIST", key, &touched),
+            _ => {
+                let mut args = aof::command(&[b"HPERSIST", key]);
+                push_fields(&mut args, &touched);
+                db.log_effect(args);
+            }
         }
     }
     Ok(())
@@ -1156,7 +1150,7 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     // Logged without the condition (it held) and with an absolute time.
     let fields: Vec<Bytes> = pairs.chunks(2).map(|p| p[0].clone()).collect();
     match expiry {
-        FieldExpiryOpt::At(when) if when <= now => log_fields(db, b"HDEL", key, &fields),
+        FieldExpiryOpt::At(when) if when <= now => log_hdel(db, key, &fields),
         _ => {
             let mut args = vec![Bytes::from_static(b"HSETEX"), key.clone()];
             match expiry {

@@ -574,6 +574,23 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
     ))
 }
 
+/// Locks what `spec` run with `args` needs: the shards of its keys (from
+/// the table's key positions), or every shard for `ALL_SHARDS` commands.
+pub fn lock_for<'k>(
+    spec: &CommandSpec,
+    args: &'k [Bytes],
+    keyspace: &'k crate::db::Keyspace,
+    db: usize,
+    now_ms: i64,
+) -> DbView<'k> {
+    if spec.has(flags::ALL_SHARDS) {
+        keyspace.lock_all(db, now_ms)
+    } else {
+        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
+        keyspace.lock_keys(keys, db, now_ms)
+    }
+}
+
 /// After a command ran with logging on: unless it logged its own effects,
 /// a write command that changed something is logged as it was sent.
 fn note_effects(
@@ -625,14 +642,7 @@ pub fn execute(
         }
         None => {
             let now = start_us.div_euclid(1000);
-            let ks = &ctx.server.keyspace;
-            let mut view = if spec.has(flags::ALL_SHARDS) {
-                ks.lock_all(ctx.client.db, now)
-            } else {
-                let args = ctx.args;
-                let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
-                ks.lock_keys(keys, ctx.client.db, now)
-            };
+            let mut view = lock_for(spec, ctx.args, &ctx.server.keyspace, db, now);
             view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
             view.access = ctx.server.hot.access_policy();
             let aof = &ctx.server.aof;
