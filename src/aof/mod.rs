@@ -144,6 +144,8 @@ pub struct Aof {
     pub rewrites: AtomicU64,
     /// Rewrites failed in a row.
     pub rewrite_failures: AtomicU64,
+    /// Unix ms of the last failed rewrite (retries wait a few seconds).
+    pub rewrite_failed_ms: AtomicI64,
     /// Bytes in the base and incremental files (`aof_current_size`).
     pub current_size: AtomicU64,
     /// Size of the log when the last rewrite ended (`aof_base_size`).
@@ -178,6 +180,7 @@ impl Default for Aof {
             last_rewrite_ok: AtomicBool::new(true),
             rewrites: AtomicU64::new(0),
             rewrite_failures: AtomicU64::new(0),
+            rewrite_failed_ms: AtomicI64::new(0),
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
         }
@@ -391,6 +394,14 @@ impl Aof {
             log.writer_idle = false;
             self.wake.notify_one();
         }
+    }
+
+    /// Records a rewrite that failed to start or to finish.
+    pub fn rewrite_failed(&self) {
+        self.rewrite_failures.fetch_add(1, Ordering::Relaxed);
+        self.last_rewrite_ok.store(false, Ordering::Relaxed);
+        self.rewrite_failed_ms
+            .store(crate::util::now_ms(), Ordering::Relaxed);
     }
 
     fn write_failed(&self, what: &str, e: &std::io::Error) {

@@ -110,7 +110,7 @@ pub fn cron(shared: &Arc<Shared>) {
         return;
     }
     let failures = aof.rewrite_failures.load(Ordering::Relaxed);
-    let since_last_ms = crate::util::now_ms() - aof.rewrite_started_ms.load(Ordering::Relaxed);
+    let since_last_ms = crate::util::now_ms() - aof.rewrite_failed_ms.load(Ordering::Relaxed);
     // After failures, retry at most every few seconds.
     if failures > 0 && since_last_ms < 5_000 {
         return;
@@ -174,10 +174,7 @@ fn start(shared: &Arc<Shared>) -> Result<bool, String> {
         aof.rewrite_in_progress.store(false, Ordering::SeqCst);
     }
     if started.is_err() {
-        aof.rewrite_failures.fetch_add(1, Ordering::Relaxed);
-        aof.last_rewrite_ok.store(false, Ordering::Relaxed);
-        aof.rewrite_started_ms
-            .store(crate::util::now_ms(), Ordering::Relaxed);
+        aof.rewrite_failed();
     }
     started
 }
@@ -272,8 +269,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
                 }
                 Err(e) => {
                     worker.keyspace.abort_snapshot();
-                    aof.rewrite_failures.fetch_add(1, Ordering::Relaxed);
-                    aof.last_rewrite_ok.store(false, Ordering::Relaxed);
+                    aof.rewrite_failed();
                     crate::warning!("Background AOF rewrite failed: {e}");
                     if matches!(new_log, NewLog::Temp) && aof.state() == AofState::WaitRewrite {
                         // Turning the AOF on failed: off again, retried by
