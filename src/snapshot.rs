@@ -201,7 +201,7 @@ fn write_dump(shared: &Shared, view: &mut DbView<'_>, path: &Path) -> std::io::R
 /// Writes a new version of `path` through a temporary file in the same
 /// directory, fsynced and renamed over it by `rename`, then fsyncs the
 /// directory.
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     tag: &str,
     write: impl FnOnce(File) -> std::io::Result<()>,

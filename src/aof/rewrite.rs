@@ -311,24 +311,18 @@ fn finish(
 ) -> Result<(), String> {
     let aof = &shared.aof;
     let mut dir = current_dir(shared)?;
-    let tmp = dir.path(&format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-    let written = File::create(&tmp).and_then(write);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_error("Write error writing append only file on disk", &e));
-    }
-    // The AOF may have been turned off while the base was written.
-    if matches!(new_log, NewLog::Temp) && aof.state() != AofState::WaitRewrite {
-        let _ = std::fs::remove_file(&tmp);
-        return Err("the AOF was turned off during the rewrite".into());
-    }
     let base = dir.new_base(preamble);
-    std::fs::rename(&tmp, dir.path(&base.name)).map_err(|e| {
-        io_error(
-            "Error moving temp append only file on the final destination",
-            &e,
-        )
-    })?;
+    let base_path = dir.path(&base.name);
+    crate::snapshot::write_atomically(&base_path, "temp-rewriteaof-bg", write, |tmp| {
+        // The AOF may have been turned off while the base was written.
+        if matches!(new_log, NewLog::Temp) && aof.state() != AofState::WaitRewrite {
+            return Err(std::io::Error::other(
+                "the AOF was turned off during the rewrite",
+            ));
+        }
+        std::fs::rename(tmp, &base_path)
+    })
+    .map_err(|e| io_error("Write error writing append only file on disk", &e))?;
     let old = dir.manifest.clone();
     let incrs = match new_log {
         NewLog::Incr(first) => old
@@ -375,9 +369,9 @@ fn finish(
 pub fn write_base_now(shared: &Shared, dir: &AofDir) -> std::io::Result<FileEntry> {
     let preamble = shared.config.read().flag("aof-use-rdb-preamble");
     let base = dir.new_base(preamble);
-    let tmp = dir.path(&format!("temp-rewriteaof-{}.aof", std::process::id()));
+    let base_path = dir.path(&base.name);
     let mut view = shared.keyspace.lock_all(0, crate::util::now_ms());
-    let written = File::create(&tmp).and_then(|mut file| {
+    let write = |mut file: File| {
         if preamble {
             crate::snapshot::write_rdb(shared, &mut view, file, true)
         } else {
@@ -394,14 +388,10 @@ pub fn write_base_now(shared: &Shared, dir: &AofDir) -> std::io::Result<FileEntr
             file.write_all(&out)?;
             file.sync_all()
         }
-    });
-    drop(view);
-    let installed = written.and_then(|()| std::fs::rename(&tmp, dir.path(&base.name)));
-    if installed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    installed?;
-    sync_dir(&dir.dir)?;
+    };
+    crate::snapshot::write_atomically(&base_path, "temp-rewriteaof", write, |tmp| {
+        std::fs::rename(tmp, &base_path)
+    })?;
     Ok(base)
 }
 

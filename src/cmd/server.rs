@@ -592,7 +592,7 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "current_fork_perc", "0.00");
             field!(out, "current_save_keys_processed", "0");
             field!(out, "current_save_keys_total", "0");
-            let p = &server.persistence;
+            let status = |ok: bool| if ok { "ok" } else { "err" };
             field!(
                 out,
                 "rdb_changes_since_last_save",
@@ -607,8 +607,12 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 u8::from(bg_started != 0)
             );
             field!(out, "rdb_last_save_time", "{}", p.last_save_unix.load(r));
-            let status = if p.last_save_ok.load(r) { "ok" } else { "err" };
-            field!(out, "rdb_last_bgsave_status", "{status}");
+            field!(
+                out,
+                "rdb_last_bgsave_status",
+                "{}",
+                status(p.last_save_ok.load(r))
+            );
             field!(
                 out,
                 "rdb_last_bgsave_time_sec",
@@ -654,7 +658,6 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 -1
             };
             field!(out, "aof_current_rewrite_time_sec", "{current}");
-            let status = |ok: bool| if ok { "ok" } else { "err" };
             field!(
                 out,
                 "aof_last_bgrewrite_status",
@@ -678,7 +681,6 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "module_fork_in_progress", "0");
             field!(out, "module_fork_last_cow_size", "0");
             if aof {
-                let a = &server.aof;
                 field!(out, "aof_current_size", "{}", a.current_size.load(r));
                 field!(out, "aof_base_size", "{}", a.base_size.load(r));
                 field!(
