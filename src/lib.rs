@@ -14,6 +14,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod connection;
+pub mod crash;
 pub mod db;
 pub mod dict;
 pub mod error;

@@ -47,6 +47,13 @@ pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
         return;
     }
+    log_always(level, msg);
+}
+
+/// Writes one log line whatever the `loglevel` (a crash report). If the
+/// log file's lock cannot be had within a moment (the thread that panicked
+/// may hold it), the line goes to standard error instead.
+pub fn log_always(level: Level, msg: &str) {
     let mark = match level {
         Level::Debug => '.',
         Level::Verbose => '-',
@@ -61,13 +68,23 @@ pub fn log(level: Level, msg: &str) {
         msg
     );
     match LOG_FILE.get() {
-        Some(f) => {
-            let _ = f.lock().write_all(line.as_bytes());
-        }
+        Some(f) => match f.try_lock_for(std::time::Duration::from_millis(100)) {
+            Some(mut file) => {
+                let _ = file.write_all(line.as_bytes());
+            }
+            None => {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+        },
         None => {
             let _ = std::io::stdout().lock().write_all(line.as_bytes());
         }
     }
+}
+
+/// Flushes standard output (log lines not sent to a file).
+pub fn flush() {
+    let _ = std::io::stdout().flush();
 }
 
 /// `23 Nov 2026 22:34:57.123` in UTC.

@@ -9,6 +9,8 @@ use ferrodis::config::Config;
 use ferrodis::server::{self, Shared};
 
 fn main() {
+    // A bug is a crash with a report, never a server that goes on.
+    ferrodis::crash::install();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
         println!("ferrodis server v={}", env!("CARGO_PKG_VERSION"));

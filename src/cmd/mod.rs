@@ -627,6 +627,8 @@ pub fn execute(
     };
     let errors_before = ctx.out.errors;
     let db = ctx.client.db;
+    // Names the command in the bug report should the handler panic.
+    let _scope = crate::crash::CommandScope::enter(ctx.client.info.id, spec.name, ctx.args.len());
     let result = match view {
         // Inside EXEC the caller already holds every shard (and appends the
         // whole transaction's effects to the log).

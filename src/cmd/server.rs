@@ -1280,6 +1280,10 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "    Stop or restart the periodic task (expiry, timeouts).",
                     "LOG <message>",
                     "    Write the message to the server log.",
+                    "PANIC",
+                    "    Crash the server as a bug would: bug report in the log, then abort.",
+                    "ASSERT",
+                    "    Crash the server through a failed assertion.",
                 ],
             );
         }
@@ -1352,6 +1356,17 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             // Switches for machinery ferrodis does not have: accepted.
             args::int(&ctx.args[ctx.args.len() - 1])?;
             ctx.out.ok();
+        }
+        (b"panic", 2) => {
+            // The panic hook writes the bug report and aborts (crash.rs).
+            panic!(
+                "DEBUG PANIC called at Unix time {}",
+                crate::util::now_ms() / 1000
+            );
+        }
+        (b"assert", 2) => {
+            let one = ctx.args.len() - 1;
+            assert_eq!(one, 2, "DEBUG ASSERT: 1 == 2 is false");
         }
         (b"log", 3) => {
             crate::warning!("DEBUG LOG: {}", args::lossy(&ctx.args[2]));
