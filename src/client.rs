@@ -186,6 +186,10 @@ pub struct ClientState {
     /// always`: just past its last logged change (or past the changes its
     /// last reads saw).
     pub aof_offset: u64,
+    /// The connection worker it runs on, and how many there are.
+    pub worker: (usize, usize),
+    /// DEBUG WORKER: the worker to move to once the replies are written.
+    pub move_to: Option<usize>,
 }
 
 impl ClientState {
@@ -207,6 +211,8 @@ impl ClientState {
             clock_us: 0,
             last_command: None,
             aof_offset: 0,
+            worker: (0, 1),
+            move_to: None,
         }
     }
 

@@ -5,7 +5,8 @@
 //! write. Replies are written earlier only when the output grows large.
 
 use crate::client::{ClientInfo, ClientState, Queued};
-use crate::cmd::{self, flags, Ctx};
+use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
+use crate::cmd::{self, Ctx};
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
 use crate::server::Shared;
@@ -89,20 +90,21 @@ pub async fn serve(
             let max_bulk = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed);
             match parser.parse(inbuf, max_bulk) {
                 Ok(Parsed::Request(args)) => {
-                    // CLIENT PAUSE: hold the command (replies so far go out).
-                    while let Some(wait) = cmd::connection::pause_wait(shared, client, &args) {
+                    // A held request (CLIENT PAUSE, another command's long
+                    // hold on every shard) waits here without blocking the
+                    // worker; the replies so far go out first.
+                    while let Dispatched::Held(wait) = dispatch(shared, client, &args, out) {
                         if !out.buf.is_empty()
                             && flush(shared, socket, out, client.aof_offset).await.is_err()
                         {
                             return Served::Closed;
                         }
                         tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
+                            _ = held(shared, wait) => {}
                             _ = info.kill_notify.notified() => return Served::Closed,
                         }
                         client.clock_us = 0;
                     }
-                    dispatch(shared, client, &args, out);
                     parser.recycle(args);
                     if client.close_after_reply {
                         let _ = flush(shared, socket, out, client.aof_offset).await;
@@ -147,7 +149,7 @@ pub async fn serve(
             return Served::Closed;
         }
         if client.monitor.is_none() {
-            if let Some(worker) = handoff() {
+            if let Some(worker) = client.move_to.take().or_else(&handoff) {
                 return Served::Move(worker);
             }
         }
@@ -190,6 +192,14 @@ pub async fn serve(
     }
 }
 
+/// Waits out a held request's reason (or part of it: the caller asks again).
+async fn held(shared: &Shared, wait: Wait) {
+    match wait {
+        Wait::Pause(d) => tokio::time::sleep(d).await,
+        Wait::Exclusive => shared.keyspace.gate().changed().await,
+    }
+}
+
 async fn idle_timer(secs: u64) {
     if secs == 0 {
         std::future::pending::<()>().await;
@@ -220,117 +230,107 @@ async fn flush(
     result
 }
 
-/// Runs (or, inside MULTI, queues) one request and writes its reply.
-pub fn dispatch(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
-    shared.stats.commands_processed.add(1);
+/// What [`dispatch`] did with a request.
+pub enum Dispatched {
+    /// It ran (or was queued, or refused) and its reply is written.
+    Done,
+    /// Nothing happened yet: hold the request, wait, then dispatch it again.
+    Held(Wait),
+}
+
+/// Runs (or, inside MULTI, queues) one request and writes its reply, unless
+/// [`admit`] says to hold it.
+pub fn dispatch(
+    shared: &Shared,
+    client: &mut ClientState,
+    args: &[Bytes],
+    out: &mut Reply,
+) -> Dispatched {
     let errors_before = out.errors;
     let reply_start = out.buf.len();
-    let skip_this = std::mem::take(&mut client.reply_skip);
-    run_request(shared, client, args, out);
+    match run_request(shared, client, args, out) {
+        Dispatched::Done => {}
+        held => return held,
+    }
+    shared.stats.commands_processed.add(1);
     if out.errors > errors_before {
         shared.stats.record_error(&out.last_error_code);
     }
     // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
+    let skip_this = std::mem::take(&mut client.reply_skip);
     if client.reply_off || skip_this {
         out.buf.truncate(reply_start);
     }
     if std::mem::take(&mut client.reply_skip_next) {
         client.reply_skip = true;
     }
+    Dispatched::Done
 }
 
-/// LOADING while the dataset loads (for commands not allowed then), and
-/// MISCONF for writes (and PING, as Redis does) after a failed save.
-fn persistence_refusal(
+fn run_request(
     shared: &Shared,
-    client: &ClientState,
-    spec: &cmd::CommandSpec,
-) -> Option<std::borrow::Cow<'static, str>> {
-    let p = &shared.persistence;
-    if p.loading.load(Ordering::Relaxed) && !spec.has(flags::LOADING) {
-        return Some("LOADING Redis is loading the dataset in memory".into());
-    }
-    let rdb_failed = p.writes_refused.load(Ordering::Relaxed);
-    let aof_failed = shared.aof.is_logging() && !shared.aof.last_write_ok.load(Ordering::Relaxed);
-    if rdb_failed || aof_failed {
-        let queued_write = spec.name == "exec"
-            && client
-                .multi
-                .as_ref()
-                .is_some_and(|m| m.queue.iter().any(|q| q.spec.has(flags::WRITE)));
-        if spec.has(flags::WRITE) || spec.name == "ping" || queued_write {
-            return Some(if rdb_failed {
-                MISCONF.into()
-            } else {
-                format!(
-                    "MISCONF Errors writing to the AOF file: {}",
-                    shared.aof.last_write_error.lock()
-                )
-                .into()
-            });
-        }
-    }
-    None
-}
-
-/// Redis's MISCONF reply text.
-const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
-
-fn run_request(shared: &Shared, client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
-    let spec = match cmd::resolve_cached(args, &mut client.last_command) {
-        Ok(spec) => spec,
-        Err(e) => {
-            if args[0].eq_ignore_ascii_case(b"exec") {
-                // A rejected EXEC ends the transaction and says why.
-                crate::cmd::transactions::abort_exec(shared, client, e.text(), out);
-                return;
-            }
+    client: &mut ClientState,
+    args: &[Bytes],
+    out: &mut Reply,
+) -> Dispatched {
+    let spec = match admit(shared, client, args, Caller::Client) {
+        Admission::Run(spec) => spec,
+        Admission::Queue(spec) => {
+            note_command(client, spec);
             if let Some(multi) = client.multi.as_mut() {
-                multi.failed = true;
+                multi.queue.push(Queued {
+                    spec,
+                    args: args.to_vec(),
+                });
             }
-            if let Some(stats) = cmd::Registry::get()
-                .lookup(&args[0])
-                .and_then(|s| cmd::Registry::get().stats(s.name))
-            {
-                stats.record_rejected();
-            }
-            out.error(e.text());
-            return;
+            out.simple("QUEUED");
+            return Dispatched::Done;
+        }
+        Admission::Wait(wait) => return Dispatched::Held(wait),
+        Admission::Reject(rejection) => {
+            reject(shared, client, rejection, out);
+            return Dispatched::Done;
         }
     };
-    if !client.authenticated && !spec.has(flags::NO_AUTH) {
-        out.error("NOAUTH Authentication required.");
-        return;
-    }
-    if let Some(refusal) = persistence_refusal(shared, client, spec) {
-        if let Some(multi) = client.multi.as_mut() {
-            multi.failed = true;
-        }
-        out.error(&refusal);
-        return;
-    }
-    *client.info.last_cmd.lock() = spec.name;
-    client.info.commands.fetch_add(1, Ordering::Relaxed);
-    if let Some(multi) = client.multi.as_mut() {
-        if !spec.has(flags::TX_CONTROL) {
-            if spec.has(flags::NO_MULTI) {
-                multi.failed = true;
-                out.error("ERR Command not allowed inside a transaction");
-                return;
-            }
-            multi.queue.push(Queued {
-                spec,
-                args: args.to_vec(),
-            });
-            out.simple("QUEUED");
-            return;
-        }
-    }
+    note_command(client, spec);
     let mut ctx = Ctx {
         server: shared,
         client,
         args,
         out,
     };
-    cmd::execute(spec, &mut ctx, None);
+    match cmd::execute(spec, &mut ctx, None) {
+        cmd::Executed::Ran { .. } => Dispatched::Done,
+        // A long command closed the gate while this one was locking.
+        cmd::Executed::Blocked => Dispatched::Held(Wait::Exclusive),
+    }
+}
+
+/// CLIENT LIST's `cmd` and the client's command count.
+fn note_command(client: &mut ClientState, spec: &'static cmd::CommandSpec) {
+    *client.info.last_cmd.lock() = spec.name;
+    client.info.commands.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Writes a refusal as Redis's `rejectCommand` does: the open transaction
+/// is marked failed, and a refused EXEC discards it with an EXECABORT.
+fn reject(shared: &Shared, client: &mut ClientState, rejection: Rejection, out: &mut Reply) {
+    if rejection.close {
+        client.close_after_reply = true;
+        return;
+    }
+    if let Some(stats) = rejection
+        .spec
+        .and_then(|s| cmd::Registry::get().stats(s.name))
+    {
+        stats.record_rejected();
+    }
+    if rejection.aborts_exec {
+        crate::cmd::transactions::abort_exec(shared, client, &rejection.error, out);
+        return;
+    }
+    if let Some(multi) = client.multi.as_mut() {
+        multi.failed = true;
+    }
+    out.error(&rejection.error);
 }

@@ -21,6 +21,7 @@
 
 use crate::dict::{hash_key, Dict};
 use crate::error::{CmdError, WRONGTYPE};
+use crate::gate::ExclusiveGate;
 use crate::types::{HashValue, ListValue, StrValue, Value};
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -31,6 +32,13 @@ use std::sync::Arc;
 /// Number of keyspace shards (a power of two, at most 32: shard sets are
 /// 32-bit masks).
 pub const SHARD_COUNT: usize = 16;
+
+/// Every shard's bit.
+const ALL_SHARDS_MASK: u32 = u32::MAX >> (32 - SHARD_COUNT);
+
+/// How long a connection's command waits on a contended shard before it
+/// checks whether a long command has closed the gate.
+const SHARD_WAIT_SLICE: std::time::Duration = std::time::Duration::from_micros(200);
 const SHARD_SHIFT: u32 = 64 - SHARD_COUNT.trailing_zeros();
 
 /// The shard a key hash belongs to. Uses the top bits of the hash so the
@@ -470,6 +478,30 @@ impl Shard {
 pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     num_dbs: usize,
+    /// Long commands that hold every shard enter through it (see
+    /// [`crate::gate`]).
+    gate: ExclusiveGate,
+}
+
+/// A view holding every shard for a long command, with the exclusive gate
+/// closed; dropping it releases the shards, then opens the gate.
+pub struct ExclusiveView<'a> {
+    view: Option<DbView<'a>>,
+    gate: &'a ExclusiveGate,
+}
+
+impl<'a> ExclusiveView<'a> {
+    /// The view on the keyspace.
+    pub fn view(&mut self) -> &mut DbView<'a> {
+        self.view.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for ExclusiveView<'_> {
+    fn drop(&mut self) {
+        drop(self.view.take());
+        self.gate.leave();
+    }
 }
 
 impl Keyspace {
@@ -480,7 +512,75 @@ impl Keyspace {
                 .map(|_| Mutex::new(Shard::new(num_dbs)))
                 .collect(),
             num_dbs,
+            gate: ExclusiveGate::default(),
         }
+    }
+
+    /// The gate long commands enter through.
+    pub fn gate(&self) -> &ExclusiveGate {
+        &self.gate
+    }
+
+    /// Like [`Keyspace::lock_keys`], for a connection's command: `None`
+    /// (holding nothing) when a long command holds or is taking every shard,
+    /// so that the caller's thread waits for the gate instead of a mutex.
+    pub fn try_lock_keys<'a, I>(&'a self, keys: I, db: usize, now_ms: i64) -> Option<DbView<'a>>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut mask = 0u32;
+        for key in keys {
+            mask |= 1 << shard_of(hash_key(key));
+        }
+        self.try_lock_mask(mask, db, now_ms)
+    }
+
+    /// Like [`Keyspace::lock_all`], unless a long command holds the gate.
+    pub fn try_lock_all(&self, db: usize, now_ms: i64) -> Option<DbView<'_>> {
+        self.try_lock_mask(ALL_SHARDS_MASK, db, now_ms)
+    }
+
+    /// Locks every shard for a long command, closing the gate first; `None`
+    /// if another long command holds it.
+    pub fn enter_exclusive(&self, db: usize, now_ms: i64) -> Option<ExclusiveView<'_>> {
+        if !self.gate.try_enter() {
+            return None;
+        }
+        // New commands see the closed gate and keep off the locks; the ones
+        // holding some now either finish or give theirs back.
+        Some(ExclusiveView {
+            view: Some(self.lock_all(db, now_ms)),
+            gate: &self.gate,
+        })
+    }
+
+    fn try_lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> Option<DbView<'_>> {
+        // A command without keys locks nothing and may run beside a long
+        // command (SHUTDOWN NOSAVE must reach one).
+        if mask != 0 && self.gate.is_held() {
+            return None;
+        }
+        let mut view = DbView::empty(db, now_ms);
+        let mut bits = mask;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            let guard = match self.shards[i].try_lock() {
+                Some(g) => g,
+                // Contended: another command's (short) hold, or a long
+                // command that closed the gate after the check above.
+                None => loop {
+                    if let Some(g) = self.shards[i].try_lock_for(SHARD_WAIT_SLICE) {
+                        break g;
+                    }
+                    if self.gate.is_held() {
+                        return None;
+                    }
+                },
+            };
+            view.guards[i] = Some(guard);
+            bits &= bits - 1;
+        }
+        Some(view)
     }
 
     /// Number of databases (`databases` directive).
@@ -502,27 +602,14 @@ impl Keyspace {
 
     /// Locks every shard: for whole-keyspace commands and transactions.
     pub fn lock_all(&self, db: usize, now_ms: i64) -> DbView<'_> {
-        self.lock_mask(u32::MAX >> (32 - SHARD_COUNT), db, now_ms)
+        self.lock_mask(ALL_SHARDS_MASK, db, now_ms)
     }
 
-    /// Locks the shards in `mask`, lowest first (the global lock order).
+    /// Locks the shards in `mask`, lowest first (the global lock order),
+    /// waiting as long as it takes: for threads that may wait out a long
+    /// command (loading, saving), not for connection workers.
     pub fn lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> DbView<'_> {
-        let mut view = DbView {
-            guards: Default::default(),
-            db,
-            now_ms,
-            dirty: 0,
-            hits: 0,
-            misses: 0,
-            expired: 0,
-            no_touch: false,
-            access: AccessPolicy::Lru,
-            logging: false,
-            effects: Vec::new(),
-            effect_logged: false,
-            lfu_touched: [0; 4],
-            lfu_touched_len: 0,
-        };
+        let mut view = DbView::empty(db, now_ms);
         let mut bits = mask;
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
@@ -530,6 +617,18 @@ impl Keyspace {
             bits &= bits - 1;
         }
         view
+    }
+
+    /// One shard's lock, unless a long command holds the gate.
+    fn try_lock_shard<'a>(&self, shard: &'a Mutex<Shard>) -> Option<MutexGuard<'a, Shard>> {
+        loop {
+            if self.gate.is_held() {
+                return None;
+            }
+            if let Some(g) = shard.try_lock_for(SHARD_WAIT_SLICE) {
+                return Some(g);
+            }
+        }
     }
 
     /// Removes `flag` from the watchers of `key` in `db`; for callers that
@@ -582,7 +681,11 @@ impl Keyspace {
         const SAMPLE: usize = 20;
         let mut deleted = 0;
         for shard in self.shards.iter() {
-            let mut shard = shard.lock();
+            // The periodic task shares its thread with the accept loop: it
+            // never waits out a long command.
+            let Some(mut shard) = self.try_lock_shard(shard) else {
+                break;
+            };
             let shard = &mut *shard;
             for db_index in 0..shard.dbs.len() {
                 if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
@@ -676,6 +779,28 @@ pub struct DbView<'a> {
     /// looks the key up.
     lfu_touched: [u64; 4],
     lfu_touched_len: usize,
+}
+
+impl DbView<'_> {
+    /// A view holding no shard yet.
+    fn empty(db: usize, now_ms: i64) -> Self {
+        DbView {
+            guards: Default::default(),
+            db,
+            now_ms,
+            dirty: 0,
+            hits: 0,
+            misses: 0,
+            expired: 0,
+            no_touch: false,
+            access: AccessPolicy::Lru,
+            logging: false,
+            effects: Vec::new(),
+            effect_logged: false,
+            lfu_touched: [0; 4],
+            lfu_touched_len: 0,
+        }
+    }
 }
 
 macro_rules! typed_accessors {

@@ -18,6 +18,7 @@ pub mod crash;
 pub mod db;
 pub mod dict;
 pub mod error;
+pub mod gate;
 pub mod idle_poll;
 pub mod log;
 pub mod protocol;

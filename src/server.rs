@@ -578,6 +578,7 @@ impl Workers {
         mut session: Box<crate::connection::Session>,
     ) {
         let workers = self.clone();
+        session.client.worker = (index, self.workers.len());
         self.workers[index]
             .connections
             .fetch_add(1, Ordering::Relaxed);
@@ -932,7 +933,9 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if deleted > 0 {
             shared.stats.expired_keys.add(deleted);
         }
-        if !loading {
+        // Saves lock every shard: none starts while a long command holds
+        // them (this thread also accepts connections).
+        if !loading && !shared.keyspace.gate().is_held() {
             crate::snapshot::cron(&shared);
             crate::aof::rewrite::cron(&shared);
         }

@@ -469,6 +469,12 @@ fn a_failed_background_save_refuses_writes_with_misconf_as_redis_does() {
     ]);
     let mut p = Pair::connect(&ours, &redis, 2);
     p.same(&["SET", "k", "v"]);
+    // A transaction queued before the failure, executed after it: EXEC
+    // counts as a write and is refused, discarding the transaction.
+    let mut queued = Pair::connect(&ours, &redis, 3);
+    queued.same(&["MULTI"]);
+    queued.same(&["SET", "k", "queued"]);
+    queued.same(&["GET", "k"]);
     // The directory vanishes under the running servers: saving fails.
     for d in &dirs {
         std::fs::remove_dir_all(&d.0).expect("remove dir");
@@ -488,6 +494,8 @@ fn a_failed_background_save_refuses_writes_with_misconf_as_redis_does() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
+    queued.same(&["EXEC"]);
+    queued.same(&["EXEC"]);
     p.same(&["SET", "k", "other"]);
     p.same(&["PING"]);
     p.same(&["GET", "k"]);

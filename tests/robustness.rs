@@ -94,3 +94,100 @@ fn a_panicking_command_aborts_the_server_with_a_bug_report() {
 fn libc_sigabrt() -> i32 {
     6
 }
+
+/// Sends `args` without waiting for the reply.
+fn send(client: &mut RawClient, args: &[&str]) {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    client.send_raw(&RawClient::encode(&args));
+}
+
+/// Sends `args` and returns the reply with how long it took.
+fn timed(client: &mut RawClient, args: &[&str]) -> (String, Duration) {
+    let start = Instant::now();
+    let reply = String::from_utf8_lossy(&client.cmd(args)).into_owned();
+    (reply, start.elapsed())
+}
+
+/// Three connections: the first on worker 0, the other two on worker 1.
+fn on_two_workers(port: u16) -> (RawClient, RawClient, RawClient) {
+    let mut clients = [0, 1, 1].map(|worker| {
+        let mut c = RawClient::connect(port);
+        let want = format!(":{worker}\r\n");
+        assert_eq!(c.text(&["DEBUG", "WORKER", &worker.to_string()]), want);
+        c
+    });
+    for (c, worker) in clients.iter_mut().zip([0, 1, 1]) {
+        assert_eq!(c.text(&["DEBUG", "WORKER"]), format!(":{worker}\r\n"));
+    }
+    let [a, b, c] = clients;
+    (a, b, c)
+}
+
+const BUSY: &str =
+    "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+
+#[test]
+fn a_long_command_holding_every_shard_leaves_the_other_worker_answering() {
+    let dir = TempDir::new("busy");
+    let (mut child, port) = start_logged(&dir, &["--busy-reply-threshold", "1500"]);
+    let (mut holder, mut writer, mut other) = on_two_workers(port);
+    assert_eq!(holder.cmd(&["SET", "k", "before"]), b"+OK\r\n");
+    send(&mut holder, &["DEBUG", "HOLD-SHARDS", "8000"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let writer_sent = Instant::now();
+    send(&mut writer, &["SET", "k", "during"]);
+    // Before the threshold the write waits, but its worker is free: an
+    // allow_busy command without keys is answered at once.
+    std::thread::sleep(Duration::from_millis(100));
+    let (hello, took) = timed(&mut other, &["HELLO", "2"]);
+    assert!(hello.starts_with("*14\r\n"), "{hello}");
+    assert!(took < Duration::from_millis(300), "HELLO took {took:?}");
+    // Past the threshold the held write gets BUSY, and so does the rest.
+    let reply = String::from_utf8_lossy(&writer.read_reply()).into_owned();
+    let waited = writer_sent.elapsed();
+    assert_eq!(reply, BUSY);
+    assert!(
+        waited > Duration::from_millis(600) && waited < Duration::from_millis(3000),
+        "the held write was answered after {waited:?}"
+    );
+    for args in [
+        &["GET", "k"][..],
+        &["PING"],
+        &["SHUTDOWN"],
+        &["SHUTDOWN", "SAVE"],
+    ] {
+        let (reply, took) = timed(&mut other, args);
+        assert_eq!(reply, BUSY, "{args:?}");
+        assert!(took < Duration::from_millis(300), "{args:?} took {took:?}");
+    }
+    // SHUTDOWN NOSAVE reaches the long command: the server exits now, not
+    // when the hold would have ended.
+    let asked = Instant::now();
+    assert_eq!(other.cmd(&["SHUTDOWN", "NOSAVE"]), b"");
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(status.success(), "{status}");
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    assert_eq!(holder.read_reply(), b"", "the holder's connection closes");
+}
+
+#[test]
+fn commands_wait_out_a_short_hold_and_then_run() {
+    let dir = TempDir::new("hold");
+    let (mut child, port) = start_logged(&dir, &[]);
+    let (mut holder, mut writer, mut other) = on_two_workers(port);
+    send(&mut holder, &["DEBUG", "SLEEP", "1.5"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    send(&mut writer, &["SET", "k", "after"]);
+    std::thread::sleep(Duration::from_millis(100));
+    let (hello, took) = timed(&mut other, &["HELLO", "2"]);
+    assert!(hello.starts_with("*14\r\n"), "{hello}");
+    assert!(took < Duration::from_millis(300), "HELLO took {took:?}");
+    // DEBUG SLEEP never turns BUSY: the write runs once the sleep ends.
+    assert_eq!(writer.read_reply(), b"+OK\r\n");
+    assert!(sent.elapsed() > Duration::from_millis(500));
+    assert_eq!(holder.read_reply(), b"+OK\r\n");
+    assert_eq!(other.cmd(&["GET", "k"]), b"$5\r\nafter\r\n");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1409,12 +1409,25 @@ fn client_pause_holds_writes_or_everything() {
         "{:?}",
         start.elapsed()
     );
-    // MULTI queues freely; EXEC of a write waits.
+    // As in Redis, the pause check comes before MULTI queueing: a write is
+    // held even to be queued, a read is queued at once.
     let start = Instant::now();
     assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "1000", "WRITE"]), b"+OK\r\n");
     other.cmd(&["MULTI"]);
-    assert_eq!(other.cmd(&["SET", "k", "w"]), b"+QUEUED\r\n");
+    assert_eq!(other.cmd(&["GET", "k"]), b"+QUEUED\r\n");
     assert!(start.elapsed() < Duration::from_millis(700));
+    assert_eq!(other.cmd(&["SET", "k", "w"]), b"+QUEUED\r\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(other.cmd(&["EXEC"]), b"*2\r\n$1\r\nv\r\n+OK\r\n");
+    // EXEC of a transaction queued before the pause waits as a write.
+    other.cmd(&["MULTI"]);
+    assert_eq!(other.cmd(&["SET", "k", "w"]), b"+QUEUED\r\n");
+    let start = Instant::now();
+    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "1000", "WRITE"]), b"+OK\r\n");
     assert_eq!(other.cmd(&["EXEC"]), b"*1\r\n+OK\r\n");
     assert!(
         start.elapsed() >= Duration::from_millis(900),

@@ -475,12 +475,14 @@ fn run_command(
     args: &[Bytes],
     file: &str,
 ) -> Result<(), String> {
-    let spec = cmd::resolve(args).map_err(|_| {
-        format!(
+    let cmd::admit::Admission::Run(spec) =
+        cmd::admit::admit(shared, client, args, cmd::admit::Caller::Replay)
+    else {
+        return Err(format!(
             "Unknown command '{}' reading the append only file {file}",
             String::from_utf8_lossy(&args[0])
-        )
-    })?;
+        ));
+    };
     // Time stands still during the replay: nothing expires.
     let frozen_ms = 0;
     let mut view = cmd::lock_for(spec, args, &shared.keyspace, client.db, frozen_ms);

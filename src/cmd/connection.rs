@@ -641,35 +641,6 @@ fn client_unpause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
-/// How long the connection should hold `args` because of CLIENT PAUSE
-/// (re-checked after at most this long), or `None` to run it now. PAUSE
-/// WRITE holds commands that may change data, and EXEC of a transaction
-/// holding one.
-pub fn pause_wait(
-    server: &crate::server::Shared,
-    client: &crate::client::ClientState,
-    args: &[bytes::Bytes],
-) -> Option<std::time::Duration> {
-    let until = server.pause_until_ms.load(Ordering::Relaxed);
-    if until == 0 {
-        return None;
-    }
-    let left = until - crate::util::now_ms();
-    if left <= 0 {
-        return None;
-    }
-    let spec = super::resolve(args).ok()?;
-    let writes = |s: &CommandSpec| s.has(WRITE) || s.has(MAY_REPLICATE);
-    let held = if server.pause_all.load(Ordering::Relaxed) {
-        true
-    } else if let Some(multi) = &client.multi {
-        spec.name == "exec" && multi.queue.iter().any(|q| writes(q.spec))
-    } else {
-        writes(spec)
-    };
-    held.then(|| std::time::Duration::from_millis(left.min(20) as u64))
-}
-
 fn client_reply(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mode = &ctx.args[2];
     if args::is(mode, "ON") {

@@ -6,6 +6,7 @@
 //! `COMMAND` and INFO see), key positions (which keyspace shards get locked)
 //! and `COMMAND`'s replies.
 
+pub mod admit;
 pub mod args;
 pub mod connection;
 pub mod hashes;
@@ -70,6 +71,10 @@ pub mod flags {
     pub const ALL_SHARDS: u32 = 1 << 24;
     /// Internal: handled by the dispatcher even inside MULTI (not queued).
     pub const TX_CONTROL: u32 = 1 << 25;
+    /// Internal: may hold every shard for a long time (DEBUG SLEEP, scripts
+    /// later): enters through the keyspace's exclusive gate, so that other
+    /// workers wait for it (or answer BUSY) without blocking on a mutex.
+    pub const EXCLUSIVE: u32 = 1 << 26;
 
     /// Names of the public flags, in `COMMAND INFO` order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -574,8 +579,50 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
     ))
 }
 
+/// What [`execute`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executed {
+    /// The command ran; `failed` if it replied with an error.
+    Ran {
+        /// It replied with an error.
+        failed: bool,
+    },
+    /// Nothing ran: a long command holds the exclusive gate (the caller
+    /// waits for it and tries again).
+    Blocked,
+}
+
+/// Like [`lock_for`], for a connection's command: `None` when a long command
+/// holds the exclusive gate.
+pub fn try_lock_for<'k>(
+    spec: &CommandSpec,
+    args: &'k [Bytes],
+    keyspace: &'k crate::db::Keyspace,
+    db: usize,
+    now_ms: i64,
+) -> Option<DbView<'k>> {
+    if spec.has(flags::ALL_SHARDS) {
+        keyspace.try_lock_all(db, now_ms)
+    } else {
+        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
+        keyspace.try_lock_keys(keys, db, now_ms)
+    }
+}
+
+/// True if `spec`, run by `client` now, must enter through the exclusive
+/// gate: an EXCLUSIVE command, or EXEC of a queue holding one.
+fn runs_exclusive(spec: &CommandSpec, client: &ClientState) -> bool {
+    spec.has(flags::EXCLUSIVE)
+        || (spec.name == "exec"
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.queue.iter().any(|q| q.spec.has(flags::EXCLUSIVE))))
+}
+
 /// Locks what `spec` run with `args` needs: the shards of its keys (from
-/// the table's key positions), or every shard for `ALL_SHARDS` commands.
+/// the table's key positions), or every shard for `ALL_SHARDS` commands,
+/// waiting as long as it takes (the AOF loader).
 pub fn lock_for<'k>(
     spec: &CommandSpec,
     args: &'k [Bytes],
@@ -611,12 +658,13 @@ fn note_effects(
 
 /// Runs a resolved command: locks the shards its keys live in (or all of
 /// them), calls the handler, writes an error reply if it failed, and updates
-/// the command's counters. Returns true if the command replied with an error.
+/// the command's counters. With `view` (inside EXEC) the caller holds the
+/// locks already.
 pub fn execute(
     spec: &'static CommandSpec,
     ctx: &mut Ctx<'_>,
     view: Option<&mut DbView<'_>>,
-) -> bool {
+) -> Executed {
     // The command's frozen clock and the start of its duration (wall clock,
     // as Redis measures it) is the client's clock cursor: the time of its
     // last read or the end of its previous command, microseconds ago at
@@ -644,14 +692,29 @@ pub fn execute(
         }
         None => {
             let now = start_us.div_euclid(1000);
-            let mut view = lock_for(spec, ctx.args, &ctx.server.keyspace, db, now);
+            let keyspace = &ctx.server.keyspace;
+            let mut exclusive;
+            let mut plain;
+            let view = if runs_exclusive(spec, ctx.client) {
+                let Some(held) = keyspace.enter_exclusive(db, now) else {
+                    return Executed::Blocked;
+                };
+                exclusive = held;
+                exclusive.view()
+            } else {
+                let Some(locked) = try_lock_for(spec, ctx.args, keyspace, db, now) else {
+                    return Executed::Blocked;
+                };
+                plain = locked;
+                &mut plain
+            };
             view.no_touch = ctx.client.info.no_touch.load(Ordering::Relaxed);
             view.access = ctx.server.hot.access_policy();
             let aof = &ctx.server.aof;
             view.logging = aof.is_logging();
-            let result = (spec.handler)(ctx, &mut view);
+            let result = (spec.handler)(ctx, view);
             if view.logging {
-                note_effects(spec, ctx.args, &mut view, 0, db);
+                note_effects(spec, ctx.args, view, 0, db);
                 // Appended before the locks drop: the log's order of
                 // changes to a key is the order they happened in.
                 if !view.effects.is_empty() {
@@ -662,7 +725,7 @@ pub fn execute(
                     ctx.client.aof_offset = ctx.client.aof_offset.max(aof.appended());
                 }
             }
-            ctx.server.stats.record_view(&view);
+            ctx.server.stats.record_view(view);
             result
         }
     };
@@ -682,5 +745,5 @@ pub fn execute(
     if let Some(stats) = stats {
         stats.record_call(elapsed_us, failed);
     }
-    failed
+    Executed::Ran { failed }
 }

@@ -58,7 +58,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "debug",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS,
+        ADMIN | NOSCRIPT | LOADING | STALE | EXCLUSIVE,
         KeySpec::None,
         Group::Server,
         debug,
@@ -1280,6 +1280,12 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "    Stop or restart the periodic task (expiry, timeouts).",
                     "LOG <message>",
                     "    Write the message to the server log.",
+                    "HOLD-SHARDS <milliseconds>",
+                    "    Hold every shard that long, busy like a long script: past",
+                    "    busy-reply-threshold other clients get BUSY; SHUTDOWN NOSAVE ends it.",
+                    "WORKER [<index>]",
+                    "    The connection worker this connection runs on; with <index>, move",
+                    "    there once the reply is written (tests place connections with it).",
                     "PANIC",
                     "    Crash the server as a bug would: bug report in the log, then abort.",
                     "ASSERT",
@@ -1357,6 +1363,25 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             args::int(&ctx.args[ctx.args.len() - 1])?;
             ctx.out.ok();
         }
+        (b"hold-shards", 3) => {
+            let ms = args::int(&ctx.args[2])?.max(0) as u64;
+            hold_shards(ctx.server, std::time::Duration::from_millis(ms));
+            ctx.out.ok();
+        }
+        (b"worker", 2) => ctx.out.int(ctx.client.worker.0 as i64),
+        (b"worker", 3) => {
+            let to = args::int(&ctx.args[2])?;
+            let (here, count) = ctx.client.worker;
+            let Some(to) = usize::try_from(to).ok().filter(|&w| w < count) else {
+                return Err(CmdError::new(format!(
+                    "ERR there are {count} workers, numbered from 0"
+                )));
+            };
+            if to != here {
+                ctx.client.move_to = Some(to);
+            }
+            ctx.out.int(to as i64);
+        }
         (b"panic", 2) => {
             // The panic hook writes the bug report and aborts (crash.rs).
             panic!(
@@ -1422,6 +1447,28 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// `DEBUG HOLD-SHARDS`: the stand-in for a long script that the BUSY
+/// machinery is tested with. DEBUG enters through the exclusive gate, so
+/// this runs holding every shard; it keeps its core busy as a script would,
+/// declares the gate busy past `busy-reply-threshold` (as a script's hook
+/// will), and stops early on a kill request or a shutdown.
+fn hold_shards(server: &crate::server::Shared, hold: std::time::Duration) {
+    let start = std::time::Instant::now();
+    let threshold = std::time::Duration::from_millis(
+        server.config.read().int("busy-reply-threshold").max(0) as u64,
+    );
+    let gate = server.keyspace.gate();
+    while start.elapsed() < hold {
+        if start.elapsed() >= threshold {
+            gate.declare_busy(crate::gate::BusyKind::Eval);
+        }
+        if gate.kill_requested() || server.shutting_down.load(Ordering::Relaxed) {
+            break;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 /// `DEBUG PROTOCOL <type>`: one sample reply of each RESP type, so
@@ -1974,6 +2021,13 @@ fn shutdown(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             return Err(SYNTAX);
         }
         return Err(CmdError::fixed("ERR No shutdown in progress."));
+    }
+    // While a long script runs only SHUTDOWN NOSAVE may end it (a save
+    // would have to wait for the shards it holds).
+    if let Some(kind) = ctx.server.keyspace.gate().busy() {
+        if !has("NOSAVE") {
+            return Err(CmdError::fixed(kind.error()));
+        }
     }
     crate::warning!("User requested shutdown...");
     let save = has("SAVE") || (!has("NOSAVE") && ctx.server.has_save_rules());

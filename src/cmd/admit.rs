@@ -1,0 +1,242 @@
+//! The one pre-check path: everything Redis's `processCommand` decides
+//! before a command runs, in its order.
+//!
+//! [`admit`] resolves a request and returns what to do with it: run it,
+//! queue it (inside MULTI), refuse it with an error, or hold it until
+//! something changes (CLIENT PAUSE, a long command holding every shard).
+//! Every caller that runs commands goes through it, with a [`Caller`]
+//! saying which checks apply: a client's connection (all of them), the AOF
+//! loader (only that the command exists with a valid arity) and scripts
+//! (what Redis checks for `redis.call`). EXEC runs its queue without
+//! re-admission: each command was admitted when it was queued, and EXEC's
+//! own admission judges the queue as a whole (a queued write makes EXEC a
+//! write, as in Redis).
+//!
+//! The checks, in order: the command exists and its arity fits (with the
+//! `host:`/`post` cross-protocol guard); authentication; MULTI-forbidden
+//! commands; refused writes after a failed save or AOF write (MISCONF);
+//! LOADING; another command's exclusive hold (BUSY once it is past
+//! `busy-reply-threshold`, a wait before); CLIENT PAUSE; then MULTI
+//! queueing. ACL permissions, OOM under `maxmemory`, READONLY replicas and
+//! the RESP2 subscribed-mode restriction take their places in this order
+//! when those features arrive.
+
+use super::flags::{
+    ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, TX_CONTROL, WRITE,
+};
+use super::{resolve, resolve_cached, CommandSpec};
+use crate::client::ClientState;
+use crate::error::CmdError;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Who asks to run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A client's connection: every check.
+    Client,
+    /// The AOF loader replaying the log: only existence and arity.
+    Replay,
+    /// A script's `redis.call`; `read_only` for EVAL_RO and `no-writes`.
+    Script {
+        /// The script may not write.
+        read_only: bool,
+    },
+}
+
+/// What to do with a request.
+pub enum Admission {
+    /// Run it now.
+    Run(&'static CommandSpec),
+    /// Inside MULTI: queue it and reply `+QUEUED`.
+    Queue(&'static CommandSpec),
+    /// Refuse it.
+    Reject(Rejection),
+    /// Hold it and ask again once the wait is over.
+    Wait(Wait),
+}
+
+/// Why a request is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// CLIENT PAUSE: re-check after at most this long.
+    Pause(Duration),
+    /// A long command holds every shard: wait for the gate to change.
+    Exclusive,
+}
+
+/// A refused request: the error, and what else it does to the client.
+pub struct Rejection {
+    /// The error text (without `-` and CRLF).
+    pub error: Cow<'static, str>,
+    /// The command the error is about, if it resolved (its rejected-calls
+    /// counter counts it).
+    pub spec: Option<&'static CommandSpec>,
+    /// The refused command was EXEC: the transaction is discarded and the
+    /// reply is an EXECABORT naming the reason.
+    pub aborts_exec: bool,
+    /// The connection is closed without a reply (a cross-protocol attack).
+    pub close: bool,
+}
+
+impl Rejection {
+    fn new(error: impl Into<Cow<'static, str>>, spec: Option<&'static CommandSpec>) -> Self {
+        let aborts_exec = spec.is_some_and(|s| s.name == "exec");
+        Rejection {
+            error: error.into(),
+            spec,
+            aborts_exec,
+            close: false,
+        }
+    }
+}
+
+/// Redis's reply after a failed background save.
+pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's reply to commands not allowed while the dataset loads.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
+/// Decides what to do with `args` for `caller`.
+pub fn admit(
+    shared: &Shared,
+    client: &mut ClientState,
+    args: &[Bytes],
+    caller: Caller,
+) -> Admission {
+    let resolved = match caller {
+        Caller::Client => resolve_cached(args, &mut client.last_command),
+        _ => resolve(args),
+    };
+    let spec = match resolved {
+        Ok(spec) => spec,
+        Err(e) => return Admission::Reject(unresolved(args, e, caller)),
+    };
+    let reject = |error: Cow<'static, str>| Admission::Reject(Rejection::new(error, Some(spec)));
+    match caller {
+        Caller::Replay => return Admission::Run(spec),
+        Caller::Script { read_only } => {
+            if spec.has(NOSCRIPT) {
+                return reject("This Redis command is not allowed from script".into());
+            }
+            if read_only && spec.has(WRITE) {
+                return reject("Write commands are not allowed from read-only scripts.".into());
+            }
+            if let Some(error) = refused_write(shared, spec.has(WRITE)) {
+                return reject(error);
+            }
+            return Admission::Run(spec);
+        }
+        Caller::Client => {}
+    }
+    if !client.authenticated && !spec.has(NO_AUTH) {
+        return reject("NOAUTH Authentication required.".into());
+    }
+    if client.multi.is_some() && spec.has(NO_MULTI) {
+        return reject("ERR Command not allowed inside a transaction".into());
+    }
+    // EXEC is judged by the commands it would run.
+    let queued = |f: u32| {
+        spec.name == "exec"
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.queue.iter().any(|q| q.spec.flags & f != 0))
+    };
+    let queued_lacks = |f: u32| {
+        spec.name == "exec"
+            && client
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.queue.iter().any(|q| !q.spec.has(f)))
+    };
+    let writes = spec.has(WRITE) || queued(WRITE);
+    if let Some(error) = refused_write(shared, writes || spec.name == "ping") {
+        return reject(error);
+    }
+    let loading = shared.persistence.loading.load(Ordering::Relaxed);
+    if loading && (!spec.has(LOADING) || queued_lacks(LOADING)) {
+        return reject(LOADING_ERROR.into());
+    }
+    let gate = shared.keyspace.gate();
+    if gate.is_held() && !spec.has(ALLOW_BUSY) {
+        return match gate.busy() {
+            Some(kind) => reject(kind.error().into()),
+            None => Admission::Wait(Wait::Exclusive),
+        };
+    }
+    if let Some(wait) = pause_wait(shared, spec, writes || queued(MAY_REPLICATE)) {
+        return Admission::Wait(Wait::Pause(wait));
+    }
+    if client.multi.is_some() && !spec.has(TX_CONTROL) {
+        return Admission::Queue(spec);
+    }
+    Admission::Run(spec)
+}
+
+/// The rejection of a request that names no command, or has a bad arity.
+fn unresolved(args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
+    let spec = super::Registry::get().lookup(&args[0]);
+    let text: Cow<'static, str> = match caller {
+        Caller::Script { .. } if spec.is_some() => {
+            "Wrong number of args calling Redis command from script".into()
+        }
+        Caller::Script { .. } => "Unknown Redis command called from script".into(),
+        _ => error.text().to_string().into(),
+    };
+    let mut rejection = Rejection::new(text, spec);
+    // An EXEC with a bad arity aborts the transaction too.
+    rejection.aborts_exec = args[0].eq_ignore_ascii_case(b"exec");
+    // A browser tricked into posting to the server sends HTTP: Redis closes
+    // such connections at once, answering nothing.
+    if caller == Caller::Client
+        && (args[0].eq_ignore_ascii_case(b"host:") || args[0].eq_ignore_ascii_case(b"post"))
+    {
+        crate::warning!(
+            "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
+        );
+        rejection.close = true;
+    }
+    rejection
+}
+
+/// MISCONF when writes are refused (a failed save with
+/// `stop-writes-on-bgsave-error`, or a failed AOF write) and the command
+/// counts as a write.
+fn refused_write(shared: &Shared, counts_as_write: bool) -> Option<Cow<'static, str>> {
+    if !counts_as_write {
+        return None;
+    }
+    if shared.persistence.writes_refused.load(Ordering::Relaxed) {
+        return Some(MISCONF_RDB.into());
+    }
+    let aof = &shared.aof;
+    if aof.is_logging() && !aof.last_write_ok.load(Ordering::Relaxed) {
+        return Some(
+            format!(
+                "MISCONF Errors writing to the AOF file: {}",
+                aof.last_write_error.lock()
+            )
+            .into(),
+        );
+    }
+    None
+}
+
+/// CLIENT PAUSE: how long to hold the command before checking again, if it
+/// is held (ALL holds everything, WRITE what may change data).
+fn pause_wait(shared: &Shared, spec: &CommandSpec, may_change: bool) -> Option<Duration> {
+    let until = shared.pause_until_ms.load(Ordering::Relaxed);
+    if until == 0 {
+        return None;
+    }
+    let left = until - crate::util::now_ms();
+    if left <= 0 {
+        return None;
+    }
+    let held = shared.pause_all.load(Ordering::Relaxed) || may_change || spec.has(MAY_REPLICATE);
+    held.then(|| Duration::from_millis(left.min(20) as u64))
+}
