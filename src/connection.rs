@@ -4,13 +4,14 @@
 //! the buffer in order (pipelining), and writes all their replies with one
 //! write. Replies are written earlier only when the output grows large.
 
-use crate::client::{ClientInfo, ClientState, Queued};
+use crate::client::ClientInfo;
 use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
+use crate::cmd::client::{ClientState, Queued};
 use crate::cmd::{self, Ctx};
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
-use crate::server::Shared;
 use crate::socket::ClientSocket;
+use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// A connection's state between requests: the client, its unparsed input,
 /// the parser and the reply buffer. It travels with the connection when the
-/// connection moves to another worker (see [`crate::server::Workers`]).
+/// connection moves to another worker (see the server's `Workers`).
 pub struct Session {
     /// The client's state.
     pub client: ClientState,

@@ -27,5 +27,6 @@ pub mod reply;
 pub mod server;
 pub mod snapshot;
 pub mod socket;
+pub mod state;
 pub mod types;
 pub mod util;

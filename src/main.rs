@@ -6,7 +6,8 @@
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use ferrodis::config::Config;
-use ferrodis::server::{self, Shared};
+use ferrodis::server;
+use ferrodis::state::Shared;
 
 fn main() {
     // A bug is a crash with a report, never a server that goes on.

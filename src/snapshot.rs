@@ -9,11 +9,10 @@ use crate::db::DbView;
 use crate::rdb::decode::{self, Limits, LoadEvent};
 use crate::rdb::encode::Encoder;
 use crate::rdb::{crc64, opcodes};
-use crate::server::Shared;
-use parking_lot::Mutex;
+use crate::state::Shared;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,106 +23,6 @@ const LOAD_BATCH: usize = 8192;
 
 /// Encoded bytes are written to the file in pieces of about this size.
 const WRITE_CHUNK: usize = 1 << 20;
-
-/// Persistence state shared by the commands, INFO and the periodic task.
-pub struct Persistence {
-    /// Unix seconds of the last successful save (or of start-up).
-    pub last_save_unix: AtomicI64,
-    /// The change counter (`Stats::dirty`) at the start of the last
-    /// successful save.
-    pub dirty_at_save: AtomicU64,
-    /// Successful saves since start-up.
-    pub saves: AtomicU64,
-    /// Whether the last save succeeded.
-    pub last_save_ok: AtomicBool,
-    /// Keys loaded, and keys skipped as expired, by the last load.
-    pub loaded_keys: AtomicU64,
-    /// See `loaded_keys`.
-    pub loaded_expired: AtomicU64,
-    /// A background save is running.
-    pub bgsave_in_progress: AtomicBool,
-    /// A foreground save superseded the running background save, whose
-    /// older snapshot must then not replace the dump.
-    bgsave_cancelled: AtomicBool,
-    /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) asked for one to start when
-    /// possible.
-    pub bgsave_scheduled: AtomicBool,
-    /// Unix ms the running background save started (0: none).
-    pub bgsave_started_ms: AtomicI64,
-    /// Seconds the last background save took (-1: none yet).
-    pub last_bgsave_secs: AtomicI64,
-    /// Unix ms of the last save attempt (failed saves are retried after a
-    /// delay).
-    pub last_attempt_ms: AtomicI64,
-    /// The dataset is being loaded: commands without the `loading` flag
-    /// are refused with LOADING.
-    pub loading: AtomicBool,
-    /// Unix seconds the load started, the file's size and the bytes read.
-    pub loading_started_unix: AtomicI64,
-    /// See `loading_started_unix`.
-    pub loading_total_bytes: AtomicU64,
-    /// See `loading_started_unix`.
-    pub loading_loaded_bytes: AtomicU64,
-    /// Writes are refused with MISCONF: the last save failed, save rules are
-    /// set and `stop-writes-on-bgsave-error` is yes (kept current by saves
-    /// and the periodic task, so commands check one flag).
-    pub writes_refused: AtomicBool,
-    /// Held for the whole of a foreground save: one at a time.
-    saving: Mutex<()>,
-}
-
-impl Persistence {
-    /// State for a server started at `now_unix`.
-    pub fn new(now_unix: i64) -> Persistence {
-        Persistence {
-            last_save_unix: AtomicI64::new(now_unix),
-            dirty_at_save: AtomicU64::new(0),
-            saves: AtomicU64::new(0),
-            last_save_ok: AtomicBool::new(true),
-            loaded_keys: AtomicU64::new(0),
-            loaded_expired: AtomicU64::new(0),
-            bgsave_in_progress: AtomicBool::new(false),
-            bgsave_cancelled: AtomicBool::new(false),
-            bgsave_scheduled: AtomicBool::new(false),
-            bgsave_started_ms: AtomicI64::new(0),
-            last_bgsave_secs: AtomicI64::new(-1),
-            last_attempt_ms: AtomicI64::new(0),
-            loading: AtomicBool::new(false),
-            loading_started_unix: AtomicI64::new(0),
-            loading_total_bytes: AtomicU64::new(0),
-            loading_loaded_bytes: AtomicU64::new(0),
-            writes_refused: AtomicBool::new(false),
-            saving: Mutex::new(()),
-        }
-    }
-
-    /// Enters the loading state for `total_bytes` of files: from now on
-    /// clients get LOADING, and INFO reports the progress.
-    pub fn begin_loading(&self, total_bytes: u64) {
-        self.loading_started_unix
-            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
-        self.loading_total_bytes
-            .store(total_bytes, Ordering::Relaxed);
-        self.loading_loaded_bytes.store(0, Ordering::Relaxed);
-        self.loading.store(true, Ordering::SeqCst);
-    }
-
-    /// Re-evaluates [`Persistence::writes_refused`].
-    pub fn refresh_write_refusal(&self, shared: &Shared) {
-        let stop = shared.config.read().flag("stop-writes-on-bgsave-error");
-        let refused = stop && shared.has_save_rules() && !self.last_save_ok.load(Ordering::Relaxed);
-        self.writes_refused.store(refused, Ordering::Relaxed);
-    }
-
-    /// Changes since the last successful save.
-    pub fn changes_since_save(&self, shared: &Shared) -> u64 {
-        shared
-            .stats
-            .dirty
-            .get()
-            .saturating_sub(self.dirty_at_save.load(Ordering::Relaxed))
-    }
-}
 
 /// The dump file's path (`dbfilename`, relative to `dir`, which is the
 /// process's working directory).
@@ -225,16 +124,13 @@ pub(crate) fn write_atomically(
 /// The file header and auxiliary fields.
 pub(crate) fn write_preamble(enc: &mut Encoder, version: u16, aof_base: bool) {
     enc.header(version);
-    enc.aux(
-        "redis-ver",
-        crate::cmd::connection::REDIS_COMPAT_VERSION.as_bytes(),
-    );
+    enc.aux("redis-ver", crate::util::REDIS_COMPAT_VERSION.as_bytes());
     enc.aux("redis-bits", b"64");
     let mut text = Vec::new();
     crate::reply::push_i64(&mut text, crate::util::now_ms() / 1000);
     enc.aux("ctime", &text);
     text.clear();
-    let used = crate::cmd::server::memory_figures().allocated;
+    let used = crate::util::memory::memory_figures().allocated;
     crate::reply::push_i64(&mut text, used as i64);
     enc.aux("used-mem", &text);
     enc.aux("aof-base", if aof_base { b"1" } else { b"0" });

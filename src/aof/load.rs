@@ -15,10 +15,11 @@
 
 use super::manifest::{AofDir, FileEntry};
 use super::{io_error, AofState};
-use crate::client::{ClientInfo, ClientState};
+use crate::client::ClientInfo;
+use crate::cmd::client::ClientState;
 use crate::cmd::{self, Ctx};
 use crate::reply::Reply;
-use crate::server::Shared;
+use crate::state::Shared;
 use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek};
@@ -168,7 +169,7 @@ fn open_for_append(shared: &Arc<Shared>, dir: &mut AofDir) -> Result<(), String>
     *shared.aof.files.lock() = Some(dir.clone());
     shared
         .aof
-        .start(shared.clone(), AofState::On, file, size)
+        .start(shared.clone(), |s| &s.aof, AofState::On, file, size)
         .map_err(|e| io_error("Can't start the AOF writer", &e))
 }
 

@@ -275,7 +275,7 @@ impl AofDir {
 
     /// The directory `appenddirname` and `appendfilename` name, with its
     /// manifest read if there is one.
-    pub fn from_config(shared: &crate::server::Shared) -> Result<AofDir, String> {
+    pub fn from_config(shared: &crate::state::Shared) -> Result<AofDir, String> {
         let mut dir = {
             let config = shared.config.read();
             AofDir::new(

@@ -205,7 +205,7 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
 
 /// `what: <strerror text>`, the form of the AOF's I/O error messages.
 pub(crate) fn io_error(what: &str, e: &std::io::Error) -> String {
-    format!("{what}: {}", crate::cmd::server::os_error_text(e))
+    format!("{what}: {}", crate::util::os_error_text(e))
 }
 
 /// A logged command from its parts (for `DbView::log_effect`).
@@ -335,9 +335,13 @@ impl Aof {
 
     /// Starts logging to `file` (the last incremental file, opened for
     /// appending, already `size` bytes long) with a writer thread.
-    pub fn start(
+    ///
+    /// The writer thread keeps `owner` (whatever holds this `Aof`, the
+    /// server state) alive and finds the log through `aof_of`.
+    pub fn start<O: Send + Sync + 'static>(
         &self,
-        shared: std::sync::Arc<crate::server::Shared>,
+        owner: std::sync::Arc<O>,
+        aof_of: fn(&O) -> &Aof,
         state: AofState,
         file: File,
         size: u64,
@@ -361,7 +365,7 @@ impl Aof {
         });
         let handle = std::thread::Builder::new()
             .name("ferrodis-aof".into())
-            .spawn(move || writer_thread(&shared))?;
+            .spawn(move || writer_thread(aof_of(&owner)))?;
         *self.writer.lock() = Some(handle);
         Ok(())
     }
@@ -405,7 +409,7 @@ impl Aof {
     }
 
     fn write_failed(&self, what: &str, e: &std::io::Error) {
-        let text = crate::cmd::server::os_error_text(e);
+        let text = crate::util::os_error_text(e);
         if self.last_write_ok.swap(false, Ordering::Relaxed) {
             crate::warning!("{what}: {text}");
         }
@@ -436,8 +440,7 @@ const EVERYSEC: Duration = Duration::from_secs(1);
 /// `everysec` and `no` (and fsyncs once a second under `everysec`), and
 /// under `always` whatever no waiting connection drained (active expiry's
 /// deletions, rotations, the final drain when stopping).
-fn writer_thread(shared: &crate::server::Shared) {
-    let aof = &shared.aof;
+fn writer_thread(aof: &Aof) {
     loop {
         let policy = aof.policy();
         // Under everysec, wake in time for the fsync that is due. (Read

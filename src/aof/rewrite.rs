@@ -17,7 +17,7 @@
 use super::manifest::{sync_dir, AofDir, FileEntry, Manifest};
 use super::{encode_command, io_error, AofState};
 use crate::db::SHARD_COUNT;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::types::Value;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -225,7 +225,7 @@ fn start_locked(shared: &Arc<Shared>) -> Result<bool, String> {
         match (&new_log, file) {
             (NewLog::Incr(_), Some(file)) => aof.rotate(file),
             (NewLog::Temp, Some(file)) => aof
-                .start(shared.clone(), AofState::WaitRewrite, file, 0)
+                .start(shared.clone(), |s| &s.aof, AofState::WaitRewrite, file, 0)
                 .map_err(|e| {
                     view.end_snapshot();
                     io_error("Can't start the AOF writer", &e)

@@ -21,13 +21,13 @@
 //! the RESP2 subscribed-mode restriction take their places in this order
 //! when those features arrive.
 
+use super::client::ClientState;
 use super::flags::{
     ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, TX_CONTROL, WRITE,
 };
 use super::{resolve, resolve_cached, CommandSpec};
-use crate::client::ClientState;
 use crate::error::CmdError;
-use crate::server::Shared;
+use crate::state::Shared;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;

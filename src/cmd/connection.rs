@@ -156,9 +156,7 @@ const CLIENT: &[CommandSpec] = &[
     client_sub("client|help", 2, LOADING | STALE, client_help),
 ];
 
-/// The Redis version ferrodis reports to clients (HELLO, INFO), which some
-/// clients use to decide which commands they may send.
-pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+pub use crate::util::REDIS_COMPAT_VERSION;
 
 fn ping(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     match ctx.args.len() {

@@ -8,6 +8,7 @@
 
 pub mod admit;
 pub mod args;
+pub mod client;
 pub mod connection;
 pub mod hashes;
 pub mod introspect;
@@ -20,13 +21,13 @@ pub mod server;
 pub mod strings;
 pub mod transactions;
 
-use crate::client::ClientState;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult};
 use crate::reply::Reply;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::util::counter::StripedGroup;
 use bytes::Bytes;
+use client::ClientState;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;

@@ -227,69 +227,7 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
 
 // ---------------------------------------------------------------- memory
 
-/// Allocator and process memory figures for INFO memory and MEMORY STATS.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MemoryFigures {
-    /// Bytes allocated by the program (jemalloc `stats.allocated`).
-    pub allocated: u64,
-    /// Bytes in active pages (jemalloc `stats.active`).
-    pub active: u64,
-    /// Bytes resident in allocator-mapped pages (jemalloc `stats.resident`).
-    pub resident: u64,
-    /// Resident set size of the process (`/proc/self/statm`).
-    pub rss: u64,
-}
-
-/// Reads the current memory figures (refreshing jemalloc's statistics).
-pub fn memory_figures() -> MemoryFigures {
-    let mut m = MemoryFigures::default();
-    #[cfg(not(target_env = "msvc"))]
-    {
-        use tikv_jemalloc_ctl::{epoch, stats};
-        // Statistics are cached by jemalloc until the epoch advances.
-        let _ = epoch::advance();
-        m.allocated = stats::allocated::read().unwrap_or(0) as u64;
-        m.active = stats::active::read().unwrap_or(0) as u64;
-        m.resident = stats::resident::read().unwrap_or(0) as u64;
-    }
-    m.rss = process_rss();
-    if m.allocated == 0 {
-        // Not running on jemalloc: the RSS is the best figure there is.
-        m.allocated = m.rss;
-        m.active = m.rss;
-        m.resident = m.rss;
-    }
-    m
-}
-
-/// Resident set size in bytes, from `/proc/self/statm` (0 if unavailable).
-pub fn process_rss() -> u64 {
-    let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {
-        return 0;
-    };
-    let pages: u64 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * page_size()
-}
-
-fn page_size() -> u64 {
-    // The page size is 4 KiB on every platform ferrodis targets except a few
-    // arm64 kernels; read it from the auxiliary vector where possible.
-    std::fs::read("/proc/self/auxv")
-        .ok()
-        .and_then(|auxv| {
-            auxv.chunks_exact(16).find_map(|e| {
-                let key = u64::from_ne_bytes(e[..8].try_into().ok()?);
-                // AT_PAGESZ
-                (key == 6).then(|| u64::from_ne_bytes(e[8..].try_into().unwrap_or([0; 8])))
-            })
-        })
-        .filter(|&p| p > 0)
-        .unwrap_or(4096)
-}
+use crate::util::memory::memory_figures;
 
 fn total_system_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -996,7 +934,8 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         if name.eq_ignore_ascii_case("dir") {
             // The only setting applied outside the config itself; done
             // last among the checks so a failure leaves everything as it was.
-            std::env::set_current_dir(value).map_err(|e| failed(&os_error_text(&e)))?;
+            std::env::set_current_dir(value)
+                .map_err(|e| failed(&crate::util::os_error_text(&e)))?;
         }
     }
     *config = updated;
@@ -1019,16 +958,6 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     }
     ctx.out.ok();
     Ok(())
-}
-
-/// An I/O error's system message without Rust's ` (os error N)` suffix,
-/// as C's strerror gives it.
-pub fn os_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
@@ -1454,7 +1383,7 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 /// this runs holding every shard; it keeps its core busy as a script would,
 /// declares the gate busy past `busy-reply-threshold` (as a script's hook
 /// will), and stops early on a kill request or a shutdown.
-fn hold_shards(server: &crate::server::Shared, hold: std::time::Duration) {
+fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) {
     let start = std::time::Instant::now();
     let threshold = std::time::Duration::from_millis(
         server.config.read().int("busy-reply-threshold").max(0) as u64,
@@ -1602,30 +1531,6 @@ fn digest_hex(d: [u64; 3]) -> String {
 
 // ---------------------------------------------------------------- SLOWLOG
 
-/// One slow-log entry.
-#[derive(Debug, Clone)]
-pub struct SlowEntry {
-    /// Increasing id.
-    pub id: u64,
-    /// Unix time (seconds) the command ran.
-    pub time: i64,
-    /// Duration in microseconds.
-    pub duration_us: u64,
-    /// The arguments, trimmed as Redis trims them.
-    pub args: Vec<Vec<u8>>,
-    /// `ip:port` of the client.
-    pub peer: String,
-    /// The client's name.
-    pub name: Vec<u8>,
-}
-
-/// The slow log: newest entries first, bounded by `slowlog-max-len`.
-#[derive(Default)]
-pub struct SlowLog {
-    entries: parking_lot::Mutex<std::collections::VecDeque<SlowEntry>>,
-    next_id: std::sync::atomic::AtomicU64,
-}
-
 /// Arguments kept per entry, the last one standing for the rest.
 const SLOWLOG_MAX_ARGS: usize = 32;
 /// Bytes kept per argument.
@@ -1657,7 +1562,7 @@ pub fn slowlog_record(ctx: &Ctx<'_>, spec: &CommandSpec, duration_us: u64) {
         })
         .collect();
     let log = &ctx.server.slowlog;
-    let entry = SlowEntry {
+    let entry = crate::state::SlowEntry {
         id: log.next_id.fetch_add(1, Ordering::Relaxed),
         time: crate::util::now_ms() / 1000,
         duration_us,
@@ -1693,7 +1598,7 @@ fn slowlog_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     } else if ctx.args.len() > 3 {
         return Err(introspect::subcommand_syntax_error(ctx.args));
     }
-    let entries: Vec<SlowEntry> = ctx
+    let entries: Vec<crate::state::SlowEntry> = ctx
         .server
         .slowlog
         .entries
@@ -2058,10 +1963,5 @@ mod tests {
         assert_eq!(bytes_to_human(1024), "1.00K");
         assert_eq!(bytes_to_human(1536 * 1024), "1.50M");
         assert_eq!(bytes_to_human(3 << 30), "3.00G");
-    }
-
-    #[test]
-    fn rss_is_read() {
-        assert!(process_rss() > 0);
     }
 }

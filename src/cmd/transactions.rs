@@ -4,13 +4,13 @@
 //! locks every shard and runs the whole queue under those locks, so no other
 //! client's command can interleave.
 
+use super::client::{ClientState, MultiState};
 use super::flags::*;
 use super::{execute, CommandSpec, Ctx, Group, KeySpec};
-use crate::client::{ClientState, MultiState};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
-use crate::server::Shared;
+use crate::state::Shared;
 use std::sync::atomic::Ordering;
 
 /// The transactions family's command table.

@@ -16,7 +16,7 @@ pub const MAX_SAFE_BYTES: usize = 1 << 30;
 ///
 /// The struct is 16 bytes — a pointer to an exact-size allocation, its 32-bit
 /// length and the entry count — so that a small hash fits in a 16-byte
-/// [`super::hash::HashValue`] and a keyspace entry stays in a 48-byte
+/// `HashValue` (see `types::hash`) and a keyspace entry stays in a 48-byte
 /// allocation. Edits go through a `Vec` rebuilt from the same allocation.
 pub struct Listpack {
     ptr: std::ptr::NonNull<u8>,

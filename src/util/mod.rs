@@ -1,8 +1,10 @@
-//! Small shared helpers: glob matching, number formatting, time, randomness.
+//! Small shared helpers: glob matching, number formatting, time, randomness,
+//! memory figures.
 
 pub mod counter;
 pub mod glob;
 pub mod longdouble;
+pub mod memory;
 pub mod numfmt;
 
 use std::cell::Cell;
@@ -43,4 +45,18 @@ pub fn rand_u64() -> u64 {
         cell.set(x);
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     })
+}
+
+/// The Redis version ferrodis is compatible with (INFO, HELLO, RDB aux
+/// fields, LOLWUT).
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
+/// An I/O error's system message without Rust's ` (os error N)` suffix,
+/// as C's strerror gives it.
+pub fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
 }

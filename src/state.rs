@@ -1,0 +1,475 @@
+//! Server-wide state shared by every layer above the keyspace: the
+//! keyspace itself, the configuration and its hot copies, counters, the
+//! client registry, the slow log, persistence state and the AOF.
+//!
+//! It lives here, below the command layer and the server loop, so that
+//! dependencies run one way: commands, persistence and connections use it;
+//! it uses none of them.
+
+use crate::client::ClientRegistry;
+use crate::config::Config;
+use crate::db::{AccessPolicy, DbView, Keyspace};
+use crate::types::hash::HashLimits;
+use crate::types::list::ListLimits;
+use crate::util::counter::StripedCounter;
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// Server counters reported by INFO stats.
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Commands processed.
+    pub commands_processed: StripedCounter,
+    /// Keys deleted on expiry.
+    pub expired_keys: StripedCounter,
+    /// Read lookups that hit.
+    pub keyspace_hits: StripedCounter,
+    /// Read lookups that missed.
+    pub keyspace_misses: StripedCounter,
+    /// Bytes read from clients.
+    pub net_input_bytes: StripedCounter,
+    /// Bytes written to clients.
+    pub net_output_bytes: StripedCounter,
+    /// Error replies sent.
+    pub error_replies: StripedCounter,
+    /// Changes since the last save.
+    pub dirty: StripedCounter,
+    /// Error replies by error code (INFO errorstats).
+    pub error_codes: Mutex<BTreeMap<String, u64>>,
+    /// Highest `used_memory` seen (INFO memory).
+    pub used_memory_peak: AtomicU64,
+    /// `used_memory` once the server was ready, before any client.
+    pub used_memory_startup: AtomicU64,
+    /// Recent per-second rates (INFO `instantaneous_*`).
+    pub rates: Mutex<RateSamples>,
+}
+
+/// How many samples the instantaneous rates average over.
+const RATE_SAMPLES: usize = 16;
+
+/// Rolling samples of commands and network bytes per second, taken by the
+/// periodic task (Redis's `instantaneous_ops_per_sec` and friends).
+#[derive(Default)]
+pub struct RateSamples {
+    /// When the last sample was taken.
+    last_at: Option<Instant>,
+    /// Counter values at the last sample: commands, input, output bytes.
+    last: [u64; 3],
+    /// Per-second rates, a ring of [`RATE_SAMPLES`] per counter.
+    samples: [[f64; RATE_SAMPLES]; 3],
+    next: usize,
+}
+
+impl RateSamples {
+    /// Records the current counter values (commands, input bytes, output
+    /// bytes) as a new sample.
+    pub fn sample(&mut self, now: Instant, counters: [u64; 3]) {
+        if let Some(at) = self.last_at {
+            let secs = now.duration_since(at).as_secs_f64();
+            if secs > 0.0 {
+                for (i, c) in counters.iter().enumerate() {
+                    self.samples[i][self.next] = c.saturating_sub(self.last[i]) as f64 / secs;
+                }
+                self.next = (self.next + 1) % RATE_SAMPLES;
+            }
+        }
+        self.last_at = Some(now);
+        self.last = counters;
+    }
+
+    /// Average rates: commands per second, input and output bytes per second.
+    pub fn averages(&self) -> [f64; 3] {
+        let mut out = [0.0; 3];
+        for (o, ring) in out.iter_mut().zip(&self.samples) {
+            *o = ring.iter().sum::<f64>() / RATE_SAMPLES as f64;
+        }
+        out
+    }
+}
+
+impl Stats {
+    /// Adds a finished command's keyspace counters.
+    pub fn record_view(&self, view: &DbView<'_>) {
+        if view.hits > 0 {
+            self.keyspace_hits.add(view.hits);
+        }
+        if view.misses > 0 {
+            self.keyspace_misses.add(view.misses);
+        }
+        if view.expired > 0 {
+            self.expired_keys.add(view.expired);
+        }
+        if view.dirty > 0 {
+            self.dirty.add(view.dirty);
+        }
+    }
+
+    /// Counts an error reply with its code.
+    pub fn record_error(&self, code: &str) {
+        self.error_replies.add(1);
+        *self.error_codes.lock().entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// Resets the counters CONFIG RESETSTAT resets.
+    pub fn reset(&self) {
+        self.connections_received.store(0, Ordering::Relaxed);
+        self.rejected_connections.store(0, Ordering::Relaxed);
+        for c in [
+            &self.commands_processed,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.error_replies,
+        ] {
+            c.reset();
+        }
+        self.error_codes.lock().clear();
+    }
+}
+
+/// Configuration values read on hot paths, cached outside the config lock.
+pub struct HotConfig {
+    /// `hash-max-listpack-entries`
+    pub hash_max_entries: AtomicUsize,
+    /// `hash-max-listpack-value`
+    pub hash_max_value: AtomicUsize,
+    /// `list-max-listpack-size`
+    pub list_max_size: AtomicI64,
+    /// `proto-max-bulk-len`
+    pub proto_max_bulk_len: AtomicUsize,
+    /// `client-query-buffer-limit`
+    pub query_buffer_limit: AtomicUsize,
+    /// `maxclients`
+    pub maxclients: AtomicUsize,
+    /// `timeout` in seconds (0 = never).
+    pub timeout_secs: AtomicU64,
+    /// `hz`
+    pub hz: AtomicU64,
+    /// `idle-poll-usec`: how long a busy worker may poll before it sleeps.
+    pub idle_poll_us: AtomicU64,
+    /// `slowlog-log-slower-than` in microseconds (negative: off).
+    pub slowlog_slower_than: AtomicI64,
+    /// `slowlog-max-len`
+    pub slowlog_max_len: AtomicUsize,
+    /// `maxmemory-policy` is an LFU policy, with `lfu-log-factor` and
+    /// `lfu-decay-time`: what a key's access stamp counts.
+    pub lfu: AtomicBool,
+    /// `lfu-log-factor`
+    pub lfu_log_factor: AtomicU64,
+    /// `lfu-decay-time` in minutes.
+    pub lfu_decay_time: AtomicU64,
+    /// Protected mode in force: `protected-mode yes` and no `requirepass`.
+    pub protected: AtomicBool,
+}
+
+impl HotConfig {
+    fn from(config: &Config) -> Self {
+        let hot = HotConfig {
+            hash_max_entries: AtomicUsize::new(0),
+            hash_max_value: AtomicUsize::new(0),
+            list_max_size: AtomicI64::new(0),
+            proto_max_bulk_len: AtomicUsize::new(0),
+            query_buffer_limit: AtomicUsize::new(0),
+            maxclients: AtomicUsize::new(0),
+            timeout_secs: AtomicU64::new(0),
+            hz: AtomicU64::new(10),
+            idle_poll_us: AtomicU64::new(0),
+            slowlog_slower_than: AtomicI64::new(10_000),
+            slowlog_max_len: AtomicUsize::new(128),
+            protected: AtomicBool::new(false),
+            lfu: AtomicBool::new(false),
+            lfu_log_factor: AtomicU64::new(0),
+            lfu_decay_time: AtomicU64::new(0),
+        };
+        hot.refresh(config);
+        hot
+    }
+
+    /// Re-reads the cached values after CONFIG SET.
+    pub fn refresh(&self, c: &Config) {
+        let r = Ordering::Relaxed;
+        self.hash_max_entries
+            .store(c.int("hash-max-listpack-entries") as usize, r);
+        self.hash_max_value
+            .store(c.int("hash-max-listpack-value") as usize, r);
+        self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        self.proto_max_bulk_len
+            .store(c.int("proto-max-bulk-len") as usize, r);
+        self.query_buffer_limit
+            .store(c.int("client-query-buffer-limit") as usize, r);
+        self.maxclients.store(c.int("maxclients") as usize, r);
+        self.timeout_secs.store(c.int("timeout").max(0) as u64, r);
+        self.hz.store(c.int("hz").clamp(1, 500) as u64, r);
+        self.idle_poll_us.store(c.int("idle-poll-usec") as u64, r);
+        self.slowlog_slower_than
+            .store(c.int("slowlog-log-slower-than"), r);
+        self.slowlog_max_len
+            .store(c.int("slowlog-max-len").max(0) as usize, r);
+        self.protected.store(
+            c.flag("protected-mode") && c.get("requirepass").is_none_or(str::is_empty),
+            r,
+        );
+        self.lfu.store(
+            c.get("maxmemory-policy")
+                .is_some_and(|p| p.ends_with("-lfu")),
+            r,
+        );
+        self.lfu_log_factor
+            .store(c.int("lfu-log-factor").max(0) as u64, r);
+        self.lfu_decay_time
+            .store(c.int("lfu-decay-time").max(0) as u64, r);
+    }
+
+    /// How keys' access stamps are kept under the current policy.
+    pub fn access_policy(&self) -> AccessPolicy {
+        let r = Ordering::Relaxed;
+        if self.lfu.load(r) {
+            AccessPolicy::Lfu {
+                log_factor: self.lfu_log_factor.load(r),
+                decay_minutes: self.lfu_decay_time.load(r),
+            }
+        } else {
+            AccessPolicy::Lru
+        }
+    }
+
+    /// Hash encoding thresholds.
+    pub fn hash_limits(&self) -> HashLimits {
+        HashLimits {
+            max_entries: self.hash_max_entries.load(Ordering::Relaxed),
+            max_value: self.hash_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// List encoding thresholds.
+    pub fn list_limits(&self) -> ListLimits {
+        ListLimits {
+            max_listpack_size: self.list_max_size.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// State shared by every connection and background task.
+pub struct Shared {
+    /// All databases.
+    pub keyspace: Keyspace,
+    /// The configuration (CONFIG GET/SET).
+    pub config: RwLock<Config>,
+    /// Hot configuration values.
+    pub hot: HotConfig,
+    /// Counters.
+    pub stats: Stats,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// When the server started.
+    pub started: Instant,
+    /// Random 40-hex-digit id of this run.
+    pub run_id: String,
+    /// The TCP port actually listened on.
+    pub port: AtomicU64,
+    /// Set when the server is shutting down.
+    pub shutting_down: AtomicBool,
+    /// Wakes the main task to shut down.
+    pub shutdown: Notify,
+    /// Whether the periodic task expires keys (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
+    /// Unix time (seconds) the server started.
+    pub started_unix: i64,
+    /// The slow log (SLOWLOG), newest first.
+    pub slowlog: SlowLog,
+    /// CLIENT PAUSE: Unix ms the pause ends (0: not paused).
+    pub pause_until_ms: AtomicI64,
+    /// CLIENT PAUSE ALL (else only writes are held).
+    pub pause_all: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
+    pub cron_paused: AtomicBool,
+    /// MONITOR: every executed command's line goes to the subscribers.
+    pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
+    /// RDB save and load state.
+    pub persistence: Persistence,
+    /// The append-only file.
+    pub aof: crate::aof::Aof,
+    /// This state's own `Arc`, for work that outlives a command (BGSAVE).
+    me: std::sync::Weak<Shared>,
+}
+
+impl Shared {
+    /// Builds the state for `config`.
+    pub fn new(config: Config) -> Arc<Shared> {
+        let run_id: String = (0..5)
+            .map(|_| format!("{:08x}", crate::util::rand_u64() as u32))
+            .collect();
+        Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            keyspace: Keyspace::new(config.int("databases") as usize),
+            hot: HotConfig::from(&config),
+            config: RwLock::new(config),
+            stats: Stats::default(),
+            clients: ClientRegistry::default(),
+            started: Instant::now(),
+            run_id,
+            port: AtomicU64::new(0),
+            shutting_down: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            active_expire: AtomicBool::new(true),
+            started_unix: crate::util::now_ms() / 1000,
+            slowlog: Default::default(),
+            pause_until_ms: AtomicI64::new(0),
+            pause_all: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
+            monitor: tokio::sync::broadcast::channel(4096).0,
+            persistence: Persistence::new(crate::util::now_ms() / 1000),
+            aof: crate::aof::Aof::default(),
+        })
+    }
+
+    /// A new handle on this state (it always lives in the `Arc` that
+    /// [`Shared::new`] made).
+    pub fn arc(&self) -> Arc<Shared> {
+        self.me
+            .upgrade()
+            .unwrap_or_else(|| unreachable!("a Shared is only reached through its Arc"))
+    }
+
+    /// True when `save` rules are configured (a save happens at shutdown).
+    pub fn has_save_rules(&self) -> bool {
+        self.config
+            .read()
+            .get("save")
+            .is_some_and(|rules| !rules.trim().is_empty())
+    }
+}
+
+/// Persistence state shared by the commands, INFO and the periodic task.
+pub struct Persistence {
+    /// Unix seconds of the last successful save (or of start-up).
+    pub last_save_unix: AtomicI64,
+    /// The change counter (`Stats::dirty`) at the start of the last
+    /// successful save.
+    pub dirty_at_save: AtomicU64,
+    /// Successful saves since start-up.
+    pub saves: AtomicU64,
+    /// Whether the last save succeeded.
+    pub last_save_ok: AtomicBool,
+    /// Keys loaded, and keys skipped as expired, by the last load.
+    pub loaded_keys: AtomicU64,
+    /// See `loaded_keys`.
+    pub loaded_expired: AtomicU64,
+    /// A background save is running.
+    pub bgsave_in_progress: AtomicBool,
+    /// A foreground save superseded the running background save, whose
+    /// older snapshot must then not replace the dump.
+    pub(crate) bgsave_cancelled: AtomicBool,
+    /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) asked for one to start when
+    /// possible.
+    pub bgsave_scheduled: AtomicBool,
+    /// Unix ms the running background save started (0: none).
+    pub bgsave_started_ms: AtomicI64,
+    /// Seconds the last background save took (-1: none yet).
+    pub last_bgsave_secs: AtomicI64,
+    /// Unix ms of the last save attempt (failed saves are retried after a
+    /// delay).
+    pub last_attempt_ms: AtomicI64,
+    /// The dataset is being loaded: commands without the `loading` flag
+    /// are refused with LOADING.
+    pub loading: AtomicBool,
+    /// Unix seconds the load started, the file's size and the bytes read.
+    pub loading_started_unix: AtomicI64,
+    /// See `loading_started_unix`.
+    pub loading_total_bytes: AtomicU64,
+    /// See `loading_started_unix`.
+    pub loading_loaded_bytes: AtomicU64,
+    /// Writes are refused with MISCONF: the last save failed, save rules are
+    /// set and `stop-writes-on-bgsave-error` is yes (kept current by saves
+    /// and the periodic task, so commands check one flag).
+    pub writes_refused: AtomicBool,
+    /// Held for the whole of a foreground save: one at a time.
+    pub(crate) saving: Mutex<()>,
+}
+
+impl Persistence {
+    /// State for a server started at `now_unix`.
+    pub fn new(now_unix: i64) -> Persistence {
+        Persistence {
+            last_save_unix: AtomicI64::new(now_unix),
+            dirty_at_save: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+            last_save_ok: AtomicBool::new(true),
+            loaded_keys: AtomicU64::new(0),
+            loaded_expired: AtomicU64::new(0),
+            bgsave_in_progress: AtomicBool::new(false),
+            bgsave_cancelled: AtomicBool::new(false),
+            bgsave_scheduled: AtomicBool::new(false),
+            bgsave_started_ms: AtomicI64::new(0),
+            last_bgsave_secs: AtomicI64::new(-1),
+            last_attempt_ms: AtomicI64::new(0),
+            loading: AtomicBool::new(false),
+            loading_started_unix: AtomicI64::new(0),
+            loading_total_bytes: AtomicU64::new(0),
+            loading_loaded_bytes: AtomicU64::new(0),
+            writes_refused: AtomicBool::new(false),
+            saving: Mutex::new(()),
+        }
+    }
+
+    /// Enters the loading state for `total_bytes` of files: from now on
+    /// clients get LOADING, and INFO reports the progress.
+    pub fn begin_loading(&self, total_bytes: u64) {
+        self.loading_started_unix
+            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+        self.loading_total_bytes
+            .store(total_bytes, Ordering::Relaxed);
+        self.loading_loaded_bytes.store(0, Ordering::Relaxed);
+        self.loading.store(true, Ordering::SeqCst);
+    }
+
+    /// Re-evaluates [`Persistence::writes_refused`].
+    pub fn refresh_write_refusal(&self, shared: &Shared) {
+        let stop = shared.config.read().flag("stop-writes-on-bgsave-error");
+        let refused = stop && shared.has_save_rules() && !self.last_save_ok.load(Ordering::Relaxed);
+        self.writes_refused.store(refused, Ordering::Relaxed);
+    }
+
+    /// Changes since the last successful save.
+    pub fn changes_since_save(&self, shared: &Shared) -> u64 {
+        shared
+            .stats
+            .dirty
+            .get()
+            .saturating_sub(self.dirty_at_save.load(Ordering::Relaxed))
+    }
+}
+
+/// One slow-log entry.
+#[derive(Debug, Clone)]
+pub struct SlowEntry {
+    /// Increasing id.
+    pub id: u64,
+    /// Unix time (seconds) the command ran.
+    pub time: i64,
+    /// Duration in microseconds.
+    pub duration_us: u64,
+    /// The arguments, trimmed as Redis trims them.
+    pub args: Vec<Vec<u8>>,
+    /// `ip:port` of the client.
+    pub peer: String,
+    /// The client's name.
+    pub name: Vec<u8>,
+}
+
+/// The slow log: newest entries first, bounded by `slowlog-max-len`.
+#[derive(Default)]
+pub struct SlowLog {
+    pub(crate) entries: parking_lot::Mutex<std::collections::VecDeque<SlowEntry>>,
+    pub(crate) next_id: std::sync::atomic::AtomicU64,
+}
