@@ -2,11 +2,17 @@
 # Runs ferrodis's whole test suite. On a fresh Debian machine it first
 # installs what the tests need: Debian's redis-server and redis-tools (the
 # reference the differential tests compare against), redis-py 8 and pytest
-# into .deps/py, node-redis 6 into .deps/node, and redis-py's own test suite
-# (from its PyPI sdist) into .deps/.
+# into .deps/py, node-redis 6 into .deps/node, redis-py's own test suite
+# (from its PyPI sdist) into .deps/, and tclsh plus Debian's source package of
+# redis 7.0.15 with Redis's TCL tests into .deps/redis-source
+# (scripts/tcl-deps.sh, which adds a bookworm deb-src entry to apt if there
+# is none). What was fetched once is reused.
 #
-# Stages: install, build, format, lint, cargo tests, redis-py suite.
-# The last line is "tests: N passed, M failed" over all tests run.
+# Stages: install, build, format, lint, cargo tests, redis-py suite, Redis
+# TCL suite. The last line is "tests: N passed, M failed" over all tests run:
+# every cargo test; the redis-py gate as one test; and one test per TCL file
+# in tests/tcl/baseline.txt, passed when ferrodis passes at least that file's
+# baseline count (the per-test counts of both servers are printed above it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,11 +52,15 @@ fi
 if [ ! -d "$deps/node/node_modules/redis" ]; then
   npm install -q --prefix "$deps/node" redis@6 --no-audit --no-fund >/dev/null || { echo "npm install failed"; exit 1; }
 fi
+tcl_tree=$(bash scripts/tcl-deps.sh "$deps/redis-source") ||
+  { echo "fetching Redis's TCL suite (scripts/tcl-deps.sh) failed"; exit 1; }
+echo "Redis TCL suite: $tcl_tree"
 echo "dependencies ready $(elapsed "$t")"
 
 stage "build (release)"
 t=$(date +%s)
-if cargo build --release; then echo "ok $(elapsed "$t")"; else stage_failures+=("release build"); fi
+release_ok=0
+if cargo build --release; then release_ok=1; echo "ok $(elapsed "$t")"; else stage_failures+=("release build"); fi
 
 stage "format (cargo fmt --check)"
 if cargo fmt --all -- --check; then echo ok; else stage_failures+=("cargo fmt"); fi
@@ -85,8 +95,29 @@ else
   stage_failures+=("redis-py suite gate")
 fi
 
+stage "Redis 7.0.15 TCL suite, external mode: ferrodis vs redis-server, gated by tests/tcl/baseline.txt"
+t=$(date +%s)
+log=$(mktemp)
+if [ "$release_ok" = 1 ]; then
+  # The binary the release stage built; tcl-suite.py would otherwise build its own.
+  python3 scripts/tcl-suite.py --ferrodis target/release/ferrodis-server "$tcl_tree" | tee "$log"
+  tcl_status=${PIPESTATUS[0]}
+else
+  echo "not run against a stale binary: the release build failed"
+  tcl_status=1
+fi
+read -r p f < <(awk '/^tcl gate:/ { p = $3; f = $5 } END { print p+0, f+0 }' "$log")
+rm -f "$log"
+# A run that ends without its gate line (a crash, a missing build) is one failure.
+if [ "$tcl_status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$tcl_status" -eq 0 ] || stage_failures+=("TCL suite gate")
+echo "TCL suite: $p files passed the gate, $f failed $(elapsed "$t")"
+
 printf '\n'
 for s in "${stage_failures[@]+"${stage_failures[@]}"}"; do echo "FAILED stage: $s"; done
-# The redis-py gate counts as one test; its per-test counts are printed above.
+# The redis-py gate counts as one test, each gated TCL file as one; their
+# per-test counts are printed above.
 echo "tests: $passed passed, $failed failed"
 [ ${#stage_failures[@]} -eq 0 ]
