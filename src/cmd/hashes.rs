@@ -210,8 +210,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Largest absolute field expiry time Redis accepts (2^48 - 1 ms).
-const MAX_FIELD_EXPIRE_MS: i64 = (1 << 48) - 1;
+/// Largest absolute field expiry time the commands accept: Redis stores
+/// field times in 48 bits but accepts only a quarter of that range from
+/// clients, 2^46 - 1 ms (about the year 4199).
+const MAX_FIELD_EXPIRE_MS: i64 = ((1 << 48) - 1) >> 2;
 
 /// Per-field reply codes of the expiration commands.
 const NO_FIELD: i64 = -2;
@@ -1194,11 +1196,16 @@ mod tests {
         assert!(field_expire_at(b"-1", 1, 0, "hpexpire").is_err());
         assert!(field_expire_at(b"x", 1, 0, "hpexpire").is_err());
         assert_eq!(
-            field_expire_at(b"281474976710655", 1, 0, "hpexpireat"),
+            field_expire_at(b"70368744177663", 1, 0, "hpexpireat"),
             Ok(MAX_FIELD_EXPIRE_MS)
         );
         assert_eq!(
-            field_expire_at(b"281474976710656", 1, 0, "hpexpireat"),
+            field_expire_at(b"70368744177", 1000, 0, "hexpireat"),
+            Ok(70_368_744_177_000)
+        );
+        assert!(field_expire_at(b"70368744178", 1000, 0, "hexpireat").is_err());
+        assert_eq!(
+            field_expire_at(b"70368744177664", 1, 0, "hpexpireat"),
             Err(CmdError::fixed(
                 "ERR invalid expire time in 'hpexpireat' command"
             ))
