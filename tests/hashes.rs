@@ -695,11 +695,11 @@ fn field_expiration_errors() {
         ),
         (
             &["HGETEX", "h", "EX", "10", "PX", "10", "FIELDS", "1", "a"],
-            "-ERR Only one of EX, PX, EXAT, PXAT or PERSIST arguments can be specified",
+            "-ERR Mandatory argument FIELDS is missing or not at the right position",
         ),
         (
             &["HGETEX", "h", "BAD", "FIELDS", "1", "a"],
-            "-ERR syntax error",
+            "-ERR Mandatory argument FIELDS is missing or not at the right position",
         ),
         (
             &["HGETEX", "h", "EX", "x", "FIELDS", "1", "a"],
@@ -719,7 +719,7 @@ fn field_expiration_errors() {
         ),
         (
             &["HSETEX", "h", "FIELDS", "2", "a", "v"],
-            "-ERR The `numfields` parameter must match the number of arguments",
+            "-ERR wrong number of arguments for 'hsetex' command",
         ),
         (
             &["HSETEX", "h", "FIELDS", "1", "a"],
@@ -727,7 +727,7 @@ fn field_expiration_errors() {
         ),
         (
             &["HSETEX", "h", "FIELDS", "1", "a", "v", "x"],
-            "-ERR The `numfields` parameter must match the number of arguments",
+            "-ERR wrong number of arguments for 'hsetex' command",
         ),
         (&["HSETEX", "s", "FIELDS", "1", "a", "v"], "-WRONGTYPE"),
     ];
