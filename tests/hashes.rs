@@ -1,7 +1,8 @@
 //! Hash commands: differential tests against redis-server 7.0 for the 7.0
 //! family, property tests for random and order-dependent replies, and
 //! integration tests (ferrodis only) for Redis 7.4 field expiration and
-//! Redis 8.0's HGETDEL/HGETEX/HSETEX.
+//! Redis 8.0's HGETDEL/HGETEX/HSETEX. Those newer commands are compared with
+//! a Redis that has them in `hashes_post70.rs`.
 
 mod common;
 
