@@ -780,6 +780,7 @@ fn hexpire_generic(
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     db.log_nothing();
     if let Some(hash) = db.get_hash_mut(key)? {
+        hash.prepare_field_ttls();
         for field in fields {
             let code = if !hash.contains(field) {
                 NO_FIELD
@@ -1025,6 +1026,9 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             }
         }
         Some(hash) => {
+            if expiry != FieldExpiryOpt::Unset {
+                hash.prepare_field_ttls();
+            }
             for field in fields {
                 let Some(v) = hash.get(field) else {
                     ctx.out.null();
@@ -1168,6 +1172,9 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let limits = limits(ctx);
     let hash = db.hash_or_create(key)?;
+    if matches!(expiry, FieldExpiryOpt::At(_)) {
+        hash.prepare_field_ttls();
+    }
     for p in pairs.chunks(2) {
         let (field, value) = (&p[0], &p[1]);
         match expiry {
