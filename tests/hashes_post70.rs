@@ -128,8 +128,8 @@ const CONDITIONS: &str = r#"
     HEXPIRE $K 400 nx fields 1 a
     HEXPIRE $K 40 Gt FiElDs 1 a
     HPEXPIREAT $K 4000000000000 FIELDS 1 a
-    HPEXPIRETIME $K FIELDS 3 a b nosuch
-    HEXPIRETIME $K FIELDS 3 a b nosuch
+    HPEXPIRETIME $K FIELDS 3 a a nosuch
+    HEXPIRETIME $K FIELDS 2 a nosuch
     HEXPIREAT $K 4000000000 GT FIELDS 1 a
     HPEXPIREAT $K 4000000000000 LT FIELDS 1 a
     HPEXPIREAT $K 4000000000000 GT FIELDS 1 a
@@ -181,6 +181,14 @@ const OTHER_COMMANDS: &str = r#"
     HEXPIRETIME $K FIELDS 1 c
     TTL $K
     HMGET $K a b c n f keep
+    MOVE $K-renamed 1
+    SELECT 1
+    HEXPIRETIME $K-renamed FIELDS 2 c a
+    SWAPDB 0 1
+    SELECT 0
+    HEXPIRETIME $K-renamed FIELDS 2 c a
+    HPERSIST $K-renamed FIELDS 1 c
+    DEL $K-renamed
     "#;
 
 /// Past times delete fields (code 2), and the last one the key.
@@ -262,6 +270,7 @@ fn v74_time_limits_and_bad_times_match_redis() {
             HPEXPIRE h 69000000000000 FIELDS 1 a
             HEXPIRE h 68000000000 FIELDS 1 a
             HEXPIRE h 69000000000 FIELDS 1 a
+            HPEXPIREAT h 70000000000000 FIELDS 1 a
             HEXPIREAT h 281474976710 FIELDS 1 a
             HPEXPIREAT h 281474976710655 FIELDS 1 a
             HPEXPIREAT h 281474976710656 FIELDS 1 a
@@ -579,6 +588,19 @@ fn v74_lazily_expired_fields_match_redis() {
             HVALS h
             HINCRBY h a 1
             HGETALL h
+            HSCAN h 0
+            HRANDFIELD h 5 WITHVALUES
+            "#,
+        );
+        // A hash whose every field has passed its time, untouched since.
+        p.script("HSET gone x 1 y 2\nHPEXPIRE gone 20 FIELDS 2 x y");
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        p.script(
+            r#"
+            HRANDFIELD gone
+            HSCAN gone 0
+            HGETALL gone
+            EXISTS gone
             "#,
         );
         p.same(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
@@ -654,7 +676,7 @@ fn v80_hgetex_matches_redis() {
             HGETEX $K PX 100000 FIELDS 1 b
             HTTL $K FIELDS 1 b
             HGETEX $K EXAT 4000000000 FIELDS 1 c
-            HEXPIRETIME $K FIELDS 3 a b c
+            HEXPIRETIME $K FIELDS 2 c nosuch
             HGETEX $K PXAT 4000000000123 FIELDS 1 c
             HPEXPIRETIME $K FIELDS 1 c
             HGETEX $K ex 200 fields 2 c c
