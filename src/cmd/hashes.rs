@@ -210,8 +210,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Largest absolute field expiry time Redis accepts (2^48 - 1 ms).
-const MAX_FIELD_EXPIRE_MS: i64 = (1 << 48) - 1;
+/// Largest absolute field expiry time the commands accept: Redis stores
+/// field times in 48 bits but accepts only a quarter of that range from
+/// clients, 2^46 - 1 ms (about the year 4199).
+const MAX_FIELD_EXPIRE_MS: i64 = ((1 << 48) - 1) >> 2;
 
 /// Per-field reply codes of the expiration commands.
 const NO_FIELD: i64 = -2;
@@ -778,6 +780,7 @@ fn hexpire_generic(
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     db.log_nothing();
     if let Some(hash) = db.get_hash_mut(key)? {
+        hash.prepare_field_ttls();
         for field in fields {
             let code = if !hash.contains(field) {
                 NO_FIELD
@@ -971,7 +974,7 @@ enum FieldExpiryOpt {
     KeepTtl,
 }
 
-/// Parses `EX|PX|EXAT|PXAT value` at `opts[i]` if it is one; `Ok(None)` if
+/// Parses `EX|PX|EXAT|PXAT value` at `argv[i]` if it is one; `Ok(None)` if
 /// the word is something else.
 fn parse_time_option(
     argv: &[Bytes],
@@ -991,34 +994,26 @@ fn parse_time_option(
     } else {
         return Ok(None);
     };
-    let value = argv.get(i + 1).ok_or(SYNTAX)?;
+    let value = argv
+        .get(i + 1)
+        .ok_or(CmdError::fixed("ERR missing expire time"))?;
     let base = if absolute { 0 } else { now_ms };
     field_expire_at(value, unit, base, cmd).map(Some)
 }
 
 fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    const ONLY_ONE: CmdError =
-        CmdError::fixed("ERR Only one of EX, PX, EXAT, PXAT or PERSIST arguments can be specified");
     let key = &ctx.args[1];
     let now = db.now_ms;
     let exists = live_hash(db, key)?.is_some();
-    let mut expiry = FieldExpiryOpt::Unset;
-    let mut i = 2;
-    while i < ctx.args.len() && !is(&ctx.args[i], "FIELDS") {
-        let opt = if let Some(at) = parse_time_option(ctx.args, i, now, "hgetex")? {
-            i += 2;
-            FieldExpiryOpt::At(at)
-        } else if is(&ctx.args[i], "PERSIST") {
-            i += 1;
-            FieldExpiryOpt::Persist
-        } else {
-            return Err(SYNTAX);
-        };
-        if expiry != FieldExpiryOpt::Unset {
-            return Err(ONLY_ONE);
-        }
-        expiry = opt;
-    }
+    // At most one option, right after the key: anything else where FIELDS
+    // should be is reported as FIELDS missing, as Redis does.
+    let (expiry, i) = if let Some(at) = parse_time_option(ctx.args, 2, now, "hgetex")? {
+        (FieldExpiryOpt::At(at), 4)
+    } else if is(&ctx.args[2], "PERSIST") {
+        (FieldExpiryOpt::Persist, 3)
+    } else {
+        (FieldExpiryOpt::Unset, 2)
+    };
     let fields = parse_fields(ctx.args, i, NUMFIELDS_NOT_POSITIVE, 1)?;
     ctx.out.array(fields.len());
     let mut changed = false;
@@ -1031,6 +1026,9 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             }
         }
         Some(hash) => {
+            if expiry != FieldExpiryOpt::Unset {
+                hash.prepare_field_ttls();
+            }
             for field in fields {
                 let Some(v) = hash.get(field) else {
                     ctx.out.null();
@@ -1074,43 +1072,90 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
-fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+/// HSETEX's arguments, parsed completely before the key is looked up (so
+/// argument errors come before WRONGTYPE, as in Redis).
+struct HsetexArgs<'a> {
+    /// `None`: no condition; `Some(true)`: FNX; `Some(false)`: FXX.
+    only_new: Option<bool>,
+    /// The expiry option.
+    expiry: FieldExpiryOpt,
+    /// Field, value, field, value...
+    pairs: &'a [Bytes],
+}
+
+/// Parses `HSETEX key [FNX|FXX] [EX|PX|EXAT|PXAT time|KEEPTTL] FIELDS n
+/// field value...` with Redis's checks and error texts: the options in any
+/// order, each kind at most once, and a field count that does not match
+/// the arguments reported as a wrong number of arguments.
+fn parse_hsetex(argv: &[Bytes], now_ms: i64) -> Result<HsetexArgs<'_>, CmdError> {
     const ONLY_ONE_COND: CmdError =
         CmdError::fixed("ERR Only one of FXX or FNX arguments can be specified");
     const ONLY_ONE_TIME: CmdError =
         CmdError::fixed("ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
-    let key = &ctx.args[1];
-    let now = db.now_ms;
-    let exists = live_hash(db, key)?.is_some();
-    // None: no condition; Some(true): FNX; Some(false): FXX.
     let mut only_new: Option<bool> = None;
     let mut expiry = FieldExpiryOpt::Unset;
     let mut i = 2;
-    while i < ctx.args.len() && !is(&ctx.args[i], "FIELDS") {
-        let word = &ctx.args[i];
+    while i < argv.len() {
+        let word = &argv[i];
+        if is(word, "FIELDS") {
+            if i + 3 >= argv.len() {
+                return Err(wrong_arity("hsetex"));
+            }
+            let n = crate::protocol::parse_i64(&argv[i + 1])
+                .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
+                .ok_or(CmdError::fixed("ERR invalid number of fields"))?;
+            let pairs = &argv[i + 2..];
+            if pairs.len() % 2 != 0 || n as usize != pairs.len() / 2 {
+                return Err(wrong_arity("hsetex"));
+            }
+            return Ok(HsetexArgs {
+                only_new,
+                expiry,
+                pairs,
+            });
+        }
         if is(word, "FNX") || is(word, "FXX") {
             if only_new.is_some() {
                 return Err(ONLY_ONE_COND);
             }
             only_new = Some(is(word, "FNX"));
             i += 1;
-            continue;
-        }
-        let opt = if let Some(at) = parse_time_option(ctx.args, i, now, "hsetex")? {
-            i += 2;
-            FieldExpiryOpt::At(at)
         } else if is(word, "KEEPTTL") {
+            if expiry != FieldExpiryOpt::Unset {
+                return Err(ONLY_ONE_TIME);
+            }
+            expiry = FieldExpiryOpt::KeepTtl;
             i += 1;
-            FieldExpiryOpt::KeepTtl
+        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(word, w)) {
+            // The conflict is reported before the time is parsed.
+            if expiry != FieldExpiryOpt::Unset {
+                return Err(ONLY_ONE_TIME);
+            }
+            if let Some(at) = parse_time_option(argv, i, now_ms, "hsetex")? {
+                expiry = FieldExpiryOpt::At(at);
+            }
+            i += 2;
         } else {
-            return Err(SYNTAX);
-        };
-        if expiry != FieldExpiryOpt::Unset {
-            return Err(ONLY_ONE_TIME);
+            return Err(CmdError::new(format!(
+                "ERR unknown argument: {}",
+                String::from_utf8_lossy(word)
+            )));
         }
-        expiry = opt;
     }
-    let pairs = parse_fields(ctx.args, i, NUMFIELDS_NOT_POSITIVE, 2)?;
+    // Unreachable within HSETEX's arity (at least four words after the
+    // command name cannot all be valid options).
+    Err(wrong_arity("hsetex"))
+}
+
+fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let key = &ctx.args[1];
+    let now = db.now_ms;
+    let HsetexArgs {
+        only_new,
+        expiry,
+        pairs,
+    } = parse_hsetex(ctx.args, now)?;
+    let exists = live_hash(db, key)?.is_some();
     let condition_met = match only_new {
         None => true,
         Some(fnx) => {
@@ -1127,6 +1172,9 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let limits = limits(ctx);
     let hash = db.hash_or_create(key)?;
+    if matches!(expiry, FieldExpiryOpt::At(_)) {
+        hash.prepare_field_ttls();
+    }
     for p in pairs.chunks(2) {
         let (field, value) = (&p[0], &p[1]);
         match expiry {
@@ -1194,11 +1242,16 @@ mod tests {
         assert!(field_expire_at(b"-1", 1, 0, "hpexpire").is_err());
         assert!(field_expire_at(b"x", 1, 0, "hpexpire").is_err());
         assert_eq!(
-            field_expire_at(b"281474976710655", 1, 0, "hpexpireat"),
+            field_expire_at(b"70368744177663", 1, 0, "hpexpireat"),
             Ok(MAX_FIELD_EXPIRE_MS)
         );
         assert_eq!(
-            field_expire_at(b"281474976710656", 1, 0, "hpexpireat"),
+            field_expire_at(b"70368744177", 1000, 0, "hexpireat"),
+            Ok(70_368_744_177_000)
+        );
+        assert!(field_expire_at(b"70368744178", 1000, 0, "hexpireat").is_err());
+        assert_eq!(
+            field_expire_at(b"70368744177664", 1, 0, "hpexpireat"),
             Err(CmdError::fixed(
                 "ERR invalid expire time in 'hpexpireat' command"
             ))

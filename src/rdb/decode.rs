@@ -333,7 +333,8 @@ pub fn hash_from_listpack(blob: &[u8], limits: HashLimits, tuple: usize) -> Resu
             for t in spans.chunks(3) {
                 match crate::protocol::parse_i64(item(t[2])) {
                     Some(0) => {}
-                    Some(when) if when > 0 => h.set_field_expire_time(item(t[0]), when),
+                    // The blob is in Redis's order already.
+                    Some(when) if when > 0 => h.load_field_expire_time(item(t[0]), when),
                     _ => return Err(RdbError::new("invalid hash field expiry")),
                 }
             }

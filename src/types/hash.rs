@@ -8,7 +8,9 @@
 //! Fields may carry an absolute expiry time (Redis 7.4 hash field expiration).
 //! Those times live in a side table ([`FieldTtls`]) that exists only for hashes
 //! that ever had a field TTL; a packed hash with that table reports the
-//! `listpackex` encoding, as Redis does. The storage layer itself never hides
+//! `listpackex` encoding, as Redis does, and keeps its fields in Redis's
+//! `listpackex` order (by expiry time, fields without a TTL last), which is
+//! the order replies list them in. The storage layer itself never hides
 //! expired fields: callers first call [`HashValue::purge_expired`] with the
 //! command's clock, which reclaims them (the hash commands do this on every
 //! access, active expiry does it in the background).
@@ -399,17 +401,44 @@ impl HashValue {
         self.ttls()?.times.get(field).copied()
     }
 
-    /// Sets the absolute expiry time of an existing `field`.
+    /// Sets the absolute expiry time of an existing `field`. A packed hash
+    /// keeps the order of Redis's `listpackex`: fields with a TTL first, by
+    /// ascending time, a field given a time going in front of the fields
+    /// that already have the same one; fields without a TTL after them. So
+    /// HGETALL, HSCAN and DUMP list the fields in Redis's order.
     pub fn set_field_expire_time(&mut self, field: &[u8], when_ms: i64) {
         if !self.contains(field) {
             return;
         }
+        self.record_field_ttl(field, when_ms);
+        self.reposition_packed(field, Some(when_ms));
+    }
+
+    /// Like [`HashValue::set_field_expire_time`] but leaves the field where
+    /// it is: for loading a `listpackex` whose order is already Redis's.
+    pub fn load_field_expire_time(&mut self, field: &[u8], when_ms: i64) {
+        if self.contains(field) {
+            self.record_field_ttl(field, when_ms);
+        }
+    }
+
+    fn record_field_ttl(&mut self, field: &[u8], when_ms: i64) {
         let ttls = self.boxed().ttls.get_or_insert_with(FieldTtls::new);
         ttls.times.insert(field.into(), when_ms);
         ttls.earliest = ttls.earliest.min(when_ms);
     }
 
-    /// Removes the TTL of `field`; true if it had one.
+    /// Makes a packed hash `listpackex` without giving any field a TTL, as
+    /// Redis does for a hash that a TTL-setting command touches (HEXPIRE on
+    /// fields that do not exist, HGETEX PERSIST, ...).
+    pub fn prepare_field_ttls(&mut self) {
+        if self.is_packed() {
+            self.boxed().ttls.get_or_insert_with(FieldTtls::new);
+        }
+    }
+
+    /// Removes the TTL of `field`; true if it had one. In a packed hash the
+    /// field moves to the end, after the fields without a TTL, as in Redis.
     pub fn clear_field_ttl(&mut self, field: &[u8]) -> bool {
         let Some(ttls) = self.ttls_mut() else {
             return false;
@@ -419,9 +448,60 @@ impl HashValue {
                 if when == ttls.earliest {
                     ttls.recompute_earliest();
                 }
+                self.reposition_packed(field, None);
                 true
             }
             None => false,
+        }
+    }
+
+    /// In a packed hash, moves `field` (whose TTL is already recorded) to
+    /// where Redis's `listpackex` inserts a field expiring at `when`: before
+    /// the first other field without a TTL or with a TTL at or after
+    /// `when`; at the end for no TTL.
+    fn reposition_packed(&mut self, field: &[u8], when: Option<i64>) {
+        let (EncRef::Packed(lp), Some(ttls)) = (self.enc(), self.ttls()) else {
+            return;
+        };
+        let Some(at) = Self::packed_find(lp, field) else {
+            return;
+        };
+        let Some(value_at) = lp.next(at) else {
+            return;
+        };
+        let end = lp.next(value_at).unwrap_or(lp.byte_len());
+        let mut target = None;
+        if let Some(when) = when {
+            let mut pos = lp.first();
+            while let Some(q) = pos {
+                let before = q != at && ttls.times.get(lp.entry(q)).is_none_or(|&t| t >= when);
+                if before {
+                    target = Some(q);
+                    break;
+                }
+                pos = lp.next(q).and_then(|v| lp.next(v));
+            }
+        }
+        // Already in place: right before its target, or last going last.
+        if target.unwrap_or(lp.byte_len()) == end {
+            return;
+        }
+        let value = lp.entry(value_at).to_vec();
+        let EncMut::Packed(lp) = self.enc_mut() else {
+            return;
+        };
+        lp.remove_at(at);
+        lp.remove_at(at);
+        match target {
+            Some(q) => {
+                let q = if q > at { q - (end - at) } else { q };
+                lp.insert_at(q, &value);
+                lp.insert_at(q, field);
+            }
+            None => {
+                lp.push_back(field);
+                lp.push_back(&value);
+            }
         }
     }
 
@@ -554,6 +634,56 @@ mod tests {
         h.set_field_expire_time(b"f1", 10);
         assert_eq!(h.purge_expired(1000).len(), 1);
         assert!(!h.contains(b"f1"));
+    }
+
+    fn fields(h: &HashValue) -> Vec<&[u8]> {
+        h.iter().map(|(f, _)| f).collect()
+    }
+
+    #[test]
+    fn packed_fields_keep_redis_listpackex_order() {
+        let limits = HashLimits {
+            max_entries: 16,
+            max_value: 16,
+        };
+        let mut h = HashValue::new();
+        for f in ["a", "b", "c", "d"] {
+            h.set(f.as_bytes(), b"v", limits);
+        }
+        h.set_field_expire_time(b"a", 400);
+        h.set_field_expire_time(b"c", 400);
+        // Same time: the later one goes first.
+        assert_eq!(fields(&h), [&b"c"[..], b"a", b"b", b"d"]);
+        h.set_field_expire_time(b"d", 300);
+        assert_eq!(fields(&h), [&b"d"[..], b"c", b"a", b"b"]);
+        h.set(b"e", b"v", limits);
+        assert!(h.clear_field_ttl(b"a"));
+        assert_eq!(fields(&h), [&b"d"[..], b"c", b"b", b"e", b"a"]);
+        h.set_field_expire_time(b"e", 350);
+        assert_eq!(fields(&h), [&b"d"[..], b"e", b"c", b"b", b"a"]);
+        // HSET of a field with a TTL moves it last; a keep-TTL write and an
+        // HSET of a field without one leave it in place.
+        h.set(b"c", b"w", limits);
+        h.set_keep_ttl(b"d", b"w", limits);
+        h.set(b"a", b"w", limits);
+        assert_eq!(fields(&h), [&b"d"[..], b"e", b"b", b"a", b"c"]);
+        assert_eq!(h.get(b"c"), Some(&b"w"[..]));
+        assert_eq!(h.get(b"d"), Some(&b"w"[..]));
+        // A later time goes after the earlier ones; loading keeps order.
+        h.set_field_expire_time(b"c", 360);
+        assert_eq!(fields(&h), [&b"d"[..], b"e", b"c", b"b", b"a"]);
+        h.load_field_expire_time(b"a", 1);
+        assert_eq!(fields(&h), [&b"d"[..], b"e", b"c", b"b", b"a"]);
+        assert_eq!(h.field_expire_time(b"a"), Some(1));
+    }
+
+    #[test]
+    fn prepare_field_ttls_makes_listpackex() {
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", LIMITS);
+        h.prepare_field_ttls();
+        assert_eq!(h.encoding_name(), "listpackex");
+        assert!(!h.has_field_ttls());
     }
 
     #[test]

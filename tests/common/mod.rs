@@ -3,6 +3,8 @@
 //!
 //! Tests that compare against Redis need `redis-server` on PATH; when it is
 //! missing they fail loudly (the test command installs it), never skip.
+//! `FERRODIS_REDIS_SERVER=/path/to/redis-server` compares against another
+//! build instead (see [`redis_server_bin`]).
 
 #![allow(dead_code)]
 
@@ -148,10 +150,21 @@ pub fn start_ferrodis(extra: &[&str]) -> ServerProcess {
     }
 }
 
+/// The redis-server binary the differential tests compare against: the
+/// `FERRODIS_REDIS_SERVER` environment variable if set (a path, for a build
+/// of another Redis version), else `redis-server` from PATH (Debian's 7.0.15,
+/// the reference of the default suite).
+pub fn redis_server_bin() -> String {
+    std::env::var("FERRODIS_REDIS_SERVER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "redis-server".to_string())
+}
+
 /// The redis-server command line test servers start from: `port` on
 /// loopback, no save rules, protected mode off.
 pub fn redis_command(port: u16) -> Command {
-    let mut cmd = Command::new("redis-server");
+    let mut cmd = Command::new(redis_server_bin());
     cmd.args([
         "--port",
         &port.to_string(),
@@ -164,8 +177,8 @@ pub fn redis_command(port: u16) -> Command {
     cmd
 }
 
-/// Starts Debian's redis-server with `extra` directives. Panics with a clear
-/// message if it is not installed.
+/// Starts redis-server ([`redis_server_bin`]) with `extra` directives.
+/// Panics with a clear message if it cannot be started.
 pub fn start_redis(extra: &[&str]) -> ServerProcess {
     let port = free_port();
     let dir = TempDir::new("redis");
@@ -178,7 +191,9 @@ pub fn start_redis(extra: &[&str]) -> ServerProcess {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!(
-            "redis-server is required for differential tests (apt-get install redis-server): {e}"
+            "{} is required for differential tests (apt-get install redis-server, \
+             or set FERRODIS_REDIS_SERVER to a redis-server binary): {e}",
+            redis_server_bin()
         )
     });
     wait_ready(port, &mut child, "redis-server");
