@@ -1,0 +1,133 @@
+//! Expiry in the background: the periodic task's active expire cycle over
+//! keys and hash fields, each shard locked briefly.
+
+use super::*;
+
+/// A hash whose expired fields active expiry reclaimed: its key, the
+/// fields, and whether the key was deleted (no field left).
+type ReclaimedFields = (Box<[u8]>, Vec<Box<[u8]>>, bool);
+
+impl ShardDb {
+    /// Reclaims expired hash fields of up to `sample` tracked hashes, deleting
+    /// hashes left empty. Returns each hash's key, the fields reclaimed and
+    /// whether the key was deleted.
+    fn reclaim_hash_fields(&mut self, now_ms: i64, sample: usize) -> Vec<ReclaimedFields> {
+        let mut visited: Vec<Box<[u8]>> = Vec::new();
+        let mut cursor = self.hash_ttl_cursor;
+        while visited.len() < sample {
+            cursor = self
+                .hash_ttl_keys
+                .scan_step(cursor, |k, _| visited.push(k.into()));
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.hash_ttl_cursor = cursor;
+        let mut deleted = Vec::new();
+        for key in visited {
+            let h = hash_key(&key);
+            self.preserve(h);
+            let keep_tracking = match self.keys.get_mut(h, &key) {
+                Some(Entry {
+                    value: Value::Hash(hash),
+                    ..
+                }) => {
+                    let fields = hash.purge_expired(now_ms);
+                    let emptied = hash.is_empty();
+                    let keep = !emptied && hash.has_field_ttls();
+                    if emptied {
+                        self.remove(h, &key);
+                    }
+                    if !fields.is_empty() {
+                        deleted.push((key.clone(), fields, emptied));
+                    }
+                    keep
+                }
+                _ => false,
+            };
+            if !keep_tracking {
+                self.hash_ttl_keys.remove(h, &key);
+            }
+        }
+        deleted
+    }
+}
+
+impl Keyspace {
+    /// Deletes up to a bounded number of expired keys; returns how many were
+    /// deleted. Called from the server's periodic task (Redis's active expire
+    /// cycle): each shard is locked only briefly.
+    /// Deletions are logged to `aof` when it is on.
+    pub fn active_expire_cycle(
+        &self,
+        now_ms: i64,
+        deadline: std::time::Instant,
+        aof: &crate::aof::Aof,
+    ) -> u64 {
+        const SAMPLE: usize = 20;
+        let mut deleted = 0;
+        for shard in self.shards.iter() {
+            // The periodic task shares its thread with the accept loop: it
+            // never waits out a long command.
+            let Some(mut shard) = self.try_lock_shard(shard) else {
+                break;
+            };
+            let shard = &mut *shard;
+            for db_index in 0..shard.dbs.len() {
+                if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
+                    for (key, fields, emptied) in
+                        shard.dbs[db_index].reclaim_hash_fields(now_ms, SAMPLE)
+                    {
+                        shard.touch_watchers(db_index, &key);
+                        if aof.is_logging() {
+                            let args = crate::aof::hdel(&key, &fields);
+                            aof.append(&[crate::aof::Effect { db: db_index, args }]);
+                        }
+                        deleted += u64::from(emptied);
+                    }
+                }
+                loop {
+                    let db = &mut shard.dbs[db_index];
+                    if db.expires.is_empty() {
+                        break;
+                    }
+                    let mut sampled = 0;
+                    let mut expired_keys: Vec<Box<[u8]>> = Vec::new();
+                    let mut cursor = db.expire_cursor;
+                    while sampled < SAMPLE {
+                        cursor = db.expires.scan_step(cursor, |k, &when| {
+                            sampled += 1;
+                            if when <= now_ms {
+                                expired_keys.push(k.into());
+                            }
+                        });
+                        if cursor == 0 {
+                            break;
+                        }
+                    }
+                    db.expire_cursor = cursor;
+                    let n = expired_keys.len();
+                    for key in expired_keys {
+                        let h = hash_key(&key);
+                        shard.dbs[db_index].remove(h, &key);
+                        shard.touch_watchers(db_index, &key);
+                        if aof.is_logging() {
+                            let args = crate::aof::command(&[b"DEL", &key]);
+                            aof.append(&[crate::aof::Effect { db: db_index, args }]);
+                        }
+                        deleted += 1;
+                    }
+                    // Keep going in this db while a quarter or more of the
+                    // sample was stale, as Redis does, within the time budget.
+                    if n * 4 < sampled.max(1) || std::time::Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+        deleted
+    }
+}

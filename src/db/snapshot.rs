@@ -1,0 +1,126 @@
+//! The copy-on-write hooks of a background save: each write serialises the
+//! bucket it is about to change if the saver has not reached it yet.
+
+use super::*;
+
+/// A background save's progress through one database of one shard.
+///
+/// The save captures the keyspace as it was at one instant without copying
+/// it up front: the saver walks the key table bucket by bucket, and a write
+/// to a bucket it has not reached yet first serialises that bucket as it
+/// still is ("preserves" it). Every bucket is thus written exactly once, with
+/// its content at the instant the save began. A table resize would move keys
+/// between walked and unwalked buckets, so before one happens the rest of
+/// the table is serialised at once.
+pub(super) struct DbSnapshot {
+    /// The database number the output belongs to (it travels with the data
+    /// through SWAPDB).
+    pub(super) label: usize,
+    /// Buckets below this index have been walked; `usize::MAX` once the
+    /// whole table is written.
+    pub(super) walked: usize,
+    /// Buckets at or past `walked` already preserved by a writer.
+    pub(super) preserved: Vec<u64>,
+    /// Serialised keys not yet handed to the saver.
+    pub(super) out: crate::rdb::encode::Encoder,
+    /// The instant of the save: keys expired by then are left out.
+    pub(super) now_ms: i64,
+}
+
+/// Serialised keys of one database handed to the saver by
+/// [`Keyspace::snapshot_step`].
+pub struct SnapshotChunk {
+    /// The database they belong to.
+    pub db: usize,
+    /// RDB key/value records.
+    pub bytes: Vec<u8>,
+}
+
+impl DbSnapshot {
+    fn is_preserved(&self, idx: usize) -> bool {
+        self.preserved
+            .get(idx / 64)
+            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+    }
+
+    /// Serialises bucket `idx` of `keys` unless it is already written.
+    fn write_bucket(&mut self, idx: usize, keys: &Dict<Entry>, expires: &Dict<i64>) {
+        if self.walked == usize::MAX || idx < self.walked || self.is_preserved(idx) {
+            return;
+        }
+        if let Some(w) = self.preserved.get_mut(idx / 64) {
+            *w |= 1 << (idx % 64);
+        }
+        for (key, entry) in keys.bucket_entries(idx) {
+            let when = if expires.is_empty() {
+                None
+            } else {
+                expires.get(hash_key(key), key).copied()
+            };
+            if when.is_none_or(|t| t > self.now_ms) {
+                self.out.key_value(key, &entry.value, when);
+            }
+        }
+    }
+
+    /// Walks up to `buckets` more buckets; true once the table is done.
+    pub(super) fn walk(&mut self, buckets: usize, keys: &Dict<Entry>, expires: &Dict<i64>) -> bool {
+        if self.walked == usize::MAX {
+            return true;
+        }
+        let end = self.walked.saturating_add(buckets).min(keys.bucket_count());
+        for idx in self.walked..end {
+            self.write_bucket(idx, keys, expires);
+        }
+        self.walked = end;
+        if end >= keys.bucket_count() {
+            self.walked = usize::MAX;
+            self.preserved = Vec::new();
+        }
+        self.walked == usize::MAX
+    }
+}
+
+impl ShardDb {
+    /// Before the key with `hash` changes in place (value or TTL): if a
+    /// background save has not written its bucket yet, write it now.
+    #[inline]
+    pub(super) fn preserve(&mut self, hash: u64) {
+        if let Some(snap) = self.snapshot.as_deref_mut() {
+            if let Some(idx) = self.keys.bucket_of(hash) {
+                snap.write_bucket(idx, &self.keys, &self.expires);
+            }
+        }
+    }
+
+    /// [`ShardDb::preserve`] before inserting a key, which may resize.
+    #[inline]
+    pub(super) fn preserve_for_insert(&mut self, hash: u64) {
+        if self.snapshot.is_some() {
+            if self.keys.grows_on_insert() {
+                self.finish_snapshot_walk();
+            } else {
+                self.preserve(hash);
+            }
+        }
+    }
+
+    /// [`ShardDb::preserve`] before removing a key, which may resize.
+    #[inline]
+    pub(super) fn preserve_for_remove(&mut self, hash: u64) {
+        if self.snapshot.is_some() {
+            if self.keys.shrinks_on_remove() {
+                self.finish_snapshot_walk();
+            } else {
+                self.preserve(hash);
+            }
+        }
+    }
+
+    /// Writes every bucket the background save has not reached yet.
+    pub(super) fn finish_snapshot_walk(&mut self) {
+        if let Some(snap) = self.snapshot.as_deref_mut() {
+            snap.walk(usize::MAX, &self.keys, &self.expires);
+        }
+    }
+}

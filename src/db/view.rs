@@ -1,0 +1,695 @@
+//! `DbView`: what a command sees of the keyspace while it holds its shard
+//! locks: typed accessors, lazy expiry, modification bookkeeping.
+
+use super::*;
+
+/// A command's window on the keyspace: the locked shards and the selected
+/// database. Dropping it releases the locks.
+pub struct DbView<'a> {
+    pub(super) guards: [Option<MutexGuard<'a, Shard>>; SHARD_COUNT],
+    /// The selected database.
+    pub db: usize,
+    /// The time the command runs at: a command (and a whole transaction) sees
+    /// one consistent clock for expiry.
+    pub now_ms: i64,
+    /// Changes made (for `save` rules and INFO).
+    pub dirty: u64,
+    /// Read lookups that found a key.
+    pub hits: u64,
+    /// Read lookups that found nothing.
+    pub misses: u64,
+    /// Keys deleted because they had expired.
+    pub expired: u64,
+    /// Lookups leave access times alone (CLIENT NO-TOUCH).
+    pub no_touch: bool,
+    /// What access stamps record (from `maxmemory-policy`).
+    pub access: AccessPolicy,
+    /// Changes are being logged (the AOF is on): effects are collected in
+    /// `effects` for `cmd::execute` to append while the locks are held.
+    pub logging: bool,
+    /// Logged effects of the command (or transaction) so far.
+    pub effects: Vec<crate::aof::Effect>,
+    /// The running command logged its own effects in place of itself.
+    effect_logged: bool,
+    /// Hashes of the keys whose LFU counter this command has bumped: Redis
+    /// counts one access per key per command, however many times a command
+    /// looks the key up.
+    lfu_touched: [u64; 4],
+    lfu_touched_len: usize,
+}
+
+impl DbView<'_> {
+    /// A view holding no shard yet.
+    pub(super) fn empty(db: usize, now_ms: i64) -> Self {
+        DbView {
+            guards: Default::default(),
+            db,
+            now_ms,
+            dirty: 0,
+            hits: 0,
+            misses: 0,
+            expired: 0,
+            no_touch: false,
+            access: AccessPolicy::Lru,
+            logging: false,
+            effects: Vec::new(),
+            effect_logged: false,
+            lfu_touched: [0; 4],
+            lfu_touched_len: 0,
+        }
+    }
+}
+
+macro_rules! typed_accessors {
+    ($get:ident, $get_mut:ident, $get_or_create:ident, $variant:ident, $ty:ty) => {
+        /// The value at `key` if it has this type; `WRONGTYPE` if it has
+        /// another; `None` if absent.
+        pub fn $get(&mut self, key: &[u8]) -> Result<Option<&$ty>, CmdError> {
+            match self.get(key) {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(std::borrow::Borrow::borrow(v))),
+                Some(_) => Err(WRONGTYPE),
+            }
+        }
+
+        /// Mutable form of the typed getter.
+        pub fn $get_mut(&mut self, key: &[u8]) -> Result<Option<&mut $ty>, CmdError> {
+            match self.get_mut(key) {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(std::borrow::BorrowMut::borrow_mut(v))),
+                Some(_) => Err(WRONGTYPE),
+            }
+        }
+
+        /// The value at `key`, created empty if absent; `WRONGTYPE` if the key
+        /// holds another type.
+        pub fn $get_or_create(&mut self, key: &[u8]) -> Result<&mut $ty, CmdError> {
+            let hash = hash_key(key);
+            self.expire_if_needed(hash, key);
+            let (db, access, now) = (self.db, self.access, self.now_ms);
+            // An existing key counts as accessed (once per command under
+            // LFU, where creating it counts as this command's access too).
+            let touch = match access {
+                AccessPolicy::Lru => true,
+                AccessPolicy::Lfu { .. } => {
+                    let exists = self.shard(hash).dbs[db].keys.contains(hash, key);
+                    self.first_access(hash) && exists
+                }
+            };
+            self.shard(hash).dbs[db].preserve_for_insert(hash);
+            let entry = self.shard(hash).dbs[db]
+                .keys
+                .get_or_insert_with(hash, key, || Entry {
+                    value: Value::$variant(Default::default()),
+                    lru: access.new_stamp(now),
+                });
+            if touch {
+                entry.lru = access.touched(entry.lru, now);
+            }
+            match &mut entry.value {
+                Value::$variant(v) => Ok(std::borrow::BorrowMut::borrow_mut(v)),
+                _ => Err(WRONGTYPE),
+            }
+        }
+    };
+}
+
+impl<'a> DbView<'a> {
+    #[inline]
+    fn shard(&mut self, hash: u64) -> &mut Shard {
+        let idx = shard_of(hash);
+        match self.guards[idx].as_deref_mut() {
+            Some(shard) => shard,
+            // The command table's key positions decide what is locked; a key
+            // outside them is a bug in the table, not a client error.
+            None => panic!("keyspace shard {idx} accessed without its lock"),
+        }
+    }
+
+    fn locked_shards(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().filter_map(|g| g.as_deref_mut())
+    }
+
+    /// True when every shard is locked (whole-keyspace operations need it).
+    pub fn holds_all(&self) -> bool {
+        self.guards.iter().all(Option::is_some)
+    }
+
+    /// Deletes `key` if its time has passed; true if it did.
+    fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> bool {
+        let (db, now) = (self.db, self.now_ms);
+        let shard = self.shard(hash);
+        let sdb = &mut shard.dbs[db];
+        if sdb.expires.is_empty() {
+            return false;
+        }
+        match sdb.expires.get(hash, key) {
+            Some(&when) if when <= now => {
+                sdb.remove(hash, key);
+                shard.touch_watchers(db, key);
+                self.expired += 1;
+                if self.logging {
+                    self.log_side_effect(crate::aof::command(&[b"DEL", key]));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The live entry at `key`, its access time updated unless `no_touch`.
+    fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(hash, key);
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        let touch = !self.no_touch
+            && (access == AccessPolicy::Lru
+                || (self.shard(hash).dbs[db].keys.contains(hash, key) && self.first_access(hash)));
+        let entry = self.shard(hash).dbs[db].keys.get_mut(hash, key)?;
+        if touch {
+            entry.lru = access.touched(entry.lru, now);
+        }
+        Some(entry)
+    }
+
+    /// The live value at `key`.
+    pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
+        let hash = hash_key(key);
+        self.lookup(hash, key).map(|e| &e.value)
+    }
+
+    /// The live entry at `key` without updating its access time (OBJECT,
+    /// TYPE-like inspection).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let hash = hash_key(key);
+        self.expire_if_needed(hash, key);
+        let db = self.db;
+        self.shard(hash).dbs[db].keys.get(hash, key)
+    }
+
+    /// Sets the access stamp of `key` (RESTORE's IDLETIME and FREQ).
+    pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
+        let hash = hash_key(key);
+        let db = self.db;
+        if let Some(entry) = self.shard(hash).dbs[db].keys.get_mut(hash, key) {
+            entry.lru = stamp;
+        }
+    }
+
+    /// Updates the access time of `key` even under CLIENT NO-TOUCH (the
+    /// TOUCH command); true if the key exists.
+    pub fn touch(&mut self, key: &[u8]) -> bool {
+        let hash = hash_key(key);
+        self.expire_if_needed(hash, key);
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        let first = self.first_access(hash);
+        match self.shard(hash).dbs[db].keys.get_mut(hash, key) {
+            Some(e) => {
+                if first {
+                    e.lru = access.touched(e.lru, now);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True if `key` exists in its shard's dictionary, even if its time has
+    /// passed and it was not reclaimed yet (for WATCH bookkeeping).
+    pub fn is_stale(&mut self, key: &[u8]) -> bool {
+        let hash = hash_key(key);
+        let (db, now) = (self.db, self.now_ms);
+        self.shard(hash).dbs[db].is_stale(hash, key, now)
+    }
+
+    /// The live value at `key`, counting a keyspace hit or miss (for the read
+    /// lookups INFO's `keyspace_hits`/`keyspace_misses` count).
+    pub fn get_counted(&mut self, key: &[u8]) -> Option<&Value> {
+        let hash = hash_key(key);
+        let found = self.lookup(hash, key).is_some();
+        if found {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        let db = self.db;
+        self.shard(hash).dbs[db]
+            .keys
+            .get(hash, key)
+            .map(|e| &e.value)
+    }
+
+    /// The live value at `key`, mutable.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let hash = hash_key(key);
+        let db = self.db;
+        self.shard(hash).dbs[db].preserve(hash);
+        self.lookup(hash, key).map(|e| &mut e.value)
+    }
+
+    /// True if `key` exists (and has not expired).
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// True unless this command already counted an access to the key with
+    /// hash `hash` (only tracked under LFU, where counting twice matters).
+    fn first_access(&mut self, hash: u64) -> bool {
+        if self.access == AccessPolicy::Lru {
+            return true;
+        }
+        let seen = &self.lfu_touched[..self.lfu_touched_len];
+        if seen.contains(&hash) {
+            return false;
+        }
+        if self.lfu_touched_len < self.lfu_touched.len() {
+            self.lfu_touched[self.lfu_touched_len] = hash;
+            self.lfu_touched_len += 1;
+        }
+        true
+    }
+
+    /// Starts a new command on this view (inside EXEC, each queued command
+    /// counts its own accesses).
+    pub fn begin_command(&mut self) {
+        self.lfu_touched_len = 0;
+        self.effect_logged = false;
+    }
+
+    /// Logs `args` as what the running command did, in place of the
+    /// command itself (for commands whose replay would not reproduce the
+    /// effect: relative expiry times, INCRBYFLOAT, ...). May be called
+    /// several times; logs nothing if the command changed nothing.
+    pub fn log_effect(&mut self, args: Vec<Bytes>) {
+        self.effect_logged = true;
+        if self.logging {
+            self.effects.push(crate::aof::Effect { db: self.db, args });
+        }
+    }
+
+    /// Marks the running command as logging its own effects even though it
+    /// logged none (its change needs no replay).
+    pub fn log_nothing(&mut self) {
+        self.effect_logged = true;
+    }
+
+    /// Logs `args` as happening before the running command's own effect
+    /// (deletion of expired keys and fields it came across).
+    pub fn log_side_effect(&mut self, args: Vec<Bytes>) {
+        if self.logging {
+            self.effects.push(crate::aof::Effect { db: self.db, args });
+        }
+    }
+
+    /// True (once) if the running command logged its own effects.
+    pub fn take_effect_logged(&mut self) -> bool {
+        std::mem::take(&mut self.effect_logged)
+    }
+
+    /// The access stamp for a value stored at `key`: under LFU an
+    /// overwritten key keeps its counter, as in Redis.
+    fn overwrite_stamp(&mut self, hash: u64, key: &[u8]) -> u32 {
+        let (db, access, now) = (self.db, self.access, self.now_ms);
+        match access {
+            AccessPolicy::Lru => lru_clock(now),
+            AccessPolicy::Lfu { .. } => self.shard(hash).dbs[db]
+                .keys
+                .get(hash, key)
+                .map_or_else(|| access.new_stamp(now), |e| e.lru),
+        }
+    }
+
+    /// Stores `value` at `key`, discarding any previous value and TTL.
+    pub fn set(&mut self, key: &[u8], value: Value) {
+        let hash = hash_key(key);
+        let lru = self.overwrite_stamp(hash, key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve_for_insert(hash);
+        sdb.keys.insert(hash, key, Entry { value, lru });
+        if !sdb.expires.is_empty() {
+            sdb.expires.remove(hash, key);
+        }
+    }
+
+    /// Stores `value` at `key`, keeping the key's TTL if it exists.
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        let hash = hash_key(key);
+        self.expire_if_needed(hash, key);
+        let lru = self.overwrite_stamp(hash, key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve_for_insert(hash);
+        sdb.keys.insert(hash, key, Entry { value, lru });
+    }
+
+    /// Removes `key`; returns its value if it existed (and had not expired).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let hash = hash_key(key);
+        if self.expire_if_needed(hash, key) {
+            return None;
+        }
+        let db = self.db;
+        self.shard(hash).dbs[db].remove(hash, key)
+    }
+
+    /// Removes `key` if it holds an empty hash or list (Redis deletes a
+    /// container when its last element goes). Returns true if removed.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+        let empty = match self.get(key) {
+            Some(Value::Hash(h)) => h.is_empty(),
+            Some(Value::List(l)) => l.is_empty(),
+            _ => false,
+        };
+        if empty {
+            self.remove(key);
+        }
+        empty
+    }
+
+    /// The absolute expiry time of `key` in ms, if it is volatile.
+    pub fn expire_time(&mut self, key: &[u8]) -> Option<i64> {
+        let hash = hash_key(key);
+        let db = self.db;
+        self.shard(hash).dbs[db].expires.get(hash, key).copied()
+    }
+
+    /// Sets the absolute expiry time of an existing `key`.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        let hash = hash_key(key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve(hash);
+        if let Some((stored_key, _)) = sdb.keys.get_key_value(hash, key) {
+            let stored_key: Box<[u8]> = stored_key.into();
+            match sdb.expires.get_mut(hash, key) {
+                Some(slot) => *slot = when_ms,
+                None => sdb.expires.insert_new(hash, stored_key, when_ms),
+            }
+        }
+    }
+
+    /// Removes the TTL of `key`; true if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let hash = hash_key(key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        sdb.preserve(hash);
+        sdb.expires.remove(hash, key).is_some()
+    }
+
+    /// Registers `key` as a hash with field TTLs, so active expiry reclaims
+    /// its expired fields in the background.
+    pub fn track_hash_field_ttls(&mut self, key: &[u8]) {
+        let hash = hash_key(key);
+        let db = self.db;
+        let sdb = &mut self.shard(hash).dbs[db];
+        if !sdb.hash_ttl_keys.contains(hash, key) {
+            sdb.hash_ttl_keys.insert_new(hash, key.into(), ());
+        }
+    }
+
+    /// Records that `key` was modified: fails the transactions watching it
+    /// and counts a change.
+    pub fn modified(&mut self, key: &[u8]) {
+        let hash = hash_key(key);
+        let db = self.db;
+        self.shard(hash).touch_watchers(db, key);
+        self.dirty += 1;
+    }
+
+    /// Registers `flag` as watching `key` in the current database.
+    pub fn watch(&mut self, key: &[u8], flag: &Arc<WatchFlag>) {
+        let expired = self.is_stale(key);
+        let db = self.db;
+        let list = self
+            .shard(hash_key(key))
+            .watches
+            .entry((db, key.into()))
+            .or_default();
+        if !list.iter().any(|w| Arc::ptr_eq(&w.flag, flag)) {
+            list.push(Watcher {
+                flag: flag.clone(),
+                expired,
+            });
+        }
+    }
+
+    /// True if `key` in `db`, watched by `flag`, was live at WATCH time and
+    /// has expired since (EXEC then fails even if it was not reclaimed).
+    pub fn watched_key_expired(&mut self, db: usize, key: &[u8], flag: &Arc<WatchFlag>) -> bool {
+        let hash = hash_key(key);
+        let now = self.now_ms;
+        let shard = self.shard(hash);
+        let Some(list) = shard.watches.get(&(db, Box::<[u8]>::from(key))) else {
+            return false;
+        };
+        let was_stale = list.iter().any(|w| Arc::ptr_eq(&w.flag, flag) && w.expired);
+        !was_stale && shard.dbs[db].is_stale(hash, key, now)
+    }
+
+    /// Removes `flag` from the watchers of `key` in database `db`.
+    pub fn unwatch(&mut self, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
+        self.shard(hash_key(key)).unwatch(db, key, flag);
+    }
+
+    typed_accessors!(get_str, get_str_mut, str_or_create, Str, StrValue);
+    typed_accessors!(get_hash, get_hash_mut, hash_or_create, Hash, HashValue);
+    typed_accessors!(get_list, get_list_mut, list_or_create, List, ListValue);
+
+    // ----- whole-database operations (the caller holds every shard) -----
+
+    /// Number of keys in database `db` (expired ones not yet reclaimed
+    /// included, as in Redis).
+    pub fn db_size(&mut self, db: usize) -> usize {
+        self.locked_shards().map(|s| s.dbs[db].keys.len()).sum()
+    }
+
+    /// Number of volatile keys in database `db`.
+    pub fn db_expires(&mut self, db: usize) -> usize {
+        self.locked_shards().map(|s| s.dbs[db].expires.len()).sum()
+    }
+
+    /// Empties database `db`; returns the number of keys removed and the
+    /// removed data, which the caller may drop on another thread.
+    pub fn flush_db(&mut self, db: usize) -> (usize, Vec<ShardDb>) {
+        let mut removed = 0;
+        let mut old = Vec::new();
+        let now = self.now_ms;
+        for shard in self.locked_shards() {
+            shard.touch_all_watchers_in_db(db, None, now);
+            // A background save keeps what it has not written yet.
+            shard.dbs[db].finish_snapshot_walk();
+            let mut taken = std::mem::take(&mut shard.dbs[db]);
+            shard.dbs[db].snapshot = taken.snapshot.take();
+            removed += taken.keys.len();
+            old.push(taken);
+        }
+        self.dirty += removed as u64;
+        (removed, old)
+    }
+
+    /// Swaps databases `a` and `b`.
+    pub fn swap_db(&mut self, a: usize, b: usize) {
+        let now = self.now_ms;
+        for shard in self.locked_shards() {
+            shard.touch_all_watchers_in_db(a, Some(b), now);
+            shard.touch_all_watchers_in_db(b, Some(a), now);
+            shard.dbs.swap(a, b);
+        }
+        self.dirty += 1;
+    }
+
+    /// One step of SCAN over database `db`: visits buckets from `cursor`
+    /// until at least `count` keys were seen (or ten times as many buckets
+    /// were visited), calling `f` for every live key. Returns the next cursor.
+    ///
+    /// The cursor packs the shard index in its low bits and the shard's
+    /// dictionary cursor above them.
+    pub fn scan(
+        &mut self,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&[u8], &Value),
+    ) -> u64 {
+        let now = self.now_ms;
+        let shard_bits = SHARD_COUNT.trailing_zeros();
+        let mut shard_idx = (cursor as usize) & (SHARD_COUNT - 1);
+        let mut dict_cursor = cursor >> shard_bits;
+        let mut seen = 0usize;
+        let mut steps = 0usize;
+        let max_steps = count.saturating_mul(10).max(1);
+        loop {
+            let shard = self.guards[shard_idx]
+                .as_deref()
+                .expect("SCAN runs with every shard locked");
+            let sdb = &shard.dbs[db];
+            dict_cursor = sdb.keys.scan_step(dict_cursor, |k, v| {
+                seen += 1;
+                let h = hash_key(k);
+                let expired = !sdb.expires.is_empty()
+                    && sdb.expires.get(h, k).is_some_and(|&when| when <= now);
+                if !expired {
+                    f(k, &v.value);
+                }
+            });
+            // Empty shards cost nothing: only count visits that did work.
+            if !sdb.keys.is_empty() {
+                steps += 1;
+            }
+            if dict_cursor == 0 {
+                shard_idx += 1;
+                if shard_idx == SHARD_COUNT {
+                    return 0;
+                }
+            }
+            if seen >= count || steps >= max_steps {
+                return (dict_cursor << shard_bits) | shard_idx as u64;
+            }
+        }
+    }
+
+    /// Starts a background save of every database at this instant
+    /// (`now_ms`): from here on, writes preserve what the save has not
+    /// written yet. Needs every shard locked.
+    pub fn begin_snapshot(&mut self, compress: bool) {
+        debug_assert!(self.holds_all(), "a snapshot starts under every lock");
+        let now = self.now_ms;
+        for shard in self.locked_shards() {
+            for (label, sdb) in shard.dbs.iter_mut().enumerate() {
+                sdb.snapshot = (!sdb.keys.is_empty()).then(|| {
+                    Box::new(DbSnapshot {
+                        label,
+                        walked: 0,
+                        preserved: vec![0; sdb.keys.bucket_count().div_ceil(64)],
+                        out: crate::rdb::encode::Encoder::new(compress),
+                        now_ms: now,
+                    })
+                });
+            }
+        }
+    }
+
+    /// Makes room for about `keys` more keys (and `expires` more TTLs) in
+    /// database `db`, spread over the locked shards (loading a dump).
+    pub fn reserve(&mut self, db: usize, keys: usize, expires: usize) {
+        let shards = self.guards.iter().filter(|g| g.is_some()).count().max(1);
+        for shard in self.locked_shards() {
+            shard.dbs[db].keys.reserve(keys / shards + 1);
+            shard.dbs[db].expires.reserve(expires / shards + 1);
+        }
+    }
+
+    /// Adds a key loaded from a dump to the selected database, with its
+    /// expiry; gives the key back if it exists already.
+    /// `hash` must be [`hash_key`] of the key.
+    pub fn load(
+        &mut self,
+        hash: u64,
+        key: crate::dict::DictKey,
+        value: Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), crate::dict::DictKey> {
+        let (db, lru) = (self.db, self.access.new_stamp(self.now_ms));
+        let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
+        let sdb = &mut self.shard(hash).dbs[db];
+        // Side tables need their own copy of the name, taken only when used.
+        let name: Option<Box<[u8]>> =
+            (expire_ms.is_some() || field_ttls).then(|| key.as_bytes().into());
+        sdb.keys
+            .insert_unique_key(hash, key, Entry { value, lru })
+            .map_err(|(key, _)| key)?;
+        if let Some(name) = name {
+            if let Some(when) = expire_ms {
+                sdb.expires.insert_new(hash, name.clone(), when);
+            }
+            if field_ttls {
+                sdb.hash_ttl_keys.insert_new(hash, name, ());
+            }
+        }
+        Ok(())
+    }
+
+    /// Prefetches what [`DbView::load`] of a key with `hash` into `db` will
+    /// read (see [`Dict::prefetch`]).
+    #[inline]
+    pub fn prefetch_for_load(&mut self, db: usize, hash: u64, depth: u8) {
+        self.shard(hash).dbs[db].keys.prefetch(hash, depth);
+    }
+
+    /// Drops the background save states of the locked shards.
+    pub fn end_snapshot(&mut self) {
+        for shard in self.locked_shards() {
+            for sdb in shard.dbs.iter_mut() {
+                sdb.snapshot = None;
+            }
+        }
+    }
+
+    /// Calls `f` for every live key of database `db`.
+    pub fn for_each_key(&mut self, db: usize, mut f: impl FnMut(&[u8], &Value)) {
+        self.for_each_entry(db, |k, v, _| f(k, v));
+    }
+
+    /// Calls `f` for every live key of database `db` with its expiry time.
+    pub fn for_each_entry(&mut self, db: usize, mut f: impl FnMut(&[u8], &Value, Option<i64>)) {
+        let now = self.now_ms;
+        for shard in self.locked_shards() {
+            let sdb = &shard.dbs[db];
+            for (k, e) in sdb.keys.iter() {
+                let when = if sdb.expires.is_empty() {
+                    None
+                } else {
+                    sdb.expires.get(hash_key(k), k).copied()
+                };
+                if when.is_none_or(|t| t > now) {
+                    f(k, &e.value, when);
+                }
+            }
+        }
+    }
+
+    /// True if some hash in the locked shards has fields with TTLs.
+    pub fn has_field_ttls(&mut self) -> bool {
+        // Every such hash is tracked; tracked names may be stale.
+        self.locked_shards().any(|s| {
+            s.dbs.iter().any(|d| {
+                d.hash_ttl_keys.iter().any(|(k, _)| {
+                    matches!(d.keys.get(hash_key(k), k),
+                        Some(Entry { value: Value::Hash(h), .. }) if h.has_field_ttls())
+                })
+            })
+        })
+    }
+
+    /// A random live key of database `db`.
+    pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
+        let sizes: Vec<usize> = self
+            .guards
+            .iter()
+            .map(|g| g.as_deref().map_or(0, |s| s.dbs[db].keys.len()))
+            .collect();
+        let total: usize = sizes.iter().sum();
+        // Bounded retries: with many expired-but-unreclaimed keys, give up
+        // like Redis does rather than loop forever.
+        for _ in 0..100 {
+            if total == 0 {
+                return None;
+            }
+            let mut pick = (crate::util::rand_u64() as usize) % total;
+            let mut idx = 0;
+            while pick >= sizes[idx] {
+                pick -= sizes[idx];
+                idx += 1;
+            }
+            let shard = self.guards[idx].as_deref()?;
+            let sdb = &shard.dbs[db];
+            let (key, _) = sdb.keys.random_entry(crate::util::rand_u64)?;
+            let key = key.to_vec();
+            if self.get(&key).is_some() {
+                return Some(key);
+            }
+        }
+        None
+    }
+}
