@@ -10,8 +10,31 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// A server process killed when the test ends, passing or failing.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Killed {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Starts ferrodis logging to `dir/log`, with `extra` directives.
-fn start_logged(dir: &TempDir, extra: &[&str]) -> (Child, u16) {
+fn start_logged(dir: &TempDir, extra: &[&str]) -> (Killed, u16) {
     let port = free_port();
     let log = dir.0.join("log");
     let mut child = ferrodis_command(port)
@@ -32,7 +55,7 @@ fn start_logged(dir: &TempDir, extra: &[&str]) -> (Child, u16) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             let mut c = RawClient::connect(port);
             if c.cmd(&["PING"]) == b"+PONG\r\n" {
-                return (child, port);
+                return (Killed(child), port);
             }
         }
         assert!(Instant::now() < deadline, "ferrodis did not start");
@@ -86,8 +109,7 @@ fn a_panicking_command_aborts_the_server_with_a_bug_report() {
             start_logged(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
         let mut client = RawClient::connect(port);
         assert_eq!(client.cmd(&["GET", "before"]), b"$1\r\n1\r\n");
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child);
     }
 }
 
@@ -188,6 +210,5 @@ fn commands_wait_out_a_short_hold_and_then_run() {
     assert!(sent.elapsed() > Duration::from_millis(500));
     assert_eq!(holder.read_reply(), b"+OK\r\n");
     assert_eq!(other.cmd(&["GET", "k"]), b"$5\r\nafter\r\n");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
