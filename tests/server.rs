@@ -274,6 +274,73 @@ fn command_subcommands_and_errors_match_redis() {
     assert!(n >= 40, "compared {n}");
 }
 
+/// COMMAND GETKEYS and GETKEYSANDFLAGS against Redis 7.0 for each key-spec
+/// shape among ferrodis's commands, and for Redis's fallbacks and errors.
+/// (Shapes only unbound commands have — keyword begin, limit, INCOMPLETE,
+/// unknown — are covered by `cmd::keyspec`'s unit tests over the
+/// generated facts.)
+#[test]
+fn command_getkeys_matches_redis_for_each_key_spec_shape() {
+    let n = common::differential(|p| {
+        for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+            let script = r#"
+                # index + range of one key, in a subcommand too
+                C GET k
+                C HSET h f v f2 v2
+                C OBJECT ENCODING k
+                C MEMORY USAGE k SAMPLES 5
+                # negative lastkey (to the end)
+                C DEL a b c
+                C EXISTS a
+                C MGET a b c d
+                C WATCH a b
+                # step 2
+                C MSET a 1 b 2 c 3
+                C MSETNX a 1 b 2
+                # two specs in a row, with different flags
+                C LMOVE a b LEFT RIGHT
+                C RPOPLPUSH a b
+                C COPY a b DB 1 REPLACE
+                C RENAME a b
+                C LCS a b LEN
+                # keynum, and bad counts
+                C LMPOP 2 a b LEFT
+                C LMPOP 1 a RIGHT COUNT 3
+                C LMPOP 3 a b LEFT
+                C LMPOP 0 a LEFT
+                C LMPOP -1 a b LEFT
+                C LMPOP x a b LEFT
+                C LMPOP 2abc a b LEFT
+                C LMPOP 1 a
+                # variable flags (SET's own finder)
+                C SET a b
+                C SET a b GET
+                C SET a b EX 10 get
+                C SET a b NX
+                # errors: no keys, unknown command or subcommand, arity
+                C PING
+                C CLIENT LIST
+                C CLIENT nosuch
+                C OBJECT nosuch k
+                C nosuchcommand a
+                C GET
+                C GET a b
+                C HSET h f
+                C MSET a
+            "#;
+            let lines: Vec<String> = script
+                .lines()
+                .map(|l| match l.trim().strip_prefix("C ") {
+                    Some(rest) => format!("COMMAND {sub} {rest}"),
+                    None => l.to_string(),
+                })
+                .collect();
+            p.script(&lines.join("\n"));
+        }
+    });
+    assert!(n >= 4 * 36, "compared {n}");
+}
+
 /// Removes the prose fields of COMMAND DOCS entries (which ferrodis does
 /// not carry), in both protocols.
 fn strip_prose(r: Resp) -> Resp {

@@ -695,6 +695,60 @@ mod tests {
         assert!(Registry::get().lookup(b"zunionstore").is_none());
     }
 
+    /// Key-spec shapes only unbound commands have, over their generated
+    /// facts; the expected keys are Redis 7.0.15's COMMAND GETKEYS answers
+    /// where its key specs decide them.
+    #[test]
+    fn key_specs_of_unbound_commands_follow_redis() {
+        let line =
+            |s: &str| -> Vec<Bytes> { s.split(' ').map(|w| Bytes::from(w.to_string())).collect() };
+        let exact = |name: &'static str, s: &str| {
+            let mut out = Vec::new();
+            let specs = facts::expect(name).key_specs;
+            keyspec::keys_with_flags(specs, &line(s), &mut out)
+                .then(|| out.iter().map(|k| k.pos).collect::<Vec<_>>())
+        };
+        let locked = |name: &'static str, s: &str| {
+            keyspec::KeyPositions::new(facts::expect(name).key_specs, &line(s)).collect::<Vec<_>>()
+        };
+        // Keyword begin with a limit: the first half after STREAMS.
+        assert_eq!(
+            exact("xread", "xread count 2 streams a b 0 0"),
+            Some(vec![4, 5])
+        );
+        assert_eq!(exact("xread", "xread streams a b 0"), Some(vec![2]));
+        assert_eq!(
+            exact("xreadgroup", "xreadgroup group g c streams a b 0 0"),
+            Some(vec![5, 6])
+        );
+        // Keyword begins that may be absent.
+        assert_eq!(exact("georadius", "georadius k 0 0 1 m"), Some(vec![1]));
+        assert_eq!(
+            exact("georadius", "georadius k 0 0 1 m storedist d2"),
+            Some(vec![1, 7])
+        );
+        // Negative lastkey short of the end.
+        assert_eq!(exact("blpop", "blpop a b 0"), Some(vec![1, 2]));
+        // A destination, then a count and keys.
+        assert_eq!(
+            exact("zunionstore", "zunionstore d 2 a b"),
+            Some(vec![1, 3, 4])
+        );
+        assert_eq!(exact("zunionstore", "zunionstore d 0 a"), None);
+        assert_eq!(exact("eval", "eval s 2 a b x"), Some(vec![3, 4]));
+        assert_eq!(exact("eval", "eval s 3 a b"), None);
+        // INCOMPLETE and unknown specs leave it to the command's finder
+        // (Redis's migrateGetKeys, sortGetKeys), but locking still covers
+        // what the specs find.
+        assert_eq!(exact("migrate", "migrate h p k 0 5 keys a b"), None);
+        assert_eq!(locked("migrate", "migrate h p k 0 5 keys a b"), [3, 7, 8]);
+        assert_eq!(exact("sort", "sort k by p"), None);
+        assert_eq!(locked("sort", "sort k by p store d"), [1]);
+        // Channels are not keys.
+        assert!(!keyspec::has_keys(facts::expect("spublish").key_specs));
+        assert_eq!(exact("spublish", "spublish c m"), Some(vec![]));
+    }
+
     #[test]
     fn lookup_positions_and_resolution() {
         let registry = Registry::get();
