@@ -168,6 +168,7 @@ impl KeySpec {
     /// Follows the spec over `args` (the whole command line). `clamp` cuts
     /// a run that goes past the end down to the arguments there are, instead
     /// of calling it invalid.
+    #[inline]
     pub fn search(&self, args: &[Bytes], clamp: bool) -> Found {
         let argc = args.len() as i64;
         let mut first = match self.begin {
