@@ -744,6 +744,24 @@ mod tests {
         assert_eq!(locked("migrate", "migrate h p k 0 5 keys a b"), [3, 7, 8]);
         assert_eq!(exact("sort", "sort k by p"), None);
         assert_eq!(locked("sort", "sort k by p store d"), [1]);
+        // The commands the issue names lock exactly their keys, from the
+        // key specs alone (no key finder, no every-shard fallback).
+        for (name, line, keys) in [
+            (
+                "zunionstore",
+                "zunionstore d 2 a b weights 1 2",
+                &[1, 3, 4][..],
+            ),
+            ("zrangestore", "zrangestore d s 0 -1", &[1, 2]),
+            ("xread", "xread block 0 streams a b $ $", &[4, 5]),
+            ("georadius", "georadius k 0 0 1 m store d", &[1, 7]),
+            ("eval", "eval s 2 a b x y", &[3, 4]),
+            ("fcall", "fcall f 1 k x", &[3]),
+        ] {
+            let f = facts::expect(name);
+            assert!(keyspec::all_complete(f.key_specs), "{name}");
+            assert_eq!(locked(name, line), keys, "{line}");
+        }
         // Channels are not keys.
         assert!(!keyspec::has_keys(facts::expect("spublish").key_specs));
         assert_eq!(exact("spublish", "spublish c m"), Some(vec![]));
