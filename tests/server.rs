@@ -239,6 +239,105 @@ fn command_info_and_docs_match_redis_for_every_common_command() {
     assert!(compared >= 2 * 160, "compared only {compared}");
 }
 
+/// A redis-server binary given by path, started on a free loopback port;
+/// killed on drop.
+struct HandBuiltRedis {
+    child: std::process::Child,
+    port: u16,
+    _dir: common::TempDir,
+}
+
+impl HandBuiltRedis {
+    /// Starts the binary named by the environment variable `var`.
+    fn start(var: &str) -> HandBuiltRedis {
+        let path =
+            std::env::var(var).unwrap_or_else(|_| panic!("{var} must name a redis-server binary"));
+        let port = common::free_port();
+        let dir = common::TempDir::new("redis-later");
+        let child = Command::new(&path)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--protected-mode", "no", "--dir"])
+            .arg(&dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {path}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{path} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HandBuiltRedis {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for HandBuiltRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The commands ferrodis has that Redis 7.0 lacks report the COMMAND INFO
+/// and DOCS (less prose) of the release that introduced them. Needs
+/// hand-built servers, so it runs only when asked:
+///
+/// ```text
+/// FERRODIS_REDIS_74=/work/ref/redis-7.4.1/src/redis-server \
+/// FERRODIS_REDIS_80=/work/ref/redis-8.0.2/src/redis-server \
+///   cargo test --release --test server -- --ignored later_commands
+/// ```
+#[test]
+#[ignore = "needs redis-server 7.4 and 8.0 binaries (FERRODIS_REDIS_74, FERRODIS_REDIS_80)"]
+fn later_commands_info_and_docs_match_their_release() {
+    let ours = start_ferrodis(&[]);
+    let base = start_redis(&[]);
+    let r74 = HandBuiltRedis::start("FERRODIS_REDIS_74");
+    let r80 = HandBuiltRedis::start("FERRODIS_REDIS_80");
+    let mut bad = Vec::new();
+    let mut compared = 0;
+    for resp in [2, 3] {
+        let mut clients = [ours.port, base.port, r74.port, r80.port].map(RawClient::connect);
+        if resp == 3 {
+            for c in &mut clients {
+                c.cmd(&["HELLO", "3"]);
+            }
+        }
+        let [o, base, r74, r80] = &mut clients;
+        let unknown = Resp::Array(vec![Resp::Null]);
+        for name in command_list(o) {
+            if parse(&base.cmd(&["COMMAND", "INFO", &name])) != unknown {
+                continue; // a Redis 7.0 command
+            }
+            let redis = if parse(&r74.cmd(&["COMMAND", "INFO", &name])) != unknown {
+                &mut *r74
+            } else {
+                &mut *r80
+            };
+            compared += 1;
+            let (a, b) = command_info_pair(o, redis, &name);
+            if a != b {
+                bad.push(format!(
+                    "INFO {name} (RESP{resp}):\n  ours  {a:?}\n  redis {b:?}"
+                ));
+            }
+            let (a, b) = command_docs_pair(o, redis, &name);
+            if a != b {
+                bad.push(format!(
+                    "DOCS {name} (RESP{resp}):\n  ours  {a:?}\n  redis {b:?}"
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // HEXPIRE ... HPERSIST, HGETDEL, HGETEX, HSETEX at least, both protocols.
+    assert!(compared >= 2 * 12, "compared only {compared}");
+}
+
 #[test]
 fn command_subcommands_and_errors_match_redis() {
     let n = common::differential(|p| {
