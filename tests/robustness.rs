@@ -105,8 +105,7 @@ fn a_panicking_command_aborts_the_server_with_a_bug_report() {
             assert!(log.contains(needle), "{sub}: log lacks {needle:?}:\n{log}");
         }
         // What was acknowledged before the crash is there after a restart.
-        let (mut child, port) =
-            start_logged(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
+        let (child, port) = start_logged(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
         let mut client = RawClient::connect(port);
         assert_eq!(client.cmd(&["GET", "before"]), b"$1\r\n1\r\n");
         drop(child);
@@ -195,7 +194,7 @@ fn a_long_command_holding_every_shard_leaves_the_other_worker_answering() {
 #[test]
 fn commands_wait_out_a_short_hold_and_then_run() {
     let dir = TempDir::new("hold");
-    let (mut child, port) = start_logged(&dir, &[]);
+    let (child, port) = start_logged(&dir, &[]);
     let (mut holder, mut writer, mut other) = on_two_workers(port);
     send(&mut holder, &["DEBUG", "SLEEP", "1.5"]);
     std::thread::sleep(Duration::from_millis(300));

@@ -35,7 +35,7 @@ pub struct AofStartup {
 /// Reads the manifest and marks the server as loading if there is data to
 /// load (clients accepted from now on get LOADING until it is loaded).
 pub fn prepare(shared: &Shared) -> Result<AofStartup, String> {
-    let mut dir = AofDir::from_config(shared)?;
+    let mut dir = AofDir::from_config(&shared.config.read())?;
     upgrade_old_style(&mut dir)?;
     let total = dir.total_size().map_err(|e| {
         io_error(

@@ -275,14 +275,11 @@ impl AofDir {
 
     /// The directory `appenddirname` and `appendfilename` name, with its
     /// manifest read if there is one.
-    pub fn from_config(shared: &crate::state::Shared) -> Result<AofDir, String> {
-        let mut dir = {
-            let config = shared.config.read();
-            AofDir::new(
-                config.get("appenddirname").unwrap_or("appendonlydir"),
-                config.get("appendfilename").unwrap_or("appendonly.aof"),
-            )
-        };
+    pub fn from_config(config: &crate::config::Config) -> Result<AofDir, String> {
+        let mut dir = AofDir::new(
+            config.get("appenddirname").unwrap_or("appendonlydir"),
+            config.get("appendfilename").unwrap_or("appendonly.aof"),
+        );
         dir.read_manifest()?;
         Ok(dir)
     }

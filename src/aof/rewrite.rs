@@ -149,7 +149,7 @@ fn current_dir(shared: &Shared) -> Result<AofDir, String> {
     if let Some(dir) = shared.aof.files.lock().clone() {
         return Ok(dir);
     }
-    AofDir::from_config(shared)
+    AofDir::from_config(&shared.config.read())
 }
 
 /// Where the log goes after the rewrite's instant.

@@ -2,158 +2,40 @@
 
 use super::args;
 use super::flags::*;
-use super::{CommandSpec, Ctx, Group, KeySpec};
+use super::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, DB_INDEX, SYNTAX};
 use std::sync::atomic::Ordering;
 
 /// The connection family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, FAST, KeySpec::None, Group::Connection, ping),
-    CommandSpec::new(
-        "echo",
-        2,
-        LOADING | STALE | FAST,
-        KeySpec::None,
-        Group::Connection,
-        echo,
-    ),
-    CommandSpec::new(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        KeySpec::None,
-        Group::Connection,
-        select,
-    ),
-    CommandSpec::new(
-        "quit",
-        -1,
-        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | TX_CONTROL,
-        KeySpec::None,
-        Group::Connection,
-        quit,
-    ),
-    CommandSpec::new(
-        "hello",
-        -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        KeySpec::None,
-        Group::Connection,
-        hello,
-    ),
-    CommandSpec::new(
-        "auth",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        KeySpec::None,
-        Group::Connection,
-        auth,
-    ),
-    CommandSpec::new(
-        "reset",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | TX_CONTROL | ALL_SHARDS,
-        KeySpec::None,
-        Group::Connection,
-        reset,
-    ),
-    CommandSpec::container("client", -2, 0, Group::Connection, CLIENT),
+    bind("ping", ping),
+    bind("echo", echo),
+    bind("select", select),
+    bind_with("quit", quit, TX_CONTROL),
+    bind("hello", hello),
+    bind("auth", auth),
+    bind_with("reset", reset, TX_CONTROL | ALL_SHARDS),
+    container("client", CLIENT),
 ];
 
-const fn client_sub(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec::new(
-        name,
-        arity,
-        flags,
-        KeySpec::None,
-        Group::Connection,
-        handler,
-    )
-}
-
 const CLIENT: &[CommandSpec] = &[
-    client_sub("client|id", 2, NOSCRIPT | LOADING | STALE, client_id),
-    client_sub(
-        "client|setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        client_setname,
-    ),
-    client_sub(
-        "client|getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        client_getname,
-    ),
-    client_sub(
-        "client|setinfo",
-        4,
-        NOSCRIPT | LOADING | STALE,
-        client_setinfo,
-    ),
-    client_sub("client|info", 2, NOSCRIPT | LOADING | STALE, client_info),
-    client_sub(
-        "client|list",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_list,
-    ),
-    client_sub(
-        "client|kill",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_kill,
-    ),
-    client_sub(
-        "client|no-evict",
-        3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_no_evict,
-    ),
-    client_sub(
-        "client|no-touch",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        client_no_touch,
-    ),
-    client_sub(
-        "client|getredir",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        client_getredir,
-    ),
-    client_sub(
-        "client|trackinginfo",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        client_trackinginfo,
-    ),
-    client_sub(
-        "client|unblock",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_unblock,
-    ),
-    client_sub(
-        "client|pause",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_pause,
-    ),
-    client_sub(
-        "client|unpause",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        client_unpause,
-    ),
-    client_sub("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply),
-    client_sub("client|help", 2, LOADING | STALE, client_help),
+    bind("client|id", client_id),
+    bind("client|setname", client_setname),
+    bind("client|getname", client_getname),
+    bind("client|setinfo", client_setinfo),
+    bind("client|info", client_info),
+    bind("client|list", client_list),
+    bind("client|kill", client_kill),
+    bind("client|no-evict", client_no_evict),
+    bind("client|no-touch", client_no_touch),
+    bind("client|getredir", client_getredir),
+    bind("client|trackinginfo", client_trackinginfo),
+    bind("client|unblock", client_unblock),
+    bind("client|pause", client_pause),
+    bind("client|unpause", client_unpause),
+    bind("client|reply", client_reply),
+    bind("client|help", client_help),
 ];
 
 pub use crate::util::REDIS_COMPAT_VERSION;

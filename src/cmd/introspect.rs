@@ -1,137 +1,46 @@
 //! `COMMAND` and its subcommands: what the command table tells clients
-//! about itself (COMMAND INFO, DOCS, LIST, COUNT, GETKEYS).
+//! about itself (COMMAND INFO, DOCS, LIST, COUNT, GETKEYS,
+//! GETKEYSANDFLAGS).
 //!
-//! Arity, flags and legacy key positions come from ferrodis's own table, so
-//! what COMMAND INFO reports is what the dispatcher enforces. ACL categories,
-//! tips and key specs, which the table does not model, come from
-//! [`super::meta`], the interface facts of Redis 7.0's commands.
+//! Everything here reads the joined table entry: arity and flags as the
+//! dispatcher enforces them, and the rest of Redis's facts (categories,
+//! tips, key specs, arguments, versions) from the generated
+//! [`super::meta`]. Only bound commands are listed.
 
+use super::facts::{acl, arg_flags, Arg};
 use super::flags;
-use super::{CommandSpec, Ctx, KeySpec, Registry};
+use super::keyspec::{self, Begin, Find, KeyRef, KeySpec};
+use super::{CommandSpec, Ctx, Registry};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use crate::reply::Reply;
+use bytes::Bytes;
 
-/// Where a key spec starts looking for keys.
-#[derive(Debug, Clone, Copy)]
-pub enum Begin {
-    /// At a fixed argument index.
-    Index(i64),
-    /// After the first `keyword` found searching from `startfrom`
-    /// (negative: from the end, backwards).
-    Keyword {
-        /// The keyword.
-        keyword: &'static str,
-        /// Where the search starts.
-        startfrom: i64,
-    },
-    /// Not describable (the command's own parser knows).
-    Unknown,
-}
-
-/// How a key spec finds its keys once it has begun.
-#[derive(Debug, Clone, Copy)]
-pub enum Find {
-    /// A run of keys: `lastkey` relative to the start (negative: from the
-    /// end), every `step`, at most `limit`-th of the rest when `lastkey` is -1.
-    Range {
-        /// Last key, relative.
-        lastkey: i64,
-        /// Distance between keys.
-        step: i64,
-        /// Divisor limiting the run (0: none).
-        limit: i64,
-    },
-    /// A count argument, then that many keys.
-    Keynum {
-        /// Index of the count, relative to the start.
-        keynumidx: i64,
-        /// First key, relative to the start.
-        firstkey: i64,
-        /// Distance between keys.
-        step: i64,
-    },
-    /// Not describable.
-    Unknown,
-}
-
-/// One key spec of a command, as COMMAND INFO reports it.
-#[derive(Debug)]
-pub struct KeySpecMeta {
-    /// Access flags (`RO`, `RW`, `access`, `update`, ...), in Redis's order.
-    pub flags: &'static [&'static str],
-    /// Begin-search rule.
-    pub begin: Begin,
-    /// Find-keys rule.
-    pub find: Find,
-}
-
-/// Interface facts of one Redis command that the command table does not
-/// model itself.
-#[derive(Debug)]
-pub struct CommandMeta {
-    /// Full lower-case name (`client|kill`).
-    pub name: &'static str,
-    /// Whether Redis flags the command `movablekeys`.
-    pub movable_keys: bool,
-    /// Version that introduced the command.
-    pub since: &'static str,
-    /// Documentation group.
-    pub group: &'static str,
-    /// ACL categories listed explicitly (the implicit ones follow from flags).
-    pub acl: &'static [&'static str],
-    /// Command tips (`request_policy:all_shards`, ...).
-    pub tips: &'static [&'static str],
-    /// Key specs.
-    pub key_specs: &'static [KeySpecMeta],
-    /// Documentation flags (`deprecated`, `syscmd`).
-    pub doc_flags: &'static [&'static str],
-    /// Version that deprecated the command.
-    pub deprecated_since: Option<&'static str>,
-    /// The command's arguments.
-    pub arguments: &'static [ArgMeta],
-}
-
-/// One argument of a command, as COMMAND DOCS reports it.
-#[derive(Debug)]
-pub struct ArgMeta {
-    /// Name.
-    pub name: &'static str,
-    /// Type (`key`, `string`, `integer`, `pure-token`, `oneof`, `block`...).
-    pub kind: &'static str,
-    /// Index of the key spec for key arguments, else -1.
-    pub key_spec_index: i64,
-    /// The keyword introducing the argument.
-    pub token: Option<&'static str>,
-    /// Version that added the argument.
-    pub since: Option<&'static str>,
-    /// Version that deprecated the argument.
-    pub deprecated_since: Option<&'static str>,
-    /// `optional`, `multiple`, `multiple_token`.
-    pub flags: &'static [&'static str],
-    /// Members of a `oneof` or `block`.
-    pub args: &'static [ArgMeta],
-}
-
-fn write_args(out: &mut Reply, args: &[ArgMeta]) {
+fn write_args(out: &mut Reply, args: &[Arg]) {
     out.array(args.len());
     for a in args {
         let nested = matches!(a.kind, "oneof" | "block");
+        let flags = a.flags.count_ones() as usize;
         let fields = 2
+            + usize::from(a.display.is_some())
             + usize::from(a.key_spec_index >= 0)
             + usize::from(a.token.is_some())
             + usize::from(a.since.is_some())
             + usize::from(a.deprecated_since.is_some())
-            + usize::from(!a.flags.is_empty())
+            + usize::from(flags > 0)
             + usize::from(nested);
         out.map(fields);
         out.bulk(b"name");
         out.bulk(a.name.as_bytes());
         out.bulk(b"type");
         out.bulk(a.kind.as_bytes());
+        if let Some(display) = a.display {
+            out.bulk(b"display_text");
+            out.bulk(display.as_bytes());
+        }
         if a.key_spec_index >= 0 {
             out.bulk(b"key_spec_index");
-            out.int(a.key_spec_index);
+            out.int(a.key_spec_index as i64);
         }
         for (field, value) in [
             ("token", a.token),
@@ -143,11 +52,13 @@ fn write_args(out: &mut Reply, args: &[ArgMeta]) {
                 out.bulk(v.as_bytes());
             }
         }
-        if !a.flags.is_empty() {
+        if flags > 0 {
             out.bulk(b"flags");
-            out.set(a.flags.len());
-            for f in a.flags {
-                out.simple(f);
+            out.set(flags);
+            for (i, name) in arg_flags::NAMES.iter().enumerate() {
+                if a.flags & (1 << i) != 0 {
+                    out.simple(name);
+                }
             }
         }
         if nested {
@@ -157,124 +68,37 @@ fn write_args(out: &mut Reply, args: &[ArgMeta]) {
     }
 }
 
-/// ACL categories in the order Redis reports them.
-pub const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+/// ACL category names in the order Redis reports them.
+pub const ACL_CATEGORIES: &[&str] = acl::NAMES;
 
-/// Redis's facts about the command named `name` (full name), if Redis has it.
-pub fn meta(name: &str) -> Option<&'static CommandMeta> {
-    let table = super::meta::COMMAND_META;
-    table
-        .binary_search_by(|m| m.name.cmp(name))
-        .ok()
-        .map(|i| &table[i])
-}
-
-/// The command's ACL categories, in Redis's order: the explicit ones from
-/// Redis's facts (or the group's, for commands Redis lacks) plus those
-/// implied by the flags.
+/// The command's ACL categories (explicit and implied by its flags), in
+/// Redis's order.
 pub fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    let mut has: Vec<&'static str> = match meta(spec.name) {
-        Some(m) => m.acl.to_vec(),
-        None => match spec.group {
-            super::Group::Generic => vec!["keyspace"],
-            super::Group::String => vec!["string"],
-            super::Group::List => vec!["list"],
-            super::Group::Hash => vec!["hash"],
-            super::Group::Transactions => vec!["transaction"],
-            super::Group::Connection => vec!["connection"],
-            super::Group::Server => vec![],
-        },
-    };
-    if spec.has(flags::WRITE) {
-        has.push("write");
-    }
-    if spec.has(flags::READONLY) && !has.contains(&"scripting") {
-        has.push("read");
-    }
-    if spec.has(flags::ADMIN) {
-        has.push("admin");
-        has.push("dangerous");
-    }
-    if spec.has(flags::PUBSUB) {
-        has.push("pubsub");
-    }
-    if spec.has(flags::FAST) {
-        has.push("fast");
-    }
-    if spec.has(flags::BLOCKING) {
-        has.push("blocking");
-    }
-    if !has.contains(&"fast") {
-        has.push("slow");
-    }
-    ACL_CATEGORIES
-        .iter()
-        .copied()
-        .filter(|c| has.contains(c))
-        .collect()
-}
-
-/// True if the command's keys cannot be found from a fixed range alone.
-fn movable_keys(spec: &CommandSpec) -> bool {
-    match meta(spec.name) {
-        Some(m) => m.movable_keys,
-        None => matches!(spec.keys, KeySpec::Numkeys { .. }),
-    }
+    acl::names(spec.facts.acl).collect()
 }
 
 /// Writes the command's flags as a set of status strings.
 fn write_flags(out: &mut Reply, spec: &CommandSpec) {
-    let mut names: Vec<&str> = flags::NAMES
-        .iter()
-        // Redis hides may_replicate.
-        .filter(|(bit, name)| spec.has(*bit) && *name != "may_replicate")
-        .map(|(_, name)| *name)
-        .collect();
-    if movable_keys(spec) {
-        // movablekeys sits between no_multi and allow_busy.
-        let at = names
-            .iter()
-            .position(|n| *n == "allow_busy")
-            .unwrap_or(names.len());
-        names.insert(at, "movablekeys");
-    }
-    out.set(names.len());
-    for n in names {
-        out.simple(n);
+    let shown = flags::NAMES.iter().filter(|(bit, _)| spec.has(*bit));
+    out.set(shown.clone().count());
+    for (_, name) in shown {
+        out.simple(name);
     }
 }
 
-fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
+fn write_key_flags(out: &mut Reply, bits: u16) {
+    out.set(bits.count_ones() as usize);
+    for f in keyspec::flags::names(bits) {
+        out.simple(f);
+    }
+}
+
+fn write_key_specs(out: &mut Reply, specs: &[KeySpec]) {
     out.set(specs.len());
     for ks in specs {
         out.map(3);
         out.bulk(b"flags");
-        out.set(ks.flags.len());
-        for f in ks.flags {
-            out.simple(f);
-        }
+        write_key_flags(out, ks.flags);
         out.bulk(b"begin_search");
         out.map(2);
         out.bulk(b"type");
@@ -284,7 +108,7 @@ fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
                 out.bulk(b"spec");
                 out.map(1);
                 out.bulk(b"index");
-                out.int(pos);
+                out.int(pos as i64);
             }
             Begin::Keyword { keyword, startfrom } => {
                 out.bulk(b"keyword");
@@ -293,7 +117,7 @@ fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
                 out.bulk(b"keyword");
                 out.bulk(keyword.as_bytes());
                 out.bulk(b"startfrom");
-                out.int(startfrom);
+                out.int(startfrom as i64);
             }
             Begin::Unknown => {
                 out.bulk(b"unknown");
@@ -314,11 +138,11 @@ fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
                 out.bulk(b"spec");
                 out.map(3);
                 out.bulk(b"lastkey");
-                out.int(lastkey);
+                out.int(lastkey as i64);
                 out.bulk(b"keystep");
-                out.int(step);
+                out.int(step as i64);
                 out.bulk(b"limit");
-                out.int(limit);
+                out.int(limit as i64);
             }
             Find::Keynum {
                 keynumidx,
@@ -329,11 +153,11 @@ fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
                 out.bulk(b"spec");
                 out.map(3);
                 out.bulk(b"keynumidx");
-                out.int(keynumidx);
+                out.int(keynumidx as i64);
                 out.bulk(b"firstkey");
-                out.int(firstkey);
+                out.int(firstkey as i64);
                 out.bulk(b"keystep");
-                out.int(step);
+                out.int(step as i64);
             }
             Find::Unknown => {
                 out.bulk(b"unknown");
@@ -346,26 +170,24 @@ fn write_key_specs(out: &mut Reply, specs: &[KeySpecMeta]) {
 
 /// Writes the 10-element COMMAND INFO entry of `spec`.
 pub fn write_command_info(out: &mut Reply, spec: &CommandSpec) {
-    let m = meta(spec.name);
+    let facts = spec.facts;
     out.array(10);
     out.bulk(spec.name.as_bytes());
     out.int(spec.arity as i64);
     write_flags(out, spec);
-    let (first, last, step) = spec.keys.legacy_range();
-    out.int(first);
-    out.int(last);
-    out.int(step);
-    let cats = acl_categories(spec);
-    out.set(cats.len());
-    for c in cats {
+    let (first, last, step) = facts.legacy_keys;
+    out.int(first as i64);
+    out.int(last as i64);
+    out.int(step as i64);
+    out.set(facts.acl.count_ones() as usize);
+    for c in acl::names(facts.acl) {
         out.simple(&format!("@{c}"));
     }
-    let tips = m.map_or(&[][..], |m| m.tips);
-    out.set(tips.len());
-    for t in tips {
+    out.set(facts.tips.len());
+    for t in facts.tips {
         out.bulk(t.as_bytes());
     }
-    write_key_specs(out, m.map_or(&[][..], |m| m.key_specs));
+    write_key_specs(out, spec.key_specs);
     if spec.subcommands.is_empty() {
         out.set(0);
     } else {
@@ -483,41 +305,37 @@ pub fn command_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn write_docs(out: &mut Reply, spec: &CommandSpec) {
-    let m = meta(spec.name);
-    let group = m.map_or(spec.group.name(), |m| m.group);
-    let since = m.map(|m| m.since).filter(|s| !s.is_empty());
-    let doc_flags = m.map_or(&[][..], |m| m.doc_flags);
-    let deprecated = m.and_then(|m| m.deprecated_since);
-    let arguments = m.map_or(&[][..], |m| m.arguments);
+    let facts = spec.facts;
+    let since = Some(facts.since).filter(|s| !s.is_empty());
     let fields = 1
         + usize::from(since.is_some())
-        + usize::from(!doc_flags.is_empty())
-        + usize::from(deprecated.is_some())
-        + usize::from(!arguments.is_empty())
+        + usize::from(!facts.doc_flags.is_empty())
+        + usize::from(facts.deprecated_since.is_some())
+        + usize::from(!facts.args.is_empty())
         + usize::from(!spec.subcommands.is_empty());
-    // Redis's order; summary, complexity and history are prose, which
-    // ferrodis does not carry.
+    // Redis's order; summary, complexity, replaced_by and history are
+    // prose, which ferrodis does not carry.
     out.map(fields);
     if let Some(since) = since {
         out.bulk(b"since");
         out.bulk(since.as_bytes());
     }
     out.bulk(b"group");
-    out.bulk(group.as_bytes());
-    if !doc_flags.is_empty() {
+    out.bulk(facts.group.as_bytes());
+    if !facts.doc_flags.is_empty() {
         out.bulk(b"doc_flags");
-        out.set(doc_flags.len());
-        for f in doc_flags {
+        out.set(facts.doc_flags.len());
+        for f in facts.doc_flags {
             out.simple(f);
         }
     }
-    if let Some(d) = deprecated {
+    if let Some(d) = facts.deprecated_since {
         out.bulk(b"deprecated_since");
         out.bulk(d.as_bytes());
     }
-    if !arguments.is_empty() {
+    if !facts.args.is_empty() {
         out.bulk(b"arguments");
-        write_args(out, arguments);
+        write_args(out, facts.args);
     }
     if !spec.subcommands.is_empty() {
         out.bulk(b"subcommands");
@@ -529,8 +347,7 @@ fn write_docs(out: &mut Reply, spec: &CommandSpec) {
     }
 }
 
-/// `COMMAND DOCS [name ...]`: version and group of each command (ferrodis
-/// carries no prose documentation).
+/// `COMMAND DOCS [name ...]`: every fact of each command but Redis's prose.
 pub fn command_docs(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let specs: Vec<&'static CommandSpec> = if ctx.args.len() == 2 {
         Registry::get().commands.clone()
@@ -548,23 +365,30 @@ pub fn command_docs(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
-/// The key indexes of a full command line (`args[0]` is the command name),
-/// or Redis's COMMAND GETKEYS error.
-fn keys_of(args: &[bytes::Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), CmdError> {
-    let mut spec = Registry::get()
-        .lookup(&args[0])
-        .ok_or(CmdError::fixed("ERR Invalid command specified"))?;
-    if !spec.subcommands.is_empty() {
-        if let Some(sub) = args.get(1).and_then(|s| {
-            let s = s.to_ascii_lowercase();
+/// The command a full command line runs, as Redis resolves it for
+/// `COMMAND GETKEYS`: with a subcommand when the container has any (an
+/// unknown one is no command).
+fn command_of(args: &[Bytes]) -> Option<&'static CommandSpec> {
+    let spec = Registry::get().lookup(&args[0])?;
+    match args.get(1) {
+        Some(sub) if !spec.subcommands.is_empty() => {
+            let sub = sub.to_ascii_lowercase();
             spec.subcommands
                 .iter()
-                .find(|c| c.short_name().as_bytes() == s.as_slice())
-        }) {
-            spec = sub;
+                .find(|c| c.short_name().as_bytes() == sub.as_slice())
         }
+        _ => Some(spec),
     }
-    if matches!(spec.keys, KeySpec::None) {
+}
+
+/// The keys of a full command line (`args[0]` is the command name) with
+/// their flags, found as Redis finds them for `COMMAND GETKEYS`, or Redis's
+/// error.
+fn keys_of(args: &[Bytes]) -> Result<Vec<KeyRef>, CmdError> {
+    let spec = command_of(args).ok_or(CmdError::fixed("ERR Invalid command specified"))?;
+    let specs = spec.key_specs;
+    let has_specs = keyspec::has_keys(specs);
+    if !has_specs && !spec.facts.has_getkeys {
         return Err(CmdError::fixed("ERR The command has no key arguments"));
     }
     if !spec.arity_ok(args.len()) {
@@ -572,58 +396,45 @@ fn keys_of(args: &[bytes::Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), 
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let keys = spec.keys.key_indexes(args);
-    if keys.is_empty() {
+    let mut keys = Vec::new();
+    // Key specs first, unless their flags depend on the arguments; the
+    // command's own finder when they do, or when they do not fit.
+    let variable = specs
+        .iter()
+        .any(|s| s.flags & keyspec::flags::VARIABLE_FLAGS != 0);
+    let by_specs = has_specs && !variable && keyspec::keys_with_flags(specs, args, &mut keys);
+    if !by_specs {
+        keys.clear();
+        if let Some(getkeys) = spec.getkeys {
+            getkeys(args, &mut keys);
+        }
+    }
+    if keys.is_empty() && !spec.has(flags::NO_MANDATORY_KEYS) {
         return Err(CmdError::fixed(
             "ERR Invalid arguments specified for command",
         ));
     }
-    Ok((spec, keys))
+    Ok(keys)
 }
 
 /// `COMMAND GETKEYS command arg ...`
 pub fn command_getkeys(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let (_, keys) = keys_of(&ctx.args[2..])?;
+    let keys = keys_of(&ctx.args[2..])?;
     ctx.out.array(keys.len());
-    for i in keys {
-        ctx.out.bulk(&ctx.args[2 + i]);
+    for k in keys {
+        ctx.out.bulk(&ctx.args[2 + k.pos]);
     }
     Ok(())
 }
 
 /// `COMMAND GETKEYSANDFLAGS command arg ...`
 pub fn command_getkeysandflags(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let (spec, keys) = keys_of(&ctx.args[2..])?;
-    let specs = meta(spec.name).map_or(&[][..], |m| m.key_specs);
+    let keys = keys_of(&ctx.args[2..])?;
     ctx.out.array(keys.len());
-    for i in keys {
-        // The key spec that covers argument `i`: the last one whose fixed
-        // start index is at or before it (LMOVE's source and destination
-        // have different flags), else the first.
-        let covering = specs
-            .iter()
-            .rev()
-            .find(|ks| matches!(ks.begin, Begin::Index(n) if n >= 0 && n as usize <= i))
-            .or(specs.first());
-        let mut flags = covering.map_or(&[][..], |ks| ks.flags);
-        if flags.contains(&"variable_flags") && spec.name == "set" {
-            // SET only reads the old value with GET; otherwise it overwrites.
-            let with_get = ctx.args[2..]
-                .iter()
-                .skip(3)
-                .any(|a| a.eq_ignore_ascii_case(b"GET"));
-            flags = if with_get {
-                &["RW", "access", "update"]
-            } else {
-                &["OW", "update"]
-            };
-        }
+    for k in keys {
         ctx.out.array(2);
-        ctx.out.bulk(&ctx.args[2 + i]);
-        ctx.out.set(flags.len());
-        for f in flags {
-            ctx.out.simple(f);
-        }
+        ctx.out.bulk(&ctx.args[2 + k.pos]);
+        write_key_flags(ctx.out, k.flags);
     }
     Ok(())
 }
@@ -683,17 +494,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn meta_table_is_sorted_and_found() {
-        let table = super::super::meta::COMMAND_META;
-        assert!(table.windows(2).all(|w| w[0].name < w[1].name));
-        assert_eq!(meta("get").map(|m| m.group), Some("string"));
-        assert!(meta("client|kill").is_some());
-        assert!(meta("nosuchcommand").is_none());
-        assert!(meta("lmpop").is_some_and(|m| m.movable_keys));
-        assert!(meta("get").is_some_and(|m| !m.movable_keys));
-    }
-
-    #[test]
     fn categories_follow_flags_and_redis_order() {
         let get = lookup_full(b"GET").expect("get exists");
         assert_eq!(acl_categories(get), ["read", "string", "fast"]);
@@ -704,5 +504,30 @@ mod tests {
         );
         assert!(lookup_full(b"client|nosuch").is_none());
         assert!(lookup_full(b"nosuch|list").is_none());
+    }
+
+    fn line(s: &str) -> Vec<Bytes> {
+        s.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn getkeys_follows_redis_fallbacks() {
+        let keys = |s: &str| {
+            keys_of(&line(s)).map(|k| k.iter().map(|k| (k.pos, k.flags)).collect::<Vec<_>>())
+        };
+        use keyspec::flags::*;
+        assert_eq!(keys("set a b"), Ok(vec![(1, OW | UPDATE)]));
+        assert_eq!(keys("set a b get"), Ok(vec![(1, RW | ACCESS | UPDATE)]));
+        assert_eq!(
+            keys("lmpop 2 a b left"),
+            Ok(vec![(2, RW | ACCESS | DELETE), (3, RW | ACCESS | DELETE)])
+        );
+        // A count the key spec cannot parse: LMPOP's own finder reads it as C's atoi.
+        assert_eq!(keys("lmpop 2abc a b left"), Ok(vec![(2, 0), (3, 0)]));
+        assert!(keys("lmpop 0 a left").is_err());
+        assert!(keys("client nosuch").is_err());
+        assert!(keys("ping").is_err());
     }
 }

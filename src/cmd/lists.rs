@@ -1,102 +1,37 @@
 //! List commands (non-blocking).
 
 use super::args::{self, is};
-use super::flags::*;
-use super::{CommandSpec, Ctx, Group, KeySpec};
+use super::keyspec::KeyRef;
+use super::{bind, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use crate::types::list::{End, ListValue};
 use crate::types::Value;
 
+/// LMPOP's key finder (for a count its key spec cannot parse).
+fn lmpop_keys(args: &[bytes::Bytes], keys: &mut Vec<KeyRef>) {
+    super::keyspec::count_then_keys(args, None, 1, 2, 1, keys);
+}
+
 /// The list family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "lpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        lpush,
-    ),
-    CommandSpec::new(
-        "rpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        rpush,
-    ),
-    CommandSpec::new(
-        "lpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        lpushx,
-    ),
-    CommandSpec::new(
-        "rpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        rpushx,
-    ),
-    CommandSpec::new("lpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, lpop),
-    CommandSpec::new("rpop", -2, WRITE | FAST, KeySpec::FIRST, Group::List, rpop),
-    CommandSpec::new(
-        "llen",
-        2,
-        READONLY | FAST,
-        KeySpec::FIRST,
-        Group::List,
-        llen,
-    ),
-    CommandSpec::new("lrange", 4, READONLY, KeySpec::FIRST, Group::List, lrange),
-    CommandSpec::new("lindex", 3, READONLY, KeySpec::FIRST, Group::List, lindex),
-    CommandSpec::new(
-        "lset",
-        4,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::List,
-        lset,
-    ),
-    CommandSpec::new(
-        "linsert",
-        5,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::List,
-        linsert,
-    ),
-    CommandSpec::new("lrem", 4, WRITE, KeySpec::FIRST, Group::List, lrem),
-    CommandSpec::new("ltrim", 4, WRITE, KeySpec::FIRST, Group::List, ltrim),
-    CommandSpec::new("lpos", -3, READONLY, KeySpec::FIRST, Group::List, lpos),
-    CommandSpec::new(
-        "lmove",
-        5,
-        WRITE | DENYOOM,
-        KeySpec::TWO,
-        Group::List,
-        lmove,
-    ),
-    CommandSpec::new(
-        "rpoplpush",
-        3,
-        WRITE | DENYOOM,
-        KeySpec::TWO,
-        Group::List,
-        rpoplpush,
-    ),
-    CommandSpec::new(
-        "lmpop",
-        -4,
-        WRITE,
-        KeySpec::Numkeys { at: 1 },
-        Group::List,
-        lmpop,
-    ),
+    bind("lpush", lpush),
+    bind("rpush", rpush),
+    bind("lpushx", lpushx),
+    bind("rpushx", rpushx),
+    bind("lpop", lpop),
+    bind("rpop", rpop),
+    bind("llen", llen),
+    bind("lrange", lrange),
+    bind("lindex", lindex),
+    bind("lset", lset),
+    bind("linsert", linsert),
+    bind("lrem", lrem),
+    bind("ltrim", ltrim),
+    bind("lpos", lpos),
+    bind("lmove", lmove),
+    bind("rpoplpush", rpoplpush),
+    bind("lmpop", lmpop).with_getkeys(lmpop_keys),
 ];
 
 /// The list at `key` for a read command (counts a keyspace hit or miss).

@@ -1,18 +1,26 @@
-//! Commands: the declarative command table and dispatch.
+//! Commands: the command table and dispatch.
 //!
-//! Every command is one [`CommandSpec`] entry in its family's `COMMANDS`
-//! table (`strings.rs`, `hashes.rs`, ...). The entry drives everything about
-//! the command outside its handler: lookup, arity checks, flags (what MULTI,
-//! `COMMAND` and INFO see), key positions (which keyspace shards get locked)
-//! and `COMMAND`'s replies.
+//! Every command's facts — arity, Redis's flags, ACL categories, key specs,
+//! tips, arguments, versions — are generated from Redis's own command files
+//! into [`meta`] (see [`facts`]). Each family (`strings.rs`, `hashes.rs`,
+//! ...) binds handlers to those entries in its `COMMANDS` table: a binding
+//! ([`bind`], [`bind_with`], [`container`]) names a command and gives its
+//! handler, ferrodis's internal flags and, where needed, a key finder, and
+//! nothing else. The join happens at compile time, so a binding that names
+//! no generated entry does not build. The joined [`CommandSpec`] drives
+//! everything about the command outside its handler: lookup, arity checks,
+//! flags (what MULTI, `COMMAND` and INFO see), key positions (which keyspace
+//! shards get locked) and `COMMAND`'s replies.
 
 pub mod admit;
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod facts;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod keyspec;
 pub mod lists;
 #[rustfmt::skip]
 pub mod meta;
@@ -28,11 +36,14 @@ use crate::state::Shared;
 use crate::util::counter::StripedGroup;
 use bytes::Bytes;
 use client::ClientState;
+use facts::CommandFacts;
+use keyspec::{GetKeys, KeySpec};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
-/// Command flags, as `COMMAND INFO` names them.
+/// Command flags: Redis's (as its command files name them) and, from bit
+/// 24 on, ferrodis's internal ones.
 pub mod flags {
     /// May modify the keyspace.
     pub const WRITE: u32 = 1 << 0;
@@ -68,6 +79,20 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Refused while the dataset loads in the background.
     pub const NO_ASYNC_LOADING: u32 = 1 << 16;
+    /// May be called with no keys although it takes some (EVAL's numkeys 0).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
+    /// Allowed on a cluster node importing the slot (cluster only).
+    pub const ASKING: u32 = 1 << 18;
+    /// Also a Sentinel command.
+    pub const SENTINEL: u32 = 1 << 19;
+    /// Only a Sentinel command.
+    pub const ONLY_SENTINEL: u32 = 1 << 20;
+    /// Refused unless enabled by configuration (DEBUG, MODULE).
+    pub const PROTECTED: u32 = 1 << 21;
+    /// May touch keys not among its arguments (scripts).
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 22;
+    /// Its keys cannot be found from the legacy first/last/step range.
+    pub const MOVABLE_KEYS: u32 = 1 << 23;
     /// Internal: locks every keyspace shard (whole-keyspace commands).
     pub const ALL_SHARDS: u32 = 1 << 24;
     /// Internal: handled by the dispatcher even inside MULTI (not queued).
@@ -76,8 +101,12 @@ pub mod flags {
     /// later): enters through the keyspace's exclusive gate, so that other
     /// workers wait for it (or answer BUSY) without blocking on a mutex.
     pub const EXCLUSIVE: u32 = 1 << 26;
+    /// Every internal flag (what a binding may add to Redis's flags).
+    pub const INTERNAL: u32 = ALL_SHARDS | TX_CONTROL | EXCLUSIVE;
 
-    /// Names of the public flags, in `COMMAND INFO` order.
+    /// Names of the flags `COMMAND INFO` shows, in its order (Redis hides
+    /// may_replicate, sentinel, only_sentinel, protected and
+    /// touches_arbitrary_keys).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -90,225 +119,113 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
+        (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
-}
-
-/// Where a command's key arguments are.
-#[derive(Debug, Clone, Copy)]
-pub enum KeySpec {
-    /// No keys.
-    None,
-    /// Keys at `first`, `first+step`, ... up to `last` (negative counts from
-    /// the end: -1 is the last argument).
-    Range {
-        /// Index of the first key.
-        first: i32,
-        /// Index of the last key.
-        last: i32,
-        /// Distance between keys.
-        step: i32,
-    },
-    /// `numkeys` at index `at`, followed by that many keys (LMPOP, ...).
-    Numkeys {
-        /// Index of the `numkeys` argument.
-        at: usize,
-    },
-}
-
-impl KeySpec {
-    /// One key, at index 1.
-    pub const FIRST: KeySpec = KeySpec::Range {
-        first: 1,
-        last: 1,
-        step: 1,
-    };
-    /// Every argument from index 1 on is a key.
-    pub const ALL_ARGS: KeySpec = KeySpec::Range {
-        first: 1,
-        last: -1,
-        step: 1,
-    };
-    /// Keys at 1 and 2.
-    pub const TWO: KeySpec = KeySpec::Range {
-        first: 1,
-        last: 2,
-        step: 1,
-    };
-    /// Key, value pairs from index 1 on (MSET).
-    pub const PAIRS: KeySpec = KeySpec::Range {
-        first: 1,
-        last: -1,
-        step: 2,
-    };
-
-    /// Indexes of the key arguments in `args`. Out-of-range positions (a
-    /// malformed `numkeys`) yield no keys; the handler reports the error.
-    pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
-        self.key_positions(args).collect()
-    }
-
-    /// Like [`KeySpec::key_indexes`], without allocating (the dispatcher
-    /// calls it for every command).
-    pub fn key_positions(&self, args: &[Bytes]) -> std::iter::StepBy<std::ops::Range<usize>> {
-        let argc = args.len() as i64;
-        let (start, end, step) = match *self {
-            KeySpec::None => (0, 0, 1),
-            KeySpec::Range { first, last, step } => {
-                let last = if last < 0 {
-                    argc + last as i64
-                } else {
-                    (last as i64).min(argc - 1)
-                };
-                if step <= 0 || first < 0 {
-                    (0, 0, 1)
-                } else {
-                    let end = (last + 1).clamp(0, argc).max(first as i64);
-                    (first as i64, end, step as usize)
-                }
-            }
-            KeySpec::Numkeys { at } => {
-                let n = args
-                    .get(at)
-                    .and_then(|a| crate::protocol::parse_i64(a))
-                    .filter(|&n| n > 0)
-                    .unwrap_or(0);
-                let start = (at as i64 + 1).min(argc);
-                (start, argc.min(start.saturating_add(n)), 1)
-            }
-        };
-        (start as usize..end as usize).step_by(step)
-    }
-
-    /// `first`, `last`, `step` as `COMMAND INFO` reports them.
-    pub fn legacy_range(&self) -> (i64, i64, i64) {
-        match *self {
-            KeySpec::None | KeySpec::Numkeys { .. } => (0, 0, 0),
-            KeySpec::Range { first, last, step } => (first as i64, last as i64, step as i64),
-        }
-    }
-}
-
-/// The group a command belongs to (`COMMAND DOCS`, ACL categories).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// Keyspace commands.
-    Generic,
-    /// Strings and numbers.
-    String,
-    /// Lists.
-    List,
-    /// Hashes.
-    Hash,
-    /// MULTI/EXEC/WATCH.
-    Transactions,
-    /// Connection management.
-    Connection,
-    /// Server management.
-    Server,
-}
-
-impl Group {
-    /// The name `COMMAND DOCS` reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Group::Generic => "generic",
-            Group::String => "string",
-            Group::List => "list",
-            Group::Hash => "hash",
-            Group::Transactions => "transactions",
-            Group::Connection => "connection",
-            Group::Server => "server",
-        }
-    }
 }
 
 /// A command handler. Replies go to `ctx.out`; on error nothing must have
 /// been written and the dispatcher writes the error.
 pub type Handler = fn(&mut Ctx<'_>, &mut DbView<'_>) -> CmdResult;
 
-/// One entry of the command table.
+/// One entry of the command table: a command's generated facts joined with
+/// its binding (handler, internal flags, key finder, bound subcommands).
 pub struct CommandSpec {
-    /// Lower-case name (`"hset"`, or `"client|list"` for a subcommand).
+    /// Lower-case full name (`"hset"`, or `"client|list"` for a subcommand).
     pub name: &'static str,
-    /// Argument count including the name; negative means "at least -arity".
+    /// Argument count including the name; negative means "at least -arity"
+    /// (from the facts).
     pub arity: i32,
-    /// Bits from [`flags`].
+    /// Redis's flags from the facts, plus the binding's internal ones.
     pub flags: u32,
-    /// Key positions.
-    pub keys: KeySpec,
-    /// Command group.
-    pub group: Group,
+    /// Key specs (from the facts): what the dispatcher locks by.
+    pub key_specs: &'static [KeySpec],
+    /// Everything else Redis says about the command (`COMMAND` reads it).
+    pub facts: &'static CommandFacts,
     /// The implementation.
     pub handler: Handler,
-    /// Subcommands (for container commands such as CLIENT or CONFIG).
+    /// The command's own key finder, if it has one.
+    pub getkeys: Option<GetKeys>,
+    /// True if the key specs alone may miss keys, so locking asks
+    /// [`CommandSpec::getkeys`] instead.
+    pub lock_by_getkeys: bool,
+    /// Bound subcommands (for container commands such as CLIENT or CONFIG).
     pub subcommands: &'static [CommandSpec],
 }
 
+/// Binds `handler` to the generated command `name` (full lower-case name).
+/// The build fails if there is no such command.
+pub const fn bind(name: &'static str, handler: Handler) -> CommandSpec {
+    bind_with(name, handler, 0)
+}
+
+/// The generated facts of the command called `name`, if Redis has it.
+pub const fn find_facts(name: &str) -> Option<&'static CommandFacts> {
+    facts::find_in(meta::COMMAND_FACTS, name)
+}
+
+/// The generated facts of `name`; a binding that names no generated entry
+/// stops the build.
+pub const fn expect_facts(name: &'static str) -> &'static CommandFacts {
+    facts::expect_in(meta::COMMAND_FACTS, name)
+}
+
+/// [`bind`] with ferrodis-internal flags ([`flags::INTERNAL`] bits only).
+pub const fn bind_with(name: &'static str, handler: Handler, internal: u32) -> CommandSpec {
+    assert!(
+        internal & !flags::INTERNAL == 0,
+        "bindings add internal flags only; Redis's flags come from the facts"
+    );
+    let facts = expect_facts(name);
+    CommandSpec {
+        name: facts.name,
+        arity: facts.arity,
+        flags: facts.flags | internal,
+        key_specs: facts.key_specs,
+        facts,
+        handler,
+        getkeys: None,
+        lock_by_getkeys: false,
+        subcommands: &[],
+    }
+}
+
+/// Binds the container command `name` (CLIENT, CONFIG, ...), whose first
+/// argument selects one of the bound `subcommands`.
+pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
+    container_with_default(name, container_without_subcommand, subcommands)
+}
+
+/// A container that also runs `handler` when called with no subcommand
+/// (`COMMAND`).
+pub const fn container_with_default(
+    name: &'static str,
+    handler: Handler,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        subcommands,
+        ..bind(name, handler)
+    }
+}
+
 impl CommandSpec {
-    /// A table entry with no subcommands.
-    pub const fn new(
-        name: &'static str,
-        arity: i32,
-        flags: u32,
-        keys: KeySpec,
-        group: Group,
-        handler: Handler,
-    ) -> Self {
+    /// Gives the command its own key finder (Redis's getkeys function for
+    /// it). `COMMAND GETKEYS` uses it where Redis would: when the key specs
+    /// have variable flags or do not fit the arguments. If the key specs
+    /// may miss keys (INCOMPLETE or unknown), the dispatcher locks by it
+    /// too; otherwise the key specs stay the (allocation-free) lock path.
+    pub const fn with_getkeys(self, getkeys: GetKeys) -> Self {
         CommandSpec {
-            name,
-            arity,
-            flags,
-            keys,
-            group,
-            handler,
-            subcommands: &[],
-        }
-    }
-
-    /// A container command (`CLIENT`, `CONFIG`, ...) whose first argument
-    /// selects an entry of `subcommands`.
-    pub const fn container(
-        name: &'static str,
-        arity: i32,
-        flags: u32,
-        group: Group,
-        subcommands: &'static [CommandSpec],
-    ) -> Self {
-        CommandSpec {
-            name,
-            arity,
-            flags,
-            keys: KeySpec::None,
-            group,
-            handler: container_without_subcommand,
-            subcommands,
-        }
-    }
-
-    /// A container command that also runs `handler` when called with no
-    /// subcommand (`COMMAND`).
-    pub const fn container_with_default(
-        name: &'static str,
-        arity: i32,
-        flags: u32,
-        group: Group,
-        subcommands: &'static [CommandSpec],
-        handler: Handler,
-    ) -> Self {
-        CommandSpec {
-            name,
-            arity,
-            flags,
-            keys: KeySpec::None,
-            group,
-            handler,
-            subcommands,
+            getkeys: Some(getkeys),
+            lock_by_getkeys: !keyspec::all_complete(self.key_specs),
+            ..self
         }
     }
 
@@ -337,6 +254,13 @@ impl CommandSpec {
     /// The name of the subcommand part (`list` for `client|list`).
     pub fn short_name(&self) -> &'static str {
         self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+
+    /// The indexes of the keys in `args` (the whole command line), as the
+    /// dispatcher locks them: from the key specs, without allocating.
+    #[inline]
+    pub fn key_positions<'a>(&'a self, args: &'a [Bytes]) -> keyspec::KeyPositions<'a> {
+        keyspec::KeyPositions::new(self.key_specs, args)
     }
 }
 
@@ -602,12 +526,7 @@ pub fn try_lock_for<'k>(
     db: usize,
     now_ms: i64,
 ) -> Option<DbView<'k>> {
-    if spec.has(flags::ALL_SHARDS) {
-        keyspace.try_lock_all(db, now_ms)
-    } else {
-        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
-        keyspace.try_lock_keys(keys, db, now_ms)
-    }
+    keyspace.try_lock_mask(shards_for(spec, args), db, now_ms)
 }
 
 /// True if `spec`, run by `client` now, must enter through the exclusive
@@ -622,8 +541,9 @@ fn runs_exclusive(spec: &CommandSpec, client: &ClientState) -> bool {
 }
 
 /// Locks what `spec` run with `args` needs: the shards of its keys (from
-/// the table's key positions), or every shard for `ALL_SHARDS` commands,
-/// waiting as long as it takes (the AOF loader).
+/// its key specs, or its own key finder where those may miss keys), or
+/// every shard for `ALL_SHARDS` commands, waiting as long as it takes (the
+/// AOF loader).
 pub fn lock_for<'k>(
     spec: &CommandSpec,
     args: &'k [Bytes],
@@ -631,11 +551,28 @@ pub fn lock_for<'k>(
     db: usize,
     now_ms: i64,
 ) -> DbView<'k> {
+    keyspace.lock_mask(shards_for(spec, args), db, now_ms)
+}
+
+/// The shards `spec` run with `args` locks.
+fn shards_for(spec: &CommandSpec, args: &[Bytes]) -> u32 {
     if spec.has(flags::ALL_SHARDS) {
-        keyspace.lock_all(db, now_ms)
+        crate::db::ALL_SHARDS_MASK
+    } else if let (true, Some(getkeys)) = (spec.lock_by_getkeys, spec.getkeys) {
+        // Only commands whose keys come from parsing get here; the key
+        // specs' keys are added too, so the finder may be partial.
+        let mut found = Vec::new();
+        getkeys(args, &mut found);
+        let from_specs = keyspec::KeyPositions::new(spec.key_specs, args);
+        let keys = found
+            .iter()
+            .map(|k| k.pos)
+            .chain(from_specs)
+            .filter_map(|i| args.get(i).map(|a| &a[..]));
+        crate::db::shard_mask(keys)
     } else {
-        let keys = spec.keys.key_positions(args).map(|i| &args[i][..]);
-        keyspace.lock_keys(keys, db, now_ms)
+        let keys = keyspec::KeyPositions::new(spec.key_specs, args).map(|i| &args[i][..]);
+        crate::db::shard_mask(keys)
     }
 }
 
@@ -747,4 +684,186 @@ pub fn execute(
         stats.record_call(elapsed_us, failed);
     }
     Executed::Ran { failed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keyspec::flags as key_flags;
+    use super::*;
+
+    /// Every bound command and subcommand.
+    fn bound() -> impl Iterator<Item = &'static CommandSpec> {
+        Registry::get()
+            .commands
+            .iter()
+            .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
+    }
+
+    #[test]
+    fn bindings_join_their_generated_entries() {
+        for spec in bound() {
+            // The join itself fails the build for unknown names; what is
+            // left to check is that the entry is the one named, and that
+            // arity and Redis's flags come from it unchanged.
+            assert_eq!(find_facts(spec.name).map(|f| f.name), Some(spec.name));
+            assert!(std::ptr::eq(spec.facts, expect_facts(spec.name)));
+            assert_eq!(spec.arity, spec.facts.arity, "{}", spec.name);
+            assert_eq!(
+                spec.flags & !flags::INTERNAL,
+                spec.facts.flags,
+                "{}",
+                spec.name
+            );
+            assert!(std::ptr::eq(spec.key_specs, spec.facts.key_specs));
+            for sub in spec.subcommands {
+                assert!(
+                    spec.facts.subcommands.contains(&sub.name),
+                    "{} is not a subcommand of {}",
+                    sub.name,
+                    spec.name
+                );
+                assert!(sub.subcommands.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn every_bound_command_can_lock_its_keys() {
+        for spec in bound() {
+            let complete = keyspec::all_complete(spec.key_specs);
+            assert!(
+                complete || spec.has(flags::ALL_SHARDS) || spec.lock_by_getkeys,
+                "{}: its key specs may miss keys; bind a key finder or lock all shards",
+                spec.name
+            );
+            assert_eq!(spec.lock_by_getkeys, !complete && spec.getkeys.is_some());
+            let variable = spec
+                .key_specs
+                .iter()
+                .any(|s| s.flags & key_flags::VARIABLE_FLAGS != 0);
+            assert!(
+                !variable || spec.getkeys.is_some(),
+                "{}: its key flags vary; bind a key finder",
+                spec.name
+            );
+            // COMMAND GETKEYS falls back to Redis's key finder where the
+            // key specs do not fit, so a command Redis has one for binds one.
+            assert_eq!(
+                spec.getkeys.is_some(),
+                spec.facts.has_getkeys,
+                "{}: bind a key finder exactly where Redis has one",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn unbound_facts_exist_for_every_redis_command() {
+        // Later families only bind handlers: the facts are there already.
+        for name in [
+            "zunionstore",
+            "xread",
+            "eval",
+            "sort",
+            "migrate",
+            "georadius",
+        ] {
+            assert!(find_facts(name).is_some_and(|f| f.has_getkeys), "{name}");
+        }
+        assert!(Registry::get().lookup(b"zunionstore").is_none());
+    }
+
+    /// Key-spec shapes only unbound commands have, over their generated
+    /// facts; the expected keys are Redis 7.0.15's COMMAND GETKEYS answers
+    /// where its key specs decide them.
+    #[test]
+    fn key_specs_of_unbound_commands_follow_redis() {
+        let line =
+            |s: &str| -> Vec<Bytes> { s.split(' ').map(|w| Bytes::from(w.to_string())).collect() };
+        let exact = |name: &'static str, s: &str| {
+            let mut out = Vec::new();
+            let specs = expect_facts(name).key_specs;
+            keyspec::keys_with_flags(specs, &line(s), &mut out)
+                .then(|| out.iter().map(|k| k.pos).collect::<Vec<_>>())
+        };
+        let locked = |name: &'static str, s: &str| {
+            keyspec::KeyPositions::new(expect_facts(name).key_specs, &line(s)).collect::<Vec<_>>()
+        };
+        // Keyword begin with a limit: the first half after STREAMS.
+        assert_eq!(
+            exact("xread", "xread count 2 streams a b 0 0"),
+            Some(vec![4, 5])
+        );
+        assert_eq!(exact("xread", "xread streams a b 0"), Some(vec![2]));
+        assert_eq!(
+            exact("xreadgroup", "xreadgroup group g c streams a b 0 0"),
+            Some(vec![5, 6])
+        );
+        // Keyword begins that may be absent.
+        assert_eq!(exact("georadius", "georadius k 0 0 1 m"), Some(vec![1]));
+        assert_eq!(
+            exact("georadius", "georadius k 0 0 1 m storedist d2"),
+            Some(vec![1, 7])
+        );
+        // Negative lastkey short of the end.
+        assert_eq!(exact("blpop", "blpop a b 0"), Some(vec![1, 2]));
+        // A destination, then a count and keys.
+        assert_eq!(
+            exact("zunionstore", "zunionstore d 2 a b"),
+            Some(vec![1, 3, 4])
+        );
+        assert_eq!(exact("zunionstore", "zunionstore d 0 a"), None);
+        assert_eq!(exact("eval", "eval s 2 a b x"), Some(vec![3, 4]));
+        assert_eq!(exact("eval", "eval s 3 a b"), None);
+        // INCOMPLETE and unknown specs leave it to the command's finder
+        // (Redis's migrateGetKeys, sortGetKeys), but locking still covers
+        // what the specs find.
+        assert_eq!(exact("migrate", "migrate h p k 0 5 keys a b"), None);
+        assert_eq!(locked("migrate", "migrate h p k 0 5 keys a b"), [3, 7, 8]);
+        assert_eq!(exact("sort", "sort k by p"), None);
+        assert_eq!(locked("sort", "sort k by p store d"), [1]);
+        // The commands the issue names lock exactly their keys, from the
+        // key specs alone (no key finder, no every-shard fallback).
+        for (name, line, keys) in [
+            (
+                "zunionstore",
+                "zunionstore d 2 a b weights 1 2",
+                &[1, 3, 4][..],
+            ),
+            ("zrangestore", "zrangestore d s 0 -1", &[1, 2]),
+            ("xread", "xread block 0 streams a b $ $", &[4, 5]),
+            ("georadius", "georadius k 0 0 1 m store d", &[1, 7]),
+            ("eval", "eval s 2 a b x y", &[3, 4]),
+            ("fcall", "fcall f 1 k x", &[3]),
+        ] {
+            let f = expect_facts(name);
+            assert!(keyspec::all_complete(f.key_specs), "{name}");
+            assert_eq!(locked(name, line), keys, "{line}");
+        }
+        // Channels are not keys.
+        assert!(!keyspec::has_keys(expect_facts("spublish").key_specs));
+        assert_eq!(exact("spublish", "spublish c m"), Some(vec![]));
+    }
+
+    #[test]
+    fn lookup_positions_and_resolution() {
+        let registry = Registry::get();
+        let get = registry.lookup(b"GeT").expect("get is bound");
+        let args = [Bytes::from_static(b"get"), Bytes::from_static(b"k")];
+        assert_eq!(get.key_positions(&args).collect::<Vec<_>>(), [1]);
+        let mset = registry.lookup(b"mset").expect("mset is bound");
+        let args: Vec<Bytes> = ["mset", "a", "1", "b", "2"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        assert_eq!(mset.key_positions(&args).collect::<Vec<_>>(), [1, 3]);
+        let object = [
+            Bytes::from_static(b"object"),
+            Bytes::from_static(b"encoding"),
+            Bytes::from_static(b"k"),
+        ];
+        let spec = resolve(&object).expect("object encoding resolves");
+        assert_eq!(spec.name, "object|encoding");
+        assert_eq!(spec.key_positions(&object).collect::<Vec<_>>(), [2]);
+    }
 }

@@ -2,54 +2,19 @@
 
 use super::args::{self, is};
 use super::flags::*;
-use super::{CommandSpec, Ctx, Group, KeySpec};
+use super::{bind, bind_with, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use std::sync::atomic::Ordering;
 
 /// Every persistence command.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "save",
-        1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI | ALL_SHARDS,
-        KeySpec::None,
-        Group::Server,
-        save,
-    ),
-    CommandSpec::new(
-        "bgsave",
-        -1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | ALL_SHARDS,
-        KeySpec::None,
-        Group::Server,
-        bgsave,
-    ),
-    CommandSpec::new(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        KeySpec::None,
-        Group::Server,
-        lastsave,
-    ),
-    CommandSpec::new(
-        "bgrewriteaof",
-        1,
-        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
-        KeySpec::None,
-        Group::Server,
-        bgrewriteaof,
-    ),
-    CommandSpec::new("dump", 2, READONLY, KeySpec::FIRST, Group::Generic, dump),
-    CommandSpec::new(
-        "restore",
-        -4,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::Generic,
-        restore,
-    ),
+    bind_with("save", save, ALL_SHARDS),
+    bind_with("bgsave", bgsave, ALL_SHARDS),
+    bind("lastsave", lastsave),
+    bind("bgrewriteaof", bgrewriteaof),
+    bind("dump", dump),
+    bind("restore", restore),
 ];
 
 const BGSAVE_IN_PROGRESS: CmdError = CmdError::fixed("ERR Background save already in progress");

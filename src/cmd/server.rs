@@ -2,7 +2,7 @@
 
 use super::flags::*;
 use super::introspect::{self, write_help};
-use super::{args, CommandSpec, Ctx, Group, KeySpec, Registry};
+use super::{args, bind, bind_with, container, container_with_default, CommandSpec, Ctx, Registry};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, NO_SUCH_KEY, SYNTAX};
 use std::fmt::Write as _;
@@ -10,219 +10,73 @@ use std::sync::atomic::Ordering;
 
 /// The server family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::container_with_default(
-        "command",
-        -1,
-        LOADING | STALE,
-        Group::Server,
-        COMMAND_SUBCOMMANDS,
-        introspect::command_all,
-    ),
-    CommandSpec::new(
-        "info",
-        -1,
-        LOADING | STALE | ALL_SHARDS,
-        KeySpec::None,
-        Group::Server,
-        info,
-    ),
-    CommandSpec::container("config", -2, 0, Group::Server, CONFIG_SUBCOMMANDS),
-    CommandSpec::new(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        KeySpec::None,
-        Group::Server,
-        time,
-    ),
-    CommandSpec::container("memory", -2, 0, Group::Server, MEMORY_SUBCOMMANDS),
-    CommandSpec::container("slowlog", -2, 0, Group::Server, SLOWLOG_SUBCOMMANDS),
-    CommandSpec::container("acl", -2, 0, Group::Server, ACL_SUBCOMMANDS),
-    CommandSpec::container("latency", -2, 0, Group::Server, LATENCY_SUBCOMMANDS),
-    CommandSpec::new(
-        "monitor",
-        1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        KeySpec::None,
-        Group::Server,
-        monitor,
-    ),
-    CommandSpec::new(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        KeySpec::None,
-        Group::Server,
-        role,
-    ),
-    CommandSpec::new(
-        "debug",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE | EXCLUSIVE,
-        KeySpec::None,
-        Group::Server,
-        debug,
-    ),
-    CommandSpec::new(
-        "shutdown",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-        KeySpec::None,
-        Group::Server,
-        shutdown,
-    ),
+    container_with_default("command", introspect::command_all, COMMAND_SUBCOMMANDS),
+    bind_with("info", info, ALL_SHARDS),
+    container("config", CONFIG_SUBCOMMANDS),
+    bind("time", time),
+    container("memory", MEMORY_SUBCOMMANDS),
+    container("slowlog", SLOWLOG_SUBCOMMANDS),
+    container("acl", ACL_SUBCOMMANDS),
+    container("latency", LATENCY_SUBCOMMANDS),
+    bind("monitor", monitor),
+    bind("role", role),
+    bind_with("debug", debug, EXCLUSIVE),
+    bind("shutdown", shutdown),
 ];
 
-const fn server_sub(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec::new(name, arity, flags, KeySpec::None, Group::Server, handler)
-}
-
 const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
-    server_sub(
-        "command|count",
-        2,
-        LOADING | STALE,
-        introspect::command_count,
-    ),
-    server_sub(
-        "command|docs",
-        -2,
-        LOADING | STALE,
-        introspect::command_docs,
-    ),
-    server_sub(
-        "command|getkeys",
-        -4,
-        LOADING | STALE,
-        introspect::command_getkeys,
-    ),
-    server_sub(
+    bind("command|count", introspect::command_count),
+    bind("command|docs", introspect::command_docs),
+    bind("command|getkeys", introspect::command_getkeys),
+    bind(
         "command|getkeysandflags",
-        -4,
-        LOADING | STALE,
         introspect::command_getkeysandflags,
     ),
-    server_sub("command|help", 2, LOADING | STALE, introspect::command_help),
-    server_sub(
-        "command|info",
-        -2,
-        LOADING | STALE,
-        introspect::command_info,
-    ),
-    server_sub(
-        "command|list",
-        -2,
-        LOADING | STALE,
-        introspect::command_list,
-    ),
+    bind("command|help", introspect::command_help),
+    bind("command|info", introspect::command_info),
+    bind("command|list", introspect::command_list),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
-    server_sub(
-        "config|get",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        config_get,
-    ),
-    server_sub(
-        "config|set",
-        -4,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        config_set,
-    ),
-    server_sub(
-        "config|resetstat",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        config_resetstat,
-    ),
-    server_sub(
-        "config|rewrite",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        config_rewrite,
-    ),
-    server_sub("config|help", 2, LOADING | STALE, config_help),
+    bind("config|get", config_get),
+    bind("config|set", config_set),
+    bind("config|resetstat", config_resetstat),
+    bind("config|rewrite", config_rewrite),
+    bind("config|help", config_help),
 ];
 
 const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
-    server_sub("slowlog|get", -2, ADMIN | LOADING | STALE, slowlog_get),
-    server_sub("slowlog|len", 2, ADMIN | LOADING | STALE, slowlog_len),
-    server_sub("slowlog|reset", 2, ADMIN | LOADING | STALE, slowlog_reset),
-    server_sub("slowlog|help", 2, LOADING | STALE, slowlog_help),
+    bind("slowlog|get", slowlog_get),
+    bind("slowlog|len", slowlog_len),
+    bind("slowlog|reset", slowlog_reset),
+    bind("slowlog|help", slowlog_help),
 ];
 
 const ACL_SUBCOMMANDS: &[CommandSpec] = &[
-    server_sub("acl|whoami", 2, NOSCRIPT | LOADING | STALE, acl_whoami),
-    server_sub(
-        "acl|users",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        acl_users,
-    ),
-    server_sub("acl|cat", -2, NOSCRIPT | LOADING | STALE, acl_cat),
-    server_sub("acl|genpass", -2, NOSCRIPT | LOADING | STALE, acl_genpass),
-    server_sub("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, acl_log),
-    server_sub("acl|help", 2, LOADING | STALE, acl_help),
+    bind("acl|whoami", acl_whoami),
+    bind("acl|users", acl_users),
+    bind("acl|cat", acl_cat),
+    bind("acl|genpass", acl_genpass),
+    bind("acl|log", acl_log),
+    bind("acl|help", acl_help),
 ];
 
 const LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
-    server_sub(
-        "latency|latest",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        latency_empty,
-    ),
-    server_sub(
-        "latency|history",
-        3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        latency_empty,
-    ),
-    server_sub(
-        "latency|reset",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        latency_reset,
-    ),
-    server_sub(
-        "latency|graph",
-        3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        latency_graph,
-    ),
-    server_sub(
-        "latency|doctor",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        latency_doctor,
-    ),
-    server_sub("latency|help", 2, LOADING | STALE, latency_help),
+    bind("latency|latest", latency_empty),
+    bind("latency|history", latency_empty),
+    bind("latency|reset", latency_reset),
+    bind("latency|graph", latency_graph),
+    bind("latency|doctor", latency_doctor),
+    bind("latency|help", latency_help),
 ];
 
 const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "memory|usage",
-        -3,
-        READONLY,
-        KeySpec::Range {
-            first: 2,
-            last: 2,
-            step: 1,
-        },
-        Group::Server,
-        memory_usage,
-    ),
-    server_sub("memory|stats", 2, ALL_SHARDS, memory_stats),
-    server_sub("memory|doctor", 2, 0, memory_doctor),
-    server_sub("memory|malloc-stats", 2, 0, memory_malloc_stats),
-    server_sub("memory|purge", 2, 0, memory_purge),
-    server_sub("memory|help", 2, LOADING | STALE, memory_help),
+    bind("memory|usage", memory_usage),
+    bind_with("memory|stats", memory_stats, ALL_SHARDS),
+    bind("memory|doctor", memory_doctor),
+    bind("memory|malloc-stats", memory_malloc_stats),
+    bind("memory|purge", memory_purge),
+    bind("memory|help", memory_help),
 ];
 
 // ---------------------------------------------------------------- memory
@@ -1294,8 +1148,12 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         (b"hold-shards", 3) => {
             let ms = args::int(&ctx.args[2])?.max(0) as u64;
-            hold_shards(ctx.server, std::time::Duration::from_millis(ms));
-            ctx.out.ok();
+            if hold_shards(ctx.server, std::time::Duration::from_millis(ms)) {
+                ctx.out.ok();
+            } else {
+                // Ended by SHUTDOWN NOSAVE: the server exits, nothing replies.
+                ctx.client.close_after_reply = true;
+            }
         }
         (b"worker", 2) => ctx.out.int(ctx.client.worker.0 as i64),
         (b"worker", 3) => {
@@ -1382,8 +1240,9 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 /// machinery is tested with. DEBUG enters through the exclusive gate, so
 /// this runs holding every shard; it keeps its core busy as a script would,
 /// declares the gate busy past `busy-reply-threshold` (as a script's hook
-/// will), and stops early on a kill request or a shutdown.
-fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) {
+/// will), and stops early on a kill request or a shutdown. False if a
+/// shutdown ended it.
+fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) -> bool {
     let start = std::time::Instant::now();
     let threshold = std::time::Duration::from_millis(
         server.config.read().int("busy-reply-threshold").max(0) as u64,
@@ -1393,11 +1252,15 @@ fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) {
         if start.elapsed() >= threshold {
             gate.declare_busy(crate::gate::BusyKind::Eval);
         }
-        if gate.kill_requested() || server.shutting_down.load(Ordering::Relaxed) {
+        if server.shutting_down.load(Ordering::Relaxed) {
+            return false;
+        }
+        if gate.kill_requested() {
             break;
         }
         std::hint::spin_loop();
     }
+    true
 }
 
 /// `DEBUG PROTOCOL <type>`: one sample reply of each RESP type, so

@@ -1,185 +1,51 @@
 //! String and number commands.
 
 use super::args::{self, is};
-use super::flags::*;
-use super::{CommandSpec, Ctx, Group, KeySpec};
+use super::keyspec::KeyRef;
+use super::{bind, CommandSpec, Ctx};
 use crate::aof;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::types::{StrValue, Value};
 use crate::util::longdouble::{self, IncrError};
 
+/// SET's key finder: whether it reads the old value (GET) decides its key's
+/// flags, which its key spec marks as variable.
+fn set_keys(args: &[bytes::Bytes], keys: &mut Vec<KeyRef>) {
+    use super::keyspec::flags::{ACCESS, OW, RW, UPDATE};
+    let with_get = args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET"));
+    let flags = if with_get {
+        RW | ACCESS | UPDATE
+    } else {
+        OW | UPDATE
+    };
+    keys.push(KeyRef { pos: 1, flags });
+}
+
 /// The string family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "get",
-        2,
-        READONLY | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        get,
-    ),
-    CommandSpec::new(
-        "set",
-        -3,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::String,
-        set,
-    ),
-    CommandSpec::new(
-        "setnx",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        setnx,
-    ),
-    CommandSpec::new(
-        "setex",
-        4,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::String,
-        setex,
-    ),
-    CommandSpec::new(
-        "psetex",
-        4,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::String,
-        psetex,
-    ),
-    CommandSpec::new(
-        "getset",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        getset,
-    ),
-    CommandSpec::new(
-        "getdel",
-        2,
-        WRITE | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        getdel,
-    ),
-    CommandSpec::new(
-        "getex",
-        -2,
-        WRITE | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        getex,
-    ),
-    CommandSpec::new(
-        "mget",
-        -2,
-        READONLY | FAST,
-        KeySpec::ALL_ARGS,
-        Group::String,
-        mget,
-    ),
-    CommandSpec::new(
-        "mset",
-        -3,
-        WRITE | DENYOOM,
-        KeySpec::PAIRS,
-        Group::String,
-        mset,
-    ),
-    CommandSpec::new(
-        "msetnx",
-        -3,
-        WRITE | DENYOOM,
-        KeySpec::PAIRS,
-        Group::String,
-        msetnx,
-    ),
-    CommandSpec::new(
-        "append",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        append,
-    ),
-    CommandSpec::new(
-        "strlen",
-        2,
-        READONLY | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        strlen,
-    ),
-    CommandSpec::new(
-        "getrange",
-        4,
-        READONLY,
-        KeySpec::FIRST,
-        Group::String,
-        getrange,
-    ),
-    CommandSpec::new(
-        "substr",
-        4,
-        READONLY,
-        KeySpec::FIRST,
-        Group::String,
-        getrange,
-    ),
-    CommandSpec::new(
-        "setrange",
-        4,
-        WRITE | DENYOOM,
-        KeySpec::FIRST,
-        Group::String,
-        setrange,
-    ),
-    CommandSpec::new(
-        "incr",
-        2,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        incr,
-    ),
-    CommandSpec::new(
-        "decr",
-        2,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        decr,
-    ),
-    CommandSpec::new(
-        "incrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        incrby,
-    ),
-    CommandSpec::new(
-        "decrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        decrby,
-    ),
-    CommandSpec::new(
-        "incrbyfloat",
-        3,
-        WRITE | DENYOOM | FAST,
-        KeySpec::FIRST,
-        Group::String,
-        incrbyfloat,
-    ),
-    CommandSpec::new("lcs", -3, READONLY, KeySpec::TWO, Group::String, lcs),
+    bind("get", get),
+    bind("set", set).with_getkeys(set_keys),
+    bind("setnx", setnx),
+    bind("setex", setex),
+    bind("psetex", psetex),
+    bind("getset", getset),
+    bind("getdel", getdel),
+    bind("getex", getex),
+    bind("mget", mget),
+    bind("mset", mset),
+    bind("msetnx", msetnx),
+    bind("append", append),
+    bind("strlen", strlen),
+    bind("getrange", getrange),
+    bind("substr", getrange),
+    bind("setrange", setrange),
+    bind("incr", incr),
+    bind("decr", decr),
+    bind("incrby", incrby),
+    bind("decrby", decrby),
+    bind("incrbyfloat", incrbyfloat),
+    bind("lcs", lcs),
 ];
 
 /// The string at `key` for a read command (counts a keyspace hit or miss).

@@ -6,7 +6,7 @@
 
 use super::client::{ClientState, MultiState};
 use super::flags::*;
-use super::{execute, CommandSpec, Ctx, Group, KeySpec};
+use super::{bind_with, execute, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -15,46 +15,11 @@ use std::sync::atomic::Ordering;
 
 /// The transactions family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "multi",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
-        KeySpec::None,
-        Group::Transactions,
-        multi,
-    ),
-    CommandSpec::new(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TX_CONTROL | ALL_SHARDS,
-        KeySpec::None,
-        Group::Transactions,
-        exec,
-    ),
-    CommandSpec::new(
-        "discard",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL | ALL_SHARDS,
-        KeySpec::None,
-        Group::Transactions,
-        discard,
-    ),
-    CommandSpec::new(
-        "watch",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
-        KeySpec::ALL_ARGS,
-        Group::Transactions,
-        watch,
-    ),
-    CommandSpec::new(
-        "unwatch",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | ALL_SHARDS,
-        KeySpec::None,
-        Group::Transactions,
-        unwatch,
-    ),
+    bind_with("multi", multi, TX_CONTROL),
+    bind_with("exec", exec, TX_CONTROL | ALL_SHARDS),
+    bind_with("discard", discard, TX_CONTROL | ALL_SHARDS),
+    bind_with("watch", watch, TX_CONTROL),
+    bind_with("unwatch", unwatch, ALL_SHARDS),
 ];
 
 fn multi(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {

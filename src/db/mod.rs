@@ -53,12 +53,21 @@ pub use snapshot::*;
 pub use view::*;
 pub use watch::*;
 
+/// The set of shards that hold `keys`, one bit each.
+pub fn shard_mask<'a, I: IntoIterator<Item = &'a [u8]>>(keys: I) -> u32 {
+    let mut mask = 0u32;
+    for key in keys {
+        mask |= 1 << shard_of(hash_key(key));
+    }
+    mask
+}
+
 /// Number of keyspace shards (a power of two, at most 32: shard sets are
 /// 32-bit masks).
 pub const SHARD_COUNT: usize = 16;
 
 /// Every shard's bit.
-const ALL_SHARDS_MASK: u32 = u32::MAX >> (32 - SHARD_COUNT);
+pub const ALL_SHARDS_MASK: u32 = u32::MAX >> (32 - SHARD_COUNT);
 
 /// How long a connection's command waits on a contended shard before it
 /// checks whether a long command has closed the gate.
@@ -126,11 +135,7 @@ impl Keyspace {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
-        let mut mask = 0u32;
-        for key in keys {
-            mask |= 1 << shard_of(hash_key(key));
-        }
-        self.try_lock_mask(mask, db, now_ms)
+        self.try_lock_mask(shard_mask(keys), db, now_ms)
     }
 
     /// Like [`Keyspace::lock_all`], unless a long command holds the gate.
@@ -152,7 +157,8 @@ impl Keyspace {
         })
     }
 
-    fn try_lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> Option<DbView<'_>> {
+    /// Like [`Keyspace::lock_mask`], unless a long command holds the gate.
+    pub fn try_lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> Option<DbView<'_>> {
         // A command without keys locks nothing and may run beside a long
         // command (SHUTDOWN NOSAVE must reach one).
         if mask != 0 && self.gate.is_held() {
@@ -191,11 +197,7 @@ impl Keyspace {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
-        let mut mask = 0u32;
-        for key in keys {
-            mask |= 1 << shard_of(hash_key(key));
-        }
-        self.lock_mask(mask, db, now_ms)
+        self.lock_mask(shard_mask(keys), db, now_ms)
     }
 
     /// Locks every shard: for whole-keyspace commands and transactions.
