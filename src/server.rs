@@ -166,6 +166,14 @@ pub struct HotConfig {
     pub lfu_decay_time: AtomicU64,
     /// Protected mode in force: `protected-mode yes` and no `requirepass`.
     pub protected: AtomicBool,
+    /// `lazyfree-lazy-user-del`: DEL frees large values in the background.
+    pub lazy_user_del: AtomicBool,
+    /// `active-expire-effort`, 1 to 10.
+    pub active_expire_effort: AtomicU64,
+    /// `tcp-keepalive` in seconds (0 = no keepalive probes).
+    pub tcp_keepalive: AtomicU64,
+    /// `jemalloc-bg-thread` as last applied to the allocator (0 = not yet).
+    jemalloc_bg_thread: std::sync::atomic::AtomicU8,
 }
 
 impl HotConfig {
@@ -186,6 +194,10 @@ impl HotConfig {
             lfu: AtomicBool::new(false),
             lfu_log_factor: AtomicU64::new(0),
             lfu_decay_time: AtomicU64::new(0),
+            tcp_keepalive: AtomicU64::new(0),
+            lazy_user_del: AtomicBool::new(false),
+            active_expire_effort: AtomicU64::new(1),
+            jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
         };
         hot.refresh(config);
         hot
@@ -224,6 +236,17 @@ impl HotConfig {
             .store(c.int("lfu-log-factor").max(0) as u64, r);
         self.lfu_decay_time
             .store(c.int("lfu-decay-time").max(0) as u64, r);
+        self.tcp_keepalive
+            .store(c.int("tcp-keepalive").max(0) as u64, r);
+        self.lazy_user_del
+            .store(c.flag("lazyfree-lazy-user-del"), r);
+        self.active_expire_effort
+            .store(c.int("active-expire-effort").clamp(1, 10) as u64, r);
+        // The allocator is told only when the setting changes.
+        let bg_thread = if c.flag("jemalloc-bg-thread") { 2 } else { 1 };
+        if self.jemalloc_bg_thread.swap(bg_thread, r) != bg_thread {
+            set_jemalloc_bg_thread(bg_thread == 2);
+        }
     }
 
     /// How keys' access stamps are kept under the current policy.
@@ -253,6 +276,21 @@ impl HotConfig {
             max_listpack_size: self.list_max_size.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Turns jemalloc's background purging thread on or off
+/// (`jemalloc-bg-thread`), as Redis does; a no-op without jemalloc.
+fn set_jemalloc_bg_thread(on: bool) {
+    #[cfg(not(target_env = "msvc"))]
+    {
+        // jemalloc's default is off, so only turning it on can fail to
+        // take; that is logged, as it changes what the setting claims.
+        if tikv_jemalloc_ctl::background_thread::write(on).is_err() && on {
+            warning!("Can't start jemalloc's background thread (jemalloc-bg-thread)");
+        }
+    }
+    #[cfg(target_env = "msvc")]
+    let _ = on;
 }
 
 /// State shared by every connection and background task.
@@ -350,6 +388,8 @@ impl Shared {
 /// optional one (skipped if it cannot be bound), `*` means all IPv4.
 async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let port = config.int("port") as u16;
+    let backlog = config.int("tcp-backlog").clamp(0, u32::MAX as i64) as u32;
+    warn_if_backlog_capped(backlog);
     let mut listeners = Vec::new();
     let mut last_err = None;
     for addr in config.get("bind").unwrap_or("127.0.0.1").split_whitespace() {
@@ -367,7 +407,7 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         } else {
             format!("{host}:{port}")
         };
-        match TcpListener::bind(&target).await {
+        match listen(&target, backlog).await {
             Ok(l) => listeners.push(l),
             Err(e) if optional => {
                 crate::verbose!("Skipping optional bind address {target}: {e}");
@@ -385,6 +425,35 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         return Err(std::io::Error::other("no address could be bound"));
     }
     Ok(listeners)
+}
+
+/// A listening socket on `target` (`host:port`) with a queue of `backlog`
+/// pending connections (`tcp-backlog`).
+async fn listen(target: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let addr = tokio::net::lookup_host(target)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("no address for {target}")))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As tokio's own bind does: a restarted server can reuse the port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// The kernel caps every listen queue at `net.core.somaxconn`; like Redis,
+/// say so when that makes `tcp-backlog` unenforceable.
+fn warn_if_backlog_capped(backlog: u32) {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    if let Some(max) = somaxconn.filter(|max| *max < backlog) {
+        warning!("WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {max}.");
+    }
 }
 
 /// File descriptors kept for uses other than clients (listeners, logs...),
@@ -744,6 +813,7 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         None => notice!("No config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/ferrodis.conf"),
     }
     notice!("Running mode=standalone, port={port}.");
+    let pid_file = create_pid_file(&config);
     fit_open_files_limit(&shared);
     let startup_memory = crate::cmd::server::memory_figures().allocated;
     shared
@@ -793,23 +863,38 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     // SHUTDOWN logs its own "User requested shutdown..." line; a signal
     // logs it here, after naming the signal, as redis-server does.
+    // The directive that says how this signal shuts the server down.
     let signalled = tokio::select! {
         _ = tokio::signal::ctrl_c() => {
             warning!("Received SIGINT scheduling shutdown...");
-            true
+            Some("shutdown-on-sigint")
         }
         _ = sigterm.recv() => {
             warning!("Received SIGTERM scheduling shutdown...");
-            true
+            Some("shutdown-on-sigterm")
         }
-        _ = shared.shutdown.notified() => false,
+        _ = shared.shutdown.notified() => None,
     };
     shared.shutting_down.store(true, Ordering::SeqCst);
-    if signalled {
+    if let Some(directive) = signalled {
         warning!("User requested shutdown...");
-        if shared.has_save_rules() {
+        // `default` saves when save rules are set, `save` and `nosave`
+        // decide themselves, `force` exits even when saving fails; `now`
+        // skips waiting for replicas, of which there are none.
+        let how = shared
+            .config
+            .read()
+            .get(directive)
+            .unwrap_or("default")
+            .to_string();
+        let save = match how.as_str() {
+            "save" => true,
+            "nosave" => false,
+            _ => shared.has_save_rules(),
+        };
+        if save {
             notice!("Saving the final RDB snapshot before exiting.");
-            if crate::snapshot::save(&shared).is_err() {
+            if crate::snapshot::save(&shared).is_err() && how != "force" {
                 warning!("Error trying to save the DB, can't exit.");
                 return Err(std::io::Error::other("the final RDB snapshot failed"));
             }
@@ -819,8 +904,33 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         notice!("Calling fsync() on the AOF file.");
         shared.aof.stop();
     }
+    if let Some(path) = pid_file {
+        notice!("Removing the pid file.");
+        let _ = std::fs::remove_file(path);
+    }
     notice!("ferrodis is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// Writes the process id to the `pidfile` directive's file, if one is set,
+/// and returns its absolute path (the working directory may change before
+/// it is removed at shutdown). A failure is logged, as in Redis, and the
+/// server runs on.
+fn create_pid_file(config: &Config) -> Option<std::path::PathBuf> {
+    let path = config.get("pidfile").filter(|p| !p.is_empty())?;
+    let path = std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .unwrap_or_else(|_| path.into());
+    match std::fs::write(&path, format!("{}\n", std::process::id())) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            warning!(
+                "Failed to write PID file: {}",
+                crate::cmd::server::os_error_text(&e)
+            );
+            None
+        }
+    }
 }
 
 fn clone_listener(l: &TcpListener) -> std::io::Result<TcpListener> {
@@ -861,6 +971,12 @@ async fn accept_loop(
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.set_nodelay(true);
+        let keepalive = shared.hot.tcp_keepalive.load(Ordering::Relaxed);
+        if keepalive > 0 {
+            if let Err(e) = crate::socket::set_keepalive(&socket, keepalive) {
+                crate::verbose!("Error configuring the client socket keepalive: {e}");
+            }
+        }
         let info = Arc::new(ClientInfo::new(
             shared.clients.next_id(),
             peer,
@@ -917,15 +1033,27 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if shared.cron_paused.load(Ordering::Relaxed) {
             continue;
         }
-        // Like Redis, spend at most a quarter of each period expiring keys.
-        let deadline = Instant::now() + period / 4;
+        // Like Redis, spend at most a quarter of each period expiring keys
+        // and sample 20 keys per pass, both raised with `active-expire-effort`
+        // (2% of the period and 5 keys per step above 1).
+        let effort = shared
+            .hot
+            .active_expire_effort
+            .load(Ordering::Relaxed)
+            .max(1)
+            - 1;
+        let deadline = Instant::now() + period * (25 + 2 * effort as u32) / 100;
+        let sample = 20 + 5 * effort as usize;
         // Nothing expires while the dataset loads: a replayed log must see
         // the keys its commands saw.
         let loading = shared.persistence.loading.load(Ordering::Relaxed);
         let deleted = if shared.active_expire.load(Ordering::Relaxed) && !loading {
-            shared
-                .keyspace
-                .active_expire_cycle(crate::util::now_ms(), deadline, &shared.aof)
+            shared.keyspace.active_expire_cycle(
+                crate::util::now_ms(),
+                deadline,
+                sample,
+                &shared.aof,
+            )
         } else {
             0
         };

@@ -488,8 +488,9 @@ fn connection_and_server_errors_match_redis() {
             CONFIG GET maxclients maxclients
             CONFIG SET hz 20
             CONFIG GET hz
-            CONFIG SET maxmemory 1gb
-            CONFIG GET maxmemory
+            CONFIG SET auto-aof-rewrite-min-size 1gb
+            CONFIG GET auto-aof-rewrite-min-size
+            CONFIG SET auto-aof-rewrite-min-size 64mb
             CONFIG SET maxmemory 0
             CONFIG SET hash-max-ziplist-entries 64
             CONFIG GET hash-max-listpack-entries

@@ -969,11 +969,10 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             return Err(failed("can't set immutable config"));
         }
         if crate::config::PROTECTED.contains(&d.name) {
-            let allowed = match ctx.server.config.read().get("enable-protected-configs") {
-                Some("yes") => true,
-                Some("local") => ctx.client.info.addr.ip().is_loopback(),
-                _ => false,
-            };
+            let allowed = crate::config::protected_action_allowed(
+                ctx.server.config.read().get("enable-protected-configs"),
+                ctx.client.info.addr.ip().is_loopback(),
+            );
             if !allowed {
                 return Err(failed("can't set protected config"));
             }
@@ -987,9 +986,12 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut config = ctx.server.config.write();
     let mut updated = config.clone();
     for (name, value) in &pairs {
+        // A rejected value is reported under the directive's own lower-case
+        // name (as looked up, so an old alias stays the alias), as in Redis.
+        let shown = crate::config::directive(name).map_or(name.as_str(), |d| d.name);
         let failed = |why: &str| {
             CmdError::new(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                "ERR CONFIG SET failed (possibly related to argument '{shown}') - {why}"
             ))
         };
         updated.set(name, value).map_err(|why| failed(&why))?;
@@ -1244,6 +1246,13 @@ fn memory_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 // ---------------------------------------------------------------- DEBUG
 
 fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let allowed = crate::config::protected_action_allowed(
+        ctx.server.config.read().get("enable-debug-command"),
+        ctx.client.info.addr.ip().is_loopback(),
+    );
+    if !allowed {
+        return Err(CmdError::fixed("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    }
     let sub = ctx.args[1].to_ascii_lowercase();
     let argc = ctx.args.len();
     match (sub.as_slice(), argc) {
