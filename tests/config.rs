@@ -292,6 +292,20 @@ fn accepted_values_and_errors_match_redis() {
     for args in cases {
         assert_eq!(text(&a.cmd(args)), text(&b.cmd(args)), "{args:?}");
     }
+    // Replication tunables have no effect without replicas, but INFO
+    // reports the configured backlog size as Redis does.
+    let backlog = |c: &mut RawClient| {
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "repl-backlog-size", "2mb"]),
+            b"+OK\r\n"
+        );
+        let info = text(&c.cmd(&["INFO", "replication"]));
+        info.lines()
+            .find(|l| l.starts_with("repl_backlog_size:"))
+            .map(str::to_string)
+    };
+    assert_eq!(backlog(&mut a), Some("repl_backlog_size:2097152".into()));
+    assert_eq!(backlog(&mut a), backlog(&mut b));
 }
 
 // ---------------------------------------------------------------- enforced

@@ -814,7 +814,9 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "master_repl_offset", "0");
             field!(out, "second_repl_offset", "-1");
             field!(out, "repl_backlog_active", "0");
-            field!(out, "repl_backlog_size", "1048576");
+            // The configured size, as Redis reports it with no backlog yet.
+            let backlog = server.config.read().int("repl-backlog-size");
+            field!(out, "repl_backlog_size", "{backlog}");
             field!(out, "repl_backlog_first_byte_offset", "0");
             field!(out, "repl_backlog_histlen", "0");
         }
