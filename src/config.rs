@@ -4,6 +4,11 @@
 //! how values are validated and normalised), default and whether CONFIG SET
 //! may change it at run time. Values are kept normalised as text, the form
 //! CONFIG GET returns; typed accessors parse them.
+//!
+//! A directive that is accepted is enforced: one whose feature ferrodis does
+//! not have yet is wrapped in `until_supported` and takes only its default
+//! (so config files, CONFIG SET and CONFIG REWRITE of defaults keep working);
+//! anything else is refused with a reason naming the directive.
 
 use std::collections::BTreeMap;
 
