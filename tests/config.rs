@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{start_ferrodis, start_redis, RawClient};
+use common::{failed_start, start_ferrodis, start_redis, RawClient};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Directives accepted only at their defaults: name, a value that would
@@ -41,31 +41,6 @@ const PENDING: &[(&str, &str, &str, bool)] = &[
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs ferrodis-server with `args`, expects it to exit with status 1 at
-/// start-up, and returns what it printed.
-fn failed_start(args: &[&str]) -> String {
-    let mut child = Command::new(common::ferrodis_bin())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ferrodis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(1), "{args:?}: exit status {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("ferrodis-server {args:?} kept running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
 /// The reason ferrodis gives for a refused value of `name`.
@@ -132,29 +107,10 @@ fn defaults_are_accepted_at_start_up_and_survive_config_rewrite() {
          maxmemory-policy allkeys-lfu\n",
     )
     .unwrap();
-    // The config file comes first, then flags, as with redis-server.
-    let start = |port: u16| {
-        let mut cmd = Command::new(common::ferrodis_bin());
-        cmd.arg(&path)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(&dir.0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        common::SpawnedServer {
-            child: cmd.spawn().expect("spawn ferrodis-server"),
-            port,
-        }
-    };
-    let server = start(common::free_port());
-    let mut c = connect_when_ready(server.port);
+    let start =
+        || common::start_with_file(&path, &["--save", "", "--dir", dir.0.to_str().unwrap()]);
+    let server = start();
+    let mut c = RawClient::connect(server.port);
     for (name, _, default, _) in PENDING {
         let reply = text(&c.cmd(&["CONFIG", "GET", name]));
         assert_eq!(
@@ -170,8 +126,8 @@ fn defaults_are_accepted_at_start_up_and_survive_config_rewrite() {
     drop(c);
     drop(server);
     // The rewritten file starts a server again.
-    let server = start(common::free_port());
-    let mut c = connect_when_ready(server.port);
+    let server = start();
+    let mut c = RawClient::connect(server.port);
     assert_eq!(
         text(&c.cmd(&["CONFIG", "GET", "client-output-buffer-limit"])),
         format!(
@@ -180,22 +136,6 @@ fn defaults_are_accepted_at_start_up_and_survive_config_rewrite() {
             PENDING[2].2
         )
     );
-}
-
-/// Connects once the server answers PING (within 20 s).
-fn connect_when_ready(port: u16) -> RawClient {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            let mut c = RawClient::connect(port);
-            if c.cmd(&["PING"]) == b"+PONG\r\n" {
-                return c;
-            }
-        }
-        assert!(Instant::now() < deadline, "no server on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
