@@ -28,6 +28,9 @@ pub enum Kind {
     Bool,
     /// One of the listed words.
     Enum(&'static [&'static str]),
+    /// A combination of the listed words, the first of which means none of
+    /// the others (`shutdown-on-sigterm nosave force`).
+    Flags(&'static [&'static str]),
     /// Any text.
     Text,
     /// `save` rules: pairs of seconds and changes, or empty.
@@ -130,6 +133,9 @@ const fn until_supported(feature: &'static str, d: Directive) -> Directive {
         ..d
     }
 }
+
+/// The words of `shutdown-on-sigterm` and `shutdown-on-sigint`.
+const SHUTDOWN_FLAGS: &[&str] = &["default", "save", "nosave", "now", "force"];
 
 /// Every directive ferrodis understands.
 pub static DIRECTIVES: &[Directive] = &[
@@ -357,18 +363,20 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("crash-memcheck-enabled", "yes", true),
     until_supported("logging to syslog", boolean("syslog-enabled", "no", false)),
     int("shutdown-timeout", 0, i32::MAX as i64, "10", true),
-    one_of(
-        "shutdown-on-sigterm",
-        &["default", "save", "nosave", "now", "force"],
-        "default",
-        true,
-    ),
-    one_of(
-        "shutdown-on-sigint",
-        &["default", "save", "nosave", "now", "force"],
-        "default",
-        true,
-    ),
+    Directive {
+        name: "shutdown-on-sigterm",
+        kind: Kind::Flags(SHUTDOWN_FLAGS),
+        default: "default",
+        mutable: true,
+        pending: None,
+    },
+    Directive {
+        name: "shutdown-on-sigint",
+        kind: Kind::Flags(SHUTDOWN_FLAGS),
+        default: "default",
+        mutable: true,
+        pending: None,
+    },
     boolean("rdb-del-sync-files", "no", true),
     int("stream-node-max-entries", 0, i64::MAX, "100", true),
 ];
@@ -480,6 +488,33 @@ impl Config {
                     ))
                 }
             }
+            Kind::Flags(words) => {
+                let lower = value.to_ascii_lowercase();
+                let given: Vec<&str> = lower.split_whitespace().collect();
+                if given.is_empty() || given.iter().any(|w| !words.contains(w)) {
+                    return Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        words.join(", ")
+                    ));
+                }
+                if given.contains(&"save") && given.contains(&"nosave") {
+                    return Err(
+                        "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
+                    );
+                }
+                // Normalised as Redis prints it: in the list's order, the
+                // first word only when no other is given.
+                let set: Vec<&str> = words[1..]
+                    .iter()
+                    .copied()
+                    .filter(|w| given.contains(w))
+                    .collect();
+                Ok(if set.is_empty() {
+                    words[0].to_string()
+                } else {
+                    set.join(" ")
+                })
+            }
             Kind::Text => Ok(value.to_string()),
             Kind::SaveRules => {
                 let parts: Vec<&str> = value.split_whitespace().collect();
@@ -573,7 +608,7 @@ impl Config {
         let value = match d.kind {
             // `save` takes its pairs as separate words (`save ""` disables),
             // `bind` its addresses, `client-output-buffer-limit` its groups.
-            Kind::SaveRules | Kind::OutputLimits => rest.join(" "),
+            Kind::SaveRules | Kind::OutputLimits | Kind::Flags(_) => rest.join(" "),
             Kind::Text if d.name == "bind" || d.name == "replicaof" => rest.join(" "),
             _ => {
                 if rest.len() != 1 {
@@ -669,7 +704,10 @@ impl Config {
     /// `name value` in config-file syntax, quoting the value when needed.
     fn directive_line(&self, name: &'static str) -> String {
         let value = self.get(name).unwrap_or("");
-        if matches!(name, "save" | "bind" | "client-output-buffer-limit") && !value.is_empty() {
+        let words = directive(name).is_some_and(|d| matches!(d.kind, Kind::Flags(_)));
+        if (words || matches!(name, "save" | "bind" | "client-output-buffer-limit"))
+            && !value.is_empty()
+        {
             return format!("{name} {value}");
         }
         let plain = !value.is_empty()

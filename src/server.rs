@@ -878,23 +878,20 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     shared.shutting_down.store(true, Ordering::SeqCst);
     if let Some(directive) = signalled {
         warning!("User requested shutdown...");
-        // `default` saves when save rules are set, `save` and `nosave`
-        // decide themselves, `force` exits even when saving fails; `now`
-        // skips waiting for replicas, of which there are none.
+        // Without `save` or `nosave` a save happens when save rules are
+        // set; `force` exits even when saving fails; `now` skips waiting
+        // for replicas, of which there are none.
         let how = shared
             .config
             .read()
             .get(directive)
             .unwrap_or("default")
             .to_string();
-        let save = match how.as_str() {
-            "save" => true,
-            "nosave" => false,
-            _ => shared.has_save_rules(),
-        };
+        let has = |word: &str| how.split(' ').any(|w| w == word);
+        let save = has("save") || (!has("nosave") && shared.has_save_rules());
         if save {
             notice!("Saving the final RDB snapshot before exiting.");
-            if crate::snapshot::save(&shared).is_err() && how != "force" {
+            if crate::snapshot::save(&shared).is_err() && !has("force") {
                 warning!("Error trying to save the DB, can't exit.");
                 return Err(std::io::Error::other("the final RDB snapshot failed"));
             }

@@ -228,6 +228,14 @@ fn accepted_values_and_errors_match_redis() {
         &["CONFIG", "SET", "MIN-SLAVES-TO-WRITE", "many"],
         &["CONFIG", "SET", "io-threads", "1"],
         &["CONFIG", "SET", "replicaof", ""],
+        // Shutdown options combine, and print in Redis's order.
+        &["CONFIG", "SET", "shutdown-on-sigint", "force nosave"],
+        &["CONFIG", "GET", "shutdown-on-sigint"],
+        &["CONFIG", "SET", "shutdown-on-sigint", "save nosave"],
+        &["CONFIG", "SET", "shutdown-on-sigint", "now default"],
+        &["CONFIG", "GET", "shutdown-on-sigint"],
+        &["CONFIG", "SET", "shutdown-on-sigint", "bogus"],
+        &["CONFIG", "SET", "shutdown-on-sigint", "default"],
     ];
     for args in cases {
         assert_eq!(text(&a.cmd(args)), text(&b.cmd(args)), "{args:?}");
@@ -402,6 +410,15 @@ fn shutdown_on_signal_directives_decide_the_final_save() {
     assert!(!signal_leaves_dump(
         libc::SIGINT,
         &[rules[0], rules[1], "--shutdown-on-sigint", "nosave"]
+    ));
+    // Options combine: `now` changes nothing without replicas.
+    assert!(!signal_leaves_dump(
+        libc::SIGTERM,
+        &[rules[0], rules[1], "--shutdown-on-sigterm", "now", "nosave"]
+    ));
+    assert!(signal_leaves_dump(
+        libc::SIGTERM,
+        &["--shutdown-on-sigterm", "save", "force"]
     ));
 }
 
