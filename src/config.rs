@@ -4,6 +4,11 @@
 //! how values are validated and normalised), default and whether CONFIG SET
 //! may change it at run time. Values are kept normalised as text, the form
 //! CONFIG GET returns; typed accessors parse them.
+//!
+//! A directive that is accepted is enforced: one whose feature ferrodis does
+//! not have yet is wrapped in `until_supported` and takes only its default
+//! (so config files, CONFIG SET and CONFIG REWRITE of defaults keep working);
+//! anything else is refused with a reason naming the directive.
 
 use std::collections::BTreeMap;
 
@@ -23,10 +28,16 @@ pub enum Kind {
     Bool,
     /// One of the listed words.
     Enum(&'static [&'static str]),
+    /// A combination of the listed words, the first of which means none of
+    /// the others (`shutdown-on-sigterm nosave force`).
+    Flags(&'static [&'static str]),
     /// Any text.
     Text,
     /// `save` rules: pairs of seconds and changes, or empty.
     SaveRules,
+    /// `client-output-buffer-limit`: groups of class, hard limit, soft limit
+    /// and soft seconds; a value names only the classes it changes.
+    OutputLimits,
 }
 
 /// One configuration directive.
@@ -40,6 +51,10 @@ pub struct Directive {
     pub default: &'static str,
     /// True if CONFIG SET may change it.
     pub mutable: bool,
+    /// For a directive whose feature ferrodis does not have yet, the missing
+    /// feature: only the default value (which leaves the feature off) is
+    /// accepted, so no value is taken that would silently do nothing.
+    pub pending: Option<&'static str>,
 }
 
 const fn int(
@@ -58,6 +73,7 @@ const fn int(
         },
         default,
         mutable,
+        pending: None,
     }
 }
 
@@ -71,6 +87,7 @@ const fn mem(name: &'static str, default: &'static str, mutable: bool) -> Direct
         },
         default,
         mutable,
+        pending: None,
     }
 }
 
@@ -80,6 +97,7 @@ const fn boolean(name: &'static str, default: &'static str, mutable: bool) -> Di
         kind: Kind::Bool,
         default,
         mutable,
+        pending: None,
     }
 }
 
@@ -89,6 +107,7 @@ const fn text(name: &'static str, default: &'static str, mutable: bool) -> Direc
         kind: Kind::Text,
         default,
         mutable,
+        pending: None,
     }
 }
 
@@ -103,8 +122,20 @@ const fn one_of(
         kind: Kind::Enum(words),
         default,
         mutable,
+        pending: None,
     }
 }
+
+/// `d`, accepted only at its default until `feature` is implemented.
+const fn until_supported(feature: &'static str, d: Directive) -> Directive {
+    Directive {
+        pending: Some(feature),
+        ..d
+    }
+}
+
+/// The words of `shutdown-on-sigterm` and `shutdown-on-sigint`.
+const SHUTDOWN_FLAGS: &[&str] = &["default", "save", "nosave", "now", "force"];
 
 /// Every directive ferrodis understands.
 pub static DIRECTIVES: &[Directive] = &[
@@ -123,7 +154,10 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     text("logfile", "", false),
-    boolean("daemonize", "no", false),
+    until_supported(
+        "running in the background",
+        boolean("daemonize", "no", false),
+    ),
     int("hz", 1, 500, "10", true),
     // ferrodis's own: see src/idle_poll.rs.
     int("idle-poll-usec", 0, 10_000, "100", true),
@@ -151,6 +185,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::SaveRules,
         default: "3600 1 300 100 60 10000",
         mutable: true,
+        pending: None,
     },
     boolean("appendonly", "no", true),
     one_of(
@@ -184,9 +219,10 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "536870912",
         mutable: true,
+        pending: None,
     },
     mem("client-query-buffer-limit", "1073741824", true),
-    mem("maxmemory", "0", true),
+    until_supported("a memory limit with eviction", mem("maxmemory", "0", true)),
     one_of(
         "maxmemory-policy",
         &[
@@ -214,29 +250,58 @@ pub static DIRECTIVES: &[Directive] = &[
     int("active-expire-effort", 1, 10, "1", true),
     int("slowlog-log-slower-than", -1, i64::MAX, "10000", true),
     int("slowlog-max-len", 0, i64::MAX, "128", true),
-    text("notify-keyspace-events", "", true),
+    until_supported(
+        "sending keyspace notifications",
+        text("notify-keyspace-events", "", true),
+    ),
     int("lfu-log-factor", 0, i32::MAX as i64, "10", true),
     int("lfu-decay-time", 0, i32::MAX as i64, "1", true),
-    int("io-threads", 1, 128, "1", false),
+    // ferrodis's connection workers are its own design (one per core).
+    until_supported(
+        "a configurable number of I/O threads",
+        int("io-threads", 1, 128, "1", false),
+    ),
     boolean("io-threads-do-reads", "no", false),
-    int("latency-monitor-threshold", 0, i64::MAX, "0", true),
-    boolean("activedefrag", "no", true),
-    boolean("always-show-logo", "no", false),
+    until_supported(
+        "the latency monitor",
+        int("latency-monitor-threshold", 0, i64::MAX, "0", true),
+    ),
+    until_supported(
+        "active defragmentation",
+        boolean("activedefrag", "no", true),
+    ),
+    until_supported("a start-up logo", boolean("always-show-logo", "no", false)),
     boolean("set-proc-title", "yes", false),
-    boolean("enable-debug-command", "yes", false),
+    one_of(
+        "enable-debug-command",
+        &["no", "yes", "local"],
+        "yes",
+        false,
+    ),
     one_of(
         "enable-protected-configs",
         &["no", "yes", "local"],
         "no",
         false,
     ),
-    boolean("enable-module-command", "no", false),
-    text("unixsocket", "", false),
-    one_of(
-        "supervised",
-        &["upstart", "systemd", "auto", "no"],
-        "no",
-        false,
+    until_supported(
+        "loading modules",
+        one_of(
+            "enable-module-command",
+            &["no", "yes", "local"],
+            "no",
+            false,
+        ),
+    ),
+    until_supported("listening on a unix socket", text("unixsocket", "", false)),
+    until_supported(
+        "notifying a supervisor",
+        one_of(
+            "supervised",
+            &["upstart", "systemd", "auto", "no"],
+            "no",
+            false,
+        ),
     ),
     int("lua-time-limit", 0, i64::MAX, "5000", true),
     int("busy-reply-threshold", 0, i64::MAX, "5000", true),
@@ -250,7 +315,10 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     mem("auto-aof-rewrite-min-size", "67108864", true),
-    int("min-replicas-to-write", 0, i32::MAX as i64, "0", true),
+    until_supported(
+        "replication",
+        int("min-replicas-to-write", 0, i32::MAX as i64, "0", true),
+    ),
     boolean("replica-read-only", "yes", true),
     int("set-max-intset-entries", 0, i64::MAX, "512", true),
     int("zset-max-listpack-entries", 0, i64::MAX, "128", true),
@@ -258,47 +326,57 @@ pub static DIRECTIVES: &[Directive] = &[
     mem("stream-node-max-bytes", "4096", true),
     int("zset-max-ziplist-entries", 0, i64::MAX, "128", true),
     int("zset-max-ziplist-value", 0, i64::MAX, "64", true),
-    boolean("cluster-enabled", "no", false),
+    until_supported("cluster mode", boolean("cluster-enabled", "no", false)),
     text("cluster-config-file", "nodes.conf", false),
     boolean("repl-diskless-sync", "yes", true),
     boolean("replica-serve-stale-data", "yes", true),
     boolean("slave-serve-stale-data", "yes", true),
     boolean("slave-read-only", "yes", true),
     boolean("replica-lazy-flush", "no", true),
-    text("replicaof", "", true),
+    until_supported("replication", text("replicaof", "", false)),
     text("masterauth", "", true),
     text("masteruser", "", true),
     mem("repl-backlog-size", "1048576", true),
     int("repl-timeout", 1, i32::MAX as i64, "60", true),
-    int("min-slaves-to-write", 0, i32::MAX as i64, "0", true),
+    until_supported(
+        "replication",
+        int("min-slaves-to-write", 0, i32::MAX as i64, "0", true),
+    ),
     boolean("latency-tracking", "yes", true),
     int("tracking-table-max-keys", 0, i64::MAX, "1000000", true),
     boolean("jemalloc-bg-thread", "yes", true),
     int("acllog-max-len", 0, i64::MAX, "128", true),
-    mem("maxmemory-clients", "0", true),
+    until_supported("client eviction", mem("maxmemory-clients", "0", true)),
     boolean("activerehashing", "yes", true),
     mem("hll-sparse-max-bytes", "3000", true),
-    text(
-        "client-output-buffer-limit",
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        true,
+    until_supported(
+        "limiting client output buffers",
+        Directive {
+            name: "client-output-buffer-limit",
+            kind: Kind::OutputLimits,
+            default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            mutable: true,
+            pending: None,
+        },
     ),
     boolean("crash-log-enabled", "yes", true),
     boolean("crash-memcheck-enabled", "yes", true),
-    boolean("syslog-enabled", "no", false),
+    until_supported("logging to syslog", boolean("syslog-enabled", "no", false)),
     int("shutdown-timeout", 0, i32::MAX as i64, "10", true),
-    one_of(
-        "shutdown-on-sigterm",
-        &["default", "save", "nosave", "now", "force"],
-        "default",
-        true,
-    ),
-    one_of(
-        "shutdown-on-sigint",
-        &["default", "save", "nosave", "now", "force"],
-        "default",
-        true,
-    ),
+    Directive {
+        name: "shutdown-on-sigterm",
+        kind: Kind::Flags(SHUTDOWN_FLAGS),
+        default: "default",
+        mutable: true,
+        pending: None,
+    },
+    Directive {
+        name: "shutdown-on-sigint",
+        kind: Kind::Flags(SHUTDOWN_FLAGS),
+        default: "default",
+        mutable: true,
+        pending: None,
+    },
     boolean("rdb-del-sync-files", "no", true),
     int("stream-node-max-entries", 0, i64::MAX, "100", true),
 ];
@@ -316,6 +394,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("slave-serve-stale-data", "replica-serve-stale-data"),
     ("slave-read-only", "replica-read-only"),
     ("min-slaves-to-write", "min-replicas-to-write"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 /// The directive named `name` (case-insensitive).
@@ -380,7 +459,12 @@ impl Config {
                     value.parse::<i64>().ok()
                 };
                 let Some(n) = n else {
-                    return Err("argument couldn't be parsed into an integer".into());
+                    return Err(if memory {
+                        "argument must be a memory value"
+                    } else {
+                        "argument couldn't be parsed into an integer"
+                    }
+                    .into());
                 };
                 if n < min || n > max {
                     return Err(format!(
@@ -405,6 +489,33 @@ impl Config {
                     ))
                 }
             }
+            Kind::Flags(words) => {
+                let lower = value.to_ascii_lowercase();
+                let given: Vec<&str> = lower.split_whitespace().collect();
+                if given.is_empty() || given.iter().any(|w| !words.contains(w)) {
+                    return Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        words.join(", ")
+                    ));
+                }
+                if given.contains(&"save") && given.contains(&"nosave") {
+                    return Err(
+                        "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
+                    );
+                }
+                // Normalised as Redis prints it: in the list's order, the
+                // first word only when no other is given.
+                let set: Vec<&str> = words[1..]
+                    .iter()
+                    .copied()
+                    .filter(|w| given.contains(w))
+                    .collect();
+                Ok(if set.is_empty() {
+                    words[0].to_string()
+                } else {
+                    set.join(" ")
+                })
+            }
             Kind::Text => Ok(value.to_string()),
             Kind::SaveRules => {
                 let parts: Vec<&str> = value.split_whitespace().collect();
@@ -413,6 +524,8 @@ impl Config {
                 }
                 Ok(parts.join(" "))
             }
+            // Needs the current value: see `Config::set`.
+            Kind::OutputLimits => Ok(value.to_string()),
         }
     }
 
@@ -420,7 +533,17 @@ impl Config {
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         let d = directive(name)
             .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-        let normalised = Self::normalise(d, value)?;
+        let normalised = match d.kind {
+            Kind::OutputLimits => {
+                merge_output_limits(self.get(d.name).unwrap_or(d.default), value)?
+            }
+            _ => Self::normalise(d, value)?,
+        };
+        if let Some(feature) = d.pending {
+            if normalised != d.default {
+                return Err(not_supported(d, feature));
+            }
+        }
         self.values.insert(canonical(d.name), normalised.clone());
         // Keep old aliases answering with the same value.
         for (old, new) in ALIASES {
@@ -484,8 +607,10 @@ impl Config {
         let d = directive(name)
             .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let value = match d.kind {
-            // `save` takes its pairs as separate words; `save ""` disables.
-            Kind::SaveRules | Kind::Text if d.name == "save" || d.name == "bind" => rest.join(" "),
+            // `save` takes its pairs as separate words (`save ""` disables),
+            // `bind` its addresses, `client-output-buffer-limit` its groups.
+            Kind::SaveRules | Kind::OutputLimits | Kind::Flags(_) => rest.join(" "),
+            Kind::Text if d.name == "bind" || d.name == "replicaof" => rest.join(" "),
             _ => {
                 if rest.len() != 1 {
                     return Err("wrong number of arguments".into());
@@ -580,7 +705,10 @@ impl Config {
     /// `name value` in config-file syntax, quoting the value when needed.
     fn directive_line(&self, name: &'static str) -> String {
         let value = self.get(name).unwrap_or("");
-        if matches!(name, "save" | "bind") && !value.is_empty() {
+        let words = directive(name).is_some_and(|d| matches!(d.kind, Kind::Flags(_)));
+        if (words || matches!(name, "save" | "bind" | "client-output-buffer-limit"))
+            && !value.is_empty()
+        {
             return format!("{name} {value}");
         }
         let plain = !value.is_empty()
@@ -607,6 +735,83 @@ impl Config {
             .map(|c| (c[0], c[1]))
             .collect()
     }
+}
+
+/// Whether a protected action (CONFIG SET of a protected directive, DEBUG)
+/// is allowed by its `no` / `yes` / `local` setting, for a client that is
+/// local or not.
+pub fn protected_action_allowed(setting: Option<&str>, local: bool) -> bool {
+    match setting {
+        Some("yes") => true,
+        Some("local") => local,
+        _ => false,
+    }
+}
+
+/// The reason a non-default value of a not-yet-supported directive is
+/// refused; it names the directive, for the start-up error and CONFIG SET.
+fn not_supported(d: &Directive, feature: &str) -> String {
+    let default = if d.default.is_empty() {
+        "\"\"".to_string()
+    } else {
+        format!("'{}'", d.default)
+    };
+    format!(
+        "{feature} is not supported yet: {} accepts only its default, {default}",
+        d.name
+    )
+}
+
+/// Output buffer limits of the three client classes, in Redis's order.
+const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Applies a `client-output-buffer-limit` value (groups of `class hard soft
+/// seconds`, memory units allowed) to `current`, the normalised limits of
+/// all classes; classes the value does not name keep their limits. All
+/// groups are checked before any is applied, as in Redis.
+fn merge_output_limits(current: &str, value: &str) -> Result<String, String> {
+    // `current` is always normalised: the three classes, four words each.
+    let mut limits = [[0i64; 3]; 3];
+    for group in current.split_whitespace().collect::<Vec<_>>().chunks(4) {
+        if let Some(i) = OUTPUT_CLASSES.iter().position(|c| *c == group[0]) {
+            for (slot, n) in limits[i].iter_mut().zip(&group[1..]) {
+                *slot = n.parse().unwrap_or(0);
+            }
+        }
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut updates = Vec::new();
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let hard = parse_memory(group[1]).filter(|n| *n >= 0);
+        let soft = parse_memory(group[2]).filter(|n| *n >= 0);
+        let seconds = group[3].parse::<i64>().ok().filter(|n| *n >= 0);
+        let (Some(hard), Some(soft), Some(seconds)) = (hard, soft, seconds) else {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            );
+        };
+        updates.push((class, [hard, soft, seconds]));
+    }
+    for (class, limit) in updates {
+        limits[class] = limit;
+    }
+    Ok(OUTPUT_CLASSES
+        .iter()
+        .zip(&limits)
+        .map(|(class, [hard, soft, seconds])| format!("{class} {hard} {soft} {seconds}"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn fatal(line: usize, text: &str, why: &str) -> String {
@@ -653,5 +858,60 @@ mod tests {
         assert_eq!(c.int("hash-max-listpack-entries"), 7);
         assert_eq!(c.int("hash-max-ziplist-entries"), 7);
         assert!(c.set("appendfsync", "sometimes").is_err());
+    }
+
+    #[test]
+    fn pending_directives_take_only_their_default() {
+        let mut c = Config::default();
+        for (name, value) in [("maxmemory", "0"), ("maxmemory", "0mb"), ("unixsocket", "")] {
+            assert_eq!(c.set(name, value), Ok(()), "{name} {value}");
+        }
+        let err = c.set("maxmemory", "1gb").unwrap_err();
+        assert!(err.contains("not supported yet"), "{err}");
+        assert!(
+            err.contains("maxmemory accepts only its default, '0'"),
+            "{err}"
+        );
+        assert_eq!(c.get("maxmemory"), Some("0"));
+        let err = c.set("notify-keyspace-events", "KEA").unwrap_err();
+        assert!(err.ends_with("accepts only its default, \"\""), "{err}");
+        // The old alias is refused like the directive itself.
+        assert!(c.set("min-slaves-to-write", "1").is_err());
+        assert_eq!(c.set("min-slaves-to-write", "0"), Ok(()));
+    }
+
+    #[test]
+    fn output_limits_merge_per_class() {
+        let default = directive("client-output-buffer-limit").unwrap().default;
+        let merged = merge_output_limits(default, "pubsub 1mb 2k 3").unwrap();
+        assert_eq!(
+            merged,
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 2000 3"
+        );
+        let merged = merge_output_limits(&merged, "REPLICA 1 2 3 normal 4 5 6").unwrap();
+        assert_eq!(merged, "normal 4 5 6 slave 1 2 3 pubsub 1048576 2000 3");
+        assert_eq!(merge_output_limits(default, "").unwrap(), default);
+        for bad in [
+            "normal 0 0",
+            "master 0 0 0",
+            "normal -1 0 0",
+            "normal 0 0 1x",
+        ] {
+            assert!(merge_output_limits(default, bad).is_err(), "{bad}");
+        }
+        // Redis's own spelling of the defaults is the default.
+        let mut c = Config::default();
+        c.apply_file_text(
+            "client-output-buffer-limit normal 0 0 0\n\
+             client-output-buffer-limit replica 256mb 64mb 60\n\
+             client-output-buffer-limit pubsub 32mb 8mb 60\n",
+        )
+        .unwrap();
+        assert_eq!(c.get("client-output-buffer-limit"), Some(default));
+        let err = c
+            .apply_file_text("client-output-buffer-limit pubsub 0 0 0\n")
+            .unwrap_err();
+        assert!(err.contains("at line 1"), "{err}");
+        assert!(err.contains("not supported yet"), "{err}");
     }
 }

@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 /// optional one (skipped if it cannot be bound), `*` means all IPv4.
 async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let port = config.int("port") as u16;
+    let backlog = config.int("tcp-backlog").clamp(0, u32::MAX as i64) as u32;
+    warn_if_backlog_capped(backlog);
     let mut listeners = Vec::new();
     let mut last_err = None;
     for addr in config.get("bind").unwrap_or("127.0.0.1").split_whitespace() {
@@ -33,7 +35,7 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         } else {
             format!("{host}:{port}")
         };
-        match TcpListener::bind(&target).await {
+        match listen(&target, backlog).await {
             Ok(l) => listeners.push(l),
             Err(e) if optional => {
                 crate::verbose!("Skipping optional bind address {target}: {e}");
@@ -51,6 +53,35 @@ async fn bind_listeners(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         return Err(std::io::Error::other("no address could be bound"));
     }
     Ok(listeners)
+}
+
+/// A listening socket on `target` (`host:port`) with a queue of `backlog`
+/// pending connections (`tcp-backlog`).
+async fn listen(target: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let addr = tokio::net::lookup_host(target)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("no address for {target}")))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As tokio's own bind does: a restarted server can reuse the port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// The kernel caps every listen queue at `net.core.somaxconn`; like Redis,
+/// say so when that makes `tcp-backlog` unenforceable.
+fn warn_if_backlog_capped(backlog: u32) {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    if let Some(max) = somaxconn.filter(|max| *max < backlog) {
+        warning!("WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {max}.");
+    }
 }
 
 /// File descriptors kept for uses other than clients (listeners, logs...),
@@ -411,6 +442,7 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         None => notice!("No config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/ferrodis.conf"),
     }
     notice!("Running mode=standalone, port={port}.");
+    let pid_file = create_pid_file(&config);
     fit_open_files_limit(&shared);
     let startup_memory = crate::util::memory::memory_figures().allocated;
     shared
@@ -460,23 +492,35 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     // SHUTDOWN logs its own "User requested shutdown..." line; a signal
     // logs it here, after naming the signal, as redis-server does.
+    // The directive that says how this signal shuts the server down.
     let signalled = tokio::select! {
         _ = tokio::signal::ctrl_c() => {
             warning!("Received SIGINT scheduling shutdown...");
-            true
+            Some("shutdown-on-sigint")
         }
         _ = sigterm.recv() => {
             warning!("Received SIGTERM scheduling shutdown...");
-            true
+            Some("shutdown-on-sigterm")
         }
-        _ = shared.shutdown.notified() => false,
+        _ = shared.shutdown.notified() => None,
     };
     shared.shutting_down.store(true, Ordering::SeqCst);
-    if signalled {
+    if let Some(directive) = signalled {
         warning!("User requested shutdown...");
-        if shared.has_save_rules() {
+        // Without `save` or `nosave` a save happens when save rules are
+        // set; `force` exits even when saving fails; `now` skips waiting
+        // for replicas, of which there are none.
+        let how = shared
+            .config
+            .read()
+            .get(directive)
+            .unwrap_or("default")
+            .to_string();
+        let has = |word: &str| how.split(' ').any(|w| w == word);
+        let save = has("save") || (!has("nosave") && shared.has_save_rules());
+        if save {
             notice!("Saving the final RDB snapshot before exiting.");
-            if crate::snapshot::save(&shared).is_err() {
+            if crate::snapshot::save(&shared).is_err() && !has("force") {
                 warning!("Error trying to save the DB, can't exit.");
                 return Err(std::io::Error::other("the final RDB snapshot failed"));
             }
@@ -486,8 +530,33 @@ pub async fn run(shared: Arc<Shared>, workers: Workers) -> std::io::Result<()> {
         notice!("Calling fsync() on the AOF file.");
         shared.aof.stop();
     }
+    if let Some(path) = pid_file {
+        notice!("Removing the pid file.");
+        let _ = std::fs::remove_file(path);
+    }
     notice!("ferrodis is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// Writes the process id to the `pidfile` directive's file, if one is set,
+/// and returns its absolute path (the working directory may change before
+/// it is removed at shutdown). A failure is logged, as in Redis, and the
+/// server runs on.
+fn create_pid_file(config: &Config) -> Option<std::path::PathBuf> {
+    let path = config.get("pidfile").filter(|p| !p.is_empty())?;
+    let path = std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .unwrap_or_else(|_| path.into());
+    match std::fs::write(&path, format!("{}\n", std::process::id())) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            warning!(
+                "Failed to write PID file: {}",
+                crate::util::os_error_text(&e)
+            );
+            None
+        }
+    }
 }
 
 fn clone_listener(l: &TcpListener) -> std::io::Result<TcpListener> {
@@ -528,6 +597,12 @@ async fn accept_loop(
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.set_nodelay(true);
+        let keepalive = shared.hot.tcp_keepalive.load(Ordering::Relaxed);
+        if keepalive > 0 {
+            if let Err(e) = crate::socket::set_keepalive(&socket, keepalive) {
+                crate::verbose!("Error configuring the client socket keepalive: {e}");
+            }
+        }
         let info = Arc::new(ClientInfo::new(
             shared.clients.next_id(),
             peer,
@@ -584,15 +659,27 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if shared.cron_paused.load(Ordering::Relaxed) {
             continue;
         }
-        // Like Redis, spend at most a quarter of each period expiring keys.
-        let deadline = Instant::now() + period / 4;
+        // Like Redis, spend at most a quarter of each period expiring keys
+        // and sample 20 keys per pass, both raised with `active-expire-effort`
+        // (2% of the period and 5 keys per step above 1).
+        let effort = shared
+            .hot
+            .active_expire_effort
+            .load(Ordering::Relaxed)
+            .max(1)
+            - 1;
+        let deadline = Instant::now() + period * (25 + 2 * effort as u32) / 100;
+        let sample = 20 + 5 * effort as usize;
         // Nothing expires while the dataset loads: a replayed log must see
         // the keys its commands saw.
         let loading = shared.persistence.loading.load(Ordering::Relaxed);
         let deleted = if shared.active_expire.load(Ordering::Relaxed) && !loading {
-            shared
-                .keyspace
-                .active_expire_cycle(crate::util::now_ms(), deadline, &shared.aof)
+            shared.keyspace.active_expire_cycle(
+                crate::util::now_ms(),
+                deadline,
+                sample,
+                &shared.aof,
+            )
         } else {
             0
         };

@@ -97,3 +97,34 @@ impl ClientSocket {
         Ok(())
     }
 }
+
+/// Turns on TCP keepalive probes for a client connection (`tcp-keepalive`):
+/// the first after `secs` idle seconds, then every third of that, and the
+/// connection is dropped after three unanswered probes, as Redis sets them.
+pub fn set_keepalive(socket: &impl AsRawFd, secs: u64) -> io::Result<()> {
+    let fd = socket.as_raw_fd();
+    let idle = secs.min(i32::MAX as u64) as libc::c_int;
+    let options = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (idle / 3).max(1)),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
+    ];
+    for (level, name, value) in options {
+        // SAFETY: `fd` is an open socket and `value` a live c_int whose size
+        // is passed with it.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

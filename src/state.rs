@@ -170,6 +170,14 @@ pub struct HotConfig {
     pub lfu_decay_time: AtomicU64,
     /// Protected mode in force: `protected-mode yes` and no `requirepass`.
     pub protected: AtomicBool,
+    /// `lazyfree-lazy-user-del`: DEL frees large values in the background.
+    pub lazy_user_del: AtomicBool,
+    /// `active-expire-effort`, 1 to 10.
+    pub active_expire_effort: AtomicU64,
+    /// `tcp-keepalive` in seconds (0 = no keepalive probes).
+    pub tcp_keepalive: AtomicU64,
+    /// `jemalloc-bg-thread` as last applied to the allocator (0 = not yet).
+    jemalloc_bg_thread: std::sync::atomic::AtomicU8,
 }
 
 impl HotConfig {
@@ -190,6 +198,10 @@ impl HotConfig {
             lfu: AtomicBool::new(false),
             lfu_log_factor: AtomicU64::new(0),
             lfu_decay_time: AtomicU64::new(0),
+            tcp_keepalive: AtomicU64::new(0),
+            lazy_user_del: AtomicBool::new(false),
+            active_expire_effort: AtomicU64::new(1),
+            jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
         };
         hot.refresh(config);
         hot
@@ -228,6 +240,17 @@ impl HotConfig {
             .store(c.int("lfu-log-factor").max(0) as u64, r);
         self.lfu_decay_time
             .store(c.int("lfu-decay-time").max(0) as u64, r);
+        self.tcp_keepalive
+            .store(c.int("tcp-keepalive").max(0) as u64, r);
+        self.lazy_user_del
+            .store(c.flag("lazyfree-lazy-user-del"), r);
+        self.active_expire_effort
+            .store(c.int("active-expire-effort").clamp(1, 10) as u64, r);
+        // The allocator is told only when the setting changes.
+        let bg_thread = if c.flag("jemalloc-bg-thread") { 2 } else { 1 };
+        if self.jemalloc_bg_thread.swap(bg_thread, r) != bg_thread {
+            set_jemalloc_bg_thread(bg_thread == 2);
+        }
     }
 
     /// How keys' access stamps are kept under the current policy.
@@ -257,6 +280,21 @@ impl HotConfig {
             max_listpack_size: self.list_max_size.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Turns jemalloc's background purging thread on or off
+/// (`jemalloc-bg-thread`), as Redis does; a no-op without jemalloc.
+fn set_jemalloc_bg_thread(on: bool) {
+    #[cfg(not(target_env = "msvc"))]
+    {
+        // jemalloc's default is off, so only turning it on can fail to
+        // take; that is logged, as it changes what the setting claims.
+        if tikv_jemalloc_ctl::background_thread::write(on).is_err() && on {
+            crate::warning!("Can't start jemalloc's background thread (jemalloc-bg-thread)");
+        }
+    }
+    #[cfg(target_env = "msvc")]
+    let _ = on;
 }
 
 /// State shared by every connection and background task.

@@ -643,9 +643,6 @@ fn object_freq_counts_accesses_under_lfu() {
             OBJECT IDLETIME s
             SET small 7
             OBJECT REFCOUNT small
-            CONFIG SET maxmemory 1gb
-            SET small 8
-            OBJECT REFCOUNT small
             CONFIG SET maxmemory 0
             CONFIG SET maxmemory-policy noeviction
             OBJECT FREQ s

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{start_ferrodis, start_redis, RawClient};
+use common::{failed_start, start_ferrodis, start_redis, start_with_file, RawClient};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -574,8 +574,9 @@ fn connection_and_server_errors_match_redis() {
             CONFIG GET maxclients maxclients
             CONFIG SET hz 20
             CONFIG GET hz
-            CONFIG SET maxmemory 1gb
-            CONFIG GET maxmemory
+            CONFIG SET auto-aof-rewrite-min-size 1gb
+            CONFIG GET auto-aof-rewrite-min-size
+            CONFIG SET auto-aof-rewrite-min-size 64mb
             CONFIG SET maxmemory 0
             CONFIG SET hash-max-ziplist-entries 64
             CONFIG GET hash-max-listpack-entries
@@ -1724,28 +1725,6 @@ fn time_is_now() {
 
 // ------------------------------------------------------------ start-up
 
-fn start_with_file(path: &std::path::Path, extra: &[&str]) -> ServerOnPort {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(common::ferrodis_bin())
-        .arg(path)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let server = ServerOnPort { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
 type ServerOnPort = common::SpawnedServer;
 
 #[test]
@@ -1783,31 +1762,6 @@ fn command_line_and_config_file_apply() {
         c.cmd(&["CONFIG", "GET", "hz"]),
         b"*2\r\n$2\r\nhz\r\n$2\r\n30\r\n"
     );
-}
-
-/// Runs ferrodis-server with `args` expecting it to refuse to start;
-/// returns its combined output.
-fn failed_start(args: &[&str]) -> String {
-    let mut child = Command::new(common::ferrodis_bin())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(1), "exit status {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("ferrodis-server {args:?} kept running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
 #[test]

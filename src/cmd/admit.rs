@@ -13,7 +13,8 @@
 //! write, as in Redis).
 //!
 //! The checks, in order: the command exists and its arity fits (with the
-//! `host:`/`post` cross-protocol guard); authentication; MULTI-forbidden
+//! `host:`/`post` cross-protocol guard); protected commands
+//! (`enable-debug-command`); authentication; MULTI-forbidden
 //! commands; refused writes after a failed save or AOF write (MISCONF);
 //! LOADING; another command's exclusive hold (BUSY once it is past
 //! `busy-reply-threshold`, a wait before); CLIENT PAUSE; then MULTI
@@ -23,7 +24,7 @@
 
 use super::client::ClientState;
 use super::flags::{
-    ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, TX_CONTROL, WRITE,
+    ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
 };
 use super::{resolve, resolve_cached, CommandSpec};
 use crate::error::CmdError;
@@ -97,6 +98,10 @@ impl Rejection {
 /// Redis's reply after a failed background save.
 pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
+/// Redis's refusal of DEBUG under `enable-debug-command no` (or `local`,
+/// from a remote connection).
+const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
 /// Redis's reply to commands not allowed while the dataset loads.
 pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
 
@@ -131,6 +136,17 @@ pub fn admit(
             return Admission::Run(spec);
         }
         Caller::Client => {}
+    }
+    // Protected commands (DEBUG; MODULE has no binding) per
+    // `enable-debug-command`: no, yes, or local connections only.
+    if spec.has(PROTECTED) && spec.name == "debug" {
+        let allowed = crate::config::protected_action_allowed(
+            shared.config.read().get("enable-debug-command"),
+            client.info.addr.ip().is_loopback(),
+        );
+        if !allowed {
+            return reject(DEBUG_NOT_ALLOWED.into());
+        }
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
         return reject("NOAUTH Authentication required.".into());

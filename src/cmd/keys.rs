@@ -56,7 +56,13 @@ pub const COMMANDS: &[CommandSpec] = &[
 // ----- deletion and existence -----
 
 fn del(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    delete_keys(ctx, db, false)
+    // `lazyfree-lazy-user-del yes` makes DEL free values as UNLINK does.
+    let lazy = ctx
+        .server
+        .hot
+        .lazy_user_del
+        .load(std::sync::atomic::Ordering::Relaxed);
+    delete_keys(ctx, db, lazy)
 }
 
 fn unlink(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {

@@ -606,7 +606,9 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "master_repl_offset", "0");
             field!(out, "second_repl_offset", "-1");
             field!(out, "repl_backlog_active", "0");
-            field!(out, "repl_backlog_size", "1048576");
+            // The configured size, as Redis reports it with no backlog yet.
+            let backlog = server.config.read().int("repl-backlog-size");
+            field!(out, "repl_backlog_size", "{backlog}");
             field!(out, "repl_backlog_first_byte_offset", "0");
             field!(out, "repl_backlog_histlen", "0");
         }
@@ -761,11 +763,10 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             return Err(failed("can't set immutable config"));
         }
         if crate::config::PROTECTED.contains(&d.name) {
-            let allowed = match ctx.server.config.read().get("enable-protected-configs") {
-                Some("yes") => true,
-                Some("local") => ctx.client.info.addr.ip().is_loopback(),
-                _ => false,
-            };
+            let allowed = crate::config::protected_action_allowed(
+                ctx.server.config.read().get("enable-protected-configs"),
+                ctx.client.info.addr.ip().is_loopback(),
+            );
             if !allowed {
                 return Err(failed("can't set protected config"));
             }
@@ -779,9 +780,12 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut config = ctx.server.config.write();
     let mut updated = config.clone();
     for (name, value) in &pairs {
+        // A rejected value is reported under the directive's own lower-case
+        // name (as looked up, so an old alias stays the alias), as in Redis.
+        let shown = crate::config::directive(name).map_or(name.as_str(), |d| d.name);
         let failed = |why: &str| {
             CmdError::new(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                "ERR CONFIG SET failed (possibly related to argument '{shown}') - {why}"
             ))
         };
         updated.set(name, value).map_err(|why| failed(&why))?;
@@ -1027,6 +1031,7 @@ fn memory_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 // ---------------------------------------------------------------- DEBUG
 
 fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // `enable-debug-command` is checked by admission (cmd::admit).
     let sub = ctx.args[1].to_ascii_lowercase();
     let argc = ctx.args.len();
     match (sub.as_slice(), argc) {

@@ -56,15 +56,15 @@ impl ShardDb {
 impl Keyspace {
     /// Deletes up to a bounded number of expired keys; returns how many were
     /// deleted. Called from the server's periodic task (Redis's active expire
-    /// cycle): each shard is locked only briefly.
-    /// Deletions are logged to `aof` when it is on.
+    /// cycle): each shard is locked only briefly, for passes of `sample`
+    /// keys per database. Deletions are logged to `aof` when it is on.
     pub fn active_expire_cycle(
         &self,
         now_ms: i64,
         deadline: std::time::Instant,
+        sample: usize,
         aof: &crate::aof::Aof,
     ) -> u64 {
-        const SAMPLE: usize = 20;
         let mut deleted = 0;
         for shard in self.shards.iter() {
             // The periodic task shares its thread with the accept loop: it
@@ -76,7 +76,7 @@ impl Keyspace {
             for db_index in 0..shard.dbs.len() {
                 if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
                     for (key, fields, emptied) in
-                        shard.dbs[db_index].reclaim_hash_fields(now_ms, SAMPLE)
+                        shard.dbs[db_index].reclaim_hash_fields(now_ms, sample)
                     {
                         shard.touch_watchers(db_index, &key);
                         if aof.is_logging() {
@@ -94,7 +94,7 @@ impl Keyspace {
                     let mut sampled = 0;
                     let mut expired_keys: Vec<Box<[u8]>> = Vec::new();
                     let mut cursor = db.expire_cursor;
-                    while sampled < SAMPLE {
+                    while sampled < sample {
                         cursor = db.expires.scan_step(cursor, |k, &when| {
                             sampled += 1;
                             if when <= now_ms {

@@ -161,6 +161,60 @@ pub fn redis_server_bin() -> String {
         .unwrap_or_else(|| "redis-server".to_string())
 }
 
+/// Starts ferrodis with the config file `path` (first, as redis-server
+/// takes it) and then `extra` flags, on a free loopback port.
+pub fn start_with_file(path: &std::path::Path, extra: &[&str]) -> SpawnedServer {
+    let port = free_port();
+    let mut child = Command::new(ferrodis_bin())
+        .arg(path)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ferrodis-server");
+    // Only the port is awaited: the file may set a password, which PING
+    // would need.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ferrodis-server exited during start-up: {status}");
+        }
+        assert!(Instant::now() < deadline, "ferrodis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    SpawnedServer { child, port }
+}
+
+/// Runs ferrodis-server with `args` expecting it to refuse to start (exit
+/// status 1 within 10 s); returns what it printed.
+pub fn failed_start(args: &[&str]) -> String {
+    let mut child = Command::new(ferrodis_bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferrodis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert_eq!(status.code(), Some(1), "{args:?}: exit status {status}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ferrodis-server {args:?} kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The redis-server command line test servers start from: `port` on
 /// loopback, no save rules, protected mode off.
 pub fn redis_command(port: u16) -> Command {
