@@ -19,7 +19,7 @@
 //!   ([`ExclusiveGate::changed`]) for the gate to open, its worker serving
 //!   other connections meanwhile. (A command that checked the gate just
 //!   before it closed and then finds a shard taken gives its locks back
-//!   and waits the same way: see `Keyspace::try_lock_mask`.)
+//!   and waits the same way: see `Keyspace::try_lock_into`.)
 //! * Once the holder has run past `busy-reply-threshold` it declares the
 //!   gate **busy** ([`ExclusiveGate::declare_busy`]); waiting connections
 //!   wake up and, like new requests, get the BUSY error for the holder's

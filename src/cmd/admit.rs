@@ -130,7 +130,7 @@ pub fn admit(
             if read_only && spec.has(WRITE) {
                 return reject("Write commands are not allowed from read-only scripts.".into());
             }
-            if let Some(error) = refused_write(shared, spec.has(WRITE)) {
+            if let Some(error) = refused_writes(shared).filter(|_| spec.has(WRITE)) {
                 return reject(error);
             }
             return Admission::Run(spec);
@@ -154,24 +154,27 @@ pub fn admit(
     if client.multi.is_some() && spec.has(NO_MULTI) {
         return reject("ERR Command not allowed inside a transaction".into());
     }
-    // EXEC is judged by the commands it would run.
+    // EXEC is judged by the commands it would run. (The state checks below
+    // read one flag each first: this runs for every command.)
+    let is_exec = spec.has(TX_CONTROL) && spec.name == "exec";
     let queued = |f: u32| {
-        spec.name == "exec"
+        is_exec
             && client
                 .multi
                 .as_ref()
                 .is_some_and(|m| m.queue.iter().any(|q| q.spec.flags & f != 0))
     };
     let queued_lacks = |f: u32| {
-        spec.name == "exec"
+        is_exec
             && client
                 .multi
                 .as_ref()
                 .is_some_and(|m| m.queue.iter().any(|q| !q.spec.has(f)))
     };
-    let writes = spec.has(WRITE) || queued(WRITE);
-    if let Some(error) = refused_write(shared, writes || spec.name == "ping") {
-        return reject(error);
+    if let Some(error) = refused_writes(shared) {
+        if spec.has(WRITE) || queued(WRITE) || spec.name == "ping" {
+            return reject(error);
+        }
     }
     let loading = shared.persistence.loading.load(Ordering::Relaxed);
     if loading && (!spec.has(LOADING) || queued_lacks(LOADING)) {
@@ -184,8 +187,12 @@ pub fn admit(
             None => Admission::Wait(Wait::Exclusive),
         };
     }
-    if let Some(wait) = pause_wait(shared, spec, writes || queued(MAY_REPLICATE)) {
-        return Admission::Wait(Wait::Pause(wait));
+    if let Some(left) = pause_left(shared) {
+        let may_change =
+            spec.has(WRITE) || spec.has(MAY_REPLICATE) || queued(WRITE | MAY_REPLICATE);
+        if shared.pause_all.load(Ordering::Relaxed) || may_change {
+            return Admission::Wait(Wait::Pause(left));
+        }
     }
     if client.multi.is_some() && !spec.has(TX_CONTROL) {
         return Admission::Queue(spec);
@@ -219,13 +226,10 @@ fn unresolved(args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
     rejection
 }
 
-/// MISCONF when writes are refused (a failed save with
-/// `stop-writes-on-bgsave-error`, or a failed AOF write) and the command
-/// counts as a write.
-fn refused_write(shared: &Shared, counts_as_write: bool) -> Option<Cow<'static, str>> {
-    if !counts_as_write {
-        return None;
-    }
+/// MISCONF, when writes are refused: after a failed save with
+/// `stop-writes-on-bgsave-error`, or a failed AOF write.
+#[inline]
+fn refused_writes(shared: &Shared) -> Option<Cow<'static, str>> {
     if shared.persistence.writes_refused.load(Ordering::Relaxed) {
         return Some(MISCONF_RDB.into());
     }
@@ -242,17 +246,14 @@ fn refused_write(shared: &Shared, counts_as_write: bool) -> Option<Cow<'static, 
     None
 }
 
-/// CLIENT PAUSE: how long to hold the command before checking again, if it
-/// is held (ALL holds everything, WRITE what may change data).
-fn pause_wait(shared: &Shared, spec: &CommandSpec, may_change: bool) -> Option<Duration> {
+/// CLIENT PAUSE: how long to hold a held command before checking again
+/// (ALL holds everything, WRITE what may change data), if a pause is on.
+#[inline]
+fn pause_left(shared: &Shared) -> Option<Duration> {
     let until = shared.pause_until_ms.load(Ordering::Relaxed);
     if until == 0 {
         return None;
     }
     let left = until - crate::util::now_ms();
-    if left <= 0 {
-        return None;
-    }
-    let held = shared.pause_all.load(Ordering::Relaxed) || may_change || spec.has(MAY_REPLICATE);
-    held.then(|| Duration::from_millis(left.min(20) as u64))
+    (left > 0).then(|| Duration::from_millis(left.min(20) as u64))
 }

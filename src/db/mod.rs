@@ -128,21 +128,6 @@ impl Keyspace {
         &self.gate
     }
 
-    /// Like [`Keyspace::lock_keys`], for a connection's command: `None`
-    /// (holding nothing) when a long command holds or is taking every shard,
-    /// so that the caller's thread waits for the gate instead of a mutex.
-    pub fn try_lock_keys<'a, I>(&'a self, keys: I, db: usize, now_ms: i64) -> Option<DbView<'a>>
-    where
-        I: IntoIterator<Item = &'a [u8]>,
-    {
-        self.try_lock_mask(shard_mask(keys), db, now_ms)
-    }
-
-    /// Like [`Keyspace::lock_all`], unless a long command holds the gate.
-    pub fn try_lock_all(&self, db: usize, now_ms: i64) -> Option<DbView<'_>> {
-        self.try_lock_mask(ALL_SHARDS_MASK, db, now_ms)
-    }
-
     /// Locks every shard for a long command, closing the gate first; `None`
     /// if another long command holds it.
     pub fn enter_exclusive(&self, db: usize, now_ms: i64) -> Option<ExclusiveView<'_>> {
@@ -157,14 +142,24 @@ impl Keyspace {
         })
     }
 
-    /// Like [`Keyspace::lock_mask`], unless a long command holds the gate.
-    pub fn try_lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> Option<DbView<'_>> {
+    /// A view on database `db` holding no shard yet, for
+    /// [`Keyspace::try_lock_into`].
+    #[inline]
+    pub fn unlocked_view(&self, db: usize, now_ms: i64) -> DbView<'_> {
+        DbView::empty(db, now_ms)
+    }
+
+    /// Locks the shards in `mask` into `view` (which holds none), unless a
+    /// long command holds the gate: then `view` is left holding nothing and
+    /// the answer is false. (Filling the caller's view, rather than
+    /// returning one, saves copying it on every command.)
+    #[inline]
+    pub fn try_lock_into<'a>(&'a self, mask: u32, view: &mut DbView<'a>) -> bool {
         // A command without keys locks nothing and may run beside a long
         // command (SHUTDOWN NOSAVE must reach one).
         if mask != 0 && self.gate.is_held() {
-            return None;
+            return false;
         }
-        let mut view = DbView::empty(db, now_ms);
         let mut bits = mask;
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
@@ -177,14 +172,15 @@ impl Keyspace {
                         break g;
                     }
                     if self.gate.is_held() {
-                        return None;
+                        view.guards.iter_mut().for_each(|g| *g = None);
+                        return false;
                     }
                 },
             };
             view.guards[i] = Some(guard);
             bits &= bits - 1;
         }
-        Some(view)
+        true
     }
 
     /// Number of databases (`databases` directive).
