@@ -5,62 +5,27 @@
 
 mod common;
 
-use common::{ferrodis_command, free_port, RawClient, TempDir};
+use common::{ferrodis_command, free_port, wait_ready, RawClient, SpawnedServer, TempDir};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server process killed when the test ends, passing or failing.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl std::ops::Deref for Killed {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Killed {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-/// Starts ferrodis logging to `dir/log`, with `extra` directives.
-fn start_logged(dir: &TempDir, extra: &[&str]) -> (Killed, u16) {
+/// Starts ferrodis logging to `dir/log`, with `extra` directives; the
+/// process is killed when the test ends, passing or failing.
+fn start_logged(dir: &TempDir, extra: &[&str]) -> (SpawnedServer, u16) {
     let port = free_port();
-    let log = dir.0.join("log");
     let mut child = ferrodis_command(port)
         .arg("--dir")
         .arg(&dir.0)
         .arg("--logfile")
-        .arg(&log)
+        .arg(dir.0.join("log"))
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn ferrodis-server");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("ferrodis exited during start-up: {status}");
-        }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let mut c = RawClient::connect(port);
-            if c.cmd(&["PING"]) == b"+PONG\r\n" {
-                return (Killed(child), port);
-            }
-        }
-        assert!(Instant::now() < deadline, "ferrodis did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_ready(port, &mut child, "ferrodis-server");
+    (SpawnedServer { child, port }, port)
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -90,7 +55,7 @@ fn a_panicking_command_aborts_the_server_with_a_bug_report() {
         assert_eq!(client.cmd(&["SET", "before", "1"]), b"+OK\r\n");
         // The connection ends without a reply: the process is gone.
         assert_eq!(client.cmd(&["DEBUG", sub]), b"");
-        let status = wait_exit(&mut child, Duration::from_secs(10));
+        let status = wait_exit(&mut child.child, Duration::from_secs(10));
         assert_eq!(status.signal(), Some(libc_sigabrt()), "{sub}: {status}");
         let log = std::fs::read_to_string(dir.0.join("log")).expect("read log");
         for needle in [
@@ -185,7 +150,7 @@ fn a_long_command_holding_every_shard_leaves_the_other_worker_answering() {
     // when the hold would have ended.
     let asked = Instant::now();
     assert_eq!(other.cmd(&["SHUTDOWN", "NOSAVE"]), b"");
-    let status = wait_exit(&mut child, Duration::from_secs(5));
+    let status = wait_exit(&mut child.child, Duration::from_secs(5));
     assert!(status.success(), "{status}");
     assert!(asked.elapsed() < Duration::from_secs(2));
     assert_eq!(holder.read_reply(), b"", "the holder's connection closes");

@@ -89,7 +89,9 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn wait_ready(port: u16, child: &mut Child, what: &str) {
+/// Waits until the server on `port` answers PING (panics if `child` exits
+/// or 20 s pass).
+pub fn wait_ready(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
