@@ -20,7 +20,10 @@
 
 mod common;
 
-use common::{redis_server_bin, start_ferrodis, start_redis, Pair, RawClient, ServerProcess};
+use common::{
+    differential_between, redis_server_bin, start_ferrodis, start_redis, Pair, RawClient,
+    ServerProcess,
+};
 
 /// The Redis 7.4 field-expiration commands.
 const V74: &[&str] = &[
@@ -73,13 +76,7 @@ fn post70_differential_with(extra: &[&str], needed: &[&str], f: impl Fn(&mut Pai
     let ours = start_ferrodis(extra);
     let redis = start_redis(extra);
     require_commands(&redis, needed);
-    let mut total = 0;
-    for resp in [2, 3] {
-        let mut pair = Pair::connect(&ours, &redis, resp);
-        pair.same(&["FLUSHALL"]);
-        f(&mut pair);
-        total += pair.compared;
-    }
+    let total = differential_between(&ours, &redis, f);
     assert!(total > 2, "nothing was compared");
     eprintln!("{total} replies identical");
     total

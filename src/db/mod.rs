@@ -163,19 +163,14 @@ impl Keyspace {
         let mut bits = mask;
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
-            let guard = match self.shards[i].try_lock() {
-                Some(g) => g,
-                // Contended: another command's (short) hold, or a long
-                // command that closed the gate after the check above.
-                None => loop {
-                    if let Some(g) = self.shards[i].try_lock_for(SHARD_WAIT_SLICE) {
-                        break g;
-                    }
-                    if self.gate.is_held() {
-                        view.guards.iter_mut().for_each(|g| *g = None);
-                        return false;
-                    }
-                },
+            // Contended: another command's (short) hold, or a long command
+            // that closed the gate after the check above.
+            let locked = self.shards[i]
+                .try_lock()
+                .or_else(|| self.try_lock_shard(&self.shards[i]));
+            let Some(guard) = locked else {
+                view.guards.iter_mut().for_each(|g| *g = None);
+                return false;
             };
             view.guards[i] = Some(guard);
             bits &= bits - 1;

@@ -480,11 +480,18 @@ pub fn split_words(line: &str) -> Vec<Vec<u8>> {
 /// flushing both between the two runs. Returns the number of commands
 /// compared.
 pub fn differential(f: impl Fn(&mut Pair)) -> usize {
-    let ours = start_ferrodis(&[]);
-    let redis = start_redis(&[]);
+    differential_between(&start_ferrodis(&[]), &start_redis(&[]), f)
+}
+
+/// [`differential`] on servers the caller started.
+pub fn differential_between(
+    ours: &ServerProcess,
+    redis: &ServerProcess,
+    f: impl Fn(&mut Pair),
+) -> usize {
     let mut total = 0;
     for resp in [2, 3] {
-        let mut pair = Pair::connect(&ours, &redis, resp);
+        let mut pair = Pair::connect(ours, redis, resp);
         pair.same(&["FLUSHALL"]);
         f(&mut pair);
         total += pair.compared;
