@@ -1459,6 +1459,10 @@ fn client_reply_off_and_skip_match_redis() {
         &[b"CLIENT", b"REPLY", b"ON"],
         &[b"GET", b"b"],
         &[b"DEL", b"a", b"b"],
+        // SKIP then ON: ON clears the skip and its OK is sent.
+        &[b"CLIENT", b"REPLY", b"SKIP"],
+        &[b"CLIENT", b"REPLY", b"ON"],
+        &[b"PING"],
     ];
     let mut pipeline = Vec::new();
     for cmd in script {
@@ -1468,8 +1472,9 @@ fn client_reply_off_and_skip_match_redis() {
     for port in [ours.port, redis.port] {
         let mut c = RawClient::connect(port);
         c.send_raw(&pipeline);
-        // Four replies come back: GET a, REPLY ON, GET b, DEL.
-        let got: Vec<String> = (0..4).map(|_| text(&c.read_reply())).collect();
+        // Six replies come back: GET a, REPLY ON, GET b, DEL, REPLY ON, PING.
+        let got: Vec<String> = (0..6).map(|_| text(&c.read_reply())).collect();
+        assert_eq!(got[4..], ["+OK\r\n", "+PONG\r\n"]);
         assert_eq!(got[0], "$1\r\n1\r\n");
         replies.push(got);
     }
