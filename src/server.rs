@@ -701,6 +701,14 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
                 stats.net_output_bytes.get(),
             ],
         );
+        // Output limits, as Redis's clientsCron checks them: a client whose
+        // unsent output stays over its soft limit is closed even when
+        // nothing more is added to it.
+        shared.clients.for_each(|c| {
+            if c.outbox.usage() > crate::outbox::FIXED_BUFFER {
+                c.enforce_output_limits(&shared.hot.output_limits, crate::client::Closing::Now);
+            }
+        });
         let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
         if timeout > 0 {
             let now = crate::util::now_ms();

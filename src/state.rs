@@ -178,6 +178,8 @@ pub struct HotConfig {
     pub tcp_keepalive: AtomicU64,
     /// `jemalloc-bg-thread` as last applied to the allocator (0 = not yet).
     jemalloc_bg_thread: std::sync::atomic::AtomicU8,
+    /// `client-output-buffer-limit`, per client class.
+    pub output_limits: crate::outbox::OutputLimits,
 }
 
 impl HotConfig {
@@ -202,6 +204,7 @@ impl HotConfig {
             lazy_user_del: AtomicBool::new(false),
             active_expire_effort: AtomicU64::new(1),
             jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
+            output_limits: Default::default(),
         };
         hot.refresh(config);
         hot
@@ -246,6 +249,25 @@ impl HotConfig {
             .store(c.flag("lazyfree-lazy-user-del"), r);
         self.active_expire_effort
             .store(c.int("active-expire-effort").clamp(1, 10) as u64, r);
+        let limits =
+            crate::config::output_limits_of(c.get("client-output-buffer-limit").unwrap_or(""));
+        for (class, [hard, soft, soft_seconds]) in [
+            crate::outbox::ClientClass::Normal,
+            crate::outbox::ClientClass::Replica,
+            crate::outbox::ClientClass::Pubsub,
+        ]
+        .into_iter()
+        .zip(limits)
+        {
+            self.output_limits.set(
+                class,
+                crate::outbox::Limit {
+                    hard,
+                    soft,
+                    soft_seconds,
+                },
+            );
+        }
         // The allocator is told only when the setting changes.
         let bg_thread = if c.flag("jemalloc-bg-thread") { 2 } else { 1 };
         if self.jemalloc_bg_thread.swap(bg_thread, r) != bg_thread {
@@ -333,6 +355,8 @@ pub struct Shared {
     pub cron_paused: AtomicBool,
     /// MONITOR: every executed command's line goes to the subscribers.
     pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
+    /// The MONITOR clients, whose queues get every executed command's line.
+    pub monitors: crate::client::Monitors,
     /// RDB save and load state.
     pub persistence: Persistence,
     /// The append-only file.
@@ -366,6 +390,7 @@ impl Shared {
             pause_all: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
             monitor: tokio::sync::broadcast::channel(4096).0,
+            monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),
             aof: crate::aof::Aof::default(),
         })
