@@ -112,8 +112,15 @@ def main():
     ap.add_argument("--requests", type=int, default=100_000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--ferrodis-bin", help="a ferrodis-server binary to measure "
+                    "instead of this checkout's release build (for A/B runs)")
+    ap.add_argument("--only-ferrodis", action="store_true",
+                    help="skip redis-server (the ratio column is then empty)")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
+    if args.ferrodis_bin:
+        common.FERRODIS_BIN = os.path.abspath(args.ferrodis_bin)
+        args.no_build = True
     for tool in ("valgrind", "redis-benchmark", "redis-cli", "redis-server"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed (apt-get install valgrind redis-server redis-tools)")
@@ -124,18 +131,21 @@ def main():
     try:
         for test in args.tests.split(","):
             per = {}
-            for kind in ("ferrodis", "redis"):
+            for kind in ("ferrodis",) if args.only_ferrodis else ("ferrodis", "redis"):
                 per[kind] = run_one(kind, test, args.requests, args.clients,
                                     args.pipeline, outdir)
                 common.log(f"  {test.upper()} {kind}: {per[kind]:,.0f} instructions per command")
-            rows.append((test.upper(), per["ferrodis"], per["redis"]))
+            rows.append((test.upper(), per["ferrodis"], per.get("redis")))
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
     print(f"| instructions per command ({args.clients} clients, -P {args.pipeline}, "
           f"{args.requests:,} requests) | ferrodis | Redis | ratio |")
     print("|---|---|---|---|")
     for name, f, r in rows:
-        print(f"| {name} | {f:,.0f} | {r:,.0f} | **{f / r:.2f}** |")
+        if r is None:
+            print(f"| {name} | {f:,.0f} | | |")
+        else:
+            print(f"| {name} | {f:,.0f} | {r:,.0f} | **{f / r:.2f}** |")
 
 
 if __name__ == "__main__":
