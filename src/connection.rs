@@ -250,7 +250,7 @@ pub async fn serve(
                 }
                 continue;
             }
-            line = cmd::server::next_monitor_line(&mut client.monitor) => {
+            line = cmd::monitor::next_monitor_line(&mut client.monitor) => {
                 if let Some(line) = line {
                     out.buf.extend_from_slice(&line);
                 }
