@@ -229,13 +229,13 @@ pub async fn serve(
             return Served::Closed;
         }
         let unsent = out.buf.len() > output.sent;
-        if client.monitor.is_none() && !unsent {
+        if !client.monitor && !unsent {
             if let Some(worker) = client.move_to.take().or_else(&handoff) {
                 return Served::Move(worker);
             }
         }
         inbuf.reserve(*want);
-        let timeout = if client.monitor.is_some() {
+        let timeout = if client.monitor {
             0
         } else {
             shared.hot.timeout_secs.load(Ordering::Relaxed)
@@ -247,12 +247,6 @@ pub async fn serve(
             w = socket.writable(), if unsent => {
                 if w.is_err() {
                     return Served::Closed;
-                }
-                continue;
-            }
-            line = cmd::monitor::next_monitor_line(&mut client.monitor) => {
-                if let Some(line) = line {
-                    out.buf.extend_from_slice(&line);
                 }
                 continue;
             }

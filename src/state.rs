@@ -353,8 +353,6 @@ pub struct Shared {
     pub pause_all: AtomicBool,
     /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
     pub cron_paused: AtomicBool,
-    /// MONITOR: every executed command's line goes to the subscribers.
-    pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
     /// The MONITOR clients, whose queues get every executed command's line.
     pub monitors: crate::client::Monitors,
     /// RDB save and load state.
@@ -389,7 +387,6 @@ impl Shared {
             pause_until_ms: AtomicI64::new(0),
             pause_all: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
-            monitor: tokio::sync::broadcast::channel(4096).0,
             monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),
             aof: crate::aof::Aof::default(),

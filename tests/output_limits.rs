@@ -438,3 +438,167 @@ fn start_up_takes_any_valid_value_and_refuses_bad_ones() {
         assert!(out.contains(why), "{bad:?}: {out}");
     }
 }
+
+// ---------------------------------------------------------------- MONITOR
+
+#[test]
+fn a_monitor_that_stops_reading_is_closed_at_the_normal_hard_limit() {
+    for server in both(&["--client-output-buffer-limit", "normal", "256kb", "0", "0"]) {
+        let kind = server.kind;
+        let mut writer = RawClient::connect(server.port);
+        let mut monitor = stalled_client(server.port);
+        let id = stalled_id(&mut monitor);
+        send(&mut monitor, &["MONITOR"]);
+        assert!(
+            eventually(Duration::from_secs(5), || client_fields(&mut writer, &id)
+                .is_some_and(|f| field(&f, "flags") == "O")),
+            "{kind:?}: not monitoring"
+        );
+        // About 8 MB of lines for a monitor that reads none of them: more
+        // than the kernel's socket buffers take (up to 4 MB to send).
+        let value = "v".repeat(4000);
+        for i in 0..2000 {
+            assert_eq!(
+                writer.cmd(&["SET", &format!("key:{i}"), &value]),
+                b"+OK\r\n",
+                "{kind:?}"
+            );
+        }
+        assert!(
+            eventually(Duration::from_secs(10), || client_fields(&mut writer, &id)
+                .is_none()),
+            "{kind:?}: the monitor is still connected"
+        );
+        let lines = server.limit_lines();
+        assert_eq!(lines.len(), 1, "{kind:?}: {lines:?}");
+        assert!(
+            lines[0].contains(&format!("Client id={id} "))
+                && lines[0].contains(" flags=O ")
+                && lines[0].contains(" cmd=monitor ")
+                && lines[0].ends_with(
+                    " scheduled to be closed ASAP for overcoming of output buffer limits."
+                ),
+            "{kind:?}: {}",
+            lines[0]
+        );
+        assert_eq!(writer.text(&["DBSIZE"]), ":2000\r\n", "{kind:?}");
+        assert_eq!(
+            writer.cmd(&["GET", "key:1999"]),
+            format!("$4000\r\n{value}\r\n").into_bytes()
+        );
+    }
+}
+
+/// The address a MONITOR line names (`+<time> [<db> <addr>] ...`).
+fn line_addr(line: &str) -> &str {
+    let start = line.find('[').expect("[") + 1;
+    let end = line.find(']').expect("]");
+    line[start..end].split(' ').nth(1).expect("addr")
+}
+
+#[test]
+fn monitor_gets_every_line_in_execution_order_from_two_workers() {
+    let server = Logged::start(Kind::Ferrodis, &[]);
+    const ROUNDS: usize = 100;
+    const BATCH: usize = 20;
+    // Two writers on different workers, both incrementing one counter.
+    let writers: Vec<(RawClient, String)> = [0, 1]
+        .into_iter()
+        .map(|worker| {
+            let mut c = RawClient::connect(server.port);
+            let want = format!(":{worker}\r\n");
+            assert_eq!(c.text(&["DEBUG", "WORKER", &worker.to_string()]), want);
+            assert_eq!(c.text(&["DEBUG", "WORKER"]), want);
+            let addr = c
+                .text(&["CLIENT", "INFO"])
+                .split(' ')
+                .find_map(|kv| kv.strip_prefix("addr="))
+                .expect("addr")
+                .to_string();
+            (c, addr)
+        })
+        .collect();
+    let mut monitor = RawClient::connect(server.port);
+    assert_eq!(monitor.cmd(&["MONITOR"]), b"+OK\r\n");
+    let handles: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(w, (mut c, addr))| {
+            std::thread::spawn(move || {
+                // The counter's value after each of this writer's INCRs.
+                let mut values = Vec::new();
+                for round in 0..ROUNDS {
+                    let mut batch = Vec::new();
+                    for i in 0..BATCH {
+                        let key = format!("w{w}:{}", round * BATCH + i);
+                        batch.extend(RawClient::encode(&[b"INCR", b"counter"]));
+                        batch.extend(RawClient::encode(&[b"SET", key.as_bytes(), b"x"]));
+                    }
+                    c.send_raw(&batch);
+                    for _ in 0..BATCH {
+                        let reply = String::from_utf8(c.read_reply()).expect("text");
+                        let n: i64 = reply
+                            .trim_start_matches(':')
+                            .trim_end()
+                            .parse()
+                            .unwrap_or_else(|_| panic!("INCR replied {reply:?}"));
+                        values.push(n);
+                        assert_eq!(c.read_reply(), b"+OK\r\n");
+                    }
+                }
+                (addr, values, c)
+            })
+        })
+        .collect();
+    let results: Vec<(String, Vec<i64>, RawClient)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("writer thread"))
+        .collect();
+    let mut marker = RawClient::connect(server.port);
+    assert_eq!(marker.cmd(&["ECHO", "done"]), b"$4\r\ndone\r\n");
+    // Every line up to the marker, as the monitor received them.
+    let mut lines = Vec::new();
+    loop {
+        let line = String::from_utf8(monitor.read_reply()).expect("text");
+        assert!(
+            !line.is_empty(),
+            "the monitor was closed after {} lines",
+            lines.len()
+        );
+        if line.ends_with("\"ECHO\" \"done\"\r\n") {
+            break;
+        }
+        lines.push(line);
+    }
+    let total = 2 * ROUNDS * BATCH;
+    assert_eq!(lines.len(), 2 * total, "every command's line, none lost");
+    // The j-th INCR line the monitor got is the INCR that made the counter
+    // j: lines are in execution order across both workers.
+    let mut incrs_seen = [0usize; 2];
+    let mut sets_seen = [0usize; 2];
+    let mut incr_order = 0;
+    for line in &lines {
+        let addr = line_addr(line);
+        let w = results
+            .iter()
+            .position(|(a, _, _)| a == addr)
+            .unwrap_or_else(|| panic!("a line from an unknown client: {line}"));
+        if line.ends_with(" \"INCR\" \"counter\"\r\n") {
+            incr_order += 1;
+            assert_eq!(
+                results[w].1[incrs_seen[w]], incr_order,
+                "writer {w}'s INCR #{} is line {incr_order}'s INCR",
+                incrs_seen[w]
+            );
+            incrs_seen[w] += 1;
+        } else {
+            // Each writer's own commands keep its order.
+            let want = format!(" \"SET\" \"w{w}:{}\" \"x\"\r\n", sets_seen[w]);
+            assert!(line.ends_with(&want), "{line} (wanted ...{want})");
+            sets_seen[w] += 1;
+        }
+    }
+    assert_eq!(incrs_seen, [ROUNDS * BATCH; 2]);
+    assert_eq!(sets_seen, [ROUNDS * BATCH; 2]);
+    assert!(server.limit_lines().is_empty());
+}

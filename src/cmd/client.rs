@@ -50,8 +50,9 @@ pub struct ClientState {
     pub reply_skip_next: bool,
     /// The reply of the command being run is dropped (after SKIP).
     pub reply_skip: bool,
-    /// MONITOR: where the command lines to relay come from.
-    pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
+    /// In MONITOR mode: command lines arrive through the client's outbound
+    /// queue (see `Shared::monitors`).
+    pub monitor: bool,
     /// The clock (Unix µs) as last read for this client: after its last
     /// read from the socket or the end of its last command. A command
     /// starts at this time and reads the clock once, when it ends, so
@@ -86,7 +87,7 @@ impl ClientState {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
-            monitor: None,
+            monitor: false,
             clock_us: 0,
             last_command: None,
             aof_offset: 0,

@@ -205,8 +205,9 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     ctx.client.reply_off = false;
     ctx.client.reply_skip_next = false;
     // Leaving MONITOR mode, as Redis's RESET does.
-    ctx.client.monitor = None;
+    ctx.client.monitor = false;
     ctx.client.info.monitor.store(false, Ordering::Relaxed);
+    ctx.server.monitors.remove(ctx.client.info.id);
     ctx.client.authenticated = ctx
         .server
         .config

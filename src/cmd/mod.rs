@@ -661,6 +661,7 @@ pub fn execute(
             if view.logging {
                 note_effects(spec, ctx.args, view, dirty_before, db);
             }
+            monitor::monitor_feed(ctx, spec);
             result
         }
         None => {
@@ -701,6 +702,8 @@ pub fn execute(
                 }
             }
             ctx.server.stats.record_view(view);
+            // Under the command's locks: see `monitor_feed`.
+            monitor::monitor_feed(ctx, spec);
             result
         }
     };
@@ -712,7 +715,6 @@ pub fn execute(
     ctx.client.clock_us = end_us;
     let elapsed_us = end_us.saturating_sub(start_us).max(0) as u64;
     slowlog::slowlog_record(ctx, spec, elapsed_us);
-    monitor::monitor_feed(ctx, spec);
     let stats = match ctx.client.last_command {
         Some(hit) if std::ptr::eq(hit.spec, spec) => hit.stats,
         _ => Registry::get().stats(spec.name),
