@@ -382,7 +382,7 @@ impl<'a> Flush<'a> {
         }
         output.flush_at = FLUSH_THRESHOLD;
         if output.published {
-            self.info.outbox.set_unsent(0);
+            self.info.outbox.written_all();
             output.published = false;
         }
         if std::mem::take(&mut output.rewake) {

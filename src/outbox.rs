@@ -149,6 +149,14 @@ impl Outbox {
         self.unsent.store(bytes, Ordering::Relaxed);
     }
 
+    /// The connection wrote everything it held: nothing is unsent, and the
+    /// soft limit, which counts only while exceeded without a break,
+    /// starts over.
+    pub fn written_all(&self) {
+        self.unsent.store(0, Ordering::Relaxed);
+        self.soft_since.store(0, Ordering::Relaxed);
+    }
+
     /// Bytes queued and not yet handed to the connection.
     pub fn queued_bytes(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
@@ -172,8 +180,8 @@ impl Outbox {
     /// Redis's `checkClientOutputBufferLimits`: true when `limit` is
     /// reached, the hard one at once, the soft one once it has been
     /// exceeded for more than its seconds (`now_secs` is Unix seconds).
-    /// Output that fits the fixed buffer is not checked, and then, as in
-    /// Redis, the soft limit's start is not reset either.
+    /// Output that fits the fixed buffer is not checked (the soft limit's
+    /// start is reset by [`Outbox::written_all`] instead).
     pub fn over_limit(&self, limit: Limit, now_secs: i64) -> bool {
         let used = self.usage();
         if used <= FIXED_BUFFER || limit.is_off() {
@@ -270,6 +278,12 @@ mod tests {
         assert!(!o.over_limit(limit, 105));
         assert!(!o.over_limit(limit, 107));
         assert!(o.over_limit(limit, 108));
+        // So does writing everything out.
+        o.written_all();
+        o.set_unsent(30_000);
+        assert!(!o.over_limit(limit, 109));
+        assert!(!o.over_limit(limit, 111));
+        assert!(o.over_limit(limit, 112));
     }
 
     #[test]
