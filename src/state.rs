@@ -50,6 +50,26 @@ pub struct Stats {
     pub used_memory_startup: AtomicU64,
     /// Recent per-second rates (INFO `instantaneous_*`).
     pub rates: Mutex<RateSamples>,
+    /// The largest unsent output of any client in each of the last 8
+    /// seconds, by Unix second modulo 8 (INFO
+    /// `client_recent_max_output_buffer`, as Redis keeps it).
+    pub output_peaks: Mutex<[usize; 8]>,
+}
+
+impl Stats {
+    /// Records the clients' largest unsent output at Unix second `now_secs`
+    /// and forgets the slot that is 8 seconds old.
+    pub fn record_output_peak(&self, now_secs: i64, peak: usize) {
+        let slot = now_secs.rem_euclid(8) as usize;
+        let mut peaks = self.output_peaks.lock();
+        peaks[(slot + 1) % 8] = 0;
+        peaks[slot] = peaks[slot].max(peak);
+    }
+
+    /// The largest unsent output of a client in the last seconds.
+    pub fn recent_output_peak(&self) -> usize {
+        self.output_peaks.lock().iter().copied().max().unwrap_or(0)
+    }
 }
 
 /// How many samples the instantaneous rates average over.

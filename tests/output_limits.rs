@@ -309,6 +309,19 @@ fn without_a_limit_a_client_that_does_not_read_stays_and_shows_its_unsent_output
         let omem: u64 = field(&fields, "omem").parse().expect("omem");
         let tot: u64 = field(&fields, "tot-mem").parse().expect("tot-mem");
         assert!(tot > omem, "{kind:?}: tot-mem {tot} omem {omem}");
+        // INFO's recent peak of a client's output sees it too (sampled by
+        // the periodic task).
+        let peak = |c: &mut RawClient| {
+            c.text(&["INFO", "clients"])
+                .lines()
+                .find_map(|l| l.strip_prefix("client_recent_max_output_buffer:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .expect("client_recent_max_output_buffer")
+        };
+        assert!(
+            eventually(Duration::from_secs(3), || peak(&mut admin) > 0),
+            "{kind:?}: no recent output peak"
+        );
         std::thread::sleep(Duration::from_millis(500));
         assert!(
             client_fields(&mut admin, &id).is_some(),

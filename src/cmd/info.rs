@@ -173,7 +173,12 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "cluster_connections", "0");
             field!(out, "maxclients", "{}", server.hot.maxclients.load(r));
             field!(out, "client_recent_max_input_buffer", "0");
-            field!(out, "client_recent_max_output_buffer", "0");
+            field!(
+                out,
+                "client_recent_max_output_buffer",
+                "{}",
+                server.stats.recent_output_peak()
+            );
             field!(out, "blocked_clients", "0");
             field!(out, "tracking_clients", "0");
             field!(out, "clients_in_timeout_table", "0");
