@@ -1,6 +1,6 @@
 //! What the server knows of each connected client (CLIENT LIST, CLIENT
 //! KILL, INFO clients) and the registry of them. A connection's own state,
-//! which commands change, is `cmd::client::ClientState`.
+//! which commands change, is `cmd::spec::ClientState`.
 
 use bytes::Bytes;
 use parking_lot::Mutex;

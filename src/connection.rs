@@ -6,7 +6,7 @@
 
 use crate::client::ClientInfo;
 use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
-use crate::cmd::client::{ClientState, Queued};
+use crate::cmd::spec::{ClientState, Queued};
 use crate::cmd::{self, Ctx};
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
@@ -299,6 +299,7 @@ fn run_request(
         client,
         args,
         out,
+        registry: cmd::registry(),
     };
     match cmd::execute(spec, &mut ctx, None) {
         cmd::Executed::Ran { .. } => Dispatched::Done,
@@ -320,10 +321,7 @@ fn reject(shared: &Shared, client: &mut ClientState, rejection: Rejection, out: 
         client.close_after_reply = true;
         return;
     }
-    if let Some(stats) = rejection
-        .spec
-        .and_then(|s| cmd::Registry::get().stats(s.name))
-    {
+    if let Some(stats) = rejection.spec.and_then(|s| cmd::registry().stats(s.name)) {
         stats.record_rejected();
     }
     if rejection.aborts_exec {

@@ -8,7 +8,7 @@
 //! always counts live fields only.
 
 use super::args::{self, is};
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult, SYNTAX};

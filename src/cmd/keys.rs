@@ -4,7 +4,7 @@
 
 use super::args::{self, is, Opts};
 use super::flags::*;
-use super::{bind, bind_with, container, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::{free_in_background, lru_clock, DbView};
 use crate::error::{CmdError, CmdResult, DB_INDEX, NO_SUCH_KEY, SYNTAX};
 use crate::types::{StrValue, Value};

@@ -2,7 +2,7 @@
 
 use super::args::{self, is};
 use super::keyspec::KeyRef;
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
 use crate::db::DbView;
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
