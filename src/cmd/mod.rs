@@ -54,7 +54,8 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
-pub use spec::{ClientState, CommandSpec, Ctx, Executed, Registry, ResolvedCommand};
+use spec::{ClientState, ResolvedCommand};
+pub use spec::{CommandSpec, Ctx, Executed, Registry};
 
 /// Every command family's table.
 const FAMILIES: &[&[CommandSpec]] = &[
