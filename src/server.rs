@@ -169,14 +169,16 @@ const IDLE_CORE_PERMILLE: u64 = 500;
 const IDLE_POLL_PERMILLE: u64 = 200;
 /// ... and only on workers at least this busy, where wake-ups are frequent.
 const POLL_MIN_LOAD_PERMILLE: u64 = 250;
-/// Polling with nothing to do may cost a worker at most this share of the
-/// CPU time it spends on work. Under a heavy load polls succeed almost at
-/// once and stay far below it; under a light, steady load (requests a
-/// little further apart than a wake-up costs) polling would otherwise spend
-/// most of the gap between requests, doubling the server's CPU for a small
-/// latency gain. The budget caps each worker's window: halved while polling
-/// costs more, doubled back while it costs less than half.
-const POLL_BUDGET_PERCENT: u64 = 15;
+/// Polling with nothing to do may cost a worker at most this much CPU time
+/// per request it reads, about what the wake-up it saves would have cost.
+/// Under a heavy load, where the client's next request comes within
+/// microseconds, polling stays on and serves more requests per second; under
+/// a light, steady load (requests a little further apart than the window)
+/// polling would otherwise spend most of each gap between requests for a
+/// small latency gain, doubling the server's CPU. The budget caps each
+/// worker's window: halved while polling costs more, doubled back while it
+/// costs less than half.
+const POLL_CREDIT_PER_READ: Duration = Duration::from_micros(5);
 
 struct Worker {
     handle: tokio::runtime::Handle,
@@ -194,8 +196,10 @@ struct Worker {
     /// The worker's polling before it sleeps (see [`crate::idle_poll`]).
     idle_poll: Arc<crate::idle_poll::IdlePollStats>,
     /// The largest polling window this worker's budget allows now, in
-    /// microseconds (see [`POLL_BUDGET_PERCENT`]).
+    /// microseconds (see [`POLL_CREDIT_PER_READ`]).
     poll_cap_us: AtomicU64,
+    /// The worker's read count at the last sample.
+    reads_last: AtomicU64,
 }
 
 /// A worker busier than this (per mille of a core) takes no new
@@ -233,6 +237,7 @@ impl Workers {
                 handoff_to: AtomicUsize::new(0),
                 idle_poll,
                 poll_cap_us: AtomicU64::new(u64::MAX),
+                reads_last: AtomicU64::new(0),
             });
         }
         let quota = CpuQuota::detect();
@@ -363,8 +368,11 @@ impl Workers {
                 ((busy_ns * 1000 / elapsed_ns) as usize).min(1000),
                 Ordering::Relaxed,
             );
+            let reads_now = w.idle_poll.reads.load(Ordering::Relaxed);
+            let reads = reads_now.wrapping_sub(w.reads_last.swap(reads_now, Ordering::Relaxed));
+            let budget_ns = reads.saturating_mul(POLL_CREDIT_PER_READ.as_nanos() as u64);
             let cap = w.poll_cap_us.load(Ordering::Relaxed).min(max_poll_us);
-            let cap = next_poll_cap(cap, max_poll_us, polled_ns, busy_ns);
+            let cap = next_poll_cap(cap, max_poll_us, polled_ns, budget_ns);
             w.poll_cap_us.store(cap, Ordering::Relaxed);
         }
         let idle = self.machine_idle_permille().saturating_add(polled_permille);
@@ -411,9 +419,8 @@ impl Workers {
 }
 
 /// The polling cap for the next period, from the current `cap` and what
-/// polling (`polled_ns`) and work (`busy_ns`) cost in the last one.
-fn next_poll_cap(cap: u64, max_us: u64, polled_ns: u64, busy_ns: u64) -> u64 {
-    let budget_ns = busy_ns * POLL_BUDGET_PERCENT / 100;
+/// polling cost (`polled_ns`) in the last one against its budget.
+fn next_poll_cap(cap: u64, max_us: u64, polled_ns: u64, budget_ns: u64) -> u64 {
     if polled_ns > budget_ns {
         cap / 2
     } else if polled_ns < budget_ns / 2 {
@@ -754,20 +761,22 @@ mod tests {
     }
 
     #[test]
-    fn the_polling_cap_keeps_polling_within_its_share_of_the_work() {
+    fn the_polling_cap_keeps_polling_within_its_budget() {
         let max = 100;
         let ms = 1_000_000;
-        // Polling cost 40% of the work: the cap halves, down to nothing.
-        assert_eq!(next_poll_cap(100, max, 40 * ms, 100 * ms), 50);
-        assert_eq!(next_poll_cap(1, max, 40 * ms, 100 * ms), 0);
+        // Polling cost more than its budget: the cap halves, down to nothing.
+        assert_eq!(next_poll_cap(100, max, 40 * ms, 20 * ms), 50);
+        assert_eq!(next_poll_cap(1, max, 40 * ms, 20 * ms), 0);
         // Within the budget but above half of it: the cap stays.
-        assert_eq!(next_poll_cap(50, max, 10 * ms, 100 * ms), 50);
+        assert_eq!(next_poll_cap(50, max, 15 * ms, 20 * ms), 50);
         // Far below it: the cap grows back, from nothing too, up to `max`.
-        assert_eq!(next_poll_cap(50, max, ms, 100 * ms), 100);
-        assert_eq!(next_poll_cap(0, max, 0, 100 * ms), 1);
-        assert_eq!(next_poll_cap(100, max, 0, 100 * ms), 100);
+        assert_eq!(next_poll_cap(50, max, ms, 20 * ms), 100);
+        assert_eq!(next_poll_cap(0, max, 0, 20 * ms), 1);
+        assert_eq!(next_poll_cap(100, max, 0, 20 * ms), 100);
+        // No reads, no budget: polling that cost anything stops.
+        assert_eq!(next_poll_cap(100, max, ms, 0), 50);
         // Polling off (`idle-poll-usec 0`) stays off.
-        assert_eq!(next_poll_cap(0, 0, 0, 100 * ms), 0);
+        assert_eq!(next_poll_cap(0, 0, 0, 20 * ms), 0);
     }
 
     #[test]
