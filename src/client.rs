@@ -1,7 +1,7 @@
 //! What the server knows of each connected client (CLIENT LIST, CLIENT
 //! KILL, INFO clients, its outbound queue), the registry of them and the
 //! MONITOR clients. A connection's own state, which commands change, is
-//! `cmd::client::ClientState`.
+//! `cmd::spec::ClientState`.
 
 use crate::outbox::{ClientClass, Outbox, OutputLimits};
 use bytes::Bytes;

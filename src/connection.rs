@@ -15,7 +15,7 @@
 
 use crate::client::{ClientInfo, Closing};
 use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
-use crate::cmd::client::{ClientState, Queued};
+use crate::cmd::spec::{ClientState, Queued};
 use crate::cmd::{self, Ctx};
 use crate::outbox::FIXED_BUFFER;
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
@@ -487,6 +487,7 @@ fn run_request(
         client,
         args,
         out,
+        registry: cmd::registry(),
     };
     match cmd::execute(spec, &mut ctx, None) {
         cmd::Executed::Ran { .. } => Dispatched::Done,
@@ -508,10 +509,7 @@ fn reject(shared: &Shared, client: &mut ClientState, rejection: Rejection, out: 
         client.close_after_reply = true;
         return;
     }
-    if let Some(stats) = rejection
-        .spec
-        .and_then(|s| cmd::Registry::get().stats(s.name))
-    {
+    if let Some(stats) = rejection.spec.and_then(|s| cmd::registry().stats(s.name)) {
         stats.record_rejected();
     }
     if rejection.aborts_exec {

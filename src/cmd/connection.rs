@@ -2,7 +2,7 @@
 
 use super::args;
 use super::flags::*;
-use super::{bind, bind_with, container, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, DB_INDEX, SYNTAX};
 use crate::outbox::ClientClass;

@@ -1,11 +1,8 @@
 //! INFO: the server's report of itself, section by section, in Redis's
 //! field names and order.
 
-use super::bind_with;
 use super::flags::*;
-use super::CommandSpec;
-use super::Ctx;
-use super::Registry;
+use super::spec::{bind_with, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::CmdResult;
 use crate::util::memory::memory_figures;
@@ -560,7 +557,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
         "modules" => out.push_str("# Modules\r\n"),
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
-            let mut all: Vec<_> = Registry::get()
+            let mut all: Vec<_> = ctx
+                .registry
                 .all_stats()
                 .filter(|(_, s)| s.calls() > 0 || s.rejected_calls() > 0 || s.failed_calls() > 0)
                 .collect();

@@ -3,7 +3,7 @@
 //! and the quoting of its lines.
 
 use super::flags::*;
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::CmdResult;
 use std::sync::atomic::Ordering;
