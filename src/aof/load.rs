@@ -494,6 +494,7 @@ fn run_command(
         out,
     };
     let _ = (spec.handler)(&mut ctx, &mut view);
+    view.deliver_events(shared.keyspace.events());
     drop(view);
     out.buf.clear();
     Ok(())

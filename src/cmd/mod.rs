@@ -19,6 +19,7 @@ pub mod connection;
 pub mod facts;
 pub mod hashes;
 pub mod introspect;
+pub mod keyevents;
 pub mod keys;
 pub mod keyspec;
 pub mod lists;
@@ -683,6 +684,9 @@ pub fn execute(
                     ctx.client.aof_offset = ctx.client.aof_offset.max(aof.appended());
                 }
             }
+            // The same for the keyspace events (of the whole transaction,
+            // for EXEC: the queued commands' views are this one).
+            view.deliver_events(keyspace.events());
             ctx.server.stats.record_view(view);
             result
         }

@@ -36,6 +36,15 @@ pub struct DbView<'a> {
     /// looks the key up.
     lfu_touched: [u64; 4],
     lfu_touched_len: usize,
+    /// The event classes someone wants, copied from the sink when the view
+    /// locked: events of other classes are not recorded.
+    pub(super) event_mask: u32,
+    /// The events of the command (or transaction) so far, in order, until
+    /// [`DbView::deliver_events`] hands them to the sink. Boxed and absent
+    /// until the first one: a view is built and dropped for every command,
+    /// and an empty vector costs more to drop than a null pointer.
+    #[allow(clippy::box_collection)] // one null check to drop, see above
+    pub(super) events: Option<Box<Vec<Recorded>>>,
 }
 
 impl DbView<'_> {
@@ -56,6 +65,42 @@ impl DbView<'_> {
             effect_logged: false,
             lfu_touched: [0; 4],
             lfu_touched_len: 0,
+            event_mask: 0,
+            events: None,
+        }
+    }
+}
+
+impl DbView<'_> {
+    /// Hands the events recorded so far to `sink`, in order. Whoever runs
+    /// commands on a view calls it before the view (and so its locks) goes:
+    /// consumers then see the events of any one key in the order the
+    /// changes happened. One branch when nothing was recorded.
+    #[inline]
+    pub fn deliver_events(&mut self, sink: &EventSink) {
+        if self.events.is_some() {
+            self.hand_over(sink);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self, sink: &EventSink) {
+        if let Some(mut events) = self.events.take() {
+            sink.deliver(&mut events);
+        }
+    }
+}
+
+/// Debug builds check that no recorded event is dropped undelivered (a
+/// view that ran commands without [`DbView::deliver_events`]). Release
+/// builds leave the view without a destructor of its own: it is built and
+/// dropped for every command.
+#[cfg(debug_assertions)]
+impl Drop for DbView<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            debug_assert!(self.events.is_none(), "keyspace events never delivered");
         }
     }
 }
@@ -97,12 +142,23 @@ macro_rules! typed_accessors {
                 }
             };
             self.shard(hash).dbs[db].preserve_for_insert(hash);
-            let entry = self.shard(hash).dbs[db]
-                .keys
-                .get_or_insert_with(hash, key, || Entry {
-                    value: Value::$variant(Default::default()),
-                    lru: access.new_stamp(now),
-                });
+            let mut created = false;
+            let mask = self.event_mask;
+            // Borrows the shard and the event list apart, so the entry
+            // stays borrowed while a creation is recorded.
+            let entry = match self.guards[shard_of(hash)].as_deref_mut() {
+                Some(shard) => shard.dbs[db].keys.get_or_insert_with(hash, key, || {
+                    created = true;
+                    Entry {
+                        value: Value::$variant(Default::default()),
+                        lru: access.new_stamp(now),
+                    }
+                }),
+                None => unreachable!("the shard was locked above"),
+            };
+            if created && mask & KeyEvent::NEW.class != 0 {
+                record_new(&mut self.events, db, key);
+            }
             if touch {
                 entry.lru = access.touched(entry.lru, now);
             }
@@ -112,6 +168,19 @@ macro_rules! typed_accessors {
             }
         }
     };
+}
+
+/// Records the creation of `key` in `db` (for accessors that hold a borrow
+/// of the shard meanwhile).
+#[cold]
+#[inline(never)]
+#[allow(clippy::box_collection)]
+fn record_new(events: &mut Option<Box<Vec<Recorded>>>, db: usize, key: &[u8]) {
+    events.get_or_insert_default().push(Recorded {
+        db,
+        event: KeyEvent::NEW,
+        key: key.into(),
+    });
 }
 
 impl<'a> DbView<'a> {
@@ -151,6 +220,7 @@ impl<'a> DbView<'a> {
                 if self.logging {
                     self.log_side_effect(crate::aof::command(&[b"DEL", key]));
                 }
+                self.record(key, KeyEvent::EXPIRED);
                 true
             }
             _ => false,
@@ -318,17 +388,38 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// Stores `value` at `key`, discarding any previous value and TTL.
+    /// Stores `value` at `key`, discarding any previous value and TTL. A
+    /// key it replaces that was past its time counts as expired first, as
+    /// a write lookup would have found it (MSET does no lookup of its own).
     pub fn set(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
         let lru = self.overwrite_stamp(hash, key);
-        let db = self.db;
+        let (db, now) = (self.db, self.now_ms);
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        sdb.keys.insert(hash, key, Entry { value, lru });
+        let old = sdb.keys.insert(hash, key, Entry { value, lru });
+        let mut stale = false;
         if !sdb.expires.is_empty() {
-            sdb.expires.remove(hash, key);
+            stale = old.is_some() && sdb.expires.remove(hash, key).is_some_and(|t| t <= now);
         }
+        if stale {
+            self.expired_in_place(key);
+        }
+        if old.is_none() || stale {
+            self.created(key);
+        }
+    }
+
+    /// What [`DbView::expire_if_needed`] does for a key that [`DbView::set`]
+    /// has just replaced because it was past its time.
+    #[cold]
+    #[inline(never)]
+    fn expired_in_place(&mut self, key: &[u8]) {
+        self.expired += 1;
+        if self.logging {
+            self.log_side_effect(crate::aof::command(&[b"DEL", key]));
+        }
+        self.record(key, KeyEvent::EXPIRED);
     }
 
     /// Stores `value` at `key`, keeping the key's TTL if it exists.
@@ -339,7 +430,9 @@ impl<'a> DbView<'a> {
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        sdb.keys.insert(hash, key, Entry { value, lru });
+        if sdb.keys.insert(hash, key, Entry { value, lru }).is_none() {
+            self.created(key);
+        }
     }
 
     /// Removes `key`; returns its value if it existed (and had not expired).
@@ -353,7 +446,9 @@ impl<'a> DbView<'a> {
     }
 
     /// Removes `key` if it holds an empty hash or list (Redis deletes a
-    /// container when its last element goes). Returns true if removed.
+    /// container when its last element goes) and reports the deletion
+    /// (`del`, after the event of the change that emptied it). Returns true
+    /// if removed.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
@@ -362,6 +457,7 @@ impl<'a> DbView<'a> {
         };
         if empty {
             self.remove(key);
+            self.modified(key, KeyEvent::DEL);
         }
         empty
     }
@@ -408,13 +504,47 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// Records that `key` was modified: fails the transactions watching it
-    /// and counts a change.
-    pub fn modified(&mut self, key: &[u8]) {
+    /// Reports a change to `key` in the current database: `event` says
+    /// what happened, in Redis's terms. The one way a command reports a
+    /// change, and everything a change drives follows from it: it fails the
+    /// transactions watching the key, counts a change (`dirty`: the `save`
+    /// rules, INFO, and whether `cmd::execute` logs a write command to the
+    /// AOF), and records the event if some consumer wants its class. A
+    /// change that is several events (RENAME, an LPOP that empties the
+    /// list) is reported once per event, in Redis's order.
+    #[inline]
+    pub fn modified(&mut self, key: &[u8], event: KeyEvent) {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).touch_watchers(db, key);
         self.dirty += 1;
+        self.record(key, event);
+    }
+
+    /// Records `event` on `key` in the current database if some consumer
+    /// wants its class: one predictable branch when none does.
+    #[inline]
+    fn record(&mut self, key: &[u8], event: KeyEvent) {
+        if self.event_mask & event.class != 0 {
+            self.push_event(key, event);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_event(&mut self, key: &[u8], event: KeyEvent) {
+        self.events.get_or_insert_default().push(Recorded {
+            db: self.db,
+            event,
+            key: key.into(),
+        });
+    }
+
+    /// Records that `key` was just created (`new`, before the creating
+    /// command's own event, as Redis's `dbAdd` reports it).
+    #[inline]
+    fn created(&mut self, key: &[u8]) {
+        self.record(key, KeyEvent::NEW);
     }
 
     /// Registers `flag` as watching `key` in the current database.
