@@ -40,11 +40,15 @@ def free_port():
 class Server:
     """One server process (ferrodis or redis-server) on a free port."""
 
-    def __init__(self, kind, extra=()):
+    def __init__(self, kind, extra=(), binary=None):
+        """`kind` is "ferrodis" or "redis"; `binary` overrides the program
+        (another Redis-compatible server, such as a Valkey build, runs as
+        kind "redis")."""
         self.kind = kind
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix=f"ferrodis-bench-{kind}-")
-        binary = FERRODIS_BIN if kind == "ferrodis" else "redis-server"
+        if binary is None:
+            binary = FERRODIS_BIN if kind == "ferrodis" else "redis-server"
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", self.dir]
         if kind == "redis":

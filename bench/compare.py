@@ -12,7 +12,10 @@ alternating which goes first, for several rounds. A last, server-bound run
 (LPOS over 8 lists of 100k elements) shows how many cores each server puts
 to work when the client leaves one idle. Prints the median ops/s
 of each side, the ferrodis/Redis ratio per command (the median of the
-rounds' ratios) and the geometric mean of the ratios per mode. `--memory` then runs bench/memory.py.
+rounds' ratios) and the geometric mean of the ratios per mode, and the
+same for each server's CPU time (user + system, from /proc) per request.
+`--peer valkey=PATH` runs another server (a Valkey built by hand, say) in
+the same rounds. `--memory` then runs bench/memory.py.
 
 Standard library only; the servers are stopped by pid on exit.
 """
@@ -101,6 +104,9 @@ def main():
     ap.add_argument("--modes", default="1,16", help="pipeline depths")
     ap.add_argument("--server-bound-requests", type=int, default=10_000,
                     help="requests per server-bound (LPOS) run; 0 skips it")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
+                    help="another Redis-compatible server to run in the same "
+                         "rounds (e.g. valkey=/path/to/valkey-server)")
     ap.add_argument("--memory", action="store_true",
                     help="also run the memory comparison (bench/memory.py)")
     opts = ap.parse_args()
@@ -112,12 +118,17 @@ def main():
         wanted = {c.upper() for c in opts.only.split(",")}
         commands = [c for c in COMMANDS if c[0] in wanted]
     modes = [int(m) for m in opts.modes.split(",")]
+    peers = [p.split("=", 1) for p in opts.peer]
+    others = ["redis"] + [name for name, _ in peers]
+    names = ["ferrodis"] + others
 
     servers = {}
     started = time.time()
     try:
         servers["ferrodis"] = common.Server("ferrodis")
         servers["redis"] = common.Server("redis")
+        for name, path in peers:
+            servers[name] = common.Server("redis", binary=path)
         for s in servers.values():
             c = common.Client(s.port)
             c.command(*PRELOAD)
@@ -128,25 +139,27 @@ def main():
                     c.command(b"RPUSH", key, *[b"element-%d" % i
                                                for i in range(start, start + 1000)])
             c.close()
-        # results[mode][label][server] = [ops/s per round]
-        results = {m: {label: {"ferrodis": [], "redis": []}
+        # results[mode][label][server] = [(ops/s, server CPU µs per request)]
+        results = {m: {label: {name: [] for name in names}
                        for label, _ in commands} for m in modes}
         for mode in modes:
             n = opts.requests if mode == 1 else opts.pipelined_requests
             for rnd in range(opts.rounds):
-                order = ["ferrodis", "redis"] if rnd % 2 == 0 else ["redis", "ferrodis"]
+                order = names if rnd % 2 == 0 else names[::-1]
                 for label, args in commands:
                     for name in order:
+                        pid = servers[name].proc.pid
+                        before = cpu_seconds(pid)
                         rps = run_benchmark(servers[name].port, args,
                                             opts.clients, n, mode)
-                        results[mode][label][name].append(rps)
-                    common.log(f"P={mode} round {rnd + 1} {label}: "
-                               f"ferrodis {results[mode][label]['ferrodis'][-1]} "
-                               f"redis {results[mode][label]['redis'][-1]}")
+                        cpu_us = (cpu_seconds(pid) - before) * 1e6 / n
+                        results[mode][label][name].append((rps, cpu_us))
+                    common.log(f"P={mode} round {rnd + 1} {label}: " + ", ".join(
+                        f"{name} {results[mode][label][name][-1][0]}" for name in names))
         # bound[server] = [(ops/s, cores used)]
-        bound = {"ferrodis": [], "redis": []}
+        bound = {name: [] for name in names}
         for rnd in range(opts.rounds if opts.server_bound_requests else 0):
-            order = ["ferrodis", "redis"] if rnd % 2 == 0 else ["redis", "ferrodis"]
+            order = names if rnd % 2 == 0 else names[::-1]
             for name in order:
                 before, t0 = cpu_seconds(servers[name].proc.pid), time.time()
                 rps = run_benchmark(servers[name].port, SERVER_BOUND[1],
@@ -161,43 +174,63 @@ def main():
 
     print()
     print(f"redis-benchmark, {opts.clients} clients, {opts.rounds} rounds: median "
-          f"ops/s, and the median of the rounds' ferrodis/Redis ratios")
+          f"ops/s, and the median of the rounds' ferrodis/other ratios; server "
+          f"CPU (user + system) per request in µs")
     for mode in modes:
         print()
         title = "unpipelined" if mode == 1 else f"pipelined -P {mode}"
         print(f"== {title} ==")
-        print(f"{'command':<10} {'ferrodis':>12} {'redis':>12} {'ratio':>7}")
-        ratios = []
+        header = f"{'command':<10} {'ferrodis':>10}"
+        for other in others:
+            header += f" {other:>10} {'ratio':>7}"
+        header += f" {'cpu/req':>8}" + "".join(f" {o + ' cpu':>10} {'ratio':>6}" for o in others)
+        print(header)
+        ratios = {o: [] for o in others}
+        cpu_ratios = {o: [] for o in others}
         for label, _ in commands:
             runs = results[mode][label]
-            if None in runs["ferrodis"] or None in runs["redis"]:
-                print(f"{label:<10} {'failed':>12} {'':>12} {'n/a':>7}")
+            if any(r is None for name in names for r, _ in runs[name]):
+                print(f"{label:<10} {'failed':>10}")
                 continue
-            f = statistics.median(runs["ferrodis"])
-            r = statistics.median(runs["redis"])
-            # The ratio is the median of each round's ratio: the two runs of
-            # a round are back to back, so a slow spell of the machine
-            # (which can last many seconds) weighs on both sides of it.
-            ratio = statistics.median(a / b for a, b in zip(runs["ferrodis"], runs["redis"]))
-            ratios.append(ratio)
-            flag = "  <0.9" if ratio < 0.9 else ""
-            print(f"{label:<10} {f:>12.0f} {r:>12.0f} {ratio:>6.2f}x{flag}")
-        print(f"{'geomean':<10} {'':>12} {'':>12} {geomean(ratios):>6.2f}x"
-              f"  ({len(ratios)} commands)")
-    if bound["ferrodis"] and None not in [r for r, _ in bound["ferrodis"] + bound["redis"]]:
+            line = f"{label:<10} {statistics.median(r for r, _ in runs['ferrodis']):>10.0f}"
+            for other in others:
+                # The ratio is the median of each round's ratio: the runs of
+                # a round are back to back, so a slow spell of the machine
+                # (which can last many seconds) weighs on both sides of it.
+                ratio = statistics.median(a[0] / b[0] for a, b in
+                                          zip(runs["ferrodis"], runs[other]))
+                ratios[other].append(ratio)
+                flag = "<" if ratio < 0.9 else " "
+                line += (f" {statistics.median(r for r, _ in runs[other]):>10.0f}"
+                         f" {ratio:>6.2f}x{flag}")
+            line += f" {statistics.median(c for _, c in runs['ferrodis']):>8.2f}"
+            for other in others:
+                cpu_ratio = statistics.median(a[1] / max(b[1], 1e-9) for a, b in
+                                              zip(runs["ferrodis"], runs[other]))
+                cpu_ratios[other].append(cpu_ratio)
+                line += (f" {statistics.median(c for _, c in runs[other]):>10.2f}"
+                         f" {cpu_ratio:>5.2f}x")
+            print(line)
+        line = f"{'geomean':<10} {'':>10}"
+        for other in others:
+            line += f" {'':>10} {geomean(ratios[other]):>6.2f}x "
+        line += f" {'':>8}" + "".join(f" {'':>10} {geomean(cpu_ratios[o]):>5.2f}x"
+                                      for o in others)
+        print(line + f"  ({len(ratios['redis'])} commands)")
+    if bound["ferrodis"] and None not in [r for name in names for r, _ in bound[name]]:
         print()
         print(f"== server-bound: LPOS over {BIGLISTS} lists of {BIGLIST_LEN} "
               f"elements, {opts.clients} clients ==")
         print(f"{'server':<10} {'ops/s':>12} {'cores used':>11}")
-        for name in ("ferrodis", "redis"):
+        for name in names:
             rps = statistics.median(r for r, _ in bound[name])
             cores = statistics.median(c for _, c in bound[name])
             print(f"{name:<10} {rps:>12.0f} {cores:>11.2f}")
         f = statistics.median(r for r, _ in bound["ferrodis"])
-        r = statistics.median(r for r, _ in bound["redis"])
-        print(f"{'ratio':<10} {f / r:>11.2f}x")
+        for other in others:
+            r = statistics.median(r for r, _ in bound[other])
+            print(f"{'vs ' + other:<10} {f / r:>11.2f}x")
     print(f"\n(elapsed {time.time() - started:.0f} s)")
-
     if opts.memory:
         import memory
         memory.main([])

@@ -162,7 +162,7 @@ pub async fn serve(
         };
         let read = tokio::select! {
             r = socket.read_buf(inbuf) => r,
-            line = cmd::server::next_monitor_line(&mut client.monitor) => {
+            line = cmd::monitor::next_monitor_line(&mut client.monitor) => {
                 if let Some(line) = line {
                     out.buf.extend_from_slice(&line);
                     if flush(shared, socket, out, client.aof_offset).await.is_err() {

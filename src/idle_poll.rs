@@ -67,6 +67,9 @@ pub struct IdlePollStats {
     pub max_window_us: AtomicU64,
     /// Polls made with nothing to do (for tests and diagnostics).
     pub idle_polls: AtomicU64,
+    /// Reads by this worker's connections so far (wrapping), as of its
+    /// last poll: what the periodic task sizes the polling budget by.
+    pub reads: AtomicU64,
 }
 
 /// The future a worker thread blocks on; it never completes.
@@ -116,6 +119,8 @@ impl Future for IdlePoller {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let now = Instant::now();
         let activity = ACTIVITY.with(Cell::get);
+        // Only this thread writes it: a plain store, no contention.
+        self.stats.reads.store(activity, Ordering::Relaxed);
         let max = Duration::from_micros(self.stats.max_window_us.load(Ordering::Relaxed));
         if self.parked && activity == self.seen {
             // Polled without new input (not by `note_activity`): go on

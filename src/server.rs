@@ -5,6 +5,7 @@
 use crate::client::ClientInfo;
 use crate::config::Config;
 use crate::state::Shared;
+use crate::util::cpu::{CpuQuota, CpuSample};
 use crate::{notice, warning};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -150,33 +151,13 @@ fn fit_open_files_limit(shared: &Shared) {
 /// move; each one moves between two requests, with its buffers and state.
 pub struct Workers {
     workers: Vec<Worker>,
-    /// The machine's CPU counters at the last rebalance (`/proc/stat`).
-    machine_last: Mutex<Option<MachineCpu>>,
-}
-
-/// Machine-wide CPU time counters, in clock ticks.
-#[derive(Clone, Copy)]
-struct MachineCpu {
-    total: u64,
-    idle: u64,
-}
-
-impl MachineCpu {
-    /// Reads the first line of `/proc/stat`; `None` where there is none.
-    fn read() -> Option<MachineCpu> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let line = stat.lines().next()?.strip_prefix("cpu ")?;
-        let ticks: Vec<u64> = line
-            .split_whitespace()
-            .filter_map(|t| t.parse().ok())
-            .collect();
-        // user nice system idle iowait irq softirq steal ...
-        let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
-        Some(MachineCpu {
-            total: ticks.iter().take(8).sum(),
-            idle,
-        })
-    }
+    /// The machine's CPU counters at the last rebalance.
+    machine_last: Mutex<Option<CpuSample>>,
+    /// The container's CPU quota, if it has one: spare time is bounded by
+    /// what it leaves, not only by the host's idle time.
+    quota: Option<CpuQuota>,
+    /// The host's online CPUs.
+    host_cpus: u64,
 }
 
 /// Spreading connections needs at least this much of a core idle
@@ -188,6 +169,16 @@ const IDLE_CORE_PERMILLE: u64 = 500;
 const IDLE_POLL_PERMILLE: u64 = 200;
 /// ... and only on workers at least this busy, where wake-ups are frequent.
 const POLL_MIN_LOAD_PERMILLE: u64 = 250;
+/// Polling with nothing to do may cost a worker at most this much CPU time
+/// per request it reads, about what the wake-up it saves would have cost.
+/// Under a heavy load, where the client's next request comes within
+/// microseconds, polling stays on and serves more requests per second; under
+/// a light, steady load (requests a little further apart than the window)
+/// polling would otherwise spend most of each gap between requests for a
+/// small latency gain, doubling the server's CPU. The budget caps each
+/// worker's window: halved while polling costs more, doubled back while it
+/// costs less than half.
+const POLL_CREDIT_PER_READ: Duration = Duration::from_micros(5);
 
 struct Worker {
     handle: tokio::runtime::Handle,
@@ -204,6 +195,11 @@ struct Worker {
     handoff_to: AtomicUsize,
     /// The worker's polling before it sleeps (see [`crate::idle_poll`]).
     idle_poll: Arc<crate::idle_poll::IdlePollStats>,
+    /// The largest polling window this worker's budget allows now, in
+    /// microseconds (see [`POLL_CREDIT_PER_READ`]).
+    poll_cap_us: AtomicU64,
+    /// The worker's read count at the last sample.
+    reads_last: AtomicU64,
 }
 
 /// A worker busier than this (per mille of a core) takes no new
@@ -240,11 +236,23 @@ impl Workers {
                 handoff: AtomicUsize::new(0),
                 handoff_to: AtomicUsize::new(0),
                 idle_poll,
+                poll_cap_us: AtomicU64::new(u64::MAX),
+                reads_last: AtomicU64::new(0),
             });
+        }
+        let quota = CpuQuota::detect();
+        if let Some(limit) = quota.as_ref().and_then(CpuQuota::limit_permille) {
+            crate::verbose!(
+                "CPU quota of this cgroup: {}.{:03} cores",
+                limit / 1000,
+                limit % 1000
+            );
         }
         Ok(Workers {
             workers,
             machine_last: Mutex::new(None),
+            quota,
+            host_cpus: crate::util::cpu::host_cpus(),
         })
     }
 
@@ -325,19 +333,18 @@ impl Workers {
             .map(|_| me.handoff_to.load(Ordering::Relaxed))
     }
 
-    /// Idle CPU machine-wide since the last call, in per mille of a core
+    /// CPU left unused since the last call, in per mille of a core: the
+    /// host's idle time, bounded by what the container's CPU quota left
     /// (`u64::MAX` when unknown).
     fn machine_idle_permille(&self) -> u64 {
-        let Some(now) = MachineCpu::read() else {
+        let Some(now) = CpuSample::read(self.quota.as_ref()) else {
             return u64::MAX;
         };
         let Some(before) = self.machine_last.lock().replace(now) else {
             return 0;
         };
-        let total = now.total.saturating_sub(before.total).max(1);
-        let idle = now.idle.saturating_sub(before.idle);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        idle * 1000 * cores / total
+        let limit = self.quota.as_ref().and_then(CpuQuota::limit_permille);
+        crate::util::cpu::spare_permille(&before, &now, self.host_cpus, limit)
     }
 
     /// Samples each worker's CPU use over the last `elapsed`, and asks a
@@ -349,21 +356,30 @@ impl Workers {
         // for placement, and the machine's to give to polling.
         let mut polled_permille = 0;
         for w in &self.workers {
-            let polled = w.idle_poll.polled_ns.swap(0, Ordering::Relaxed) * 1000 / elapsed_ns;
+            let polled_ns = w.idle_poll.polled_ns.swap(0, Ordering::Relaxed);
+            let polled = polled_ns * 1000 / elapsed_ns;
             polled_permille += polled;
             let Some(now) = w.cpu_clock.and_then(cpu_time_ns) else {
                 continue;
             };
             let before = w.cpu_last_ns.swap(now, Ordering::Relaxed);
-            let busy = (now.saturating_sub(before) * 1000 / elapsed_ns).saturating_sub(polled);
-            w.load_permille
-                .store((busy as usize).min(1000), Ordering::Relaxed);
+            let busy_ns = now.saturating_sub(before).saturating_sub(polled_ns);
+            w.load_permille.store(
+                ((busy_ns * 1000 / elapsed_ns) as usize).min(1000),
+                Ordering::Relaxed,
+            );
+            let reads_now = w.idle_poll.reads.load(Ordering::Relaxed);
+            let reads = reads_now.wrapping_sub(w.reads_last.swap(reads_now, Ordering::Relaxed));
+            let budget_ns = reads.saturating_mul(POLL_CREDIT_PER_READ.as_nanos() as u64);
+            let cap = w.poll_cap_us.load(Ordering::Relaxed).min(max_poll_us);
+            let cap = next_poll_cap(cap, max_poll_us, polled_ns, budget_ns);
+            w.poll_cap_us.store(cap, Ordering::Relaxed);
         }
         let idle = self.machine_idle_permille().saturating_add(polled_permille);
         for w in &self.workers {
             let busy = w.load_permille.load(Ordering::Relaxed) as u64;
             let window = if idle >= IDLE_POLL_PERMILLE && busy >= POLL_MIN_LOAD_PERMILLE {
-                max_poll_us
+                w.poll_cap_us.load(Ordering::Relaxed).min(max_poll_us)
             } else {
                 0
             };
@@ -399,6 +415,18 @@ impl Workers {
         } else {
             from.handoff.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+/// The polling cap for the next period, from the current `cap` and what
+/// polling cost (`polled_ns`) in the last one against its budget.
+fn next_poll_cap(cap: u64, max_us: u64, polled_ns: u64, budget_ns: u64) -> u64 {
+    if polled_ns > budget_ns {
+        cap / 2
+    } else if polled_ns < budget_ns / 2 {
+        (cap * 2).clamp(1, max_us.max(1)).min(max_us)
+    } else {
+        cap
     }
 }
 
@@ -730,6 +758,25 @@ mod tests {
         let mut line = String::new();
         conn.read_line(&mut line).expect("read reply");
         line
+    }
+
+    #[test]
+    fn the_polling_cap_keeps_polling_within_its_budget() {
+        let max = 100;
+        let ms = 1_000_000;
+        // Polling cost more than its budget: the cap halves, down to nothing.
+        assert_eq!(next_poll_cap(100, max, 40 * ms, 20 * ms), 50);
+        assert_eq!(next_poll_cap(1, max, 40 * ms, 20 * ms), 0);
+        // Within the budget but above half of it: the cap stays.
+        assert_eq!(next_poll_cap(50, max, 15 * ms, 20 * ms), 50);
+        // Far below it: the cap grows back, from nothing too, up to `max`.
+        assert_eq!(next_poll_cap(50, max, ms, 20 * ms), 100);
+        assert_eq!(next_poll_cap(0, max, 0, 20 * ms), 1);
+        assert_eq!(next_poll_cap(100, max, 0, 20 * ms), 100);
+        // No reads, no budget: polling that cost anything stops.
+        assert_eq!(next_poll_cap(100, max, ms, 0), 50);
+        // Polling off (`idle-poll-usec 0`) stays off.
+        assert_eq!(next_poll_cap(0, 0, 0, 20 * ms), 0);
     }
 
     #[test]

@@ -355,3 +355,56 @@ fn slow_and_vanishing_clients_do_not_hurt() {
         assert_eq!(c.cmd(&["GET", "slow"]), b"$4\r\ndone\r\n");
     }
 }
+
+/// A client that asks for more than the kernel's socket buffers hold and
+/// then reads slowly gets every byte in order, while other clients on the
+/// same worker are served meanwhile (its writes wait for room without
+/// holding anyone up).
+#[test]
+fn slow_readers_of_big_replies_get_them_whole() {
+    let mut ours = common::start_ferrodis(&[]);
+    seed(&ours);
+    const VALUE_LEN: usize = 4 << 20;
+    const COPIES: usize = 6;
+    let value = vec![b'v'; VALUE_LEN];
+    let mut c = RawClient::connect(ours.port);
+    assert_eq!(c.cmd_bytes(&[b"SET", b"big", &value]), b"+OK\r\n");
+    let mut slow = TcpStream::connect(("127.0.0.1", ours.port)).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let request = RawClient::encode(&[b"GET", b"big"]);
+    slow.write_all(&request.repeat(COPIES)).expect("send GETs");
+    // While the slow reader's replies fill its socket, others are served.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    for i in 0..50 {
+        let key = format!("meanwhile:{i}");
+        assert_eq!(c.cmd(&["SET", &key, "x"]), b"+OK\r\n");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "other clients waited for the slow reader"
+    );
+    let header = format!("${VALUE_LEN}\r\n");
+    let mut expected = Vec::with_capacity(COPIES * (VALUE_LEN + 16));
+    for _ in 0..COPIES {
+        expected.extend_from_slice(header.as_bytes());
+        expected.extend_from_slice(&value);
+        expected.extend_from_slice(b"\r\n");
+    }
+    let mut got = vec![0u8; expected.len()];
+    let mut at = 0;
+    while at < got.len() {
+        let end = (at + 64 * 1024).min(got.len());
+        let n = slow.read(&mut got[at..end]).expect("read replies");
+        assert!(n > 0, "connection closed after {at} bytes");
+        at += n;
+        if at % (1 << 20) < 64 * 1024 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    assert!(got == expected, "replies differ from the values asked for");
+    let mut after = RawClient::connect(ours.port);
+    assert_eq!(after.cmd(&["GET", "meanwhile:49"]), b"$1\r\nx\r\n");
+    assert_intact(&mut ours, "slow big-reply reader");
+}

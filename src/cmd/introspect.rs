@@ -1,6 +1,6 @@
 //! `COMMAND` and its subcommands: what the command table tells clients
 //! about itself (COMMAND INFO, DOCS, LIST, COUNT, GETKEYS,
-//! GETKEYSANDFLAGS).
+//! GETKEYSANDFLAGS), and their bindings.
 //!
 //! Everything here reads the joined table entry: arity and flags as the
 //! dispatcher enforces them, and the rest of Redis's facts (categories,
@@ -10,11 +10,28 @@
 use super::facts::{acl, arg_flags, Arg};
 use super::flags;
 use super::keyspec::{self, Begin, Find, KeyRef, KeySpec};
-use super::{CommandSpec, Ctx, Registry};
+use super::{bind, container_with_default, CommandSpec, Ctx, Registry};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use crate::reply::Reply;
 use bytes::Bytes;
+
+/// COMMAND's bindings.
+pub const COMMANDS: &[CommandSpec] = &[container_with_default(
+    "command",
+    command_all,
+    COMMAND_SUBCOMMANDS,
+)];
+
+const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    bind("command|count", command_count),
+    bind("command|docs", command_docs),
+    bind("command|getkeys", command_getkeys),
+    bind("command|getkeysandflags", command_getkeysandflags),
+    bind("command|help", command_help),
+    bind("command|info", command_info),
+    bind("command|list", command_list),
+];
 
 fn write_args(out: &mut Reply, args: &[Arg]) {
     out.array(args.len());

@@ -12,21 +12,29 @@
 //! flags (what MULTI, `COMMAND` and INFO see), key positions (which keyspace
 //! shards get locked) and `COMMAND`'s replies.
 
+pub mod acl;
 pub mod admit;
 pub mod args;
 pub mod client;
+pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod facts;
 pub mod hashes;
+pub mod info;
 pub mod introspect;
 pub mod keyevents;
 pub mod keys;
 pub mod keyspec;
+pub mod latency;
 pub mod lists;
+pub mod memory;
 #[rustfmt::skip]
 pub mod meta;
+pub mod monitor;
 pub mod persistence;
 pub mod server;
+pub mod slowlog;
 pub mod strings;
 pub mod transactions;
 
@@ -354,7 +362,16 @@ const FAMILIES: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     transactions::COMMANDS,
     connection::COMMANDS,
+    introspect::COMMANDS,
+    info::COMMANDS,
+    config::COMMANDS,
     server::COMMANDS,
+    memory::COMMANDS,
+    slowlog::COMMANDS,
+    acl::COMMANDS,
+    latency::COMMANDS,
+    monitor::COMMANDS,
+    debug::COMMANDS,
     persistence::COMMANDS,
 ];
 
@@ -698,8 +715,8 @@ pub fn execute(
     let end_us = crate::util::now_us();
     ctx.client.clock_us = end_us;
     let elapsed_us = end_us.saturating_sub(start_us).max(0) as u64;
-    server::slowlog_record(ctx, spec, elapsed_us);
-    server::monitor_feed(ctx, spec);
+    slowlog::slowlog_record(ctx, spec, elapsed_us);
+    monitor::monitor_feed(ctx, spec);
     let stats = match ctx.client.last_command {
         Some(hit) if std::ptr::eq(hit.spec, spec) => hit.stats,
         _ => Registry::get().stats(spec.name),

@@ -481,15 +481,24 @@ fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 fn incr_by(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, delta: i64) -> CmdResult {
     let key = &ctx.args[1];
-    let current = match db.get_str(key)? {
-        None => 0,
-        Some(StrValue::Int(n)) => *n,
-        Some(s) => crate::protocol::parse_i64(&s.as_bytes()).ok_or(NOT_INTEGER)?,
+    let overflow = || CmdError::fixed("ERR increment or decrement would overflow");
+    let value = match db.get_str_mut(key)? {
+        // An integer is updated where it is, as Redis does for an
+        // unshared integer: one lookup, no new entry.
+        Some(StrValue::Int(n)) => {
+            *n = n.checked_add(delta).ok_or_else(overflow)?;
+            *n
+        }
+        current => {
+            let current = match current {
+                None => 0,
+                Some(s) => crate::protocol::parse_i64(&s.as_bytes()).ok_or(NOT_INTEGER)?,
+            };
+            let value = current.checked_add(delta).ok_or_else(overflow)?;
+            db.set_keep_ttl(key, Value::Str(StrValue::Int(value)));
+            value
+        }
     };
-    let value = current
-        .checked_add(delta)
-        .ok_or(CmdError::fixed("ERR increment or decrement would overflow"))?;
-    db.set_keep_ttl(key, Value::Str(StrValue::Int(value)));
     db.modified(key, KeyEvent::INCRBY);
     ctx.out.int(value);
     Ok(())

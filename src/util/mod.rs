@@ -2,6 +2,7 @@
 //! memory figures.
 
 pub mod counter;
+pub mod cpu;
 pub mod glob;
 pub mod longdouble;
 pub mod memory;
