@@ -277,8 +277,12 @@ fn lazy_and_active_expiry() {
         SET x12 v PX 20
         SET src v
         SET x13 v PX 20
+        SET x14 v PX 20
         SELECT 4
         SET only v PX 20
+        SELECT 6
+        SET scanned v PX 20
+        SET live v
         SELECT 0
         @sleep 60
         GET x1
@@ -294,8 +298,12 @@ fn lazy_and_active_expiry() {
         RENAME x11 x12
         GET x12
         RENAME src x13
+        TOUCH x14
         SELECT 4
         RANDOMKEY
+        SELECT 6
+        KEYS *
+        SCAN 0
         SELECT 0
         DEBUG SET-ACTIVE-EXPIRE 1
         SET a1 v PX 20

@@ -23,14 +23,22 @@ pub fn debug_keyevents(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         sink.stop_recording();
         ctx.out.ok();
     } else if is(word, "GET") {
-        let Some(events) = sink.take_recorded() else {
+        let Some(recording) = sink.take_recorded() else {
             return Err(CmdError::fixed(
                 "ERR keyevents recording is off (DEBUG KEYEVENTS ON starts it)",
             ));
         };
+        if recording.lost > 0 {
+            // An incomplete sequence would mislead a comparison.
+            return Err(CmdError::new(format!(
+                "ERR keyevents recording was full: {} events lost (at most {} are kept between reads)",
+                recording.lost,
+                crate::db::RECORDING_LIMIT
+            )));
+        }
         // [db, class, event, key] each, oldest first.
-        ctx.out.array(events.len());
-        for e in &events {
+        ctx.out.array(recording.events.len());
+        for e in &recording.events {
             ctx.out.array(4);
             ctx.out.int(e.db as i64);
             let ch = class::char_of(e.event.class).unwrap_or(b'?');

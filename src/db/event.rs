@@ -224,6 +224,50 @@ pub struct Recorded {
     pub key: Box<[u8]>,
 }
 
+/// A command's (or transaction's) events, in order. A view holds one and
+/// is built and dropped for every command, so an empty list is one null
+/// pointer, and dropping it is one test: what to free is freed out of line.
+#[derive(Default)]
+pub struct EventList(
+    #[allow(clippy::box_collection)] std::mem::ManuallyDrop<Option<Box<Vec<Recorded>>>>,
+);
+
+impl EventList {
+    /// True if no event was recorded.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Appends an event (recording is the rare path: callers keep it out
+    /// of line).
+    pub fn push(&mut self, event: Recorded) {
+        self.0.get_or_insert_default().push(event);
+    }
+
+    /// Takes the events out, leaving the list empty.
+    pub fn take(&mut self) -> Vec<Recorded> {
+        self.0.take().map(|events| *events).unwrap_or_default()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for EventList {
+    #[inline]
+    fn drop(&mut self) {
+        // `ManuallyDrop` keeps the compiler from inlining the vector's
+        // destructor here; `release` leaves nothing behind to leak.
+        if self.0.is_some() {
+            self.release();
+        }
+    }
+}
+
 /// Where the events of every command go (one per keyspace).
 #[derive(Default)]
 pub struct EventSink {
@@ -231,7 +275,21 @@ pub struct EventSink {
     /// it when it locks.
     wanted: AtomicU32,
     /// `DEBUG KEYEVENTS`'s recording, while it is on.
-    recorder: Mutex<Option<Vec<Recorded>>>,
+    recorder: Mutex<Option<Recording>>,
+}
+
+/// Most events a recording keeps between two reads; past it, events are
+/// counted as lost instead (a forgotten recording must not grow without
+/// bound).
+pub const RECORDING_LIMIT: usize = 1 << 20;
+
+/// What `DEBUG KEYEVENTS` recorded since it last read.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// The events, oldest first.
+    pub events: Vec<Recorded>,
+    /// Events not kept because the recording was full.
+    pub lost: u64,
 }
 
 impl EventSink {
@@ -244,8 +302,12 @@ impl EventSink {
     /// Hands over `events` (in the order they happened) and leaves the
     /// vector empty. Called with the shard locks of their keys held.
     pub fn deliver(&self, events: &mut Vec<Recorded>) {
-        if let Some(log) = self.recorder.lock().as_mut() {
-            log.append(events);
+        if let Some(rec) = self.recorder.lock().as_mut() {
+            let room = RECORDING_LIMIT.saturating_sub(rec.events.len());
+            let lost = events.len().saturating_sub(room);
+            events.truncate(events.len() - lost);
+            rec.events.append(events);
+            rec.lost += lost as u64;
         }
         events.clear();
     }
@@ -253,7 +315,7 @@ impl EventSink {
     /// Starts (or restarts) recording every event. Call with every shard
     /// locked, so that each command sees recording either on or off.
     pub fn start_recording(&self) {
-        *self.recorder.lock() = Some(Vec::new());
+        *self.recorder.lock() = Some(Recording::default());
         self.wanted.store(u32::MAX, Ordering::Relaxed);
     }
 
@@ -263,9 +325,9 @@ impl EventSink {
         self.wanted.store(0, Ordering::Relaxed);
     }
 
-    /// The events recorded since recording started or since the last call
+    /// What was recorded since recording started or since the last call
     /// (`None` if recording is off).
-    pub fn take_recorded(&self) -> Option<Vec<Recorded>> {
+    pub fn take_recorded(&self) -> Option<Recording> {
         self.recorder.lock().as_mut().map(std::mem::take)
     }
 }
@@ -316,8 +378,16 @@ mod tests {
         assert_ne!(sink.wanted() & STRING, 0);
         let mut batch = vec![event(b"b"), event(b"c")];
         sink.deliver(&mut batch);
-        assert_eq!(sink.take_recorded(), Some(vec![event(b"b"), event(b"c")]));
-        assert_eq!(sink.take_recorded(), Some(vec![]));
+        let got = sink.take_recorded().expect("recording");
+        assert_eq!((got.events, got.lost), (vec![event(b"b"), event(b"c")], 0));
+        assert_eq!(sink.take_recorded(), Some(Recording::default()));
+        // A full recording counts what it cannot keep.
+        let mut many = vec![event(b"x"); RECORDING_LIMIT + 3];
+        sink.deliver(&mut many);
+        let mut more = vec![event(b"y")];
+        sink.deliver(&mut more);
+        let got = sink.take_recorded().expect("recording");
+        assert_eq!((got.events.len(), got.lost), (RECORDING_LIMIT, 4));
         sink.stop_recording();
         assert_eq!(sink.wanted(), 0);
         assert_eq!(sink.take_recorded(), None);

@@ -40,11 +40,8 @@ pub struct DbView<'a> {
     /// locked: events of other classes are not recorded.
     pub(super) event_mask: u32,
     /// The events of the command (or transaction) so far, in order, until
-    /// [`DbView::deliver_events`] hands them to the sink. Boxed and absent
-    /// until the first one: a view is built and dropped for every command,
-    /// and an empty vector costs more to drop than a null pointer.
-    #[allow(clippy::box_collection)] // one null check to drop, see above
-    pub(super) events: Option<Box<Vec<Recorded>>>,
+    /// [`DbView::deliver_events`] hands them to the sink.
+    pub(super) events: EventList,
 }
 
 impl DbView<'_> {
@@ -66,7 +63,7 @@ impl DbView<'_> {
             lfu_touched: [0; 4],
             lfu_touched_len: 0,
             event_mask: 0,
-            events: None,
+            events: EventList::default(),
         }
     }
 }
@@ -78,7 +75,7 @@ impl DbView<'_> {
     /// changes happened. One branch when nothing was recorded.
     #[inline]
     pub fn deliver_events(&mut self, sink: &EventSink) {
-        if self.events.is_some() {
+        if !self.events.is_empty() {
             self.hand_over(sink);
         }
     }
@@ -86,9 +83,7 @@ impl DbView<'_> {
     #[cold]
     #[inline(never)]
     fn hand_over(&mut self, sink: &EventSink) {
-        if let Some(mut events) = self.events.take() {
-            sink.deliver(&mut events);
-        }
+        sink.deliver(&mut self.events.take());
     }
 }
 
@@ -100,7 +95,7 @@ impl DbView<'_> {
 impl Drop for DbView<'_> {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            debug_assert!(self.events.is_none(), "keyspace events never delivered");
+            debug_assert!(self.events.is_empty(), "keyspace events never delivered");
         }
     }
 }
@@ -174,9 +169,8 @@ macro_rules! typed_accessors {
 /// of the shard meanwhile).
 #[cold]
 #[inline(never)]
-#[allow(clippy::box_collection)]
-fn record_new(events: &mut Option<Box<Vec<Recorded>>>, db: usize, key: &[u8]) {
-    events.get_or_insert_default().push(Recorded {
+fn record_new(events: &mut EventList, db: usize, key: &[u8]) {
+    events.push(Recorded {
         db,
         event: KeyEvent::NEW,
         key: key.into(),
@@ -533,7 +527,7 @@ impl<'a> DbView<'a> {
     #[cold]
     #[inline(never)]
     fn push_event(&mut self, key: &[u8], event: KeyEvent) {
-        self.events.get_or_insert_default().push(Recorded {
+        self.events.push(Recorded {
             db: self.db,
             event,
             key: key.into(),
@@ -632,6 +626,8 @@ impl<'a> DbView<'a> {
     /// One step of SCAN over database `db`: visits buckets from `cursor`
     /// until at least `count` keys were seen (or ten times as many buckets
     /// were visited), calling `f` for every live key. Returns the next cursor.
+    /// Keys found past their time are deleted afterwards, in the order seen,
+    /// as Redis 7.0's SCAN expires the keys it comes across.
     ///
     /// The cursor packs the shard index in its low bits and the shard's
     /// dictionary cursor above them.
@@ -649,7 +645,8 @@ impl<'a> DbView<'a> {
         let mut seen = 0usize;
         let mut steps = 0usize;
         let max_steps = count.saturating_mul(10).max(1);
-        loop {
+        let mut stale: Vec<Box<[u8]>> = Vec::new();
+        let next = loop {
             let shard = self.guards[shard_idx]
                 .as_deref()
                 .expect("SCAN runs with every shard locked");
@@ -659,7 +656,9 @@ impl<'a> DbView<'a> {
                 let h = hash_key(k);
                 let expired = !sdb.expires.is_empty()
                     && sdb.expires.get(h, k).is_some_and(|&when| when <= now);
-                if !expired {
+                if expired {
+                    stale.push(k.into());
+                } else {
                     f(k, &v.value);
                 }
             });
@@ -670,13 +669,21 @@ impl<'a> DbView<'a> {
             if dict_cursor == 0 {
                 shard_idx += 1;
                 if shard_idx == SHARD_COUNT {
-                    return 0;
+                    break 0;
                 }
             }
             if seen >= count || steps >= max_steps {
-                return (dict_cursor << shard_bits) | shard_idx as u64;
+                break (dict_cursor << shard_bits) | shard_idx as u64;
             }
+        };
+        if !stale.is_empty() {
+            let saved = std::mem::replace(&mut self.db, db);
+            for key in stale {
+                self.expire_if_needed(hash_key(&key), &key);
+            }
+            self.db = saved;
         }
+        next
     }
 
     /// Starts a background save of every database at this instant
