@@ -96,7 +96,7 @@ fn live_hash<'v>(
         db.modified(key, KeyEvent::HEXPIRED);
         if empty {
             db.remove(key);
-            db.modified(key, KeyEvent::DEL);
+            db.also(key, KeyEvent::DEL);
             return Ok(None);
         }
     }
@@ -116,19 +116,23 @@ fn live_hash_or_create<'v>(
     db.hash_or_create(key)
 }
 
-/// After a write: reports it (`event`; a write of several events reports
-/// the others first), then deletes the key if the hash is now empty
-/// (reporting `del`), or keeps the background reclamation informed of
-/// field TTLs.
+/// After a write: reports it (`event`), then [`tidy`].
 fn finish_write(db: &mut DbView<'_>, key: &[u8], event: KeyEvent) {
     db.modified(key, event);
+    tidy(db, key);
+}
+
+/// After a reported write: deletes the key if the hash is now empty
+/// (reporting `del` as a further event of the write), or keeps the
+/// background reclamation informed of field TTLs.
+fn tidy(db: &mut DbView<'_>, key: &[u8]) {
     let (empty, has_ttls) = match db.get_hash(key) {
         Ok(Some(h)) => (h.is_empty(), h.has_field_ttls()),
         _ => (false, false),
     };
     if empty {
         db.remove(key);
-        db.modified(key, KeyEvent::DEL);
+        db.also(key, KeyEvent::DEL);
     } else if has_ttls {
         db.track_hash_field_ttls(key);
     }
@@ -1057,7 +1061,8 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             } else {
                 KeyEvent::HEXPIRE
             };
-            finish_write(db, key, event);
+            db.also(key, event);
+            tidy(db, key);
         }
         _ => finish_write(db, key, KeyEvent::HSET),
     }

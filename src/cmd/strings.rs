@@ -207,7 +207,7 @@ fn set_generic(
         // An expiry time already past is set too: the key expires at its
         // next lookup, as in Redis 7.0.
         db.set_expire(key, at);
-        db.modified(key, KeyEvent::EXPIRE);
+        db.also(key, KeyEvent::EXPIRE);
         // A relative time would expire later on replay: log the instant.
         let at = aof::ms_arg(at);
         let value = &ctx.args[value_index];

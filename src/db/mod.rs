@@ -322,7 +322,8 @@ mod tests {
             v.set(b"a", string(b"2"));
             v.modified(b"a", KeyEvent::SET);
             v.set_expire(b"a", 1_500);
-            v.modified(b"a", KeyEvent::EXPIRE);
+            v.also(b"a", KeyEvent::EXPIRE);
+            assert_eq!(v.dirty, 2, "one change per modified, none per also");
             v.list_or_create(b"l").map(|_| ()).expect("a list");
             v.db = 1;
             v.hash_or_create(b"h").map(|_| ()).expect("a hash");

@@ -441,8 +441,8 @@ impl<'a> DbView<'a> {
 
     /// Removes `key` if it holds an empty hash or list (Redis deletes a
     /// container when its last element goes) and reports the deletion
-    /// (`del`, after the event of the change that emptied it). Returns true
-    /// if removed.
+    /// (`del`, a further event of the change that emptied it, which the
+    /// caller reported first). Returns true if removed.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
@@ -451,7 +451,7 @@ impl<'a> DbView<'a> {
         };
         if empty {
             self.remove(key);
-            self.modified(key, KeyEvent::DEL);
+            self.also(key, KeyEvent::DEL);
         }
         empty
     }
@@ -505,13 +505,24 @@ impl<'a> DbView<'a> {
     /// rules, INFO, and whether `cmd::execute` logs a write command to the
     /// AOF), and records the event if some consumer wants its class. A
     /// change that is several events (RENAME, an LPOP that empties the
-    /// list) is reported once per event, in Redis's order.
+    /// list) reports its first event here and the others of the same key
+    /// with [`DbView::also`], in Redis's order; a change to several keys
+    /// (RENAME, MOVE, LMOVE) reports each key here.
     #[inline]
     pub fn modified(&mut self, key: &[u8], event: KeyEvent) {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).touch_watchers(db, key);
         self.dirty += 1;
+        self.record(key, event);
+    }
+
+    /// Reports a further event of the change to `key` that
+    /// [`DbView::modified`] just reported (SET's `expire` after `set`, the
+    /// `del` of a list its pop emptied): the watchers were failed and the
+    /// change counted already, so this only records the event.
+    #[inline]
+    pub fn also(&mut self, key: &[u8], event: KeyEvent) {
         self.record(key, event);
     }
 
