@@ -1,7 +1,9 @@
 //! What the server knows of each connected client (CLIENT LIST, CLIENT
-//! KILL, INFO clients) and the registry of them. A connection's own state,
-//! which commands change, is `cmd::client::ClientState`.
+//! KILL, INFO clients, its outbound queue), the registry of them and the
+//! MONITOR clients. A connection's own state, which commands change, is
+//! `cmd::spec::ClientState`.
 
+use crate::outbox::{ClientClass, Outbox, OutputLimits};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -9,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Notify;
 
 /// What other connections may see of a client (CLIENT LIST, CLIENT KILL).
 /// Fields that change per command are atomics so updating them is cheap.
@@ -38,8 +39,16 @@ pub struct ClientInfo {
     pub commands: AtomicU64,
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
-    /// Wakes the connection task when it is killed.
-    pub kill_notify: Notify,
+    /// Frames any thread may queue for the client; its wake-up also
+    /// tells the connection it was killed.
+    pub outbox: Outbox,
+    /// Channels, patterns and shard channels subscribed to (CLIENT LIST
+    /// `sub`, `psub`, `ssub`; set by pub/sub, which makes the client's
+    /// class [`ClientClass::Pubsub`]).
+    pub subscriptions: [AtomicUsize; 3],
+    /// Memory of the connection's own structures and buffers as allocated
+    /// when it was accepted (part of CLIENT LIST `tot-mem`).
+    pub base_mem: AtomicUsize,
     /// CLIENT NO-EVICT.
     pub no_evict: AtomicBool,
     /// CLIENT NO-TOUCH.
@@ -68,7 +77,9 @@ impl ClientInfo {
             last_cmd: Mutex::new("NULL"),
             commands: AtomicU64::new(0),
             killed: AtomicBool::new(false),
-            kill_notify: Notify::new(),
+            outbox: Outbox::default(),
+            subscriptions: Default::default(),
+            base_mem: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             in_multi: AtomicBool::new(false),
@@ -105,8 +116,15 @@ impl ClientInfo {
             flags.push('N');
         }
         let (lib_name, lib_ver) = self.lib.lock().clone();
+        let [sub, psub, ssub] = self.subscriptions.each_ref().map(|n| n.load(r));
+        // obl: reply bytes the connection holds unwritten; oll: frames in
+        // the outbound queue; omem: both, in bytes (what the output limits
+        // count); tot-mem adds the connection's own structures and buffers.
+        let obl = self.outbox.unsent_bytes();
+        let omem = obl + self.outbox.queued_bytes();
+        let events = if obl > 0 { "rw" } else { "r" };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -117,6 +135,8 @@ impl ClientInfo {
             flags,
             self.db.load(r),
             multi,
+            self.outbox.queued_frames(),
+            omem + self.base_mem.load(r),
             self.last_cmd.lock(),
             self.resp.load(r),
             lib_name,
@@ -127,8 +147,73 @@ impl ClientInfo {
     /// Requests the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
-        self.kill_notify.notify_one();
+        self.outbox.wake();
     }
+
+    /// The class whose output limits apply (Redis's `getClientType`): a
+    /// subscriber is `pubsub`, everyone else (MONITOR clients included)
+    /// `normal`, until replicas exist.
+    pub fn class(&self) -> ClientClass {
+        if self
+            .subscriptions
+            .iter()
+            .any(|n| n.load(Ordering::Relaxed) > 0)
+        {
+            ClientClass::Pubsub
+        } else {
+            ClientClass::Normal
+        }
+    }
+
+    /// Queues a frame for the client (from any thread) and enforces its
+    /// output limits, which may close it.
+    pub fn push(&self, frame: Bytes, limits: &OutputLimits) {
+        self.outbox.push(frame);
+        if self.outbox.usage() > crate::outbox::FIXED_BUFFER {
+            self.enforce_output_limits(limits, Closing::Scheduled);
+        }
+    }
+
+    /// Redis's `closeClientOnOutputBufferLimitReached`: when the client's
+    /// unsent output is over its class's limits, logs it, frees its queue
+    /// and kills it. True if the client is closing (now or before).
+    pub fn enforce_output_limits(&self, limits: &OutputLimits, how: Closing) -> bool {
+        if self.outbox.is_closed() {
+            return true;
+        }
+        let now_secs = crate::util::now_ms().div_euclid(1000);
+        if !self.outbox.over_limit(limits.get(self.class()), now_secs) {
+            return false;
+        }
+        let multi = if self.in_multi.load(Ordering::Relaxed) {
+            0
+        } else {
+            -1
+        };
+        let line = self.describe(multi);
+        if self.outbox.close() {
+            match how {
+                Closing::Scheduled => crate::warning!(
+                    "Client {line} scheduled to be closed ASAP for overcoming of output buffer limits."
+                ),
+                Closing::Now => {
+                    crate::warning!("Client {line} closed for overcoming of output buffer limits.")
+                }
+            }
+        }
+        self.kill();
+        true
+    }
+}
+
+/// Where an output limit is found exceeded, which decides Redis's log
+/// wording.
+#[derive(Debug, Clone, Copy)]
+pub enum Closing {
+    /// While output is added (a push, a connection's replies).
+    Scheduled,
+    /// By the periodic check (Redis's `clientsCron`).
+    Now,
 }
 
 /// All connected clients, for CLIENT LIST / KILL and INFO clients.
@@ -167,5 +252,52 @@ impl ClientRegistry {
     /// A snapshot of all clients, by id.
     pub fn snapshot(&self) -> Vec<Arc<ClientInfo>> {
         self.clients.lock().values().cloned().collect()
+    }
+
+    /// Calls `f` for every client, under the registry's lock (so `f` must
+    /// not add or remove clients).
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<ClientInfo>)) {
+        self.clients.lock().values().for_each(&mut f);
+    }
+}
+
+/// The MONITOR clients. A command's line goes to each of their queues
+/// under one lock, so every monitor sees the same order.
+#[derive(Default)]
+pub struct Monitors {
+    /// How many there are: the request path reads only this.
+    count: AtomicUsize,
+    list: Mutex<Vec<Arc<ClientInfo>>>,
+}
+
+impl Monitors {
+    /// True while at least one client monitors.
+    #[inline]
+    pub fn active(&self) -> bool {
+        self.count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Adds a monitor (once: a repeated MONITOR changes nothing).
+    pub fn add(&self, client: Arc<ClientInfo>) {
+        let mut list = self.list.lock();
+        if list.iter().all(|c| c.id != client.id) {
+            list.push(client);
+            self.count.store(list.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// Removes client `id` if it monitors.
+    pub fn remove(&self, id: u64) {
+        let mut list = self.list.lock();
+        list.retain(|c| c.id != id);
+        self.count.store(list.len(), Ordering::Relaxed);
+    }
+
+    /// Queues `line` for every monitor; a monitor over its output limits
+    /// is closed (and stays listed until its connection ends).
+    pub fn feed(&self, line: Bytes, limits: &OutputLimits) {
+        for client in self.list.lock().iter() {
+            client.push(line.clone(), limits);
+        }
     }
 }

@@ -349,16 +349,13 @@ pub static DIRECTIVES: &[Directive] = &[
     until_supported("client eviction", mem("maxmemory-clients", "0", true)),
     boolean("activerehashing", "yes", true),
     mem("hll-sparse-max-bytes", "3000", true),
-    until_supported(
-        "limiting client output buffers",
-        Directive {
-            name: "client-output-buffer-limit",
-            kind: Kind::OutputLimits,
-            default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-            mutable: true,
-            pending: None,
-        },
-    ),
+    Directive {
+        name: "client-output-buffer-limit",
+        kind: Kind::OutputLimits,
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        mutable: true,
+        pending: None,
+    },
     boolean("crash-log-enabled", "yes", true),
     boolean("crash-memcheck-enabled", "yes", true),
     until_supported("logging to syslog", boolean("syslog-enabled", "no", false)),
@@ -770,15 +767,7 @@ const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 /// all classes; classes the value does not name keep their limits. All
 /// groups are checked before any is applied, as in Redis.
 fn merge_output_limits(current: &str, value: &str) -> Result<String, String> {
-    // `current` is always normalised: the three classes, four words each.
-    let mut limits = [[0i64; 3]; 3];
-    for group in current.split_whitespace().collect::<Vec<_>>().chunks(4) {
-        if let Some(i) = OUTPUT_CLASSES.iter().position(|c| *c == group[0]) {
-            for (slot, n) in limits[i].iter_mut().zip(&group[1..]) {
-                *slot = n.parse().unwrap_or(0);
-            }
-        }
-    }
+    let mut limits = output_limits_of(current);
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.len() % 4 != 0 {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
@@ -793,9 +782,9 @@ fn merge_output_limits(current: &str, value: &str) -> Result<String, String> {
                 return Err("Invalid client class specified in buffer limit configuration.".into())
             }
         };
-        let hard = parse_memory(group[1]).filter(|n| *n >= 0);
-        let soft = parse_memory(group[2]).filter(|n| *n >= 0);
-        let seconds = group[3].parse::<i64>().ok().filter(|n| *n >= 0);
+        let hard = redis_memory_value(group[1]);
+        let soft = redis_memory_value(group[2]);
+        let seconds = redis_seconds_value(group[3]);
         let (Some(hard), Some(soft), Some(seconds)) = (hard, soft, seconds) else {
             return Err(
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
@@ -812,6 +801,78 @@ fn merge_output_limits(current: &str, value: &str) -> Result<String, String> {
         .map(|(class, [hard, soft, seconds])| format!("{class} {hard} {soft} {seconds}"))
         .collect::<Vec<_>>()
         .join(" "))
+}
+
+/// The (hard, soft, seconds) limits of normal, replica and pubsub clients
+/// in a normalised `client-output-buffer-limit` value.
+pub fn output_limits_of(normalised: &str) -> [[u64; 3]; 3] {
+    let mut limits = [[0u64; 3]; 3];
+    for group in normalised.split_whitespace().collect::<Vec<_>>().chunks(4) {
+        if let Some(i) = OUTPUT_CLASSES.iter().position(|c| *c == group[0]) {
+            for (slot, n) in limits[i].iter_mut().zip(&group[1..]) {
+                *slot = n.parse().unwrap_or(0);
+            }
+        }
+    }
+    limits
+}
+
+/// A memory size as Redis's `memtoull` reads it: digits (none reads as 0)
+/// and an optional unit; no sign; a number too large saturates and the
+/// unit's product wraps, as there.
+fn redis_memory_value(s: &str) -> Option<u64> {
+    let digits_end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(digits_end);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.len() >= 128 {
+        return None;
+    }
+    let n = if digits.is_empty() {
+        0
+    } else {
+        digits.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    Some(n.wrapping_mul(mul))
+}
+
+/// Soft-limit seconds as Redis reads them: `strtoll` (leading blanks and a
+/// sign allowed, nothing after the digits) stored in a C `int`, and
+/// refused when negative there.
+fn redis_seconds_value(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // strtoll saturates; the C int keeps the low 32 bits.
+    let magnitude = if digits.is_empty() {
+        0
+    } else {
+        digits.parse::<i64>().unwrap_or(i64::MAX)
+    };
+    let value = if negative {
+        magnitude.checked_neg().unwrap_or(i64::MIN)
+    } else {
+        magnitude
+    };
+    let as_int = value as i32;
+    (as_int >= 0).then_some(as_int as u64)
 }
 
 fn fatal(line: usize, text: &str, why: &str) -> String {
@@ -895,11 +956,20 @@ mod tests {
             "normal 0 0",
             "master 0 0 0",
             "normal -1 0 0",
+            "normal +1 0 0",
             "normal 0 0 1x",
+            "normal 0 0 2147483648",
         ] {
             assert!(merge_output_limits(default, bad).is_err(), "{bad}");
         }
-        // Redis's own spelling of the defaults is the default.
+        // Redis's readings of odd numbers: a unit alone is 0, a huge size
+        // saturates, seconds wrap to a C int and may carry a sign.
+        let odd = merge_output_limits(default, "normal mb 99999999999999999999 +5").unwrap();
+        assert!(odd.starts_with("normal 0 18446744073709551615 5 "), "{odd}");
+        let odd = merge_output_limits(default, "normal 0 0 4294967296").unwrap();
+        assert!(odd.starts_with("normal 0 0 0 "), "{odd}");
+        // Redis's own spelling of the defaults is the default, and other
+        // values are accepted.
         let mut c = Config::default();
         c.apply_file_text(
             "client-output-buffer-limit normal 0 0 0\n\
@@ -908,10 +978,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.get("client-output-buffer-limit"), Some(default));
+        c.apply_file_text("client-output-buffer-limit normal 1mb 512kb 10\n")
+            .unwrap();
+        assert_eq!(
+            output_limits_of(c.get("client-output-buffer-limit").unwrap())[0],
+            [1 << 20, 512 << 10, 10]
+        );
         let err = c
-            .apply_file_text("client-output-buffer-limit pubsub 0 0 0\n")
+            .apply_file_text("client-output-buffer-limit pubsub 0 0\n")
             .unwrap_err();
         assert!(err.contains("at line 1"), "{err}");
-        assert!(err.contains("not supported yet"), "{err}");
+        assert!(err.contains("Wrong number of arguments"), "{err}");
     }
 }

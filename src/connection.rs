@@ -3,11 +3,21 @@
 //! The loop reads whatever the socket has, runs every complete request in
 //! the buffer in order (pipelining), and writes all their replies with one
 //! write. Replies are written earlier only when the output grows large.
+//! Frames other threads queue for the client (its [`crate::outbox`]) are
+//! written after the replies produced before they were taken.
+//!
+//! When the socket cannot take everything, what happens depends on the
+//! client's output limits (`client-output-buffer-limit`): with a limit for
+//! its class the connection keeps the rest, goes on reading and running
+//! requests, and the limit closes a client that does not read, as in
+//! Redis; without one it waits for room before reading more, so a client
+//! that does not read holds at most a batch of replies.
 
-use crate::client::ClientInfo;
+use crate::client::{ClientInfo, Closing};
 use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
-use crate::cmd::client::{ClientState, Queued};
+use crate::cmd::spec::{ClientState, Queued};
 use crate::cmd::{self, Ctx};
+use crate::outbox::FIXED_BUFFER;
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
 use crate::socket::ClientSocket;
@@ -20,6 +30,8 @@ use std::time::Duration;
 /// Replies are flushed mid-batch once the output buffer exceeds this.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// Initial capacity of the reply buffer (see [`Reply::new`]).
+const REPLY_CHUNK: usize = 16 * 1024;
 
 /// A connection's state between requests: the client, its unparsed input,
 /// the parser and the reply buffer. It travels with the connection when the
@@ -30,13 +42,47 @@ pub struct Session {
     inbuf: BytesMut,
     parser: RequestParser,
     out: Reply,
+    output: Output,
     /// How much to read next.
     want: usize,
+}
+
+/// The reply buffer's bookkeeping between writes.
+struct Output {
+    /// Bytes at the start of the reply buffer already written.
+    sent: usize,
+    /// Flush mid-batch once the reply buffer holds this much (more while
+    /// a write is incomplete, so that each request does not retry it).
+    flush_at: usize,
+    /// An unsent byte count is published in the client's outbox.
+    published: bool,
+    /// A wake-up (a queued frame) arrived while a write waited for room;
+    /// it is raised again once the write is done.
+    rewake: bool,
+}
+
+impl Output {
+    fn new() -> Output {
+        Output {
+            sent: 0,
+            flush_at: FLUSH_THRESHOLD,
+            published: false,
+            rewake: false,
+        }
+    }
 }
 
 impl Session {
     /// A new connection's session.
     pub fn new(shared: &Shared, info: Arc<ClientInfo>) -> Session {
+        // CLIENT LIST's tot-mem: the structures and the buffers as allocated.
+        info.base_mem.store(
+            std::mem::size_of::<Session>()
+                + std::mem::size_of::<ClientInfo>()
+                + READ_CHUNK
+                + REPLY_CHUNK,
+            Ordering::Relaxed,
+        );
         let mut client = ClientState::new(info);
         // With `requirepass` set, a new connection starts unauthenticated.
         client.authenticated = shared
@@ -49,14 +95,18 @@ impl Session {
             inbuf: BytesMut::with_capacity(READ_CHUNK),
             parser: RequestParser::new(),
             out: Reply::new(2),
+            output: Output::new(),
             want: READ_CHUNK,
         }
     }
 
-    /// Releases what the connection held in the server (WATCHed keys, ...)
-    /// once it has closed.
+    /// Releases what the connection held in the server (WATCHed keys, its
+    /// place among the monitors, its queued frames) once it has closed.
     pub fn finish(&mut self, shared: &Shared) {
         crate::cmd::transactions::forget_client(shared, &mut self.client);
+        shared.monitors.remove(self.client.info.id);
+        self.client.info.outbox.close();
+        self.client.info.outbox.set_unsent(0);
     }
 }
 
@@ -82,6 +132,7 @@ pub async fn serve(
         inbuf,
         parser,
         out,
+        output,
         want,
     } = session;
     let info = client.info.clone();
@@ -95,24 +146,44 @@ pub async fn serve(
                     // hold on every shard) waits here without blocking the
                     // worker; the replies so far go out first.
                     while let Dispatched::Held(wait) = dispatch(shared, client, &args, out) {
-                        if !out.buf.is_empty()
-                            && flush(shared, socket, out, client.aof_offset).await.is_err()
+                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
+                        if out.buf.len() > output.sent
+                            && flushing
+                                .run(out, output, Drain::AsLimitsAllow)
+                                .await
+                                .is_err()
                         {
                             return Served::Closed;
                         }
                         tokio::select! {
                             _ = held(shared, wait) => {}
-                            _ = info.kill_notify.notified() => return Served::Closed,
+                            w = socket.writable(), if out.buf.len() > output.sent => {
+                                if w.is_err() {
+                                    return Served::Closed;
+                                }
+                            }
+                            _ = info.outbox.woken() => {
+                                if info.killed.load(Ordering::Acquire) {
+                                    return Served::Closed;
+                                }
+                                info.outbox.drain_into(&mut out.buf);
+                            }
                         }
                         client.clock_us = 0;
                     }
                     parser.recycle(args);
                     if client.close_after_reply {
-                        let _ = flush(shared, socket, out, client.aof_offset).await;
+                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
+                        let _ = flushing.run(out, output, Drain::All).await;
                         return Served::Closed;
                     }
-                    if out.buf.len() >= FLUSH_THRESHOLD {
-                        if flush(shared, socket, out, client.aof_offset).await.is_err() {
+                    if out.buf.len() >= output.flush_at {
+                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
+                        if flushing
+                            .run(out, output, Drain::AsLimitsAllow)
+                            .await
+                            .is_err()
+                        {
                             return Served::Closed;
                         }
                         // The write may have waited for a slow reader.
@@ -134,13 +205,21 @@ pub async fn serve(
                     out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
-                    let _ = flush(shared, socket, out, client.aof_offset).await;
+                    let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
+                    let _ = flushing.run(out, output, Drain::All).await;
                     return Served::Closed;
                 }
             }
         }
-        if !out.buf.is_empty() && flush(shared, socket, out, client.aof_offset).await.is_err() {
-            return Served::Closed;
+        if out.buf.len() > output.sent {
+            let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
+            if flushing
+                .run(out, output, Drain::AsLimitsAllow)
+                .await
+                .is_err()
+            {
+                return Served::Closed;
+            }
         }
         if inbuf.len() > shared.hot.query_buffer_limit.load(Ordering::Relaxed) {
             crate::warning!(
@@ -149,29 +228,36 @@ pub async fn serve(
             );
             return Served::Closed;
         }
-        if client.monitor.is_none() {
+        let unsent = out.buf.len() > output.sent;
+        if !client.monitor && !unsent {
             if let Some(worker) = client.move_to.take().or_else(&handoff) {
                 return Served::Move(worker);
             }
         }
         inbuf.reserve(*want);
-        let timeout = if client.monitor.is_some() {
+        let timeout = if client.monitor {
             0
         } else {
             shared.hot.timeout_secs.load(Ordering::Relaxed)
         };
         let read = tokio::select! {
             r = socket.read_buf(inbuf) => r,
-            line = cmd::monitor::next_monitor_line(&mut client.monitor) => {
-                if let Some(line) = line {
-                    out.buf.extend_from_slice(&line);
-                    if flush(shared, socket, out, client.aof_offset).await.is_err() {
-                        return Served::Closed;
-                    }
+            // Output kept while the client's limits allow: write more of
+            // it once there is room (at the top of the loop).
+            w = socket.writable(), if unsent => {
+                if w.is_err() {
+                    return Served::Closed;
                 }
                 continue;
             }
-            _ = info.kill_notify.notified() => return Served::Closed,
+            _ = info.outbox.woken() => {
+                if info.killed.load(Ordering::Acquire) {
+                    return Served::Closed;
+                }
+                // Queued frames go after the replies written or kept so far.
+                info.outbox.drain_into(&mut out.buf);
+                continue;
+            }
             _ = idle_timer(timeout) => return Served::Closed,
         };
         match read {
@@ -208,27 +294,129 @@ async fn idle_timer(secs: u64) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
-/// Writes the buffered replies; under `appendfsync always`, only once the
-/// log is on disk up to `aof_offset`.
-async fn flush(
-    shared: &Shared,
-    socket: &ClientSocket,
-    out: &mut Reply,
+/// How far a [`Flush`] goes when the socket cannot take everything.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    /// Keep the rest while the client's class has an output limit (the
+    /// connection goes on; the limit closes a client that does not read);
+    /// wait for room otherwise.
+    AsLimitsAllow,
+    /// Wait for room until everything is written (before closing).
+    All,
+}
+
+/// One write of the reply buffer, with what it needs of the connection.
+struct Flush<'a> {
+    shared: &'a Shared,
+    socket: &'a ClientSocket,
+    info: &'a ClientInfo,
+    /// Under `appendfsync always`, the log must be on disk up to here first.
     aof_offset: u64,
-) -> std::io::Result<()> {
-    if shared.aof.must_wait(aof_offset) {
-        // Let the other connections with requests ready run theirs first,
-        // so that one fsync covers all of them, then make the log durable.
-        tokio::task::yield_now().await;
-        shared.aof.make_durable(aof_offset);
+}
+
+impl<'a> Flush<'a> {
+    fn new(
+        shared: &'a Shared,
+        socket: &'a ClientSocket,
+        info: &'a ClientInfo,
+        aof_offset: u64,
+    ) -> Flush<'a> {
+        Flush {
+            shared,
+            socket,
+            info,
+            aof_offset,
+        }
     }
-    shared.stats.net_output_bytes.add(out.buf.len() as u64);
-    let result = socket.write_all(&out.buf).await;
-    out.buf.clear();
-    if out.buf.capacity() > 4 * FLUSH_THRESHOLD {
-        out.buf.shrink_to(FLUSH_THRESHOLD);
+
+    /// Writes the unsent replies (see [`Drain`]). `Err` means the
+    /// connection must close: the write failed or the output limits
+    /// closed the client.
+    async fn run(&mut self, out: &mut Reply, output: &mut Output, drain: Drain) -> Result<(), ()> {
+        if out.buf.len() - output.sent > FIXED_BUFFER {
+            // Large output counts against the client's limits before it is
+            // written, as Redis checks replies when it adds them.
+            self.publish(out, output);
+            if self.over_limits() {
+                return Err(());
+            }
+        }
+        if self.shared.aof.must_wait(self.aof_offset) {
+            // Let the other connections with requests ready run theirs
+            // first, so that one fsync covers all of them, then make the
+            // log durable.
+            tokio::task::yield_now().await;
+            self.shared.aof.make_durable(self.aof_offset);
+        }
+        self.write_some(out, output)?;
+        if out.buf.len() > output.sent {
+            let limited = !self
+                .shared
+                .hot
+                .output_limits
+                .get(self.info.class())
+                .is_off();
+            self.publish(out, output);
+            if limited && drain == Drain::AsLimitsAllow {
+                output.flush_at = out.buf.len() + FLUSH_THRESHOLD;
+                return if self.over_limits() { Err(()) } else { Ok(()) };
+            }
+            while out.buf.len() > output.sent {
+                tokio::select! {
+                    w = self.socket.writable() => w.map_err(drop)?,
+                    _ = self.info.outbox.woken() => {
+                        if self.info.killed.load(Ordering::Acquire) {
+                            return Err(());
+                        }
+                        output.rewake = true;
+                    }
+                }
+                self.write_some(out, output)?;
+                self.publish(out, output);
+            }
+        }
+        out.buf.clear();
+        output.sent = 0;
+        if out.buf.capacity() > 4 * FLUSH_THRESHOLD {
+            out.buf.shrink_to(FLUSH_THRESHOLD);
+        }
+        output.flush_at = FLUSH_THRESHOLD;
+        if output.published {
+            self.info.outbox.written_all();
+            output.published = false;
+        }
+        if std::mem::take(&mut output.rewake) {
+            self.info.outbox.wake();
+        }
+        Ok(())
     }
-    result
+
+    /// Writes what the socket takes of the unsent bytes.
+    fn write_some(&self, out: &mut Reply, output: &mut Output) -> Result<(), ()> {
+        let n = self
+            .socket
+            .try_write(&out.buf[output.sent..])
+            .map_err(drop)?;
+        self.shared.stats.net_output_bytes.add(n as u64);
+        output.sent += n;
+        // Reclaim the written front of a large buffer now and then.
+        if output.sent > 4 * FLUSH_THRESHOLD && output.sent * 2 > out.buf.len() {
+            out.buf.drain(..output.sent);
+            output.sent = 0;
+        }
+        Ok(())
+    }
+
+    /// Publishes the unsent byte count (CLIENT LIST, the limits).
+    fn publish(&self, out: &Reply, output: &mut Output) {
+        self.info.outbox.set_unsent(out.buf.len() - output.sent);
+        output.published = true;
+    }
+
+    fn over_limits(&self) -> bool {
+        self.info
+            .enforce_output_limits(&self.shared.hot.output_limits, Closing::Scheduled)
+    }
 }
 
 /// What [`dispatch`] did with a request.
@@ -299,6 +487,7 @@ fn run_request(
         client,
         args,
         out,
+        registry: cmd::registry(),
     };
     match cmd::execute(spec, &mut ctx, None) {
         cmd::Executed::Ran { .. } => Dispatched::Done,
@@ -320,10 +509,7 @@ fn reject(shared: &Shared, client: &mut ClientState, rejection: Rejection, out: 
         client.close_after_reply = true;
         return;
     }
-    if let Some(stats) = rejection
-        .spec
-        .and_then(|s| cmd::Registry::get().stats(s.name))
-    {
+    if let Some(stats) = rejection.spec.and_then(|s| cmd::registry().stats(s.name)) {
         stats.record_rejected();
     }
     if rejection.aborts_exec {

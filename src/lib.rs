@@ -21,6 +21,7 @@ pub mod error;
 pub mod gate;
 pub mod idle_poll;
 pub mod log;
+pub mod outbox;
 pub mod protocol;
 pub mod rdb;
 pub mod reply;

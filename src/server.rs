@@ -729,6 +729,20 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
                 stats.net_output_bytes.get(),
             ],
         );
+        // Output limits, as Redis's clientsCron checks them: a client whose
+        // unsent output stays over its soft limit is closed even when
+        // nothing more is added to it.
+        let mut output_peak = 0;
+        shared.clients.for_each(|c| {
+            let usage = c.outbox.usage();
+            output_peak = output_peak.max(usage);
+            if usage > crate::outbox::FIXED_BUFFER {
+                c.enforce_output_limits(&shared.hot.output_limits, crate::client::Closing::Now);
+            }
+        });
+        shared
+            .stats
+            .record_output_peak(crate::util::now_ms().div_euclid(1000), output_peak);
         let timeout = shared.hot.timeout_secs.load(Ordering::Relaxed);
         if timeout > 0 {
             let now = crate::util::now_ms();

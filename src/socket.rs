@@ -122,6 +122,51 @@ impl ClientSocket {
         }
         Ok(())
     }
+
+    /// Writes as much of `data` as the kernel takes now, without waiting;
+    /// returns how much that was (less than `data.len()` when its buffer is
+    /// full, after which [`ClientSocket::writable`] waits for room).
+    pub fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < data.len() {
+            let mut stream: &std::net::TcpStream = self.fd.get_ref();
+            match stream.write(&data[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+
+    /// Waits until the socket has room for writing. Cancel-safe.
+    pub async fn writable(&self) -> io::Result<()> {
+        // Registered for writability only while waiting, as in `write_all`.
+        let dup = self.fd.get_ref().as_fd().try_clone_to_owned()?;
+        // SAFETY: the duplicate is owned by the AsyncFd and stays open
+        // until it drops.
+        let waiter = unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
+            .map_err(io::Error::from)?;
+        loop {
+            let mut guard = waiter.writable().await?;
+            // The readiness reported at registration may be stale by now:
+            // ask the kernel, and wait for the next event when there is
+            // no room.
+            let mut probe = libc::pollfd {
+                fd: self.fd.get_ref().as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, zero timeout.
+            let ready = unsafe { libc::poll(&mut probe, 1, 0) };
+            if ready != 0 {
+                return Ok(());
+            }
+            guard.clear_ready();
+        }
+    }
 }
 
 /// Turns on TCP keepalive probes for a client connection (`tcp-keepalive`):

@@ -50,6 +50,26 @@ pub struct Stats {
     pub used_memory_startup: AtomicU64,
     /// Recent per-second rates (INFO `instantaneous_*`).
     pub rates: Mutex<RateSamples>,
+    /// The largest unsent output of any client in each of the last 8
+    /// seconds, by Unix second modulo 8 (INFO
+    /// `client_recent_max_output_buffer`, as Redis keeps it).
+    pub output_peaks: Mutex<[usize; 8]>,
+}
+
+impl Stats {
+    /// Records the clients' largest unsent output at Unix second `now_secs`
+    /// and forgets the slot that is 8 seconds old.
+    pub fn record_output_peak(&self, now_secs: i64, peak: usize) {
+        let slot = now_secs.rem_euclid(8) as usize;
+        let mut peaks = self.output_peaks.lock();
+        peaks[(slot + 1) % 8] = 0;
+        peaks[slot] = peaks[slot].max(peak);
+    }
+
+    /// The largest unsent output of a client in the last seconds.
+    pub fn recent_output_peak(&self) -> usize {
+        self.output_peaks.lock().iter().copied().max().unwrap_or(0)
+    }
 }
 
 /// How many samples the instantaneous rates average over.
@@ -178,6 +198,8 @@ pub struct HotConfig {
     pub tcp_keepalive: AtomicU64,
     /// `jemalloc-bg-thread` as last applied to the allocator (0 = not yet).
     jemalloc_bg_thread: std::sync::atomic::AtomicU8,
+    /// `client-output-buffer-limit`, per client class.
+    pub output_limits: crate::outbox::OutputLimits,
 }
 
 impl HotConfig {
@@ -202,6 +224,7 @@ impl HotConfig {
             lazy_user_del: AtomicBool::new(false),
             active_expire_effort: AtomicU64::new(1),
             jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
+            output_limits: Default::default(),
         };
         hot.refresh(config);
         hot
@@ -246,6 +269,25 @@ impl HotConfig {
             .store(c.flag("lazyfree-lazy-user-del"), r);
         self.active_expire_effort
             .store(c.int("active-expire-effort").clamp(1, 10) as u64, r);
+        let limits =
+            crate::config::output_limits_of(c.get("client-output-buffer-limit").unwrap_or(""));
+        for (class, [hard, soft, soft_seconds]) in [
+            crate::outbox::ClientClass::Normal,
+            crate::outbox::ClientClass::Replica,
+            crate::outbox::ClientClass::Pubsub,
+        ]
+        .into_iter()
+        .zip(limits)
+        {
+            self.output_limits.set(
+                class,
+                crate::outbox::Limit {
+                    hard,
+                    soft,
+                    soft_seconds,
+                },
+            );
+        }
         // The allocator is told only when the setting changes.
         let bg_thread = if c.flag("jemalloc-bg-thread") { 2 } else { 1 };
         if self.jemalloc_bg_thread.swap(bg_thread, r) != bg_thread {
@@ -331,8 +373,8 @@ pub struct Shared {
     pub pause_all: AtomicBool,
     /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
     pub cron_paused: AtomicBool,
-    /// MONITOR: every executed command's line goes to the subscribers.
-    pub monitor: tokio::sync::broadcast::Sender<bytes::Bytes>,
+    /// The MONITOR clients, whose queues get every executed command's line.
+    pub monitors: crate::client::Monitors,
     /// RDB save and load state.
     pub persistence: Persistence,
     /// The append-only file.
@@ -365,7 +407,7 @@ impl Shared {
             pause_until_ms: AtomicI64::new(0),
             pause_all: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
-            monitor: tokio::sync::broadcast::channel(4096).0,
+            monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),
             aof: crate::aof::Aof::default(),
         })

@@ -17,12 +17,6 @@ use std::time::{Duration, Instant};
 const PENDING: &[(&str, &str, &str, bool)] = &[
     ("maxmemory", "1mb", "0", true),
     ("maxmemory-clients", "1mb", "0", true),
-    (
-        "client-output-buffer-limit",
-        "normal 1mb 0 0",
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        true,
-    ),
     ("notify-keyspace-events", "KEA", "", true),
     ("latency-monitor-threshold", "100", "0", true),
     ("activedefrag", "yes", "no", true),
@@ -132,11 +126,15 @@ fn defaults_are_accepted_at_start_up_and_survive_config_rewrite() {
         text(&c.cmd(&["CONFIG", "GET", "client-output-buffer-limit"])),
         format!(
             "*2\r\n$26\r\nclient-output-buffer-limit\r\n${}\r\n{}\r\n",
-            PENDING[2].2.len(),
-            PENDING[2].2
+            OUTPUT_LIMITS_DEFAULT.len(),
+            OUTPUT_LIMITS_DEFAULT
         )
     );
 }
+
+/// `client-output-buffer-limit`'s default, as CONFIG GET prints it.
+const OUTPUT_LIMITS_DEFAULT: &str =
+    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
 
 #[test]
 fn config_set_refuses_non_default_values_in_redis_error_format() {
@@ -223,6 +221,87 @@ fn accepted_values_and_errors_match_redis() {
             "SET",
             "client-output-buffer-limit",
             "normal x 0 0",
+        ],
+        // Any valid value is taken, as Redis reads it.
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1mb 512kb 10 pubsub 1k 2K 0",
+        ],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "NORMAL 1GB 2g 3 Replica 4M 5b 6",
+        ],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal mb 99999999999999999999 +7",
+        ],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 0 4294967301",
+        ],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &["CONFIG", "SET", "client-output-buffer-limit", ""],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        // Redis's errors; a bad group leaves every class as it was.
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 5 5 5 pubsub 1 2",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 5 5 5 pubsub -1 0 0",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal +1 0 0",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1 1.5 0",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1 1 2147483648",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1 1 -1",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 1 1 1x",
+        ],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
         ],
         &["CONFIG", "SET", "MAXMEMORY", "lots"],
         &["CONFIG", "SET", "MIN-SLAVES-TO-WRITE", "many"],

@@ -14,12 +14,13 @@
 //! the server never starts with part of its data.
 
 use super::manifest::{AofDir, FileEntry};
-use super::{io_error, AofState};
+use super::AofState;
 use crate::client::ClientInfo;
-use crate::cmd::client::ClientState;
+use crate::cmd::spec::ClientState;
 use crate::cmd::{self, Ctx};
 use crate::reply::Reply;
 use crate::state::Shared;
+use crate::util::io_error;
 use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek};
@@ -492,6 +493,7 @@ fn run_command(
         client,
         args,
         out,
+        registry: cmd::registry(),
     };
     let _ = (spec.handler)(&mut ctx, &mut view);
     view.deliver_events(shared.keyspace.events());

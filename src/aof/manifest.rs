@@ -309,7 +309,7 @@ impl AofDir {
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(super::io_error(
+            Err(e) => Err(crate::util::io_error(
                 &format!(
                     "Fatal error: can't open the AOF manifest file {} for reading",
                     path.display()
@@ -365,7 +365,7 @@ impl AofDir {
             let _ = std::fs::remove_file(&tmp);
             crate::warning!(
                 "{}",
-                super::io_error(
+                crate::util::io_error(
                     &format!(
                         "Error trying to write the AOF manifest file {}",
                         self.manifest_name()

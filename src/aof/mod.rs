@@ -203,11 +203,6 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     }
 }
 
-/// `what: <strerror text>`, the form of the AOF's I/O error messages.
-pub(crate) fn io_error(what: &str, e: &std::io::Error) -> String {
-    format!("{what}: {}", crate::util::os_error_text(e))
-}
-
 /// A logged command from its parts (for `DbView::log_effect`).
 pub fn command(parts: &[&[u8]]) -> Vec<Bytes> {
     parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()

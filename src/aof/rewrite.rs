@@ -15,10 +15,11 @@
 //!    deletes the files it replaced.
 
 use super::manifest::{sync_dir, AofDir, FileEntry, Manifest};
-use super::{encode_command, io_error, AofState};
+use super::{encode_command, AofState};
 use crate::db::SHARD_COUNT;
 use crate::state::Shared;
 use crate::types::Value;
+use crate::util::io_error;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::atomic::Ordering;

@@ -1,8 +1,9 @@
 //! ACL: the read-only subcommands that make sense with the one user,
 //! `default`, whose password is `requirepass` (or none).
 
+use super::args;
 use super::introspect::{self, write_help};
-use super::{args, bind, container, CommandSpec, Ctx, Registry};
+use super::spec::{bind, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use std::fmt::Write as _;
@@ -50,10 +51,9 @@ fn acl_cat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
                     args::lossy(&ctx.args[2])
                 )));
             };
-            let names: Vec<&str> = Registry::get()
-                .commands
-                .iter()
-                .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
+            let names: Vec<&str> = ctx
+                .registry
+                .all()
                 .filter(|spec| introspect::acl_categories(spec).contains(cat))
                 .map(|spec| spec.name)
                 .collect();

@@ -22,10 +22,10 @@
 //! the RESP2 subscribed-mode restriction take their places in this order
 //! when those features arrive.
 
-use super::client::ClientState;
 use super::flags::{
     ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
 };
+use super::spec::ClientState;
 use super::{resolve, resolve_cached, CommandSpec};
 use crate::error::CmdError;
 use crate::state::Shared;
@@ -202,7 +202,7 @@ pub fn admit(
 
 /// The rejection of a request that names no command, or has a bad arity.
 fn unresolved(args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
-    let spec = super::Registry::get().lookup(&args[0]);
+    let spec = super::registry().lookup(&args[0]);
     let text: Cow<'static, str> = match caller {
         Caller::Script { .. } if spec.is_some() => {
             "Wrong number of args calling Redis command from script".into()

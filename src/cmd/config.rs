@@ -1,8 +1,9 @@
 //! CONFIG: reading and changing the running configuration (the directive
 //! table itself lives in `crate::config`).
 
+use super::args;
 use super::introspect::write_help;
-use super::{args, bind, container, CommandSpec, Ctx, Registry};
+use super::spec::{bind, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 
@@ -141,7 +142,7 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     ctx.server.stats.reset();
-    for (_, s) in Registry::get().all_stats() {
+    for (_, s) in ctx.registry.all_stats() {
         s.reset();
     }
     ctx.out.ok();

@@ -2,9 +2,10 @@
 
 use super::args;
 use super::flags::*;
-use super::{bind, bind_with, container, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, DB_INDEX, SYNTAX};
+use crate::outbox::ClientClass;
 use std::sync::atomic::Ordering;
 
 /// The connection family's command table.
@@ -204,8 +205,9 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     ctx.client.reply_off = false;
     ctx.client.reply_skip_next = false;
     // Leaving MONITOR mode, as Redis's RESET does.
-    ctx.client.monitor = None;
+    ctx.client.monitor = false;
     ctx.client.info.monitor.store(false, Ordering::Relaxed);
+    ctx.server.monitors.remove(ctx.client.info.id);
     ctx.client.authenticated = ctx
         .server
         .config
@@ -280,13 +282,15 @@ fn multi_len(ctx: &Ctx<'_>) -> i64 {
         .map_or(-1, |m| m.queue.len() as i64)
 }
 
-/// Client types CLIENT LIST / KILL accept; every ferrodis client is
-/// `normal` (no replication or pub/sub yet).
-fn client_type_matches(name: &[u8]) -> Result<bool, CmdError> {
+/// The client class a CLIENT LIST / KILL `TYPE` names (`None`: master,
+/// which no client is until replication exists).
+fn client_type(name: &[u8]) -> Result<Option<ClientClass>, CmdError> {
     let lower = name.to_ascii_lowercase();
     match lower.as_slice() {
-        b"normal" => Ok(true),
-        b"slave" | b"replica" | b"pubsub" | b"master" => Ok(false),
+        b"normal" => Ok(Some(ClientClass::Normal)),
+        b"slave" | b"replica" => Ok(Some(ClientClass::Replica)),
+        b"pubsub" => Ok(Some(ClientClass::Pubsub)),
+        b"master" => Ok(None),
         _ => Err(CmdError::new(format!(
             "ERR Unknown client type '{}'",
             args::lossy(name)
@@ -313,8 +317,10 @@ fn client_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut text = String::new();
     let argc = ctx.args.len();
     if argc == 4 && args::is(&ctx.args[2], "TYPE") {
-        if client_type_matches(&ctx.args[3])? {
-            all.iter().for_each(|c| text.push_str(&describe(c)));
+        if let Some(class) = client_type(&ctx.args[3])? {
+            all.iter()
+                .filter(|c| c.class() == class)
+                .for_each(|c| text.push_str(&describe(c)));
         }
     } else if argc > 3 && args::is(&ctx.args[2], "ID") {
         let mut ids = Vec::new();
@@ -339,7 +345,8 @@ fn client_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let mut addr: Option<String> = None;
     let mut laddr: Option<String> = None;
     let mut id: Option<u64> = None;
-    let mut type_ok = true;
+    // `None` inside: a type no client has.
+    let mut class: Option<Option<ClientClass>> = None;
     let mut skipme = true;
     let old_form = ctx.args.len() == 3;
     if old_form {
@@ -358,7 +365,7 @@ fn client_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
                     _ => return Err(CmdError::fixed("ERR client-id should be greater than 0")),
                 }
             } else if args::is(opt, "TYPE") {
-                type_ok = client_type_matches(value)?;
+                class = Some(client_type(value)?);
             } else if args::is(opt, "ADDR") {
                 addr = Some(args::lossy(value));
             } else if args::is(opt, "LADDR") {
@@ -387,9 +394,10 @@ fn client_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let own_id = ctx.client.info.id;
     let mut killed = 0;
     let mut close_self = false;
-    if type_ok {
+    if class != Some(None) {
         for c in ctx.server.clients.snapshot() {
-            if addr.as_deref().is_some_and(|a| a != c.addr.to_string())
+            if class.flatten().is_some_and(|k| k != c.class())
+                || addr.as_deref().is_some_and(|a| a != c.addr.to_string())
                 || laddr.as_deref().is_some_and(|a| a != c.laddr.to_string())
                 || id.is_some_and(|i| i != c.id)
                 || (skipme && c.id == own_id)

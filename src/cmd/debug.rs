@@ -2,9 +2,10 @@
 //! the stand-ins for long scripts and panics, ...), behind
 //! `enable-debug-command`.
 
+use super::args;
 use super::flags::*;
 use super::introspect::write_help;
-use super::{args, bind_with, CommandSpec, Ctx};
+use super::spec::{bind_with, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, NO_SUCH_KEY};
 use std::sync::atomic::Ordering;

@@ -10,8 +10,8 @@
 //! finds the fields it asks for expired; Redis reports nothing for the
 //! expired fields a command does not look at.
 
-use super::args::{self, is};
-use super::{bind, CommandSpec, Ctx};
+use super::args::{self, is, ExpireCondition, ExpireKind, ExpiryOption, ExpiryRules};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
 use crate::db::{DbView, KeyEvent};
 use crate::error::{wrong_arity, CmdError, CmdResult, SYNTAX};
@@ -560,10 +560,10 @@ fn parse_fields(
     Ok(rest)
 }
 
-/// Converts an expire argument to an absolute time in ms, with the checks
-/// of Redis 7.4's HEXPIRE family. `unit_ms` is 1000 for seconds; `base_ms`
-/// is the current time for relative forms and 0 for absolute ones.
-fn field_expire_at(arg: &[u8], unit_ms: i64, base_ms: i64, cmd: &str) -> Result<i64, CmdError> {
+/// Converts an expire argument of `kind` to an absolute time in ms, with
+/// the checks of Redis 7.4's HEXPIRE family.
+fn field_expire_at(arg: &[u8], kind: ExpireKind, now_ms: i64, cmd: &str) -> Result<i64, CmdError> {
+    let (unit_ms, base_ms) = (kind.unit_ms(), kind.base_ms(now_ms));
     let t = args::int(arg)?;
     if t < 0 {
         return Err(CmdError::fixed("ERR invalid expire time, must be >= 0"));
@@ -579,39 +579,16 @@ fn field_expire_at(arg: &[u8], unit_ms: i64, base_ms: i64, cmd: &str) -> Result<
     Ok(t + base_ms)
 }
 
-/// The condition of an expire command.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ExpireCond {
-    Always,
-    Nx,
-    Xx,
-    Gt,
-    Lt,
-}
-
-fn hexpire_generic(
-    ctx: &mut Ctx<'_>,
-    db: &mut DbView<'_>,
-    unit_ms: i64,
-    absolute: bool,
-) -> CmdResult {
+fn hexpire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> CmdResult {
     let key = &ctx.args[1];
     let cmd = String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase();
     // Type check first, then the time, then options, as Redis orders them.
     let exists = live_hash(db, key)?.is_some();
-    let base = if absolute { 0 } else { db.now_ms };
-    let when = field_expire_at(&ctx.args[2], unit_ms, base, &cmd)?;
-    let cond_arg = &ctx.args[3];
-    let cond = [
-        ("NX", ExpireCond::Nx),
-        ("XX", ExpireCond::Xx),
-        ("GT", ExpireCond::Gt),
-        ("LT", ExpireCond::Lt),
-    ]
-    .iter()
-    .find(|(name, _)| is(cond_arg, name))
-    .map_or(ExpireCond::Always, |&(_, c)| c);
-    let fields_at = if cond == ExpireCond::Always { 3 } else { 4 };
+    let when = field_expire_at(&ctx.args[2], kind, db.now_ms, &cmd)?;
+    // One condition word at most; anything else is where FIELDS goes.
+    let cond = ExpireCondition::from_word(&ctx.args[3]);
+    let fields_at = if cond.is_some() { 4 } else { 3 };
+    let cond = cond.unwrap_or_default();
     let fields = parse_fields(ctx.args, fields_at, NUMFIELDS_NOT_ABOVE_ZERO, 1)?;
     ctx.out.array(fields.len());
     if !exists {
@@ -632,15 +609,7 @@ fn hexpire_generic(
             let code = if !hash.contains(field) {
                 NO_FIELD
             } else {
-                let prev = hash.field_expire_time(field);
-                let allowed = match (cond, prev) {
-                    (ExpireCond::Always, _) => true,
-                    (ExpireCond::Nx, p) => p.is_none(),
-                    (ExpireCond::Xx, p) => p.is_some(),
-                    (ExpireCond::Gt, p) => p.is_some_and(|p| when > p),
-                    (ExpireCond::Lt, p) => p.is_none_or(|p| when < p),
-                };
-                if !allowed {
+                if !cond.allows(hash.field_expire_time(field), when) {
                     CONDITION_NOT_MET
                 } else if when <= now {
                     hash.remove(field);
@@ -674,19 +643,19 @@ fn hexpire_generic(
 }
 
 fn hexpire(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    hexpire_generic(ctx, db, 1000, false)
+    hexpire_generic(ctx, db, ExpireKind::Seconds)
 }
 
 fn hpexpire(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    hexpire_generic(ctx, db, 1, false)
+    hexpire_generic(ctx, db, ExpireKind::Millis)
 }
 
 fn hexpireat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    hexpire_generic(ctx, db, 1000, true)
+    hexpire_generic(ctx, db, ExpireKind::AtSeconds)
 }
 
 fn hpexpireat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    hexpire_generic(ctx, db, 1, true)
+    hexpire_generic(ctx, db, ExpireKind::AtMillis)
 }
 
 /// What the TTL queries report.
@@ -827,32 +796,43 @@ enum FieldExpiryOpt {
     KeepTtl,
 }
 
-/// Parses `EX|PX|EXAT|PXAT value` at `argv[i]` if it is one; `Ok(None)` if
-/// the word is something else.
-fn parse_time_option(
-    argv: &[Bytes],
-    i: usize,
-    now_ms: i64,
-    cmd: &str,
-) -> Result<Option<i64>, CmdError> {
-    let word = &argv[i];
-    let (unit, absolute) = if is(word, "EX") {
-        (1000, false)
-    } else if is(word, "PX") {
-        (1, false)
-    } else if is(word, "EXAT") {
-        (1000, true)
-    } else if is(word, "PXAT") {
-        (1, true)
-    } else {
-        return Ok(None);
-    };
-    let value = argv
-        .get(i + 1)
-        .ok_or(CmdError::fixed("ERR missing expire time"))?;
-    let base = if absolute { 0 } else { now_ms };
-    field_expire_at(value, unit, base, cmd).map(Some)
+impl FieldExpiryOpt {
+    /// The option as parsed, its time checked and made absolute.
+    fn resolve(option: Option<ExpiryOption<'_>>, now_ms: i64, cmd: &str) -> Result<Self, CmdError> {
+        Ok(match option {
+            None => FieldExpiryOpt::Unset,
+            Some(ExpiryOption::Time(kind, time)) => {
+                FieldExpiryOpt::At(field_expire_at(time, kind, now_ms, cmd)?)
+            }
+            Some(ExpiryOption::Persist) => FieldExpiryOpt::Persist,
+            Some(ExpiryOption::KeepTtl) => FieldExpiryOpt::KeepTtl,
+        })
+    }
 }
+
+/// HGETEX's expiry options: a time or PERSIST, right after the key (only
+/// one is read, so the conflict error is never given).
+const HGETEX_EXPIRY: ExpiryRules = ExpiryRules {
+    persist: true,
+    keep_ttl: false,
+    repeat: false,
+    conflict: SYNTAX,
+    missing_time: MISSING_EXPIRE_TIME,
+};
+
+/// HSETEX's: a time or KEEPTTL, one at most.
+const HSETEX_EXPIRY: ExpiryRules = ExpiryRules {
+    persist: false,
+    keep_ttl: true,
+    repeat: false,
+    conflict: CmdError::fixed(
+        "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
+    ),
+    missing_time: MISSING_EXPIRE_TIME,
+};
+
+/// HGETEX's and HSETEX's error for a time option without its time.
+const MISSING_EXPIRE_TIME: CmdError = CmdError::fixed("ERR missing expire time");
 
 fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
@@ -860,13 +840,9 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let exists = live_hash(db, key)?.is_some();
     // At most one option, right after the key: anything else where FIELDS
     // should be is reported as FIELDS missing, as Redis does.
-    let (expiry, i) = if let Some(at) = parse_time_option(ctx.args, 2, now, "hgetex")? {
-        (FieldExpiryOpt::At(at), 4)
-    } else if is(&ctx.args[2], "PERSIST") {
-        (FieldExpiryOpt::Persist, 3)
-    } else {
-        (FieldExpiryOpt::Unset, 2)
-    };
+    let (mut option, mut i) = (None, 2);
+    args::expiry_option(ctx.args, &mut i, &mut option, &HGETEX_EXPIRY)?;
+    let expiry = FieldExpiryOpt::resolve(option, now, "hgetex")?;
     let fields = parse_fields(ctx.args, i, NUMFIELDS_NOT_POSITIVE, 1)?;
     ctx.out.array(fields.len());
     let mut changed = false;
@@ -948,9 +924,8 @@ struct HsetexArgs<'a> {
 fn parse_hsetex(argv: &[Bytes], now_ms: i64) -> Result<HsetexArgs<'_>, CmdError> {
     const ONLY_ONE_COND: CmdError =
         CmdError::fixed("ERR Only one of FXX or FNX arguments can be specified");
-    const ONLY_ONE_TIME: CmdError =
-        CmdError::fixed("ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
     let mut only_new: Option<bool> = None;
+    let mut option = None;
     let mut expiry = FieldExpiryOpt::Unset;
     let mut i = 2;
     while i < argv.len() {
@@ -978,21 +953,9 @@ fn parse_hsetex(argv: &[Bytes], now_ms: i64) -> Result<HsetexArgs<'_>, CmdError>
             }
             only_new = Some(is(word, "FNX"));
             i += 1;
-        } else if is(word, "KEEPTTL") {
-            if expiry != FieldExpiryOpt::Unset {
-                return Err(ONLY_ONE_TIME);
-            }
-            expiry = FieldExpiryOpt::KeepTtl;
-            i += 1;
-        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(word, w)) {
-            // The conflict is reported before the time is parsed.
-            if expiry != FieldExpiryOpt::Unset {
-                return Err(ONLY_ONE_TIME);
-            }
-            if let Some(at) = parse_time_option(argv, i, now_ms, "hsetex")? {
-                expiry = FieldExpiryOpt::At(at);
-            }
-            i += 2;
+        } else if args::expiry_option(argv, &mut i, &mut option, &HSETEX_EXPIRY)? {
+            // The time is checked where it stands, before later options.
+            expiry = FieldExpiryOpt::resolve(option, now_ms, "hsetex")?;
         } else {
             return Err(CmdError::new(format!(
                 "ERR unknown argument: {}",
@@ -1109,20 +1072,23 @@ mod tests {
 
     #[test]
     fn field_expire_time_bounds() {
-        assert_eq!(field_expire_at(b"10", 1000, 5, "hexpire"), Ok(10_005));
-        assert!(field_expire_at(b"-1", 1, 0, "hpexpire").is_err());
-        assert!(field_expire_at(b"x", 1, 0, "hpexpire").is_err());
         assert_eq!(
-            field_expire_at(b"70368744177663", 1, 0, "hpexpireat"),
+            field_expire_at(b"10", ExpireKind::Seconds, 5, "hexpire"),
+            Ok(10_005)
+        );
+        assert!(field_expire_at(b"-1", ExpireKind::Millis, 0, "hpexpire").is_err());
+        assert!(field_expire_at(b"x", ExpireKind::Millis, 0, "hpexpire").is_err());
+        assert_eq!(
+            field_expire_at(b"70368744177663", ExpireKind::AtMillis, 9, "hpexpireat"),
             Ok(MAX_FIELD_EXPIRE_MS)
         );
         assert_eq!(
-            field_expire_at(b"70368744177", 1000, 0, "hexpireat"),
+            field_expire_at(b"70368744177", ExpireKind::AtSeconds, 9, "hexpireat"),
             Ok(70_368_744_177_000)
         );
-        assert!(field_expire_at(b"70368744178", 1000, 0, "hexpireat").is_err());
+        assert!(field_expire_at(b"70368744178", ExpireKind::AtSeconds, 9, "hexpireat").is_err());
         assert_eq!(
-            field_expire_at(b"70368744177664", 1, 0, "hpexpireat"),
+            field_expire_at(b"70368744177664", ExpireKind::AtMillis, 9, "hpexpireat"),
             Err(CmdError::fixed(
                 "ERR invalid expire time in 'hpexpireat' command"
             ))

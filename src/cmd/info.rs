@@ -1,11 +1,8 @@
 //! INFO: the server's report of itself, section by section, in Redis's
 //! field names and order.
 
-use super::bind_with;
 use super::flags::*;
-use super::CommandSpec;
-use super::Ctx;
-use super::Registry;
+use super::spec::{bind_with, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::CmdResult;
 use crate::util::memory::memory_figures;
@@ -173,7 +170,12 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "cluster_connections", "0");
             field!(out, "maxclients", "{}", server.hot.maxclients.load(r));
             field!(out, "client_recent_max_input_buffer", "0");
-            field!(out, "client_recent_max_output_buffer", "0");
+            field!(
+                out,
+                "client_recent_max_output_buffer",
+                "{}",
+                server.stats.recent_output_peak()
+            );
             field!(out, "blocked_clients", "0");
             field!(out, "tracking_clients", "0");
             field!(out, "clients_in_timeout_table", "0");
@@ -555,7 +557,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
         "modules" => out.push_str("# Modules\r\n"),
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
-            let mut all: Vec<_> = Registry::get()
+            let mut all: Vec<_> = ctx
+                .registry
                 .all_stats()
                 .filter(|(_, s)| s.calls() > 0 || s.rejected_calls() > 0 || s.failed_calls() > 0)
                 .collect();

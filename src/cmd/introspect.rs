@@ -10,7 +10,7 @@
 use super::facts::{acl, arg_flags, Arg};
 use super::flags;
 use super::keyspec::{self, Begin, Find, KeyRef, KeySpec};
-use super::{bind, container_with_default, CommandSpec, Ctx, Registry};
+use super::spec::{bind, container_with_default, CommandSpec, Ctx, Registry};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use crate::reply::Reply;
@@ -215,33 +215,9 @@ pub fn write_command_info(out: &mut Reply, spec: &CommandSpec) {
     }
 }
 
-/// Looks up a command or `container|subcommand` by name, case-insensitively.
-pub fn lookup_full(name: &[u8]) -> Option<&'static CommandSpec> {
-    let registry = Registry::get();
-    let lower = name.to_ascii_lowercase();
-    match lower.iter().position(|&c| c == b'|') {
-        None => registry.lookup(&lower),
-        Some(bar) => {
-            let container = registry.lookup(&lower[..bar])?;
-            container
-                .subcommands
-                .iter()
-                .find(|s| s.name.as_bytes() == lower.as_slice())
-        }
-    }
-}
-
-/// Every command and subcommand, containers before their subcommands.
-fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
-    Registry::get()
-        .commands
-        .iter()
-        .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
-}
-
 /// `COMMAND` with no subcommand: every top-level command's info.
 pub fn command_all(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let registry = Registry::get();
+    let registry = ctx.registry;
     ctx.out.array(registry.commands.len());
     for spec in &registry.commands {
         write_command_info(ctx.out, spec);
@@ -251,7 +227,7 @@ pub fn command_all(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 
 /// `COMMAND COUNT`
 pub fn command_count(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    ctx.out.int(Registry::get().commands.len() as i64);
+    ctx.out.int(ctx.registry.commands.len() as i64);
     Ok(())
 }
 
@@ -262,7 +238,7 @@ pub fn command_info(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     ctx.out.array(ctx.args.len() - 2);
     for name in &ctx.args[2..] {
-        match lookup_full(name) {
+        match ctx.registry.lookup_full(name) {
             Some(spec) => write_command_info(ctx.out, spec),
             None => ctx.out.null(),
         }
@@ -297,7 +273,9 @@ pub fn command_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         };
         i += 3;
     }
-    let names: Vec<&str> = all_commands()
+    let names: Vec<&str> = ctx
+        .registry
+        .all()
         .filter(|spec| match filter {
             Filter::All => true,
             // No modules: nothing belongs to any.
@@ -367,11 +345,11 @@ fn write_docs(out: &mut Reply, spec: &CommandSpec) {
 /// `COMMAND DOCS [name ...]`: every fact of each command but Redis's prose.
 pub fn command_docs(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let specs: Vec<&'static CommandSpec> = if ctx.args.len() == 2 {
-        Registry::get().commands.clone()
+        ctx.registry.commands.clone()
     } else {
         ctx.args[2..]
             .iter()
-            .filter_map(|n| lookup_full(n))
+            .filter_map(|n| ctx.registry.lookup_full(n))
             .collect()
     };
     ctx.out.map(specs.len());
@@ -385,8 +363,8 @@ pub fn command_docs(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 /// The command a full command line runs, as Redis resolves it for
 /// `COMMAND GETKEYS`: with a subcommand when the container has any (an
 /// unknown one is no command).
-fn command_of(args: &[Bytes]) -> Option<&'static CommandSpec> {
-    let spec = Registry::get().lookup(&args[0])?;
+fn command_of(registry: &Registry, args: &[Bytes]) -> Option<&'static CommandSpec> {
+    let spec = registry.lookup(&args[0])?;
     match args.get(1) {
         Some(sub) if !spec.subcommands.is_empty() => {
             let sub = sub.to_ascii_lowercase();
@@ -401,8 +379,9 @@ fn command_of(args: &[Bytes]) -> Option<&'static CommandSpec> {
 /// The keys of a full command line (`args[0]` is the command name) with
 /// their flags, found as Redis finds them for `COMMAND GETKEYS`, or Redis's
 /// error.
-fn keys_of(args: &[Bytes]) -> Result<Vec<KeyRef>, CmdError> {
-    let spec = command_of(args).ok_or(CmdError::fixed("ERR Invalid command specified"))?;
+fn keys_of(registry: &Registry, args: &[Bytes]) -> Result<Vec<KeyRef>, CmdError> {
+    let spec =
+        command_of(registry, args).ok_or(CmdError::fixed("ERR Invalid command specified"))?;
     let specs = spec.key_specs;
     let has_specs = keyspec::has_keys(specs);
     if !has_specs && !spec.facts.has_getkeys {
@@ -436,7 +415,7 @@ fn keys_of(args: &[Bytes]) -> Result<Vec<KeyRef>, CmdError> {
 
 /// `COMMAND GETKEYS command arg ...`
 pub fn command_getkeys(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let keys = keys_of(&ctx.args[2..])?;
+    let keys = keys_of(ctx.registry, &ctx.args[2..])?;
     ctx.out.array(keys.len());
     for k in keys {
         ctx.out.bulk(&ctx.args[2 + k.pos]);
@@ -446,7 +425,7 @@ pub fn command_getkeys(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 
 /// `COMMAND GETKEYSANDFLAGS command arg ...`
 pub fn command_getkeysandflags(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let keys = keys_of(&ctx.args[2..])?;
+    let keys = keys_of(ctx.registry, &ctx.args[2..])?;
     ctx.out.array(keys.len());
     for k in keys {
         ctx.out.array(2);
@@ -512,15 +491,21 @@ mod tests {
 
     #[test]
     fn categories_follow_flags_and_redis_order() {
-        let get = lookup_full(b"GET").expect("get exists");
+        let get = crate::cmd::registry()
+            .lookup_full(b"GET")
+            .expect("get exists");
         assert_eq!(acl_categories(get), ["read", "string", "fast"]);
-        let kill = lookup_full(b"client|KILL").expect("client kill exists");
+        let kill = crate::cmd::registry()
+            .lookup_full(b"client|KILL")
+            .expect("client kill exists");
         assert_eq!(
             acl_categories(kill),
             ["admin", "slow", "dangerous", "connection"]
         );
-        assert!(lookup_full(b"client|nosuch").is_none());
-        assert!(lookup_full(b"nosuch|list").is_none());
+        assert!(crate::cmd::registry()
+            .lookup_full(b"client|nosuch")
+            .is_none());
+        assert!(crate::cmd::registry().lookup_full(b"nosuch|list").is_none());
     }
 
     fn line(s: &str) -> Vec<Bytes> {
@@ -532,7 +517,8 @@ mod tests {
     #[test]
     fn getkeys_follows_redis_fallbacks() {
         let keys = |s: &str| {
-            keys_of(&line(s)).map(|k| k.iter().map(|k| (k.pos, k.flags)).collect::<Vec<_>>())
+            keys_of(crate::cmd::registry(), &line(s))
+                .map(|k| k.iter().map(|k| (k.pos, k.flags)).collect::<Vec<_>>())
         };
         use keyspec::flags::*;
         assert_eq!(keys("set a b"), Ok(vec![(1, OW | UPDATE)]));

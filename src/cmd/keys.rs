@@ -2,9 +2,9 @@
 //! RENAME, COPY, MOVE, KEYS, SCAN, RANDOMKEY, OBJECT, SWAPDB, FLUSHDB,
 //! FLUSHALL, DBSIZE.
 
-use super::args::{self, is, Opts};
+use super::args::{self, is, ExpireCondition, ExpireKind, Opts};
 use super::flags::*;
-use super::{bind, bind_with, container, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::{free_in_background, lru_clock, DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, DB_INDEX, NO_SUCH_KEY, SYNTAX};
 use crate::types::{StrValue, Value};
@@ -123,93 +123,24 @@ fn type_cmd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 // ----- expiry -----
 
-/// The unit of an EXPIRE-family time argument.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Unit {
-    Seconds,
-    Millis,
-}
-
 fn expire(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let now = db.now_ms;
-    expire_generic(ctx, db, now, Unit::Seconds)
+    expire_generic(ctx, db, ExpireKind::Seconds)
 }
 
 fn pexpire(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let now = db.now_ms;
-    expire_generic(ctx, db, now, Unit::Millis)
+    expire_generic(ctx, db, ExpireKind::Millis)
 }
 
 fn expireat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    expire_generic(ctx, db, 0, Unit::Seconds)
+    expire_generic(ctx, db, ExpireKind::AtSeconds)
 }
 
 fn pexpireat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    expire_generic(ctx, db, 0, Unit::Millis)
+    expire_generic(ctx, db, ExpireKind::AtMillis)
 }
 
-/// EXPIRE's NX / XX / GT / LT conditions.
-#[derive(Default)]
-struct ExpireCondition {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-}
-
-impl ExpireCondition {
-    fn parse(args: &[bytes::Bytes]) -> Result<Self, CmdError> {
-        let mut c = ExpireCondition::default();
-        for opt in args {
-            if is(opt, "NX") {
-                c.nx = true;
-            } else if is(opt, "XX") {
-                c.xx = true;
-            } else if is(opt, "GT") {
-                c.gt = true;
-            } else if is(opt, "LT") {
-                c.lt = true;
-            } else {
-                return Err(CmdError::new(format!(
-                    "ERR Unsupported option {}",
-                    args::lossy(opt)
-                )));
-            }
-        }
-        if c.nx && (c.xx || c.gt || c.lt) {
-            return Err(CmdError::fixed(
-                "ERR NX and XX, GT or LT options at the same time are not compatible",
-            ));
-        }
-        if c.gt && c.lt {
-            return Err(CmdError::fixed(
-                "ERR GT and LT options at the same time are not compatible",
-            ));
-        }
-        Ok(c)
-    }
-
-    /// True if a new expiry `when` may replace `current` (None: no TTL,
-    /// which counts as an infinite one).
-    fn allows(&self, current: Option<i64>, when: i64) -> bool {
-        if self.nx && current.is_some() {
-            return false;
-        }
-        if self.xx && current.is_none() {
-            return false;
-        }
-        if self.gt && current.is_none_or(|c| when <= c) {
-            return false;
-        }
-        if self.lt && current.is_some_and(|c| when >= c) {
-            return false;
-        }
-        true
-    }
-}
-
-fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, base: i64, unit: Unit) -> CmdResult {
-    let condition = ExpireCondition::parse(&ctx.args[3..])?;
+fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> CmdResult {
+    let condition = ExpireCondition::parse_all(&ctx.args[3..])?;
     let amount = args::int(&ctx.args[2])?;
     let invalid = || {
         CmdError::new(format!(
@@ -217,10 +148,8 @@ fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, base: i64, unit: Unit)
             args::lossy(&ctx.args[0]).to_ascii_lowercase()
         ))
     };
-    let millis = match unit {
-        Unit::Seconds => amount.checked_mul(1000).ok_or_else(invalid)?,
-        Unit::Millis => amount,
-    };
+    let millis = amount.checked_mul(kind.unit_ms()).ok_or_else(invalid)?;
+    let base = kind.base_ms(db.now_ms);
     if millis > i64::MAX - base {
         return Err(invalid());
     }

@@ -21,7 +21,7 @@
 //! Commands whose keys come from data or need parsing (Redis's getkeys
 //! functions: SORT's BY/GET patterns, MIGRATE's KEYS, GEORADIUS's STORE)
 //! bind a [`GetKeys`] function beside their handler; see
-//! [`super::CommandSpec::with_getkeys`].
+//! `CommandSpec::with_getkeys` (in `cmd::spec`).
 
 use bytes::Bytes;
 

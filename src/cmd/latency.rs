@@ -1,7 +1,8 @@
 //! LATENCY: no latency events are sampled yet, so every history is empty.
 
+use super::args;
 use super::introspect::write_help;
-use super::{args, bind, container, CommandSpec, Ctx};
+use super::spec::{bind, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 

@@ -2,7 +2,7 @@
 
 use super::args::{self, is};
 use super::keyspec::KeyRef;
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::{DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use crate::types::list::{End, ListValue};

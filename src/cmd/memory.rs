@@ -1,8 +1,9 @@
 //! MEMORY: what a key costs, and the allocator's figures.
 
+use super::args;
 use super::flags::*;
 use super::introspect::write_help;
-use super::{args, bind, bind_with, container, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdResult, SYNTAX};
 use crate::util::memory::memory_figures;

@@ -4,22 +4,32 @@
 //! tips, arguments, versions — are generated from Redis's own command files
 //! into [`meta`] (see [`facts`]). Each family (`strings.rs`, `hashes.rs`,
 //! ...) binds handlers to those entries in its `COMMANDS` table: a binding
-//! ([`bind`], [`bind_with`], [`container`]) names a command and gives its
-//! handler, ferrodis's internal flags and, where needed, a key finder, and
-//! nothing else. The join happens at compile time, so a binding that names
-//! no generated entry does not build. The joined [`CommandSpec`] drives
-//! everything about the command outside its handler: lookup, arity checks,
-//! flags (what MULTI, `COMMAND` and INFO see), key positions (which keyspace
-//! shards get locked) and `COMMAND`'s replies.
+//! ([`spec::bind`], [`spec::bind_with`], [`spec::container`]) names a
+//! command and gives its handler, ferrodis's internal flags and, where
+//! needed, a key finder, and nothing else. The join happens at compile
+//! time, so a binding that names no generated entry does not build. The
+//! joined [`CommandSpec`] drives everything about the command outside its
+//! handler: lookup, arity checks, flags (what MULTI, `COMMAND` and INFO
+//! see), key positions (which keyspace shards get locked) and `COMMAND`'s
+//! replies.
+//!
+//! Dependencies run one way inside this directory too: this file (the
+//! table of every family, [`resolve`], [`lock_for`], [`execute`]) and
+//! [`admit`] sit above the families; the families use only what lies below
+//! them — [`spec`] (the entry, the binding helpers, the handler's context,
+//! the client's state, the table as handlers see it), [`flags`], [`args`],
+//! [`keyspec`], [`facts`] and [`meta`]. A handler that needs the table
+//! (COMMAND, ACL CAT, INFO, CONFIG RESETSTAT) or the executor (EXEC) finds
+//! them in [`Ctx::registry`], which this file fills in.
 
 pub mod acl;
 pub mod admit;
 pub mod args;
-pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod facts;
+pub mod flags;
 pub mod hashes;
 pub mod info;
 pub mod introspect;
@@ -35,324 +45,18 @@ pub mod monitor;
 pub mod persistence;
 pub mod server;
 pub mod slowlog;
+pub mod spec;
 pub mod strings;
 pub mod transactions;
 
 use crate::db::DbView;
-use crate::error::{wrong_arity, CmdError, CmdResult};
-use crate::reply::Reply;
-use crate::state::Shared;
-use crate::util::counter::StripedGroup;
+use crate::error::{wrong_arity, CmdError};
 use bytes::Bytes;
-use client::ClientState;
-use facts::CommandFacts;
-use keyspec::{GetKeys, KeySpec};
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
-/// Command flags: Redis's (as its command files name them) and, from bit
-/// 24 on, ferrodis's internal ones.
-pub mod flags {
-    /// May modify the keyspace.
-    pub const WRITE: u32 = 1 << 0;
-    /// Only reads the keyspace.
-    pub const READONLY: u32 = 1 << 1;
-    /// May grow memory use (refused when over `maxmemory`).
-    pub const DENYOOM: u32 = 1 << 2;
-    /// Administrative.
-    pub const ADMIN: u32 = 1 << 3;
-    /// Pub/sub.
-    pub const PUBSUB: u32 = 1 << 4;
-    /// Not allowed from scripts.
-    pub const NOSCRIPT: u32 = 1 << 5;
-    /// May block the client.
-    pub const BLOCKING: u32 = 1 << 6;
-    /// Allowed while loading the dataset.
-    pub const LOADING: u32 = 1 << 7;
-    /// Allowed on a stale replica.
-    pub const STALE: u32 = 1 << 8;
-    /// Not shown to MONITOR.
-    pub const SKIP_MONITOR: u32 = 1 << 9;
-    /// Not logged in the slow log.
-    pub const SKIP_SLOWLOG: u32 = 1 << 10;
-    /// O(1) or O(log N).
-    pub const FAST: u32 = 1 << 11;
-    /// Allowed before authentication.
-    pub const NO_AUTH: u32 = 1 << 12;
-    /// May replicate even if read-only.
-    pub const MAY_REPLICATE: u32 = 1 << 13;
-    /// Not allowed inside MULTI.
-    pub const NO_MULTI: u32 = 1 << 14;
-    /// Allowed while a script is busy.
-    pub const ALLOW_BUSY: u32 = 1 << 15;
-    /// Refused while the dataset loads in the background.
-    pub const NO_ASYNC_LOADING: u32 = 1 << 16;
-    /// May be called with no keys although it takes some (EVAL's numkeys 0).
-    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
-    /// Allowed on a cluster node importing the slot (cluster only).
-    pub const ASKING: u32 = 1 << 18;
-    /// Also a Sentinel command.
-    pub const SENTINEL: u32 = 1 << 19;
-    /// Only a Sentinel command.
-    pub const ONLY_SENTINEL: u32 = 1 << 20;
-    /// Refused unless enabled by configuration (DEBUG, MODULE).
-    pub const PROTECTED: u32 = 1 << 21;
-    /// May touch keys not among its arguments (scripts).
-    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 22;
-    /// Its keys cannot be found from the legacy first/last/step range.
-    pub const MOVABLE_KEYS: u32 = 1 << 23;
-    /// Internal: locks every keyspace shard (whole-keyspace commands).
-    pub const ALL_SHARDS: u32 = 1 << 24;
-    /// Internal: handled by the dispatcher even inside MULTI (not queued).
-    pub const TX_CONTROL: u32 = 1 << 25;
-    /// Internal: may hold every shard for a long time (DEBUG SLEEP, scripts
-    /// later): enters through the keyspace's exclusive gate, so that other
-    /// workers wait for it (or answer BUSY) without blocking on a mutex.
-    pub const EXCLUSIVE: u32 = 1 << 26;
-    /// Every internal flag (what a binding may add to Redis's flags).
-    pub const INTERNAL: u32 = ALL_SHARDS | TX_CONTROL | EXCLUSIVE;
-
-    /// Names of the flags `COMMAND INFO` shows, in its order (Redis hides
-    /// may_replicate, sentinel, only_sentinel, protected and
-    /// touches_arbitrary_keys).
-    pub const NAMES: &[(u32, &str)] = &[
-        (WRITE, "write"),
-        (READONLY, "readonly"),
-        (DENYOOM, "denyoom"),
-        (ADMIN, "admin"),
-        (PUBSUB, "pubsub"),
-        (NOSCRIPT, "noscript"),
-        (BLOCKING, "blocking"),
-        (LOADING, "loading"),
-        (STALE, "stale"),
-        (SKIP_MONITOR, "skip_monitor"),
-        (SKIP_SLOWLOG, "skip_slowlog"),
-        (ASKING, "asking"),
-        (FAST, "fast"),
-        (NO_AUTH, "no_auth"),
-        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-        (NO_ASYNC_LOADING, "no_async_loading"),
-        (NO_MULTI, "no_multi"),
-        (MOVABLE_KEYS, "movablekeys"),
-        (ALLOW_BUSY, "allow_busy"),
-    ];
-}
-
-/// A command handler. Replies go to `ctx.out`; on error nothing must have
-/// been written and the dispatcher writes the error.
-pub type Handler = fn(&mut Ctx<'_>, &mut DbView<'_>) -> CmdResult;
-
-/// One entry of the command table: a command's generated facts joined with
-/// its binding (handler, internal flags, key finder, bound subcommands).
-pub struct CommandSpec {
-    /// Lower-case full name (`"hset"`, or `"client|list"` for a subcommand).
-    pub name: &'static str,
-    /// Argument count including the name; negative means "at least -arity"
-    /// (from the facts).
-    pub arity: i32,
-    /// Redis's flags from the facts, plus the binding's internal ones.
-    pub flags: u32,
-    /// Key specs (from the facts): what the dispatcher locks by.
-    pub key_specs: &'static [KeySpec],
-    /// Everything else Redis says about the command (`COMMAND` reads it).
-    pub facts: &'static CommandFacts,
-    /// The implementation.
-    pub handler: Handler,
-    /// The command's own key finder, if it has one.
-    pub getkeys: Option<GetKeys>,
-    /// True if the key specs alone may miss keys, so locking asks
-    /// [`CommandSpec::getkeys`] instead.
-    pub lock_by_getkeys: bool,
-    /// Bound subcommands (for container commands such as CLIENT or CONFIG).
-    pub subcommands: &'static [CommandSpec],
-}
-
-/// Binds `handler` to the generated command `name` (full lower-case name).
-/// The build fails if there is no such command.
-pub const fn bind(name: &'static str, handler: Handler) -> CommandSpec {
-    bind_with(name, handler, 0)
-}
-
-/// The generated facts of the command called `name`, if Redis has it.
-pub const fn find_facts(name: &str) -> Option<&'static CommandFacts> {
-    facts::find_in(meta::COMMAND_FACTS, name)
-}
-
-/// The generated facts of `name`; a binding that names no generated entry
-/// stops the build.
-pub const fn expect_facts(name: &'static str) -> &'static CommandFacts {
-    facts::expect_in(meta::COMMAND_FACTS, name)
-}
-
-/// [`bind`] with ferrodis-internal flags ([`flags::INTERNAL`] bits only).
-pub const fn bind_with(name: &'static str, handler: Handler, internal: u32) -> CommandSpec {
-    assert!(
-        internal & !flags::INTERNAL == 0,
-        "bindings add internal flags only; Redis's flags come from the facts"
-    );
-    let facts = expect_facts(name);
-    CommandSpec {
-        name: facts.name,
-        arity: facts.arity,
-        flags: facts.flags | internal,
-        key_specs: facts.key_specs,
-        facts,
-        handler,
-        getkeys: None,
-        lock_by_getkeys: false,
-        subcommands: &[],
-    }
-}
-
-/// Binds the container command `name` (CLIENT, CONFIG, ...), whose first
-/// argument selects one of the bound `subcommands`.
-pub const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
-    container_with_default(name, container_without_subcommand, subcommands)
-}
-
-/// A container that also runs `handler` when called with no subcommand
-/// (`COMMAND`).
-pub const fn container_with_default(
-    name: &'static str,
-    handler: Handler,
-    subcommands: &'static [CommandSpec],
-) -> CommandSpec {
-    CommandSpec {
-        subcommands,
-        ..bind(name, handler)
-    }
-}
-
-impl CommandSpec {
-    /// Gives the command its own key finder (Redis's getkeys function for
-    /// it). `COMMAND GETKEYS` uses it where Redis would: when the key specs
-    /// have variable flags or do not fit the arguments. If the key specs
-    /// may miss keys (INCOMPLETE or unknown), the dispatcher locks by it
-    /// too; otherwise the key specs stay the (allocation-free) lock path.
-    pub const fn with_getkeys(self, getkeys: GetKeys) -> Self {
-        CommandSpec {
-            getkeys: Some(getkeys),
-            lock_by_getkeys: !keyspec::all_complete(self.key_specs),
-            ..self
-        }
-    }
-
-    /// True if every flag in `f` is set.
-    #[inline]
-    pub fn has(&self, f: u32) -> bool {
-        self.flags & f == f
-    }
-
-    /// True if `argc` arguments satisfy the arity.
-    #[inline]
-    pub fn arity_ok(&self, argc: usize) -> bool {
-        let argc = argc as i32;
-        if self.arity >= 0 {
-            argc == self.arity
-        } else {
-            argc >= -self.arity
-        }
-    }
-
-    /// The name shown in errors and stats (`client|list` for subcommands).
-    pub fn full_name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The name of the subcommand part (`list` for `client|list`).
-    pub fn short_name(&self) -> &'static str {
-        self.name.rsplit('|').next().unwrap_or(self.name)
-    }
-
-    /// The indexes of the keys in `args` (the whole command line), as the
-    /// dispatcher locks them: from the key specs, without allocating.
-    #[inline]
-    pub fn key_positions<'a>(&'a self, args: &'a [Bytes]) -> keyspec::KeyPositions<'a> {
-        keyspec::KeyPositions::new(self.key_specs, args)
-    }
-}
-
-fn container_without_subcommand(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    // Only reached when the container's arity check let a bare name through.
-    Err(wrong_arity(&String::from_utf8_lossy(&ctx.args[0])))
-}
-
-/// Everything a handler may use besides the keyspace.
-pub struct Ctx<'a> {
-    /// Server-wide state.
-    pub server: &'a Shared,
-    /// The calling connection's state.
-    pub client: &'a mut ClientState,
-    /// The request, name included.
-    pub args: &'a [Bytes],
-    /// Where replies go.
-    pub out: &'a mut Reply,
-}
-
-/// Per-command counters for INFO commandstats, striped per thread (see
-/// [`StripedGroup`]).
-#[derive(Default)]
-pub struct CommandStats(StripedGroup<4>);
-
-impl CommandStats {
-    const CALLS: usize = 0;
-    const USEC: usize = 1;
-    const REJECTED: usize = 2;
-    const FAILED: usize = 3;
-
-    /// Counts a call that ran for `usec` microseconds.
-    #[inline]
-    pub fn record_call(&self, usec: u64, failed: bool) {
-        self.0.add_to(Self::CALLS, 1);
-        self.0.add_to(Self::USEC, usec);
-        if failed {
-            self.0.add_to(Self::FAILED, 1);
-        }
-    }
-
-    /// Counts a call rejected before running (arity, MULTI queue errors, ...).
-    pub fn record_rejected(&self) {
-        self.0.add_to(Self::REJECTED, 1);
-    }
-
-    /// Calls that ran.
-    pub fn calls(&self) -> u64 {
-        self.0.get_of(Self::CALLS)
-    }
-
-    /// Total microseconds spent.
-    pub fn usec(&self) -> u64 {
-        self.0.get_of(Self::USEC)
-    }
-
-    /// Calls rejected before running.
-    pub fn rejected_calls(&self) -> u64 {
-        self.0.get_of(Self::REJECTED)
-    }
-
-    /// Calls that ran and replied with an error.
-    pub fn failed_calls(&self) -> u64 {
-        self.0.get_of(Self::FAILED)
-    }
-
-    /// Zeroes every counter (CONFIG RESETSTAT).
-    pub fn reset(&self) {
-        self.0.reset();
-    }
-}
-
-/// The lookup tables' hasher: command names are not attacker-chosen keys
-/// of a growing table, so a fast fixed hasher is enough.
-type FastState = foldhash::fast::FixedState;
-
-/// The command table, with a lookup index.
-pub struct Registry {
-    /// Top-level commands, in table order.
-    pub commands: Vec<&'static CommandSpec>,
-    by_name: HashMap<&'static str, usize, FastState>,
-    stats: HashMap<&'static str, CommandStats, FastState>,
-}
+use spec::{ClientState, ResolvedCommand};
+pub use spec::{CommandSpec, Ctx, Executed, Registry};
 
 /// Every command family's table.
 const FAMILIES: &[&[CommandSpec]] = &[
@@ -375,66 +79,12 @@ const FAMILIES: &[&[CommandSpec]] = &[
     persistence::COMMANDS,
 ];
 
-impl Registry {
-    fn build() -> Self {
-        let mut commands = Vec::new();
-        let mut by_name = HashMap::with_hasher(FastState::default());
-        let mut stats = HashMap::with_hasher(FastState::default());
-        for family in FAMILIES {
-            for spec in family.iter() {
-                by_name.insert(spec.name, commands.len());
-                commands.push(spec);
-                stats.insert(spec.name, CommandStats::default());
-                for sub in spec.subcommands {
-                    stats.insert(sub.name, CommandStats::default());
-                }
-            }
-        }
-        Registry {
-            commands,
-            by_name,
-            stats,
-        }
-    }
-
-    /// The process-wide table.
-    pub fn get() -> &'static Registry {
-        static REGISTRY: OnceLock<Registry> = OnceLock::new();
-        REGISTRY.get_or_init(Registry::build)
-    }
-
-    /// Looks up a top-level command, case-insensitively.
-    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        let mut lower = [0u8; 32];
-        if name.len() > lower.len() {
-            return None;
-        }
-        for (d, s) in lower.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
-        self.by_name.get(lower).map(|&i| self.commands[i])
-    }
-
-    /// Counters of a command (by full name).
-    pub fn stats(&self, name: &str) -> Option<&CommandStats> {
-        self.stats.get(name)
-    }
-
-    /// All counters, by full name.
-    pub fn all_stats(&self) -> impl Iterator<Item = (&'static str, &CommandStats)> {
-        self.stats.iter().map(|(k, v)| (*k, v))
-    }
-}
-
-/// A resolved command name remembered by a client: the name exactly as the
-/// client sent it, the command and its counters.
-#[derive(Clone, Copy)]
-pub struct ResolvedCommand {
-    name: [u8; 16],
-    name_len: u8,
-    spec: &'static CommandSpec,
-    stats: Option<&'static CommandStats>,
+/// The process-wide command table: every family's bindings, with
+/// [`execute`] as the executor handlers reach through [`Ctx::registry`].
+#[inline]
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry::build(FAMILIES, execute))
 }
 
 /// [`resolve`], answered from `last` when the client sends the same command
@@ -464,7 +114,7 @@ pub fn resolve_cached(
             name,
             name_len: args[0].len() as u8,
             spec,
-            stats: Registry::get().stats(spec.name),
+            stats: registry().stats(spec.name),
         });
     }
     Ok(spec)
@@ -473,7 +123,7 @@ pub fn resolve_cached(
 /// Resolves `args` to the command (or subcommand) to run, or the error Redis
 /// gives for an unknown command, unknown subcommand or wrong arity.
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
-    let registry = Registry::get();
+    let registry = registry();
     let Some(spec) = registry.lookup(&args[0]) else {
         return Err(unknown_command(args));
     };
@@ -520,19 +170,6 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
         truncate_lossy(&args[0], 128),
         quoted
     ))
-}
-
-/// What [`execute`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Executed {
-    /// The command ran; `failed` if it replied with an error.
-    Ran {
-        /// It replied with an error.
-        failed: bool,
-    },
-    /// Nothing ran: a long command holds the exclusive gate (the caller
-    /// waits for it and tries again).
-    Blocked,
 }
 
 /// True if `spec`, run by `client` now, must enter through the exclusive
@@ -662,6 +299,7 @@ pub fn execute(
             if view.logging {
                 note_effects(spec, ctx.args, view, dirty_before, db);
             }
+            monitor::monitor_feed(ctx, spec);
             result
         }
         None => {
@@ -705,6 +343,8 @@ pub fn execute(
             // for EXEC: the queued commands' views are this one).
             view.deliver_events(keyspace.events());
             ctx.server.stats.record_view(view);
+            // Under the command's locks: see `monitor_feed`.
+            monitor::monitor_feed(ctx, spec);
             result
         }
     };
@@ -716,10 +356,9 @@ pub fn execute(
     ctx.client.clock_us = end_us;
     let elapsed_us = end_us.saturating_sub(start_us).max(0) as u64;
     slowlog::slowlog_record(ctx, spec, elapsed_us);
-    monitor::monitor_feed(ctx, spec);
     let stats = match ctx.client.last_command {
         Some(hit) if std::ptr::eq(hit.spec, spec) => hit.stats,
-        _ => Registry::get().stats(spec.name),
+        _ => ctx.registry.stats(spec.name),
     };
     if let Some(stats) = stats {
         stats.record_call(elapsed_us, failed);
@@ -730,6 +369,7 @@ pub fn execute(
 #[cfg(test)]
 mod tests {
     use super::keyspec::flags as key_flags;
+    use super::spec::{expect_facts, find_facts};
     use super::*;
 
     #[test]
@@ -766,10 +406,7 @@ mod tests {
 
     /// Every bound command and subcommand.
     fn bound() -> impl Iterator<Item = &'static CommandSpec> {
-        Registry::get()
-            .commands
-            .iter()
-            .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
+        registry().all()
     }
 
     #[test]
@@ -843,7 +480,7 @@ mod tests {
         ] {
             assert!(find_facts(name).is_some_and(|f| f.has_getkeys), "{name}");
         }
-        assert!(Registry::get().lookup(b"zunionstore").is_none());
+        assert!(registry().lookup(b"zunionstore").is_none());
     }
 
     /// Key-spec shapes only unbound commands have, over their generated
@@ -920,7 +557,7 @@ mod tests {
 
     #[test]
     fn lookup_positions_and_resolution() {
-        let registry = Registry::get();
+        let registry = registry();
         let get = registry.lookup(b"GeT").expect("get is bound");
         let args = [Bytes::from_static(b"get"), Bytes::from_static(b"k")];
         assert_eq!(get.key_positions(&args).collect::<Vec<_>>(), [1]);

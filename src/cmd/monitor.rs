@@ -1,8 +1,9 @@
 //! MONITOR: the command that turns a connection into a monitor, the hook
-//! that feeds it every command after it runs, and the quoting of its lines.
+//! that feeds every command to the monitors' outbound queues as it runs,
+//! and the quoting of its lines.
 
 use super::flags::*;
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::CmdResult;
 use std::sync::atomic::Ordering;
@@ -11,23 +12,33 @@ use std::sync::atomic::Ordering;
 pub const COMMANDS: &[CommandSpec] = &[bind("monitor", monitor)];
 
 fn monitor(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    if ctx.client.monitor.is_some() {
+    if ctx.client.monitor {
         // Already monitoring: Redis ignores the repeat silently.
         return Ok(());
     }
-    ctx.client.monitor = Some(ctx.server.monitor.subscribe());
+    ctx.client.monitor = true;
     ctx.client.info.monitor.store(true, Ordering::Relaxed);
+    // The +OK is written before any line: lines arrive through the
+    // outbound queue, which the connection drains after its replies.
     ctx.out.ok();
+    ctx.server.monitors.add(ctx.client.info.clone());
     Ok(())
 }
 
-/// Sends the line of a command just executed to the MONITOR clients
-/// (administrative commands excepted, as in Redis).
+/// Queues the line of the command just executed for every MONITOR client
+/// (administrative commands excepted, as in Redis). Called while the
+/// command still holds its shard locks, so that commands on one key reach
+/// the monitors in the order they ran.
+#[inline]
 pub fn monitor_feed(ctx: &Ctx<'_>, spec: &CommandSpec) {
-    let tx = &ctx.server.monitor;
-    if tx.receiver_count() == 0 || spec.has(ADMIN) || spec.has(SKIP_MONITOR) {
+    if !ctx.server.monitors.active() || spec.has(ADMIN) || spec.has(SKIP_MONITOR) {
         return;
     }
+    feed(ctx);
+}
+
+#[cold]
+fn feed(ctx: &Ctx<'_>) {
     let us = crate::util::now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
@@ -42,8 +53,9 @@ pub fn monitor_feed(ctx: &Ctx<'_>, spec: &CommandSpec) {
         quote_repr(&mut line, a);
     }
     line.extend_from_slice(b"\r\n");
-    // No receiver left is not an error: the count was only a hint.
-    let _ = tx.send(bytes::Bytes::from(line));
+    ctx.server
+        .monitors
+        .feed(bytes::Bytes::from(line), &ctx.server.hot.output_limits);
 }
 
 /// Appends `s` double-quoted with C-style escapes, as Redis shows
@@ -66,24 +78,4 @@ fn quote_repr(out: &mut Vec<u8>, s: &[u8]) {
         }
     }
     out.push(b'"');
-}
-
-/// The next line for a MONITOR connection; never resolves for others.
-pub async fn next_monitor_line(
-    rx: &mut Option<tokio::sync::broadcast::Receiver<bytes::Bytes>>,
-) -> Option<bytes::Bytes> {
-    let Some(receiver) = rx.as_mut() else {
-        return std::future::pending().await;
-    };
-    loop {
-        match receiver.recv().await {
-            Ok(line) => return Some(line),
-            // A slow monitor misses lines rather than holding memory.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                *rx = None;
-                return None;
-            }
-        }
-    }
 }

@@ -2,7 +2,7 @@
 
 use super::args::{self, is};
 use super::flags::*;
-use super::{bind, bind_with, CommandSpec, Ctx};
+use super::spec::{bind, bind_with, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use std::sync::atomic::Ordering;

@@ -1,6 +1,7 @@
 //! Server identity and lifecycle: TIME, ROLE, SHUTDOWN.
 
-use super::{args, bind, CommandSpec, Ctx};
+use super::args;
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, SYNTAX};
 use std::sync::atomic::Ordering;

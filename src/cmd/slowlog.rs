@@ -3,7 +3,7 @@
 
 use super::flags::*;
 use super::introspect::{self, write_help};
-use super::{bind, container, CommandSpec, Ctx};
+use super::spec::{bind, container, CommandSpec, Ctx};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use std::sync::atomic::Ordering;

@@ -1,8 +1,8 @@
 //! String and number commands.
 
-use super::args::{self, is};
+use super::args::{self, is, ExpireKind, ExpiryOption, ExpiryRules};
 use super::keyspec::KeyRef;
-use super::{bind, CommandSpec, Ctx};
+use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
 use crate::db::{DbView, KeyEvent};
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
@@ -67,85 +67,51 @@ fn get(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 // ----- SET and its options -----
 
-/// Which command's options are being parsed: SET accepts NX/XX/GET/KEEPTTL,
-/// GETEX accepts PERSIST; both accept EX/PX/EXAT/PXAT.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum OptionsOf {
-    Set,
-    GetEx,
-}
+/// SET's expiry options: a time or KEEPTTL, a repeat of the same one
+/// accepted, anything else a syntax error.
+const SET_EXPIRY: ExpiryRules = ExpiryRules {
+    persist: false,
+    keep_ttl: true,
+    repeat: true,
+    conflict: SYNTAX,
+    missing_time: SYNTAX,
+};
 
-/// How an expiry argument is to be read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ExpireKind {
-    /// EX: seconds from now.
-    Seconds,
-    /// PX: milliseconds from now.
-    Millis,
-    /// EXAT: Unix time in seconds.
-    AtSeconds,
-    /// PXAT: Unix time in milliseconds.
-    AtMillis,
-}
+/// GETEX's: a time or PERSIST, by the same rules.
+const GETEX_EXPIRY: ExpiryRules = ExpiryRules {
+    persist: true,
+    keep_ttl: false,
+    repeat: true,
+    conflict: SYNTAX,
+    missing_time: SYNTAX,
+};
 
 #[derive(Default)]
 struct SetOptions<'a> {
     nx: bool,
     xx: bool,
     get: bool,
-    keep_ttl: bool,
-    persist: bool,
-    expire: Option<(ExpireKind, &'a [u8])>,
+    expiry: Option<ExpiryOption<'a>>,
 }
 
-/// Parses SET/GETEX options with Redis's rules: conflicting options are a
-/// syntax error, and a repeated option of the same kind is accepted.
-fn parse_options<'a>(
-    args: &'a [bytes::Bytes],
-    from: usize,
-    of: OptionsOf,
-) -> Result<SetOptions<'a>, CmdError> {
+/// Parses SET's options (NX, XX, GET and the expiry options) with Redis's
+/// rules: conflicting options are a syntax error, and a repeated option of
+/// the same kind is accepted.
+fn parse_set_options(args: &[bytes::Bytes]) -> Result<SetOptions<'_>, CmdError> {
     let mut o = SetOptions::default();
-    let mut i = from;
+    let mut i = 3;
     while i < args.len() {
         let opt = &args[i][..];
-        let next = args.get(i + 1).map(|b| &b[..]);
-        let expire_kind = o.expire.map(|(k, _)| k);
-        let other_expire = |k: ExpireKind| expire_kind.is_some_and(|e| e != k);
-        if is(opt, "NX") && !o.xx && of == OptionsOf::Set {
+        if is(opt, "NX") && !o.xx {
             o.nx = true;
-        } else if is(opt, "XX") && !o.nx && of == OptionsOf::Set {
+        } else if is(opt, "XX") && !o.nx {
             o.xx = true;
-        } else if is(opt, "GET") && of == OptionsOf::Set {
+        } else if is(opt, "GET") {
             o.get = true;
-        } else if is(opt, "KEEPTTL") && !o.persist && expire_kind.is_none() && of == OptionsOf::Set
-        {
-            o.keep_ttl = true;
-        } else if is(opt, "PERSIST")
-            && of == OptionsOf::GetEx
-            && expire_kind.is_none()
-            && !o.keep_ttl
-        {
-            o.persist = true;
+        } else if args::expiry_option(args, &mut i, &mut o.expiry, &SET_EXPIRY)? {
+            continue;
         } else {
-            let kind = if is(opt, "EX") {
-                ExpireKind::Seconds
-            } else if is(opt, "PX") {
-                ExpireKind::Millis
-            } else if is(opt, "EXAT") {
-                ExpireKind::AtSeconds
-            } else if is(opt, "PXAT") {
-                ExpireKind::AtMillis
-            } else {
-                return Err(SYNTAX);
-            };
-            match next {
-                Some(value) if !o.keep_ttl && !o.persist && !other_expire(kind) => {
-                    o.expire = Some((kind, value));
-                    i += 1;
-                }
-                _ => return Err(SYNTAX),
-            }
+            return Err(SYNTAX);
         }
         i += 1;
     }
@@ -157,15 +123,13 @@ fn parse_options<'a>(
 fn expire_at(kind: ExpireKind, arg: &[u8], now_ms: i64, command: &str) -> Result<i64, CmdError> {
     let invalid = || CmdError::new(format!("ERR invalid expire time in '{command}' command"));
     let n = args::int(arg)?;
-    let seconds = matches!(kind, ExpireKind::Seconds | ExpireKind::AtSeconds);
-    if n <= 0 || (seconds && n > i64::MAX / 1000) {
+    let unit = kind.unit_ms();
+    if n <= 0 || n > i64::MAX / unit {
         return Err(invalid());
     }
-    let ms = if seconds { n * 1000 } else { n };
-    let at = match kind {
-        ExpireKind::Seconds | ExpireKind::Millis => ms.checked_add(now_ms).ok_or_else(invalid)?,
-        _ => ms,
-    };
+    let at = (n * unit)
+        .checked_add(kind.base_ms(now_ms))
+        .ok_or_else(invalid)?;
     if at <= 0 {
         return Err(invalid());
     }
@@ -182,9 +146,9 @@ fn set_generic(
     command: &str,
 ) -> Result<bool, CmdError> {
     let key = &ctx.args[1];
-    let expire = match opts.expire {
-        Some((kind, arg)) => Some(expire_at(kind, arg, db.now_ms, command)?),
-        None => None,
+    let expire = match opts.expiry {
+        Some(ExpiryOption::Time(kind, arg)) => Some(expire_at(kind, arg, db.now_ms, command)?),
+        _ => None,
     };
     if opts.get {
         match read_str(db, key)? {
@@ -197,7 +161,7 @@ fn set_generic(
         return Ok(false);
     }
     let value = Value::Str(StrValue::from_bytes(&ctx.args[value_index]));
-    if opts.keep_ttl {
+    if opts.expiry == Some(ExpiryOption::KeepTtl) {
         db.set_keep_ttl(key, value);
     } else {
         db.set(key, value);
@@ -217,7 +181,7 @@ fn set_generic(
 }
 
 fn set(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let opts = parse_options(ctx.args, 3, OptionsOf::Set)?;
+    let opts = parse_set_options(ctx.args)?;
     let done = set_generic(ctx, db, &opts, 2, "set")?;
     if !opts.get {
         if done {
@@ -246,7 +210,7 @@ fn setex_generic(
     command: &str,
 ) -> CmdResult {
     let opts = SetOptions {
-        expire: Some((kind, &ctx.args[2][..])),
+        expiry: Some(ExpiryOption::Time(kind, &ctx.args[2][..])),
         ..Default::default()
     };
     set_generic(ctx, db, &opts, 3, command)?;
@@ -288,21 +252,29 @@ fn getdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let opts = parse_options(ctx.args, 2, OptionsOf::GetEx)?;
+    let mut option = None;
+    let mut i = 2;
+    while i < ctx.args.len() {
+        if !args::expiry_option(ctx.args, &mut i, &mut option, &GETEX_EXPIRY)? {
+            return Err(SYNTAX);
+        }
+    }
     let key = &ctx.args[1];
     let Some(value) = read_str(db, key)? else {
         ctx.out.null();
         return Ok(());
     };
     let value = value.as_bytes().into_owned();
-    let expire = match opts.expire {
-        Some((kind, arg)) => Some((kind, expire_at(kind, arg, db.now_ms, "getex")?)),
-        None => None,
+    let expire = match option {
+        Some(ExpiryOption::Time(kind, arg)) => {
+            Some((kind, expire_at(kind, arg, db.now_ms, "getex")?))
+        }
+        _ => None,
     };
     ctx.out.bulk(&value);
     match expire {
         // An absolute time already past deletes the key.
-        Some((ExpireKind::AtSeconds | ExpireKind::AtMillis, at)) if at <= db.now_ms => {
+        Some((kind, at)) if kind.is_absolute() && at <= db.now_ms => {
             db.remove(key);
             db.modified(key, KeyEvent::DEL);
             db.log_effect(aof::command(&[b"DEL", key]));
@@ -313,7 +285,9 @@ fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             let at = aof::ms_arg(at);
             db.log_effect(aof::command(&[b"PEXPIREAT", key, at.as_bytes()]));
         }
-        None if opts.persist && db.persist(key) => db.modified(key, KeyEvent::PERSIST),
+        None if option == Some(ExpiryOption::Persist) && db.persist(key) => {
+            db.modified(key, KeyEvent::PERSIST)
+        }
         None => {}
     }
     Ok(())

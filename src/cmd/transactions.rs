@@ -4,9 +4,8 @@
 //! locks every shard and runs the whole queue under those locks, so no other
 //! client's command can interleave.
 
-use super::client::{ClientState, MultiState};
 use super::flags::*;
-use super::{bind_with, execute, CommandSpec, Ctx};
+use super::spec::{bind_with, ClientState, CommandSpec, Ctx, MultiState};
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -94,12 +93,16 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     ctx.out.array(state.queue.len());
     ctx.client.in_exec = true;
+    // The dispatcher's own path, reached through the table: the queued
+    // commands count, log and show in MONITOR as if sent alone.
+    let execute = ctx.registry.execute;
     for queued in &state.queue {
         let mut sub = Ctx {
             server: ctx.server,
             client: &mut *ctx.client,
             args: &queued.args,
             out: &mut *ctx.out,
+            registry: ctx.registry,
         };
         execute(queued.spec, &mut sub, Some(&mut *db));
     }

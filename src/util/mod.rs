@@ -61,3 +61,8 @@ pub fn os_error_text(e: &std::io::Error) -> String {
         None => text,
     }
 }
+
+/// `what: <strerror text>`, the form of the AOF's I/O error messages.
+pub fn io_error(what: &str, e: &std::io::Error) -> String {
+    format!("{what}: {}", os_error_text(e))
+}
