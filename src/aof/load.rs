@@ -496,6 +496,7 @@ fn run_command(
         registry: cmd::registry(),
     };
     let _ = (spec.handler)(&mut ctx, &mut view);
+    view.deliver_events(shared.keyspace.events());
     drop(view);
     out.buf.clear();
     Ok(())

@@ -62,6 +62,9 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     "    Crash the server as a bug would: bug report in the log, then abort.",
                     "ASSERT",
                     "    Crash the server through a failed assertion.",
+                    "KEYEVENTS <ON|OFF|GET>",
+                    "    Record every keyspace event from now on (ON), stop (OFF), or return and",
+                    "    clear what was recorded (GET): [db, class, event, key] each.",
                 ],
             );
         }
@@ -119,7 +122,8 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                     &key,
                     crate::types::Value::Str(crate::types::StrValue::from_bytes(&value)),
                 );
-                db.modified(&key);
+                // Redis reports only the key's creation (`new`).
+                db.modified(&key, crate::db::KeyEvent::NONE);
             }
             ctx.out.ok();
         }
@@ -169,6 +173,7 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             let one = ctx.args.len() - 1;
             assert_eq!(one, 2, "DEBUG ASSERT: 1 == 2 is false");
         }
+        (b"keyevents", 3) => super::keyevents::debug_keyevents(ctx, db)?,
         (b"log", 3) => {
             crate::warning!("DEBUG LOG: {}", args::lossy(&ctx.args[2]));
             ctx.out.ok();

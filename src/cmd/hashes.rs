@@ -5,12 +5,15 @@
 //! expired fields of the hash it touches (deleting the key when none are
 //! left), and active expiry reclaims them in the background. So unlike Redis
 //! 7.4, whose HLEN still counts expired fields not yet reclaimed, HLEN here
-//! always counts live fields only.
+//! always counts live fields only. The reclamation reports one `hexpired`
+//! event (then `del` if no field is left), as Redis does when a command
+//! finds the fields it asks for expired; Redis reports nothing for the
+//! expired fields a command does not look at.
 
 use super::args::{self, is, ExpireCondition, ExpireKind, ExpiryOption, ExpiryRules};
 use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
-use crate::db::DbView;
+use crate::db::{DbView, KeyEvent};
 use crate::error::{wrong_arity, CmdError, CmdResult, SYNTAX};
 use crate::types::hash::HashLimits;
 use crate::types::HashValue;
@@ -90,11 +93,10 @@ fn live_hash<'v>(
         if db.logging {
             db.log_side_effect(aof::hdel(key, &purged));
         }
+        db.modified(key, KeyEvent::HEXPIRED);
         if empty {
             db.remove(key);
-        }
-        db.modified(key);
-        if empty {
+            db.also(key, KeyEvent::DEL);
             return Ok(None);
         }
     }
@@ -114,19 +116,26 @@ fn live_hash_or_create<'v>(
     db.hash_or_create(key)
 }
 
-/// After a write: deletes the key if the hash is now empty, keeps the
-/// background reclamation informed of field TTLs, and records the change.
-fn finish_write(db: &mut DbView<'_>, key: &[u8]) {
+/// After a write: reports it (`event`), then [`tidy`].
+fn finish_write(db: &mut DbView<'_>, key: &[u8], event: KeyEvent) {
+    db.modified(key, event);
+    tidy(db, key);
+}
+
+/// After a reported write: deletes the key if the hash is now empty
+/// (reporting `del` as a further event of the write), or keeps the
+/// background reclamation informed of field TTLs.
+fn tidy(db: &mut DbView<'_>, key: &[u8]) {
     let (empty, has_ttls) = match db.get_hash(key) {
         Ok(Some(h)) => (h.is_empty(), h.has_field_ttls()),
         _ => (false, false),
     };
     if empty {
         db.remove(key);
+        db.also(key, KeyEvent::DEL);
     } else if has_ttls {
         db.track_hash_field_ttls(key);
     }
-    db.modified(key);
 }
 
 fn limits(ctx: &Ctx<'_>) -> HashLimits {
@@ -149,7 +158,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> Result<i64, CmdError> {
             added += 1;
         }
     }
-    finish_write(db, key);
+    finish_write(db, key, KeyEvent::HSET);
     Ok(added)
 }
 
@@ -174,7 +183,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     }
     hash.set(field, value, limits);
-    finish_write(db, key);
+    finish_write(db, key, KeyEvent::HSET);
     ctx.out.int(1);
     Ok(())
 }
@@ -253,7 +262,7 @@ fn hdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     };
     let removed = ctx.args[2..].iter().filter(|f| hash.remove(f)).count();
     if removed > 0 {
-        finish_write(db, key);
+        finish_write(db, key, KeyEvent::HDEL);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -294,7 +303,7 @@ fn hincrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut digits = Vec::with_capacity(20);
     crate::reply::push_i64(&mut digits, value);
     db.hash_or_create(key)?.set_keep_ttl(field, &digits, limits);
-    finish_write(db, key);
+    finish_write(db, key, KeyEvent::HINCRBY);
     ctx.out.int(value);
     Ok(())
 }
@@ -320,7 +329,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let hash = db.hash_or_create(key)?;
     hash.set_keep_ttl(field, &value, limits);
     let ttl = hash.field_expire_time(field);
-    finish_write(db, key);
+    finish_write(db, key, KeyEvent::HINCRBYFLOAT);
     // The sum is logged, not the increment (and HSET would drop the TTL).
     db.log_effect(aof::command(&[b"HSET", key, field, &value]));
     if let Some(when) = ttl {
@@ -618,7 +627,13 @@ fn hexpire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> 
         }
     }
     if changed {
-        finish_write(db, key);
+        // One event: `hdel` if a past time deleted any field.
+        let event = if deleted.is_empty() {
+            KeyEvent::HEXPIRE
+        } else {
+            KeyEvent::HDEL
+        };
+        finish_write(db, key, event);
         if !updated.is_empty() {
             log_field_expiry(db, key, when, &updated);
         }
@@ -730,7 +745,7 @@ fn hpersist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     if changed {
-        db.modified(key);
+        db.modified(key, KeyEvent::HPERSIST);
     }
     Ok(())
 }
@@ -763,7 +778,7 @@ fn hgetdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     if removed > 0 {
-        finish_write(db, key);
+        finish_write(db, key, KeyEvent::HDEL);
     }
     Ok(())
 }
@@ -872,7 +887,12 @@ fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     if changed {
-        finish_write(db, key);
+        let event = match expiry {
+            FieldExpiryOpt::At(when) if when <= now => KeyEvent::HDEL,
+            FieldExpiryOpt::At(_) => KeyEvent::HEXPIRE,
+            _ => KeyEvent::HPERSIST,
+        };
+        finish_write(db, key, event);
         match expiry {
             FieldExpiryOpt::At(when) if when <= now => log_hdel(db, key, &touched),
             FieldExpiryOpt::At(when) => log_field_expiry(db, key, when, &touched),
@@ -995,7 +1015,20 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             }
         }
     }
-    finish_write(db, key);
+    // `hset`, then what the expiry option did to the fields.
+    match expiry {
+        FieldExpiryOpt::At(when) => {
+            db.modified(key, KeyEvent::HSET);
+            let event = if when <= now {
+                KeyEvent::HDEL
+            } else {
+                KeyEvent::HEXPIRE
+            };
+            db.also(key, event);
+            tidy(db, key);
+        }
+        _ => finish_write(db, key, KeyEvent::HSET),
+    }
     // Logged without the condition (it held) and with an absolute time.
     let fields: Vec<Bytes> = pairs.chunks(2).map(|p| p[0].clone()).collect();
     match expiry {

@@ -5,7 +5,7 @@
 use super::args::{self, is, ExpireCondition, ExpireKind, Opts};
 use super::flags::*;
 use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
-use crate::db::{free_in_background, lru_clock, DbView};
+use crate::db::{free_in_background, lru_clock, DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, DB_INDEX, NO_SUCH_KEY, SYNTAX};
 use crate::types::{StrValue, Value};
 use crate::util::glob::glob_match;
@@ -86,7 +86,7 @@ fn delete_keys(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, lazy: bool) -> CmdResult 
     let mut n = 0;
     for key in &ctx.args[1..] {
         if let Some(value) = db.remove(key) {
-            db.modified(key);
+            db.modified(key, KeyEvent::DEL);
             n += 1;
             if lazy && free_effort(&value) > LAZYFREE_THRESHOLD {
                 free_in_background(value);
@@ -164,14 +164,16 @@ fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> C
         return Ok(());
     }
     if when <= db.now_ms {
+        // A time already past deletes the key: reported as `del`.
         db.remove(key);
+        db.modified(key, KeyEvent::DEL);
         db.log_effect(crate::aof::command(&[b"DEL", key]));
     } else {
         db.set_expire(key, when);
+        db.modified(key, KeyEvent::EXPIRE);
         let when = crate::aof::ms_arg(when);
         db.log_effect(crate::aof::command(&[b"PEXPIREAT", key, when.as_bytes()]));
     }
-    db.modified(key);
     ctx.out.int(1);
     Ok(())
 }
@@ -232,7 +234,7 @@ fn persist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
     let removed = db.exists(key) && db.persist(key);
     if removed {
-        db.modified(key);
+        db.modified(key, KeyEvent::PERSIST);
     }
     ctx.out.int(i64::from(removed));
     Ok(())
@@ -275,9 +277,10 @@ fn rename_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, nx: bool) -> CmdResult
             free_in_background(old);
         }
     }
+    // `new` for the destination, then `rename_from`, `rename_to`.
     put_with_expire(db, dst, value, expire);
-    db.modified(src);
-    db.modified(dst);
+    db.modified(src, KeyEvent::RENAME_FROM);
+    db.modified(dst, KeyEvent::RENAME_TO);
     if nx {
         ctx.out.int(1);
     } else {
@@ -355,7 +358,7 @@ fn copy(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             db.remove(dst);
         }
         put_with_expire(db, dst, value, expire);
-        db.modified(dst);
+        db.modified(dst, KeyEvent::COPY_TO);
         true
     });
     ctx.out.int(i64::from(copied));
@@ -377,11 +380,10 @@ fn move_cmd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    db.modified(key);
-    in_db(db, target, |db| {
-        put_with_expire(db, key, value, expire);
-        db.modified(key);
-    });
+    // `new` in the target database, then `move_from`, `move_to`.
+    in_db(db, target, |db| put_with_expire(db, key, value, expire));
+    db.modified(key, KeyEvent::MOVE_FROM);
+    in_db(db, target, |db| db.modified(key, KeyEvent::MOVE_TO));
     ctx.out.int(1);
     Ok(())
 }

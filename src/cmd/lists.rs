@@ -3,7 +3,7 @@
 use super::args::{self, is};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
-use crate::db::DbView;
+use crate::db::{DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use crate::types::list::{End, ListValue};
 use crate::types::Value;
@@ -63,10 +63,27 @@ fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
     }
 }
 
-/// Deletes `key` if its list became empty, and records the change.
-fn finish_write(db: &mut DbView<'_>, key: &[u8]) {
+/// Reports a change that may have emptied the list at `key` (`event`,
+/// then `del` if the key went with its last element).
+fn finish_write(db: &mut DbView<'_>, key: &[u8], event: KeyEvent) {
+    db.modified(key, event);
     db.remove_if_empty(key);
-    db.modified(key);
+}
+
+/// The event of a push at `end`.
+fn push_event(end: End) -> KeyEvent {
+    match end {
+        End::Head => KeyEvent::LPUSH,
+        End::Tail => KeyEvent::RPUSH,
+    }
+}
+
+/// The event of a pop at `end`.
+fn pop_event(end: End) -> KeyEvent {
+    match end {
+        End::Head => KeyEvent::LPOP,
+        End::Tail => KeyEvent::RPOP,
+    }
 }
 
 // ----- push -----
@@ -89,7 +106,7 @@ fn push(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End, only_existing: bool) -
         list.push(end, item, limits);
     }
     let len = list.len();
-    db.modified(key);
+    db.modified(key, push_event(end));
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -158,7 +175,7 @@ fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
             None => ctx.out.null(),
         },
     }
-    finish_write(db, key);
+    finish_write(db, key, pop_event(end));
     Ok(())
 }
 
@@ -322,7 +339,7 @@ fn lset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Err(crate::error::OUT_OF_RANGE);
     };
     list.set(index, &ctx.args[3], limits);
-    db.modified(key);
+    db.modified(key, KeyEvent::LSET);
     ctx.out.ok();
     Ok(())
 }
@@ -346,7 +363,7 @@ fn linsert(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     }
     let len = list.len();
-    db.modified(key);
+    db.modified(key, KeyEvent::LINSERT);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -360,7 +377,7 @@ fn lrem(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     };
     let removed = list.remove_matching(&ctx.args[3], count.unsigned_abs() as usize, count < 0);
     if removed > 0 {
-        finish_write(db, key);
+        finish_write(db, key, KeyEvent::LREM);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -382,7 +399,8 @@ fn ltrim(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             list.remove_front(from);
         }
     }
-    finish_write(db, key);
+    // Reported even when nothing was removed, as Redis does.
+    finish_write(db, key, KeyEvent::LTRIM);
     ctx.out.ok();
     Ok(())
 }
@@ -405,8 +423,8 @@ fn move_element(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, from: End, to: End) -> C
         return Ok(());
     };
     db.list_or_create(dst)?.push(to, &item, limits);
-    db.modified(dst);
-    finish_write(db, src);
+    db.modified(dst, push_event(to));
+    finish_write(db, src, pop_event(from));
     ctx.out.bulk(&item);
     Ok(())
 }
@@ -458,7 +476,7 @@ fn lmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(2);
         ctx.out.bulk(key);
         pop_range_reply(ctx, list, end, count);
-        finish_write(db, key);
+        finish_write(db, key, pop_event(end));
         return Ok(());
     }
     ctx.out.null_array();

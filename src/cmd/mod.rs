@@ -33,6 +33,7 @@ pub mod flags;
 pub mod hashes;
 pub mod info;
 pub mod introspect;
+pub mod keyevents;
 pub mod keys;
 pub mod keyspec;
 pub mod latency;
@@ -338,6 +339,9 @@ pub fn execute(
                     ctx.client.aof_offset = ctx.client.aof_offset.max(aof.appended());
                 }
             }
+            // The same for the keyspace events (of the whole transaction,
+            // for EXEC: the queued commands' views are this one).
+            view.deliver_events(keyspace.events());
             ctx.server.stats.record_view(view);
             // Under the command's locks: see `monitor_feed`.
             monitor::monitor_feed(ctx, spec);

@@ -161,7 +161,7 @@ fn restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if when.is_some_and(|t| t <= db.now_ms) {
         // Already expired: the key ends up deleted.
         if deleted {
-            db.modified(key);
+            db.modified(key, crate::db::KeyEvent::DEL);
         }
         db.log_effect(crate::aof::command(&[b"DEL", key]));
         ctx.out.ok();
@@ -178,7 +178,7 @@ fn restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if let Some(stamp) = db.access.restored_stamp(db.now_ms, idle, freq) {
         db.set_access_stamp(key, stamp);
     }
-    db.modified(key);
+    db.modified(key, crate::db::KeyEvent::RESTORE);
     if let (Some(t), false) = (when, absttl) {
         // Logged with the absolute time, as Redis propagates it.
         let mut args = ctx.args.to_vec();

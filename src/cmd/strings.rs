@@ -4,7 +4,7 @@ use super::args::{self, is, ExpireKind, ExpiryOption, ExpiryRules};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
-use crate::db::DbView;
+use crate::db::{DbView, KeyEvent};
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::types::{StrValue, Value};
 use crate::util::longdouble::{self, IncrError};
@@ -166,14 +166,17 @@ fn set_generic(
     } else {
         db.set(key, value);
     }
+    db.modified(key, KeyEvent::SET);
     if let Some(at) = expire {
+        // An expiry time already past is set too: the key expires at its
+        // next lookup, as in Redis 7.0.
         db.set_expire(key, at);
+        db.also(key, KeyEvent::EXPIRE);
         // A relative time would expire later on replay: log the instant.
         let at = aof::ms_arg(at);
         let value = &ctx.args[value_index];
         db.log_effect(aof::command(&[b"SET", key, value, b"PXAT", at.as_bytes()]));
     }
-    db.modified(key);
     Ok(true)
 }
 
@@ -230,7 +233,7 @@ fn getset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         None => ctx.out.null(),
     }
     db.set(key, Value::Str(StrValue::from_bytes(&ctx.args[2])));
-    db.modified(key);
+    db.modified(key, KeyEvent::SET);
     Ok(())
 }
 
@@ -244,7 +247,7 @@ fn getdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
     }
     db.remove(key);
-    db.modified(key);
+    db.modified(key, KeyEvent::DEL);
     Ok(())
 }
 
@@ -273,16 +276,18 @@ fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         // An absolute time already past deletes the key.
         Some((kind, at)) if kind.is_absolute() && at <= db.now_ms => {
             db.remove(key);
-            db.modified(key);
+            db.modified(key, KeyEvent::DEL);
             db.log_effect(aof::command(&[b"DEL", key]));
         }
         Some((_, at)) => {
             db.set_expire(key, at);
-            db.modified(key);
+            db.modified(key, KeyEvent::EXPIRE);
             let at = aof::ms_arg(at);
             db.log_effect(aof::command(&[b"PEXPIREAT", key, at.as_bytes()]));
         }
-        None if option == Some(ExpiryOption::Persist) && db.persist(key) => db.modified(key),
+        None if option == Some(ExpiryOption::Persist) && db.persist(key) => {
+            db.modified(key, KeyEvent::PERSIST)
+        }
         None => {}
     }
     Ok(())
@@ -311,7 +316,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, nx: bool) -> Result<bool
     }
     for pair in ctx.args[1..].chunks(2) {
         db.set(&pair[0], Value::Str(StrValue::from_bytes(&pair[1])));
-        db.modified(&pair[0]);
+        db.modified(&pair[0], KeyEvent::SET);
     }
     Ok(true)
 }
@@ -363,7 +368,7 @@ fn append(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             buf.len()
         }
     };
-    db.modified(key);
+    db.modified(key, KeyEvent::APPEND);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -441,7 +446,7 @@ fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     buf[offset..needed].copy_from_slice(value);
     let total = buf.len();
-    db.modified(key);
+    db.modified(key, KeyEvent::SETRANGE);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -468,7 +473,7 @@ fn incr_by(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, delta: i64) -> CmdResult {
             value
         }
     };
-    db.modified(key);
+    db.modified(key, KeyEvent::INCRBY);
     ctx.out.int(value);
     Ok(())
 }
@@ -504,7 +509,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         })?;
     // Stored as text, never as an integer, as Redis does.
     db.set_keep_ttl(key, Value::Str(StrValue::Bytes(result.as_slice().into())));
-    db.modified(key);
+    db.modified(key, KeyEvent::INCRBYFLOAT);
     // The sum is logged, not the increment: replaying the float arithmetic
     // is not guaranteed to give the same digits everywhere.
     db.log_effect(aof::command(&[b"SET", key, &result, b"KEEPTTL"]));

@@ -57,7 +57,9 @@ impl Keyspace {
     /// Deletes up to a bounded number of expired keys; returns how many were
     /// deleted. Called from the server's periodic task (Redis's active expire
     /// cycle): each shard is locked only briefly, for passes of `sample`
-    /// keys per database. Deletions are logged to `aof` when it is on.
+    /// keys per database. Deletions are logged to `aof` when it is on, and
+    /// reported as keyspace events (`expired`; `hexpired`, then `del` for a
+    /// hash left empty) to the event sink before the shard's lock drops.
     pub fn active_expire_cycle(
         &self,
         now_ms: i64,
@@ -73,6 +75,17 @@ impl Keyspace {
                 break;
             };
             let shard = &mut *shard;
+            let wanted = self.events.wanted();
+            let mut events: Vec<Recorded> = Vec::new();
+            let mut report = |db: usize, key: &[u8], event: KeyEvent| {
+                if wanted & event.class != 0 {
+                    events.push(Recorded {
+                        db,
+                        event,
+                        key: key.into(),
+                    });
+                }
+            };
             for db_index in 0..shard.dbs.len() {
                 if !shard.dbs[db_index].hash_ttl_keys.is_empty() {
                     for (key, fields, emptied) in
@@ -82,6 +95,10 @@ impl Keyspace {
                         if aof.is_logging() {
                             let args = crate::aof::hdel(&key, &fields);
                             aof.append(&[crate::aof::Effect { db: db_index, args }]);
+                        }
+                        report(db_index, &key, KeyEvent::HEXPIRED);
+                        if emptied {
+                            report(db_index, &key, KeyEvent::DEL);
                         }
                         deleted += u64::from(emptied);
                     }
@@ -115,6 +132,7 @@ impl Keyspace {
                             let args = crate::aof::command(&[b"DEL", &key]);
                             aof.append(&[crate::aof::Effect { db: db_index, args }]);
                         }
+                        report(db_index, &key, KeyEvent::EXPIRED);
                         deleted += 1;
                     }
                     // Keep going in this db while a quarter or more of the
@@ -123,6 +141,10 @@ impl Keyspace {
                         break;
                     }
                 }
+            }
+            if !events.is_empty() {
+                // Still under the shard's lock.
+                self.events.deliver(&mut events);
             }
             if std::time::Instant::now() >= deadline {
                 break;

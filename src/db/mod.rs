@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod access;
+mod event;
 mod expire;
 mod lazyfree;
 mod shard;
@@ -47,6 +48,7 @@ mod view;
 mod watch;
 
 pub use access::*;
+pub use event::*;
 pub use lazyfree::*;
 pub use shard::*;
 pub use snapshot::*;
@@ -88,6 +90,8 @@ pub struct Keyspace {
     /// Long commands that hold every shard enter through it (see
     /// [`crate::gate`]).
     gate: ExclusiveGate,
+    /// Where the keyspace events of every change go.
+    events: EventSink,
 }
 
 /// A view holding every shard for a long command, with the exclusive gate
@@ -120,12 +124,18 @@ impl Keyspace {
                 .collect(),
             num_dbs,
             gate: ExclusiveGate::default(),
+            events: EventSink::default(),
         }
     }
 
     /// The gate long commands enter through.
     pub fn gate(&self) -> &ExclusiveGate {
         &self.gate
+    }
+
+    /// The sink of the keyspace events.
+    pub fn events(&self) -> &EventSink {
+        &self.events
     }
 
     /// Locks every shard for a long command, closing the gate first; `None`
@@ -175,6 +185,9 @@ impl Keyspace {
             view.guards[i] = Some(guard);
             bits &= bits - 1;
         }
+        // Read under the locks: a consumer that starts under every lock
+        // sees all the events of the commands that lock after it.
+        view.event_mask = self.events.wanted();
         true
     }
 
@@ -207,6 +220,7 @@ impl Keyspace {
             view.guards[i] = Some(self.shards[i].lock());
             bits &= bits - 1;
         }
+        view.event_mask = self.events.wanted();
         view
     }
 
@@ -270,6 +284,98 @@ mod tests {
         if let Some(when) = expire_at {
             v.set_expire(key, when);
         }
+    }
+
+    /// The events `ks` recorded since the last call, as (db, name, key).
+    fn recorded(ks: &Keyspace) -> Vec<(usize, &'static str, String)> {
+        ks.events()
+            .take_recorded()
+            .unwrap_or_default()
+            .events
+            .into_iter()
+            .map(|r| {
+                (
+                    r.db,
+                    r.event.name,
+                    String::from_utf8_lossy(&r.key).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn views_record_events_only_when_wanted_and_in_order() {
+        let ks = Keyspace::new(2);
+        let string = |s: &[u8]| Value::Str(StrValue::from_bytes(s));
+        {
+            // Nobody wants events: nothing is recorded.
+            let mut v = ks.lock_all(0, 1_000);
+            v.set(b"quiet", string(b"v"));
+            v.modified(b"quiet", KeyEvent::SET);
+            assert!(v.events.is_empty());
+        }
+        ks.events().start_recording();
+        {
+            let mut v = ks.lock_all(0, 1_000);
+            v.set(b"a", string(b"1"));
+            v.modified(b"a", KeyEvent::SET);
+            v.set(b"a", string(b"2"));
+            v.modified(b"a", KeyEvent::SET);
+            v.set_expire(b"a", 1_500);
+            v.also(b"a", KeyEvent::EXPIRE);
+            assert_eq!(v.dirty, 2, "one change per modified, none per also");
+            v.list_or_create(b"l").map(|_| ()).expect("a list");
+            v.db = 1;
+            v.hash_or_create(b"h").map(|_| ()).expect("a hash");
+            v.modified(b"h", KeyEvent::NONE);
+            v.deliver_events(ks.events());
+        }
+        assert_eq!(
+            recorded(&ks),
+            [
+                (0, "new", "a".into()),
+                (0, "set", "a".into()),
+                (0, "set", "a".into()),
+                (0, "expire", "a".into()),
+                (0, "new", "l".into()),
+                (1, "new", "h".into()),
+            ]
+        );
+        {
+            // Past its time: a lookup expires it, a SET over it too.
+            let mut v = ks.lock_all(0, 2_000);
+            v.set(b"b", string(b"1"));
+            v.set_expire(b"b", 1_500);
+            assert!(v.get(b"a").is_none());
+            v.set(b"b", string(b"2"));
+            v.deliver_events(ks.events());
+            assert!(v.events.is_empty());
+        }
+        assert_eq!(
+            recorded(&ks),
+            [
+                (0, "new", "b".into()),
+                (0, "expired", "a".into()),
+                (0, "expired", "b".into()),
+                (0, "new", "b".into()),
+            ]
+        );
+        ks.events().stop_recording();
+        let mut v = ks.lock_all(0, 2_000);
+        v.set(b"c", string(b"1"));
+        assert!(v.events.is_empty());
+    }
+
+    #[test]
+    fn active_expiry_reports_expired_keys() {
+        let ks = Keyspace::new(1);
+        put(&ks, 0, b"gone", Some(1_500));
+        put(&ks, 0, b"kept", Some(9_000));
+        ks.events().start_recording();
+        let aof = crate::aof::Aof::default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        assert_eq!(ks.active_expire_cycle(2_000, deadline, 20, &aof), 1);
+        assert_eq!(recorded(&ks), [(0, "expired", "gone".into())]);
     }
 
     #[test]

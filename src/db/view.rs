@@ -36,6 +36,12 @@ pub struct DbView<'a> {
     /// looks the key up.
     lfu_touched: [u64; 4],
     lfu_touched_len: usize,
+    /// The event classes someone wants, copied from the sink when the view
+    /// locked: events of other classes are not recorded.
+    pub(super) event_mask: u32,
+    /// The events of the command (or transaction) so far, in order, until
+    /// [`DbView::deliver_events`] hands them to the sink.
+    pub(super) events: EventList,
 }
 
 impl DbView<'_> {
@@ -56,6 +62,40 @@ impl DbView<'_> {
             effect_logged: false,
             lfu_touched: [0; 4],
             lfu_touched_len: 0,
+            event_mask: 0,
+            events: EventList::default(),
+        }
+    }
+}
+
+impl DbView<'_> {
+    /// Hands the events recorded so far to `sink`, in order. Whoever runs
+    /// commands on a view calls it before the view (and so its locks) goes:
+    /// consumers then see the events of any one key in the order the
+    /// changes happened. One branch when nothing was recorded.
+    #[inline]
+    pub fn deliver_events(&mut self, sink: &EventSink) {
+        if !self.events.is_empty() {
+            self.hand_over(sink);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self, sink: &EventSink) {
+        sink.deliver(&mut self.events.take());
+    }
+}
+
+/// Debug builds check that no recorded event is dropped undelivered (a
+/// view that ran commands without [`DbView::deliver_events`]). Release
+/// builds leave the view without a destructor of its own: it is built and
+/// dropped for every command.
+#[cfg(debug_assertions)]
+impl Drop for DbView<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            debug_assert!(self.events.is_empty(), "keyspace events never delivered");
         }
     }
 }
@@ -97,12 +137,23 @@ macro_rules! typed_accessors {
                 }
             };
             self.shard(hash).dbs[db].preserve_for_insert(hash);
-            let entry = self.shard(hash).dbs[db]
-                .keys
-                .get_or_insert_with(hash, key, || Entry {
-                    value: Value::$variant(Default::default()),
-                    lru: access.new_stamp(now),
-                });
+            let mut created = false;
+            let mask = self.event_mask;
+            // Borrows the shard and the event list apart, so the entry
+            // stays borrowed while a creation is recorded.
+            let entry = match self.guards[shard_of(hash)].as_deref_mut() {
+                Some(shard) => shard.dbs[db].keys.get_or_insert_with(hash, key, || {
+                    created = true;
+                    Entry {
+                        value: Value::$variant(Default::default()),
+                        lru: access.new_stamp(now),
+                    }
+                }),
+                None => unreachable!("the shard was locked above"),
+            };
+            if created && mask & KeyEvent::NEW.class != 0 {
+                record_new(&mut self.events, db, key);
+            }
             if touch {
                 entry.lru = access.touched(entry.lru, now);
             }
@@ -112,6 +163,18 @@ macro_rules! typed_accessors {
             }
         }
     };
+}
+
+/// Records the creation of `key` in `db` (for accessors that hold a borrow
+/// of the shard meanwhile).
+#[cold]
+#[inline(never)]
+fn record_new(events: &mut EventList, db: usize, key: &[u8]) {
+    events.push(Recorded {
+        db,
+        event: KeyEvent::NEW,
+        key: key.into(),
+    });
 }
 
 impl<'a> DbView<'a> {
@@ -151,6 +214,7 @@ impl<'a> DbView<'a> {
                 if self.logging {
                     self.log_side_effect(crate::aof::command(&[b"DEL", key]));
                 }
+                self.record(key, KeyEvent::EXPIRED);
                 true
             }
             _ => false,
@@ -318,17 +382,38 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// Stores `value` at `key`, discarding any previous value and TTL.
+    /// Stores `value` at `key`, discarding any previous value and TTL. A
+    /// key it replaces that was past its time counts as expired first, as
+    /// a write lookup would have found it (MSET does no lookup of its own).
     pub fn set(&mut self, key: &[u8], value: Value) {
         let hash = hash_key(key);
         let lru = self.overwrite_stamp(hash, key);
-        let db = self.db;
+        let (db, now) = (self.db, self.now_ms);
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        sdb.keys.insert(hash, key, Entry { value, lru });
+        let old = sdb.keys.insert(hash, key, Entry { value, lru });
+        let mut stale = false;
         if !sdb.expires.is_empty() {
-            sdb.expires.remove(hash, key);
+            stale = old.is_some() && sdb.expires.remove(hash, key).is_some_and(|t| t <= now);
         }
+        if stale {
+            self.expired_in_place(key);
+        }
+        if old.is_none() || stale {
+            self.created(key);
+        }
+    }
+
+    /// What [`DbView::expire_if_needed`] does for a key that [`DbView::set`]
+    /// has just replaced because it was past its time.
+    #[cold]
+    #[inline(never)]
+    fn expired_in_place(&mut self, key: &[u8]) {
+        self.expired += 1;
+        if self.logging {
+            self.log_side_effect(crate::aof::command(&[b"DEL", key]));
+        }
+        self.record(key, KeyEvent::EXPIRED);
     }
 
     /// Stores `value` at `key`, keeping the key's TTL if it exists.
@@ -339,7 +424,9 @@ impl<'a> DbView<'a> {
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        sdb.keys.insert(hash, key, Entry { value, lru });
+        if sdb.keys.insert(hash, key, Entry { value, lru }).is_none() {
+            self.created(key);
+        }
     }
 
     /// Removes `key`; returns its value if it existed (and had not expired).
@@ -353,7 +440,9 @@ impl<'a> DbView<'a> {
     }
 
     /// Removes `key` if it holds an empty hash or list (Redis deletes a
-    /// container when its last element goes). Returns true if removed.
+    /// container when its last element goes) and reports the deletion
+    /// (`del`, a further event of the change that emptied it, which the
+    /// caller reported first). Returns true if removed.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
@@ -362,6 +451,7 @@ impl<'a> DbView<'a> {
         };
         if empty {
             self.remove(key);
+            self.also(key, KeyEvent::DEL);
         }
         empty
     }
@@ -408,13 +498,58 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// Records that `key` was modified: fails the transactions watching it
-    /// and counts a change.
-    pub fn modified(&mut self, key: &[u8]) {
+    /// Reports a change to `key` in the current database: `event` says
+    /// what happened, in Redis's terms. The one way a command reports a
+    /// change, and everything a change drives follows from it: it fails the
+    /// transactions watching the key, counts a change (`dirty`: the `save`
+    /// rules, INFO, and whether `cmd::execute` logs a write command to the
+    /// AOF), and records the event if some consumer wants its class. A
+    /// change that is several events (RENAME, an LPOP that empties the
+    /// list) reports its first event here and the others of the same key
+    /// with [`DbView::also`], in Redis's order; a change to several keys
+    /// (RENAME, MOVE, LMOVE) reports each key here.
+    #[inline]
+    pub fn modified(&mut self, key: &[u8], event: KeyEvent) {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).touch_watchers(db, key);
         self.dirty += 1;
+        self.record(key, event);
+    }
+
+    /// Reports a further event of the change to `key` that
+    /// [`DbView::modified`] just reported (SET's `expire` after `set`, the
+    /// `del` of a list its pop emptied): the watchers were failed and the
+    /// change counted already, so this only records the event.
+    #[inline]
+    pub fn also(&mut self, key: &[u8], event: KeyEvent) {
+        self.record(key, event);
+    }
+
+    /// Records `event` on `key` in the current database if some consumer
+    /// wants its class: one predictable branch when none does.
+    #[inline]
+    fn record(&mut self, key: &[u8], event: KeyEvent) {
+        if self.event_mask & event.class != 0 {
+            self.push_event(key, event);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_event(&mut self, key: &[u8], event: KeyEvent) {
+        self.events.push(Recorded {
+            db: self.db,
+            event,
+            key: key.into(),
+        });
+    }
+
+    /// Records that `key` was just created (`new`, before the creating
+    /// command's own event, as Redis's `dbAdd` reports it).
+    #[inline]
+    fn created(&mut self, key: &[u8]) {
+        self.record(key, KeyEvent::NEW);
     }
 
     /// Registers `flag` as watching `key` in the current database.
@@ -502,6 +637,8 @@ impl<'a> DbView<'a> {
     /// One step of SCAN over database `db`: visits buckets from `cursor`
     /// until at least `count` keys were seen (or ten times as many buckets
     /// were visited), calling `f` for every live key. Returns the next cursor.
+    /// Keys found past their time are deleted afterwards, in the order seen,
+    /// as Redis 7.0's SCAN expires the keys it comes across.
     ///
     /// The cursor packs the shard index in its low bits and the shard's
     /// dictionary cursor above them.
@@ -519,7 +656,8 @@ impl<'a> DbView<'a> {
         let mut seen = 0usize;
         let mut steps = 0usize;
         let max_steps = count.saturating_mul(10).max(1);
-        loop {
+        let mut stale: Vec<Box<[u8]>> = Vec::new();
+        let next = loop {
             let shard = self.guards[shard_idx]
                 .as_deref()
                 .expect("SCAN runs with every shard locked");
@@ -529,7 +667,9 @@ impl<'a> DbView<'a> {
                 let h = hash_key(k);
                 let expired = !sdb.expires.is_empty()
                     && sdb.expires.get(h, k).is_some_and(|&when| when <= now);
-                if !expired {
+                if expired {
+                    stale.push(k.into());
+                } else {
                     f(k, &v.value);
                 }
             });
@@ -540,13 +680,21 @@ impl<'a> DbView<'a> {
             if dict_cursor == 0 {
                 shard_idx += 1;
                 if shard_idx == SHARD_COUNT {
-                    return 0;
+                    break 0;
                 }
             }
             if seen >= count || steps >= max_steps {
-                return (dict_cursor << shard_bits) | shard_idx as u64;
+                break (dict_cursor << shard_bits) | shard_idx as u64;
             }
+        };
+        if !stale.is_empty() {
+            let saved = std::mem::replace(&mut self.db, db);
+            for key in stale {
+                self.expire_if_needed(hash_key(&key), &key);
+            }
+            self.db = saved;
         }
+        next
     }
 
     /// Starts a background save of every database at this instant

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod dataset;
+pub mod keyevents;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
