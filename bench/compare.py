@@ -80,13 +80,6 @@ def run_benchmark(port, args, clients, requests, pipeline):
     raise RuntimeError(f"no result in redis-benchmark output: {out!r}")
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
 
@@ -149,10 +142,10 @@ def main():
                 for label, args in commands:
                     for name in order:
                         pid = servers[name].proc.pid
-                        before = cpu_seconds(pid)
+                        before = common.cpu_seconds(pid)
                         rps = run_benchmark(servers[name].port, args,
                                             opts.clients, n, mode)
-                        cpu_us = (cpu_seconds(pid) - before) * 1e6 / n
+                        cpu_us = (common.cpu_seconds(pid) - before) * 1e6 / n
                         results[mode][label][name].append((rps, cpu_us))
                     common.log(f"P={mode} round {rnd + 1} {label}: " + ", ".join(
                         f"{name} {results[mode][label][name][-1][0]}" for name in names))
@@ -161,10 +154,10 @@ def main():
         for rnd in range(opts.rounds if opts.server_bound_requests else 0):
             order = names if rnd % 2 == 0 else names[::-1]
             for name in order:
-                before, t0 = cpu_seconds(servers[name].proc.pid), time.time()
+                before, t0 = common.cpu_seconds(servers[name].proc.pid), time.time()
                 rps = run_benchmark(servers[name].port, SERVER_BOUND[1],
                                     opts.clients, opts.server_bound_requests, 1)
-                used = (cpu_seconds(servers[name].proc.pid) - before) / (time.time() - t0)
+                used = (common.cpu_seconds(servers[name].proc.pid) - before) / (time.time() - t0)
                 bound[name].append((rps, used))
                 common.log(f"server-bound round {rnd + 1} {name}: {rps} ops/s, "
                            f"{used:.2f} cores")

@@ -26,13 +26,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def paced_client(port, rate, seconds, start_at, out):
     """Sends GETs at `rate` per second from one connection, each waiting
     for its reply; reports the count and the latencies (µs)."""
@@ -81,9 +74,9 @@ def run_load(server, rate, seconds, connections):
         p.start()
     while time.time() < start_at:
         time.sleep(0.001)
-    cpu0 = cpu_seconds(server.pid)
+    cpu0 = common.cpu_seconds(server.pid)
     results = [queue.get(timeout=seconds + 30) for _ in procs]
-    cpu1 = cpu_seconds(server.pid)
+    cpu1 = common.cpu_seconds(server.pid)
     for p in procs:
         p.join()
     requests = sum(r[0] for r in results)
@@ -98,9 +91,9 @@ def idle_cpu(server, seconds, connections):
     socks = [socket.create_connection(("127.0.0.1", server.port))
              for _ in range(connections)]
     time.sleep(0.5)
-    cpu0 = cpu_seconds(server.pid)
+    cpu0 = common.cpu_seconds(server.pid)
     time.sleep(seconds)
-    cpu1 = cpu_seconds(server.pid)
+    cpu1 = common.cpu_seconds(server.pid)
     for s in socks:
         s.close()
     return cpu1 - cpu0

@@ -146,9 +146,8 @@ pub async fn serve(
                     // hold on every shard) waits here without blocking the
                     // worker; the replies so far go out first.
                     while let Dispatched::Held(wait) = dispatch(shared, client, &args, out) {
-                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
                         if out.buf.len() > output.sent
-                            && flushing
+                            && Flush::new(shared, socket, &info, client.aof_offset)
                                 .run(out, output, Drain::AsLimitsAllow)
                                 .await
                                 .is_err()
@@ -173,13 +172,13 @@ pub async fn serve(
                     }
                     parser.recycle(args);
                     if client.close_after_reply {
-                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
-                        let _ = flushing.run(out, output, Drain::All).await;
+                        let _ = Flush::new(shared, socket, &info, client.aof_offset)
+                            .run(out, output, Drain::All)
+                            .await;
                         return Served::Closed;
                     }
                     if out.buf.len() >= output.flush_at {
-                        let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
-                        if flushing
+                        if Flush::new(shared, socket, &info, client.aof_offset)
                             .run(out, output, Drain::AsLimitsAllow)
                             .await
                             .is_err()
@@ -205,21 +204,20 @@ pub async fn serve(
                     out.error_bytes(&e.reply_bytes());
                     shared.stats.record_error("ERR");
                     crate::verbose!("Protocol error from client id={}: {}", info.id, e.0);
-                    let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
-                    let _ = flushing.run(out, output, Drain::All).await;
+                    let _ = Flush::new(shared, socket, &info, client.aof_offset)
+                        .run(out, output, Drain::All)
+                        .await;
                     return Served::Closed;
                 }
             }
         }
-        if out.buf.len() > output.sent {
-            let mut flushing = Flush::new(shared, socket, &info, client.aof_offset);
-            if flushing
+        if out.buf.len() > output.sent
+            && Flush::new(shared, socket, &info, client.aof_offset)
                 .run(out, output, Drain::AsLimitsAllow)
                 .await
                 .is_err()
-            {
-                return Served::Closed;
-            }
+        {
+            return Served::Closed;
         }
         if inbuf.len() > shared.hot.query_buffer_limit.load(Ordering::Relaxed) {
             crate::warning!(

@@ -423,8 +423,10 @@ impl Workers {
 fn next_poll_cap(cap: u64, max_us: u64, polled_ns: u64, budget_ns: u64) -> u64 {
     if polled_ns > budget_ns {
         cap / 2
-    } else if polled_ns < budget_ns / 2 {
-        (cap * 2).clamp(1, max_us.max(1)).min(max_us)
+    } else if polled_ns < budget_ns / 2 && max_us > 0 {
+        cap.saturating_mul(2).clamp(1, max_us)
+    } else if max_us == 0 {
+        0
     } else {
         cap
     }

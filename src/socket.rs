@@ -20,7 +20,7 @@
 
 use bytes::{BufMut, BytesMut};
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
@@ -79,50 +79,6 @@ impl ClientSocket {
         }
     }
 
-    /// Writes all of `data`, waiting for room only when the kernel buffer
-    /// is full.
-    pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
-        // Registered for writability only while a write waits for room.
-        let mut room: Option<AsyncFd<OwnedFd>> = None;
-        while !data.is_empty() {
-            let mut stream: &std::net::TcpStream = self.fd.get_ref();
-            match stream.write(data) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let waiter = match room.take() {
-                        Some(w) => w,
-                        None => {
-                            let dup = self.fd.get_ref().as_fd().try_clone_to_owned()?;
-                            // SAFETY: the duplicate is owned by the
-                            // AsyncFd and stays open until it drops.
-                            unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
-                                .map_err(io::Error::from)?
-                        }
-                    };
-                    let mut guard = waiter.writable().await?;
-                    // Only clear when the socket is still full, so an
-                    // event that arrived meanwhile is not lost.
-                    match guard.try_io(|_| {
-                        let mut stream: &std::net::TcpStream = self.fd.get_ref();
-                        stream.write(data)
-                    }) {
-                        Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                        Ok(Ok(n)) => data = &data[n..],
-                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Ok(Err(e)) => return Err(e),
-                        Err(_would_block) => {}
-                    }
-                    drop(guard);
-                    room = Some(waiter);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
     /// Writes as much of `data` as the kernel takes now, without waiting;
     /// returns how much that was (less than `data.len()` when its buffer is
     /// full, after which [`ClientSocket::writable`] waits for room).
@@ -143,7 +99,8 @@ impl ClientSocket {
 
     /// Waits until the socket has room for writing. Cancel-safe.
     pub async fn writable(&self) -> io::Result<()> {
-        // Registered for writability only while waiting, as in `write_all`.
+        // Registered for writability only while waiting (see the module
+        // docs).
         let dup = self.fd.get_ref().as_fd().try_clone_to_owned()?;
         // SAFETY: the duplicate is owned by the AsyncFd and stays open
         // until it drops.
