@@ -165,6 +165,10 @@ pub struct HotConfig {
     pub hash_max_value: AtomicUsize,
     /// `list-max-listpack-size`
     pub list_max_size: AtomicI64,
+    /// `zset-max-listpack-entries`
+    pub zset_max_entries: AtomicUsize,
+    /// `zset-max-listpack-value`
+    pub zset_max_value: AtomicUsize,
     /// `proto-max-bulk-len`
     pub proto_max_bulk_len: AtomicUsize,
     /// `client-query-buffer-limit`
@@ -208,6 +212,8 @@ impl HotConfig {
             hash_max_entries: AtomicUsize::new(0),
             hash_max_value: AtomicUsize::new(0),
             list_max_size: AtomicI64::new(0),
+            zset_max_entries: AtomicUsize::new(128),
+            zset_max_value: AtomicUsize::new(64),
             proto_max_bulk_len: AtomicUsize::new(0),
             query_buffer_limit: AtomicUsize::new(0),
             maxclients: AtomicUsize::new(0),
@@ -238,6 +244,10 @@ impl HotConfig {
         self.hash_max_value
             .store(c.int("hash-max-listpack-value") as usize, r);
         self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        self.zset_max_entries
+            .store(c.int("zset-max-listpack-entries") as usize, r);
+        self.zset_max_value
+            .store(c.int("zset-max-listpack-value") as usize, r);
         self.proto_max_bulk_len
             .store(c.int("proto-max-bulk-len") as usize, r);
         self.query_buffer_limit
@@ -313,6 +323,14 @@ impl HotConfig {
         HashLimits {
             max_entries: self.hash_max_entries.load(Ordering::Relaxed),
             max_value: self.hash_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sorted set encoding thresholds.
+    pub fn zset_limits(&self) -> crate::types::zset::ZSetLimits {
+        crate::types::zset::ZSetLimits {
+            max_entries: self.zset_max_entries.load(Ordering::Relaxed),
+            max_value: self.zset_max_value.load(Ordering::Relaxed),
         }
     }
 

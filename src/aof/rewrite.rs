@@ -411,6 +411,21 @@ pub fn value_commands(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: O
                 encode_command(out, &args);
             }
         }
+        Value::ZSet(z) => {
+            let pairs = z.pairs();
+            for part in pairs.chunks(ITEMS_PER_COMMAND) {
+                let scores: Vec<String> = part
+                    .iter()
+                    .map(|(_, s)| crate::util::numfmt::format_double(*s))
+                    .collect();
+                let mut args: Vec<&[u8]> = vec![b"ZADD", key];
+                for ((m, _), s) in part.iter().zip(&scores) {
+                    args.push(s.as_bytes());
+                    args.push(m);
+                }
+                encode_command(out, &args);
+            }
+        }
         Value::Hash(hash) => {
             let pairs: Vec<(&[u8], &[u8])> = hash.iter().collect();
             for part in pairs.chunks(ITEMS_PER_COMMAND) {

@@ -374,6 +374,11 @@ fn value_digest(v: &crate::types::Value) -> [u64; 3] {
                 }
                 h.write_u64(acc);
             }
+            Value::ZSet(z) => z.walk(0, false, |m, s| {
+                h.write(m);
+                h.write(crate::util::numfmt::format_double(s).as_bytes());
+                true
+            }),
         }
         *o = h.finish();
     }

@@ -211,6 +211,32 @@ impl KeyEvent {
     /// Fields found past their time and deleted (Redis 7.4 reports it in
     /// the hash class, not `x`).
     pub const HEXPIRED: KeyEvent = KeyEvent::new(class::HASH, "hexpired");
+
+    // ----- sorted sets -----
+    /// ZADD (without INCR) adding or updating members.
+    pub const ZADD: KeyEvent = KeyEvent::new(class::ZSET, "zadd");
+    /// ZINCRBY, ZADD INCR.
+    pub const ZINCR: KeyEvent = KeyEvent::new(class::ZSET, "zincr");
+    /// ZREM.
+    pub const ZREM: KeyEvent = KeyEvent::new(class::ZSET, "zrem");
+    /// ZREMRANGEBYSCORE.
+    pub const ZREMRANGEBYSCORE: KeyEvent = KeyEvent::new(class::ZSET, "zremrangebyscore");
+    /// ZREMRANGEBYRANK.
+    pub const ZREMRANGEBYRANK: KeyEvent = KeyEvent::new(class::ZSET, "zremrangebyrank");
+    /// ZREMRANGEBYLEX.
+    pub const ZREMRANGEBYLEX: KeyEvent = KeyEvent::new(class::ZSET, "zremrangebylex");
+    /// ZPOPMIN, ZMPOP MIN.
+    pub const ZPOPMIN: KeyEvent = KeyEvent::new(class::ZSET, "zpopmin");
+    /// ZPOPMAX, ZMPOP MAX.
+    pub const ZPOPMAX: KeyEvent = KeyEvent::new(class::ZSET, "zpopmax");
+    /// ZUNIONSTORE.
+    pub const ZUNIONSTORE: KeyEvent = KeyEvent::new(class::ZSET, "zunionstore");
+    /// ZINTERSTORE.
+    pub const ZINTERSTORE: KeyEvent = KeyEvent::new(class::ZSET, "zinterstore");
+    /// ZDIFFSTORE.
+    pub const ZDIFFSTORE: KeyEvent = KeyEvent::new(class::ZSET, "zdiffstore");
+    /// ZRANGESTORE.
+    pub const ZRANGESTORE: KeyEvent = KeyEvent::new(class::ZSET, "zrangestore");
 }
 
 /// An event that happened: where, what, to which key.

@@ -9,7 +9,8 @@ use super::{crc64, listpack, lzf, opcodes, types, RdbError, MAX_READ_VERSION};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
 use crate::types::listpack::Listpack;
-use crate::types::{HashValue, ListValue, StrValue, Value};
+use crate::types::zset::ZSetLimits;
+use crate::types::{HashValue, ListValue, StrValue, Value, ZSetValue};
 use std::io::Read;
 
 /// LZF output is at most this many times its input (a 3-byte back
@@ -23,6 +24,8 @@ pub struct Limits {
     pub hash: HashLimits,
     /// List node sizes.
     pub list: ListLimits,
+    /// Sorted set conversion thresholds.
+    pub zset: ZSetLimits,
 }
 
 type Result<T> = std::result::Result<T, RdbError>;
@@ -234,6 +237,11 @@ impl<R: Read> Decoder<R> {
                 self.ms_time()?;
                 Value::Hash(self.hash_listpack(limits.hash, 3)?)
             }
+            types::ZSET | types::ZSET_2 => Value::ZSet(self.zset_pairs(limits.zset, t)?),
+            types::ZSET_LISTPACK => {
+                let blob = self.string()?;
+                Value::ZSet(zset_from_listpack(&blob, limits.zset)?)
+            }
             other => {
                 return Err(RdbError::new(match types::unsupported_name(other) {
                     Some(name) => {
@@ -245,6 +253,7 @@ impl<R: Read> Decoder<R> {
         };
         Ok(match value {
             Value::List(l) if l.is_empty() => None,
+            Value::ZSet(z) if z.is_empty() => None,
             Value::Hash(mut h) => {
                 h.purge_expired(now_ms);
                 (!h.is_empty()).then_some(Value::Hash(h))
@@ -300,6 +309,44 @@ impl<R: Read> Decoder<R> {
         Ok(h)
     }
 
+    /// A sorted set as pairs: ZSET_2 with binary doubles, the old ZSET
+    /// with scores as short strings.
+    fn zset_pairs(&mut self, limits: ZSetLimits, t: u8) -> Result<ZSetValue> {
+        let n = self.length()?;
+        // Each pair takes at least two bytes: a count beyond the data
+        // left is corrupt, and nothing is reserved from it.
+        if n > self.remaining() {
+            return Err(RdbError::new(
+                "a sorted set claims more members than the data holds",
+            ));
+        }
+        let mut z = ZSetValue::with_hint(n as usize, 0, limits);
+        for _ in 0..n {
+            let member = self.string()?;
+            let score = if t == types::ZSET_2 {
+                f64::from_le_bytes(self.array()?)
+            } else {
+                let len = self.array::<1>()?[0];
+                match len {
+                    253 => f64::NAN,
+                    254 => f64::INFINITY,
+                    255 => f64::NEG_INFINITY,
+                    n => {
+                        let text = self.bytes(u64::from(n))?;
+                        parse_score_text(&text)?
+                    }
+                }
+            };
+            if score.is_nan() {
+                return Err(RdbError::new("a sorted set score is not a number"));
+            }
+            if !z.set(&member, score, limits) {
+                return Err(RdbError::new("duplicate sorted set members"));
+            }
+        }
+        Ok(z)
+    }
+
     fn hash_listpack(&mut self, limits: HashLimits, tuple: usize) -> Result<HashValue> {
         let blob = self.string()?;
         hash_from_listpack(&blob, limits, tuple)
@@ -341,6 +388,39 @@ pub fn hash_from_listpack(blob: &[u8], limits: HashLimits, tuple: usize) -> Resu
         }
         Ok(h)
     }
+}
+
+/// A score written as text (in a listpack or an old ZSET record).
+fn parse_score_text(text: &[u8]) -> Result<f64> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| !v.is_nan())
+        .ok_or_else(|| RdbError::new("invalid sorted set score"))
+}
+
+/// Builds a sorted set from a listpack of alternating members and
+/// scores, checking that it is well formed: pairs, valid scores, no
+/// member twice.
+pub fn zset_from_listpack(blob: &[u8], limits: ZSetLimits) -> Result<ZSetValue> {
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    visit(blob, |item| {
+        items.push(item.to_vec());
+        Ok(())
+    })?;
+    if items.len() % 2 != 0 {
+        return Err(RdbError::new("sorted set listpack with a partial entry"));
+    }
+    let members = items.len() / 2;
+    let longest = items.chunks(2).map(|p| p[0].len()).max().unwrap_or(0);
+    let mut z = ZSetValue::with_hint(members, longest, limits);
+    for pair in items.chunks(2) {
+        let score = parse_score_text(&pair[1])?;
+        if !z.set(&pair[0], score, limits) {
+            return Err(RdbError::new("duplicate sorted set members"));
+        }
+    }
+    Ok(z)
 }
 
 /// True if two of `items` are equal.
@@ -617,6 +697,10 @@ mod tests {
         },
         list: ListLimits {
             max_listpack_size: 5,
+        },
+        zset: ZSetLimits {
+            max_entries: 8,
+            max_value: 16,
         },
     };
 

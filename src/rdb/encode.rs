@@ -2,7 +2,7 @@
 
 use super::listpack::ListpackWriter;
 use super::{crc64, lzf, opcodes, types};
-use crate::types::{HashValue, ListValue, StrValue, Value};
+use crate::types::{HashValue, ListValue, StrValue, Value, ZSetValue};
 
 /// Strings longer than this are offered to LZF when compression is on (as
 /// Redis does: shorter ones rarely shrink).
@@ -106,6 +106,30 @@ impl Encoder {
             Value::Str(s) => self.string(&s.as_bytes()),
             Value::List(l) => self.list(l),
             Value::Hash(h) => self.hash(h),
+            Value::ZSet(z) => self.zset(z),
+        }
+    }
+
+    fn zset(&mut self, z: &ZSetValue) {
+        if z.is_packed() {
+            let mut lp = ListpackWriter::new();
+            z.walk(0, false, |m, s| {
+                lp.push(m);
+                lp.push(crate::util::numfmt::format_double(s).as_bytes());
+                true
+            });
+            self.string(&lp.finish());
+        } else {
+            // Largest first, as Redis writes them (its loader then inserts
+            // each at the head).
+            self.length(z.len() as u64);
+            if let Some(last) = z.len().checked_sub(1) {
+                z.walk(last, true, |m, s| {
+                    self.string(m);
+                    self.buf.extend_from_slice(&s.to_le_bytes());
+                    true
+                });
+            }
         }
     }
 
@@ -228,6 +252,8 @@ pub fn type_of(value: &Value) -> u8 {
         Value::Str(_) => types::STRING,
         Value::List(_) => types::LIST_QUICKLIST_2,
         Value::Hash(h) => hash_type(h),
+        Value::ZSet(z) if z.is_packed() => types::ZSET_LISTPACK,
+        Value::ZSet(_) => types::ZSET_2,
     }
 }
 

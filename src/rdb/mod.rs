@@ -35,6 +35,12 @@ pub mod types {
     pub const HASH: u8 = 4;
     /// A hash as one listpack of alternating fields and values.
     pub const HASH_LISTPACK: u8 = 16;
+    /// A sorted set as member / text score pairs (before Redis 4).
+    pub const ZSET: u8 = 3;
+    /// A sorted set as member / binary double pairs, largest first.
+    pub const ZSET_2: u8 = 5;
+    /// A sorted set as one listpack of alternating members and scores.
+    pub const ZSET_LISTPACK: u8 = 17;
     /// A list as listpack (or plain) nodes.
     pub const LIST_QUICKLIST_2: u8 = 18;
     /// A hash with field TTLs as pairs (Redis 7.4), TTLs relative to the
@@ -49,7 +55,7 @@ pub mod types {
         Some(match t {
             1 | 10 | 14 => "list in a pre-7.0 encoding",
             2 | 11 | 20 => "set",
-            3 | 5 | 12 | 17 => "sorted set",
+            12 => "sorted set in a pre-7.0 encoding",
             6 | 7 => "module value",
             9 | 13 => "hash in a pre-7.0 encoding",
             15 | 19 | 21 => "stream",

@@ -9,10 +9,12 @@ pub mod hash;
 pub mod list;
 pub mod listpack;
 pub mod string;
+pub mod zset;
 
 pub use hash::HashValue;
 pub use list::ListValue;
 pub use string::StrValue;
+pub use zset::ZSetValue;
 
 /// A value stored under a key.
 #[derive(Debug, Clone)]
@@ -24,6 +26,9 @@ pub enum Value {
     List(Box<ListValue>),
     /// A hash.
     Hash(HashValue),
+    /// A sorted set (16 bytes inline: its listpack, or a pointer to its
+    /// tree).
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -33,6 +38,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -42,6 +48,7 @@ impl Value {
             Value::Str(s) => s.encoding_name(),
             Value::List(l) => l.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -51,6 +58,7 @@ impl Value {
             Value::Str(s) => s.heap_bytes(),
             Value::List(l) => l.heap_bytes(),
             Value::Hash(h) => h.heap_bytes(),
+            Value::ZSet(z) => z.heap_bytes(),
         }
     }
 }

@@ -1,0 +1,822 @@
+//! The sorted set type: members ordered by (score, member), with a score
+//! per member.
+//!
+//! Small sorted sets are a [`Listpack`] of alternating member and score
+//! entries in order (Redis's `listpack` encoding). Past
+//! `zset-max-listpack-entries` members, or a member longer than
+//! `zset-max-listpack-value` bytes, they become a [`Tree`]: an
+//! order-statistic B+tree (every child link carries the size of its
+//! subtree, so ranks and rank ranges cost O(log n)) plus a hash index from
+//! member to score. Each member's bytes are stored once, in the tree's
+//! leaves; the index points at them. `OBJECT ENCODING` calls the large form
+//! `skiplist`, as Redis does.
+//!
+//! A score inside the listpack is the f64's big-endian bit pattern with
+//! its trailing zero bytes dropped: small integers take two or three bytes,
+//! and decoding is a copy, not a parse.
+
+use super::listpack::Listpack;
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+/// Conversion thresholds (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct ZSetLimits {
+    /// `zset-max-listpack-entries`
+    pub max_entries: usize,
+    /// `zset-max-listpack-value`
+    pub max_value: usize,
+}
+
+/// Compares two (score, member) keys in sorted-set order.
+#[inline]
+pub fn key_cmp(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
+    match a.0.partial_cmp(&b.0) {
+        Some(Ordering::Equal) | None => a.1.cmp(b.1),
+        Some(o) => o,
+    }
+}
+
+/// Encodes a score for the listpack.
+fn encode_score(score: f64) -> ([u8; 8], usize) {
+    // Redis's listpack keeps no negative zero (a -0 score reads back 0),
+    // unlike its skiplist.
+    let score = if score == 0.0 { 0.0 } else { score };
+    let bytes = score.to_bits().to_be_bytes();
+    let mut len = 8;
+    while len > 0 && bytes[len - 1] == 0 {
+        len -= 1;
+    }
+    (bytes, len)
+}
+
+/// Decodes a score written by [`encode_score`].
+fn decode_score(data: &[u8]) -> f64 {
+    let mut bytes = [0u8; 8];
+    let n = data.len().min(8);
+    bytes[..n].copy_from_slice(&data[..n]);
+    f64::from_bits(u64::from_be_bytes(bytes))
+}
+
+// ----- the tree -----
+
+/// Most entries in a leaf.
+const LEAF_MAX: usize = 64;
+/// Most children of an inner node.
+const INNER_MAX: usize = 32;
+
+/// A leaf entry: the score and the member's bytes (the only copy).
+type Item = (f64, Box<[u8]>);
+
+#[derive(Debug)]
+enum Node {
+    Leaf(Vec<Item>),
+    Inner(Vec<Child>),
+}
+
+/// A link to a subtree with its size and its largest score (which saves
+/// descending into children whose scores differ from the one sought).
+#[derive(Debug)]
+struct Child {
+    count: usize,
+    max: f64,
+    node: Box<Node>,
+}
+
+impl Child {
+    fn new(node: Node) -> Child {
+        Child {
+            count: node.count(),
+            max: node.last().0,
+            node: Box::new(node),
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.count = self.node.count();
+        if self.count > 0 {
+            self.max = self.node.last().0;
+        }
+    }
+}
+
+impl Node {
+    fn count(&self) -> usize {
+        match self {
+            Node::Leaf(items) => items.len(),
+            Node::Inner(children) => children.iter().map(|c| c.count).sum(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Node::Leaf(items) => items.len(),
+            Node::Inner(children) => children.len(),
+        }
+    }
+
+    /// The last (largest) key; the node must not be empty.
+    fn last(&self) -> (f64, &[u8]) {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Leaf(items) => {
+                    let (s, m) = &items[items.len() - 1];
+                    return (*s, m);
+                }
+                Node::Inner(children) => node = &children[children.len() - 1].node,
+            }
+        }
+    }
+
+    /// Index of the child that holds (or would hold) `key`.
+    fn child_for(children: &[Child], key: (f64, &[u8])) -> usize {
+        for (i, c) in children.iter().enumerate() {
+            if key.0 < c.max {
+                return i;
+            }
+            if key.0 == c.max && key_cmp(key, c.node.last()) != Ordering::Greater {
+                return i;
+            }
+        }
+        children.len() - 1
+    }
+
+    /// Inserts; returns a new right sibling when the node split.
+    fn insert(&mut self, score: f64, member: Box<[u8]>) -> Option<Node> {
+        match self {
+            Node::Leaf(items) => {
+                let pos = items
+                    .partition_point(|(s, m)| key_cmp((*s, m), (score, &member)) == Ordering::Less);
+                let at_end = pos == items.len();
+                items.insert(pos, (score, member));
+                if items.len() <= LEAF_MAX {
+                    return None;
+                }
+                // Appending in order (the usual way sets grow) leaves full
+                // leaves behind; otherwise split evenly.
+                let cut = if at_end {
+                    items.len() - 1
+                } else {
+                    items.len() / 2
+                };
+                let mut right = Vec::with_capacity(LEAF_MAX);
+                right.extend(items.drain(cut..));
+                items.shrink_to_fit();
+                Some(Node::Leaf(right))
+            }
+            Node::Inner(children) => {
+                let i = Node::child_for(children, (score, &member));
+                let split = children[i].node.insert(score, member);
+                children[i].refresh();
+                if let Some(right) = split {
+                    children.insert(i + 1, Child::new(right));
+                }
+                if children.len() <= INNER_MAX {
+                    return None;
+                }
+                let cut = children.len() / 2;
+                let right: Vec<Child> = children.drain(cut..).collect();
+                Some(Node::Inner(right))
+            }
+        }
+    }
+
+    /// Removes `key`; returns the member's bytes if it was there.
+    fn remove(&mut self, key: (f64, &[u8])) -> Option<Box<[u8]>> {
+        match self {
+            Node::Leaf(items) => {
+                let pos = items
+                    .binary_search_by(|(s, m)| key_cmp((*s, m), key))
+                    .ok()?;
+                Some(items.remove(pos).1)
+            }
+            Node::Inner(children) => {
+                let i = Node::child_for(children, key);
+                let out = children[i].node.remove(key)?;
+                children[i].refresh();
+                Node::rebalance(children, i);
+                Some(out)
+            }
+        }
+    }
+
+    /// After a removal below `children[i]`: drops it if empty, or merges it
+    /// with a neighbour when both fit in one node, so that deletions do not
+    /// leave the tree full of near-empty nodes.
+    fn rebalance(children: &mut Vec<Child>, i: usize) {
+        if children[i].count == 0 {
+            children.remove(i);
+            return;
+        }
+        let w = children[i].node.width();
+        let max = match *children[i].node {
+            Node::Leaf(_) => LEAF_MAX,
+            Node::Inner(_) => INNER_MAX,
+        };
+        if w >= max / 4 {
+            return;
+        }
+        let j = if i + 1 < children.len() {
+            i + 1
+        } else if i > 0 {
+            i - 1
+        } else {
+            return;
+        };
+        let (a, b) = (i.min(j), i.max(j));
+        if children[a].node.width() + children[b].node.width() > max {
+            return;
+        }
+        let right = children.remove(b);
+        match (&mut *children[a].node, *right.node) {
+            (Node::Leaf(l), Node::Leaf(r)) => l.extend(r),
+            (Node::Inner(l), Node::Inner(r)) => l.extend(r),
+            // Siblings are always at the same depth.
+            _ => unreachable!("siblings of different kinds"),
+        }
+        children[a].refresh();
+    }
+
+    /// Number of entries for which `before` holds; `before` must hold for
+    /// a prefix of the order.
+    fn count_before(&self, before: &impl Fn(f64, &[u8]) -> bool) -> usize {
+        let mut node = self;
+        let mut n = 0;
+        loop {
+            match node {
+                Node::Leaf(items) => {
+                    return n + items.partition_point(|(s, m)| before(*s, m));
+                }
+                Node::Inner(children) => {
+                    let mut next = None;
+                    for c in children {
+                        let (s, m) = c.node.last();
+                        if before(s, m) {
+                            n += c.count;
+                        } else {
+                            next = Some(&c.node);
+                            break;
+                        }
+                    }
+                    match next {
+                        Some(child) => node = child,
+                        None => return n,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The entry at `rank` (must be in range).
+    fn at(&self, mut rank: usize) -> (f64, &[u8]) {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Leaf(items) => {
+                    let (s, m) = &items[rank];
+                    return (*s, m);
+                }
+                Node::Inner(children) => {
+                    let mut next = &children[children.len() - 1].node;
+                    for c in children {
+                        if rank < c.count {
+                            next = &c.node;
+                            break;
+                        }
+                        rank -= c.count;
+                    }
+                    node = next;
+                }
+            }
+        }
+    }
+
+    /// Visits entries from rank `from` upwards while `f` returns true;
+    /// returns false once `f` asked to stop.
+    fn walk(&self, mut from: usize, f: &mut impl FnMut(f64, &[u8]) -> bool) -> bool {
+        match self {
+            Node::Leaf(items) => {
+                for (s, m) in items.iter().skip(from) {
+                    if !f(*s, m) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Node::Inner(children) => {
+                for c in children {
+                    if from >= c.count {
+                        from -= c.count;
+                        continue;
+                    }
+                    if !c.node.walk(from, f) {
+                        return false;
+                    }
+                    from = 0;
+                }
+                true
+            }
+        }
+    }
+
+    /// Visits entries from rank `from` downwards while `f` returns true.
+    fn walk_rev(&self, from: usize, f: &mut impl FnMut(f64, &[u8]) -> bool) -> bool {
+        match self {
+            Node::Leaf(items) => {
+                for (s, m) in items[..=from.min(items.len() - 1)].iter().rev() {
+                    if !f(*s, m) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Node::Inner(children) => {
+                let mut base = 0;
+                let mut first = children.len();
+                for (i, c) in children.iter().enumerate() {
+                    if from < base + c.count {
+                        first = i;
+                        break;
+                    }
+                    base += c.count;
+                }
+                let first = first.min(children.len() - 1);
+                let mut start = from - base.min(from);
+                for c in children[..=first].iter().rev() {
+                    if !c.node.walk_rev(start.min(c.count - 1), f) {
+                        return false;
+                    }
+                    start = usize::MAX;
+                }
+                true
+            }
+        }
+    }
+
+    fn deep_clone(&self) -> Node {
+        match self {
+            Node::Leaf(items) => Node::Leaf(items.clone()),
+            Node::Inner(children) => Node::Inner(
+                children
+                    .iter()
+                    .map(|c| Child {
+                        count: c.count,
+                        max: c.max,
+                        node: Box::new(c.node.deep_clone()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Node::Leaf(items) => {
+                items.capacity() * std::mem::size_of::<Item>()
+                    + items.iter().map(|(_, m)| m.len()).sum::<usize>()
+            }
+            Node::Inner(children) => {
+                children.capacity() * std::mem::size_of::<Child>()
+                    + children
+                        .iter()
+                        .map(|c| std::mem::size_of::<Node>() + c.node.heap_bytes())
+                        .sum::<usize>()
+            }
+        }
+    }
+}
+
+/// An index entry: where a member's bytes live in the tree, and its score.
+struct MemberRef {
+    ptr: *const u8,
+    len: usize,
+    score: f64,
+}
+
+// SAFETY: a `MemberRef` points into a member owned by the same `Tree`,
+// which is only ever accessed through `&`/`&mut` of that tree.
+unsafe impl Send for MemberRef {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for MemberRef {}
+
+impl MemberRef {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the tree keeps the member's allocation alive (and never
+        // moves its bytes: a `Box<[u8]>` moving moves the pointer only)
+        // for as long as this entry is in the index; both are removed
+        // together.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Hash for MemberRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state)
+    }
+}
+
+impl PartialEq for MemberRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for MemberRef {}
+
+impl std::borrow::Borrow<[u8]> for MemberRef {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+/// The large encoding: the ordered tree and the member index.
+pub struct Tree {
+    root: Node,
+    index: HashSet<MemberRef, foldhash::fast::RandomState>,
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tree({} members)", self.index.len())
+    }
+}
+
+impl Tree {
+    fn new() -> Tree {
+        Tree {
+            root: Node::Leaf(Vec::new()),
+            index: HashSet::default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn score(&self, member: &[u8]) -> Option<f64> {
+        self.index.get(member).map(|r| r.score)
+    }
+
+    /// Inserts a member known to be absent.
+    fn insert_new(&mut self, score: f64, member: Box<[u8]>) {
+        self.index.insert(MemberRef {
+            ptr: member.as_ptr(),
+            len: member.len(),
+            score,
+        });
+        if let Some(right) = self.root.insert(score, member) {
+            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+            self.root = Node::Inner(vec![Child::new(left), Child::new(right)]);
+        }
+    }
+
+    /// Removes `member`; returns its bytes and score.
+    fn remove(&mut self, member: &[u8]) -> Option<(Box<[u8]>, f64)> {
+        let r = self.index.take(member)?;
+        let bytes = self.root.remove((r.score, member));
+        if let Node::Inner(children) = &mut self.root {
+            if children.len() == 1 {
+                if let Some(only) = children.pop() {
+                    self.root = *only.node;
+                }
+            }
+        }
+        bytes.map(|b| (b, r.score))
+    }
+
+    fn iter(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
+        if self.len() > 0 {
+            self.root.walk(0, &mut |s, m| f(m, s));
+        }
+    }
+}
+
+impl Clone for Tree {
+    fn clone(&self) -> Self {
+        let root = self.root.deep_clone();
+        let mut index = HashSet::default();
+        index.reserve(self.index.len());
+        let mut tree = Tree { root, index };
+        let mut refs = Vec::with_capacity(tree.index.capacity());
+        tree.root.walk(0, &mut |s, m| {
+            refs.push(MemberRef {
+                ptr: m.as_ptr(),
+                len: m.len(),
+                score: s,
+            });
+            true
+        });
+        tree.index.extend(refs);
+        tree
+    }
+}
+
+// ----- the value -----
+
+/// A sorted set, 16 bytes: a small set is its listpack held inline, a
+/// large one a pointer to its tree.
+#[derive(Debug, Clone)]
+pub struct ZSetValue(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Packed(Listpack),
+    Tree(Box<Tree>),
+}
+
+impl Default for ZSetValue {
+    fn default() -> Self {
+        ZSetValue(Repr::Packed(Listpack::new()))
+    }
+}
+
+/// Iterates a packed set's (member, score) pairs in order.
+fn packed_pairs(lp: &Listpack) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+    let mut it = lp.iter();
+    let mut out = Vec::with_capacity(lp.len() / 2);
+    while let (Some(m), Some(s)) = (it.next(), it.next()) {
+        out.push((m, decode_score(s)));
+    }
+    out.into_iter()
+}
+
+impl ZSetValue {
+    /// An empty set in the encoding Redis picks for a new key that will
+    /// hold `size_hint` members, the longest `longest` bytes.
+    pub fn with_hint(size_hint: usize, longest: usize, limits: ZSetLimits) -> Self {
+        if size_hint > limits.max_entries || longest > limits.max_value {
+            ZSetValue(Repr::Tree(Box::new(Tree::new())))
+        } else {
+            ZSetValue::default()
+        }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Packed(lp) => lp.len() / 2,
+            Repr::Tree(t) => t.len(),
+        }
+    }
+
+    /// True when there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True in the listpack encoding.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.0, Repr::Packed(_))
+    }
+
+    /// The name `OBJECT ENCODING` reports.
+    pub fn encoding_name(&self) -> &'static str {
+        match self.0 {
+            Repr::Packed(_) => "listpack",
+            Repr::Tree(_) => "skiplist",
+        }
+    }
+
+    /// Approximate heap bytes (MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Packed(lp) => lp.allocated(),
+            Repr::Tree(t) => {
+                std::mem::size_of::<Tree>()
+                    + t.root.heap_bytes()
+                    + t.index.capacity() * (std::mem::size_of::<MemberRef>() + 1)
+            }
+        }
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match &self.0 {
+            Repr::Packed(lp) => packed_pairs(lp).find(|(m, _)| *m == member).map(|p| p.1),
+            Repr::Tree(t) => t.score(member),
+        }
+    }
+
+    /// Converts to the tree encoding.
+    pub fn convert_to_tree(&mut self) {
+        if let Repr::Packed(lp) = &self.0 {
+            let mut tree = Tree::new();
+            for (m, s) in packed_pairs(lp) {
+                tree.insert_new(s, m.into());
+            }
+            self.0 = Repr::Tree(Box::new(tree));
+        }
+    }
+
+    /// Converts a tree back to a listpack if it fits `limits` (what Redis
+    /// does for the results of the store commands).
+    pub fn compact_if_fits(&mut self, limits: ZSetLimits) {
+        if let Repr::Tree(t) = &self.0 {
+            if t.len() > limits.max_entries {
+                return;
+            }
+            let mut longest = 0;
+            t.iter(|m, _| {
+                longest = longest.max(m.len());
+                true
+            });
+            if longest > limits.max_value {
+                return;
+            }
+            let lp = Self::pack(t);
+            self.0 = Repr::Packed(lp);
+        }
+    }
+
+    fn pack(t: &Tree) -> Listpack {
+        let mut data: Vec<Vec<u8>> = Vec::with_capacity(t.len() * 2);
+        t.iter(|m, s| {
+            data.push(m.to_vec());
+            let (b, n) = encode_score(s);
+            data.push(b[..n].to_vec());
+            true
+        });
+        Listpack::from_items(data.iter().map(|v| v.as_slice()))
+    }
+
+    /// Sets `member`'s score, adding it if absent (converting to the tree
+    /// encoding past `limits`). Returns true if it was added.
+    pub fn set(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> bool {
+        let existed = self.remove(member).is_some();
+        if let (false, Repr::Packed(lp)) = (existed, &self.0) {
+            if lp.len() / 2 + 1 > limits.max_entries
+                || member.len() > limits.max_value
+                || !lp.safe_to_add(member.len() + 16)
+            {
+                self.convert_to_tree();
+            }
+        }
+        match &mut self.0 {
+            Repr::Packed(lp) => {
+                // Find the insertion point: before the first larger pair.
+                let mut pos = lp.first();
+                while let Some(p) = pos {
+                    let sp = match lp.next(p) {
+                        Some(sp) => sp,
+                        None => break,
+                    };
+                    let s = decode_score(lp.entry(sp));
+                    if key_cmp((s, lp.entry(p)), (score, member)) == Ordering::Greater {
+                        break;
+                    }
+                    pos = lp.next(sp);
+                }
+                let at = pos.unwrap_or(lp.byte_len());
+                let (b, n) = encode_score(score);
+                // Insert the score first, then the member before it.
+                lp.insert_at(at, &b[..n]);
+                lp.insert_at(at, member);
+            }
+            Repr::Tree(t) => t.insert_new(score, member.into()),
+        }
+        !existed
+    }
+
+    /// Removes `member`; returns its score if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        match &mut self.0 {
+            Repr::Packed(lp) => {
+                let mut pos = lp.first();
+                while let Some(p) = pos {
+                    let sp = lp.next(p)?;
+                    if lp.entry(p) == member {
+                        let score = decode_score(lp.entry(sp));
+                        lp.remove_at(p);
+                        lp.remove_at(p);
+                        return Some(score);
+                    }
+                    pos = lp.next(sp);
+                }
+                None
+            }
+            Repr::Tree(t) => t.remove(member).map(|(_, s)| s),
+        }
+    }
+
+    /// Number of members for which `before(score, member)` holds, where
+    /// `before` holds for a prefix of the order (a rank boundary).
+    pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match &self.0 {
+            Repr::Packed(lp) => packed_pairs(lp).take_while(|(m, s)| before(*s, m)).count(),
+            Repr::Tree(t) => {
+                if t.len() == 0 {
+                    0
+                } else {
+                    t.root.count_before(&before)
+                }
+            }
+        }
+    }
+
+    /// 0-based rank of `member` in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match &self.0 {
+            Repr::Packed(lp) => packed_pairs(lp).position(|(m, _)| m == member),
+            Repr::Tree(t) => {
+                let score = t.score(member)?;
+                Some(
+                    t.root
+                        .count_before(&|s, m| key_cmp((s, m), (score, member)) == Ordering::Less),
+                )
+            }
+        }
+    }
+
+    /// The member and score at `rank` (ascending).
+    pub fn at(&self, rank: usize) -> Option<(&[u8], f64)> {
+        if rank >= self.len() {
+            return None;
+        }
+        match &self.0 {
+            Repr::Packed(lp) => {
+                let m = lp.get(2 * rank as i64)?;
+                let s = lp.get(2 * rank as i64 + 1)?;
+                Some((m, decode_score(s)))
+            }
+            Repr::Tree(t) => {
+                let (s, m) = t.root.at(rank);
+                Some((m, s))
+            }
+        }
+    }
+
+    /// Visits members from rank `from` in ascending order (or descending
+    /// with `rev`, `from` still an ascending rank) while `f` returns true.
+    pub fn walk(&self, from: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
+        let len = self.len();
+        if from >= len {
+            return;
+        }
+        match &self.0 {
+            Repr::Packed(lp) => {
+                let pairs = packed_pairs(lp);
+                if rev {
+                    for (m, s) in pairs.rev().skip(len - 1 - from) {
+                        if !f(m, s) {
+                            return;
+                        }
+                    }
+                } else {
+                    for (m, s) in pairs.skip(from) {
+                        if !f(m, s) {
+                            return;
+                        }
+                    }
+                }
+            }
+            Repr::Tree(t) => {
+                if rev {
+                    t.root.walk_rev(from, &mut |s, m| f(m, s));
+                } else {
+                    t.root.walk(from, &mut |s, m| f(m, s));
+                }
+            }
+        }
+    }
+
+    /// Every (member, score) pair in ascending order.
+    pub fn pairs(&self) -> Vec<(Vec<u8>, f64)> {
+        let mut out = Vec::with_capacity(self.len());
+        self.walk(0, false, |m, s| {
+            out.push((m.to_vec(), s));
+            true
+        });
+        out
+    }
+
+    /// Removes the members of ascending ranks `start..=end` (in range);
+    /// returns the removed members.
+    pub fn remove_ranks(&mut self, start: usize, end: usize) -> Vec<Box<[u8]>> {
+        let mut out = Vec::new();
+        if start > end || end >= self.len() {
+            return out;
+        }
+        match &mut self.0 {
+            Repr::Packed(lp) => {
+                for (m, _) in packed_pairs(lp).skip(start).take(end - start + 1) {
+                    out.push(m.into());
+                }
+                lp.remove_range(start * 2, (end - start + 1) * 2);
+            }
+            Repr::Tree(_) => {
+                let mut members = Vec::with_capacity(end - start + 1);
+                self.walk(start, false, |m, _| {
+                    members.push(Box::<[u8]>::from(m));
+                    members.len() < end - start + 1
+                });
+                for m in &members {
+                    self.remove(m);
+                }
+                out = members;
+            }
+        }
+        out
+    }
+}
