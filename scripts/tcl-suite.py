@@ -50,7 +50,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Tests named after blocking commands (a later milestone) are skipped up
 # front in both runs: there are about a hundred of them in the list file,
 # too many to discover one re-run at a time. Regexps, as runtest takes them.
-BLOCKING_TESTS = ["/B[LR]POP", "/BLMOVE", "/BRPOPLPUSH", "/BLMPOP", "/[Bb]lock",
+BLOCKING_TESTS = ["/B[LR]POP", "/BLMOVE", "/BRPOPLPUSH", "/BLMPOP", "/BZPOP", "/BZMPOP", "/[Bb]lock",
                   "/[Uu]nblock"]
 # The failing test's source line in the exception trace: `"test {name} {`
 # or `"test "name" {` (the name may hold unexpanded $variables).

@@ -152,6 +152,13 @@ fn write_effects(port: u16) {
         &[b"SET", b"e:gone", b"v", b"PX", b"1"],
         &[b"SET", b"e:persisted", b"v", b"EX", b"100"],
         &[b"PERSIST", b"e:persisted"],
+        &[
+            b"ZADD", b"e:zset", b"1", b"a", b"2", b"b", b"3", b"c", b"4", b"d",
+        ],
+        &[b"ZINCRBY", b"e:zset", b"0.1", b"a"],
+        &[b"ZPOPMIN", b"e:zset"],
+        &[b"ZMPOP", b"1", b"e:zset", b"MAX", b"COUNT", b"2"],
+        &[b"ZUNIONSTORE", b"e:zstore", b"2", b"e:zset", b"z:small"],
     ];
     for args in script {
         let reply = c.cmd_bytes(args);

@@ -174,6 +174,77 @@ fn hash_commands() {
 }
 
 #[test]
+fn zset_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "zsets",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d 5 e
+        ZADD z 1 a
+        ZADD z NX 9 a
+        ZADD z XX CH 9 a
+        ZADD z GT 1 a
+        ZADD z INCR 1 a
+        ZADD z2 XX 1 a
+        ZINCRBY z 2 b
+        ZINCRBY z3 2 b
+        ZINCRBY z 0 b
+        ZADD z INCR 0 b
+        ZADD z -inf m
+        ZINCRBY z +inf m
+        ZREM z nothere
+        ZREM z m
+        ZREM z3 b
+        ZREMRANGEBYSCORE z 100 200
+        ZREMRANGEBYSCORE z 9 9
+        ZREMRANGEBYRANK z 10 20
+        ZREMRANGEBYRANK z 0 0
+        ZADD l 0 a 0 b 0 c
+        ZREMRANGEBYLEX l [x [z
+        ZREMRANGEBYLEX l [a [b
+        ZREMRANGEBYLEX l - +
+        ZPOPMIN z
+        ZPOPMAX z 0
+        ZPOPMAX z
+        ZPOPMIN nokey
+        ZADD p 1 a 2 b
+        ZMPOP 2 nokey p MIN COUNT 5
+        ZMPOP 1 p MAX
+        ZADD a 1 x 2 y
+        ZADD b 3 y 4 w
+        ZUNIONSTORE u 2 a b
+        ZUNIONSTORE u 2 a b WEIGHTS 2 2
+        ZINTERSTORE i 2 a b
+        ZINTERSTORE i 2 a nokey
+        ZINTERSTORE i 2 a nokey
+        ZDIFFSTORE d 2 a b
+        ZDIFFSTORE d 2 a a
+        ZRANGESTORE r a 0 -1
+        ZRANGESTORE r a 10 20
+        ZRANGESTORE r nokey 0 -1
+        ZUNION 2 a b
+        ZRANGE a 0 -1
+        ZRANDMEMBER a
+        SET str x
+        ZADD str 1 a
+        ZREM str a
+        ZUNIONSTORE str 1 a
+        ZADD big 0 m00 0 m01 0 m02 0 m03 0 m04 0 m05 0 m06 0 m07 0 m08 0 m09
+        ZREM big m00 m01 m02 m03 m04 m05 m06 m07 m08 m09 m10
+        ZADD t 1 a
+        EXPIRE t 100
+        ZADD t 2 a
+        ZUNIONSTORE t 1 a
+        TTL t
+        RENAME a a2
+        COPY a2 a3
+        MOVE a3 1
+        "#,
+    );
+    assert!(n > 40, "{n}");
+}
+
+#[test]
 fn keyspace_commands() {
     let s = EventServers::start();
     let n = s.compare(

@@ -598,3 +598,71 @@ fn bulk_of(reply: &[u8]) -> Vec<u8> {
         .unwrap();
     reply[end + 2..end + 2 + n].to_vec()
 }
+
+#[test]
+fn key_positions_match_redis() {
+    differential(|p| {
+        p.script(
+            r#"
+            COMMAND GETKEYS ZUNIONSTORE dst 2 a b WEIGHTS 1 2
+            COMMAND GETKEYS ZINTERSTORE dst 1 a
+            COMMAND GETKEYS ZDIFFSTORE dst 3 a b c
+            COMMAND GETKEYS ZUNION 2 a b WITHSCORES
+            COMMAND GETKEYS ZINTER 1 a
+            COMMAND GETKEYS ZDIFF 2 a b
+            COMMAND GETKEYS ZINTERCARD 2 a b LIMIT 1
+            COMMAND GETKEYS ZMPOP 2 a b MIN COUNT 2
+            COMMAND GETKEYS ZRANGESTORE dst src 0 -1
+            COMMAND GETKEYS ZADD z 1 a
+            COMMAND GETKEYS ZUNIONSTORE dst 5 a b
+            COMMAND GETKEYS ZUNION 0 a
+            COMMAND GETKEYSANDFLAGS ZUNIONSTORE dst 2 a b
+            COMMAND GETKEYSANDFLAGS ZRANGESTORE dst src 0 -1
+            COMMAND GETKEYSANDFLAGS ZMPOP 1 a MAX
+            COMMAND GETKEYSANDFLAGS ZINTERCARD 2 a b
+            "#,
+        );
+        // The commands run on keys spread over every shard.
+        p.script(
+            r#"
+            ZADD k1 1 a 2 b
+            ZADD k2 3 b 4 c
+            ZADD k3 5 c 6 a
+            ZUNIONSTORE k4 3 k1 k2 k3
+            ZRANGE k4 0 -1 WITHSCORES
+            ZINTERSTORE k5 2 k1 k3
+            ZDIFFSTORE k6 3 k1 k2 k3
+            ZRANGESTORE k7 k4 0 1
+            ZINTERCARD 3 k1 k2 k3
+            ZMPOP 3 nokey k7 k6 MAX COUNT 3
+            ZRANGE k7 0 -1
+            "#,
+        );
+    });
+}
+
+#[test]
+fn transactions_and_wrong_arity_match_redis() {
+    differential(|p| {
+        p.script(
+            r#"
+            MULTI
+            ZADD z 1 a 2 b
+            ZINCRBY z 1 a
+            ZPOPMIN z
+            ZRANGE z 0 -1 WITHSCORES
+            EXEC
+            ZADD
+            ZADD z
+            ZSCORE z
+            ZRANGE z 0
+            ZUNIONSTORE dst
+            ZMPOP 1
+            ZRANDMEMBER
+            ZSCAN z
+            ZRANK z
+            ZINTERCARD
+            "#,
+        );
+    });
+}

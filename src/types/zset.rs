@@ -820,3 +820,123 @@ impl ZSetValue {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: ZSetLimits = ZSetLimits {
+        max_entries: 0,
+        max_value: 64,
+    };
+
+    /// A tiny deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn model_sorted(model: &std::collections::HashMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
+        let mut v: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        v.sort_by(|a, b| key_cmp((a.1, &a.0), (b.1, &b.0)));
+        v
+    }
+
+    #[test]
+    fn tree_matches_a_model_under_random_edits() {
+        for (limits, seed) in [
+            (SMALL, 7u64),
+            (SMALL, 99),
+            (
+                ZSetLimits {
+                    max_entries: 128,
+                    max_value: 64,
+                },
+                5,
+            ),
+        ] {
+            let mut rng = Rng(seed);
+            let mut z = ZSetValue::with_hint(1, 0, limits);
+            let mut model = std::collections::HashMap::new();
+            for step in 0..20_000 {
+                let member = format!("m{}", rng.next() % 3000).into_bytes();
+                match rng.next() % 10 {
+                    0..=5 => {
+                        let score = (rng.next() % 500) as f64;
+                        let added = z.set(&member, score, limits);
+                        assert_eq!(added, model.insert(member, score).is_none());
+                    }
+                    6..=7 => {
+                        assert_eq!(z.remove(&member), model.remove(&member));
+                    }
+                    8 => {
+                        if !model.is_empty() {
+                            let len = z.len();
+                            let a = (rng.next() as usize) % len;
+                            let b = (a + (rng.next() as usize) % 40).min(len - 1);
+                            let removed = z.remove_ranks(a, b);
+                            for m in &removed {
+                                model.remove(&m[..]);
+                            }
+                            assert_eq!(removed.len(), b - a + 1);
+                        }
+                    }
+                    _ => {
+                        let sorted = model_sorted(&model);
+                        if let Some((m, s)) = sorted.get(sorted.len() / 3) {
+                            assert_eq!(z.rank(m), Some(sorted.len() / 3));
+                            assert_eq!(z.at(sorted.len() / 3), Some((&m[..], *s)));
+                        }
+                    }
+                }
+                assert_eq!(z.len(), model.len());
+                if step % 997 == 0 {
+                    let sorted = model_sorted(&model);
+                    assert_eq!(z.pairs(), sorted);
+                    let mut rev = Vec::new();
+                    if let Some(last) = z.len().checked_sub(1) {
+                        z.walk(last, true, |m, s| {
+                            rev.push((m.to_vec(), s));
+                            true
+                        });
+                    }
+                    rev.reverse();
+                    assert_eq!(rev, sorted);
+                    for (i, (m, s)) in sorted.iter().enumerate().step_by(17) {
+                        assert_eq!(z.rank(m), Some(i));
+                        assert_eq!(z.score(m), Some(*s));
+                        let before = z.count_before(|x, _| x < *s);
+                        assert_eq!(before, sorted.iter().filter(|p| p.1 < *s).count());
+                        let mut mid = Vec::new();
+                        z.walk(i, true, |m, _| {
+                            mid.push(m.to_vec());
+                            mid.len() < 5
+                        });
+                        let want: Vec<Vec<u8>> = sorted[i.saturating_sub(4)..=i]
+                            .iter()
+                            .rev()
+                            .map(|p| p.0.clone())
+                            .collect();
+                        assert_eq!(mid, want);
+                    }
+                    let copy = z.clone();
+                    assert_eq!(copy.pairs(), sorted);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_sets_stay_inline() {
+        assert_eq!(std::mem::size_of::<ZSetValue>(), 16);
+        let (b, n) = encode_score(3.0);
+        assert_eq!(decode_score(&b[..n]), 3.0);
+        assert_eq!(n, 2);
+    }
+}

@@ -67,6 +67,7 @@ pub fn contents(port: u16) -> BTreeMap<(usize, Vec<u8>), String> {
                     pairs.sort();
                     format!("{pairs:?}").into_bytes()
                 }
+                b"+zset\r\n" => c.cmd_bytes(&[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]),
                 other => panic!("unexpected type {}", String::from_utf8_lossy(other)),
             };
             let expiry = c.cmd_bytes(&[b"PEXPIRETIME", k]);
@@ -163,6 +164,38 @@ pub fn fill(port: u16) {
         b"f".to_vec(),
         long_text.into_bytes(),
     ]);
+    // Sorted sets: a listpack with awkward scores, a skiplist past
+    // zset-max-listpack-entries, one with a long member, one with a TTL.
+    let words = |w: &[&str]| w.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+    script.push(words(&[
+        "ZADD",
+        "z:small",
+        "1",
+        "a",
+        "-inf",
+        "b",
+        "+inf",
+        "c",
+        "1.5",
+        "d",
+        "0.1",
+        "e",
+        "-7",
+        "f",
+        "1e300",
+        "g",
+        "123456789012",
+        "h",
+    ]));
+    let mut big_zset = words(&["ZADD", "z:big"]);
+    for i in 0..400 {
+        big_zset.push(format!("{}", (i % 97) as f64 / 3.0).into_bytes());
+        big_zset.push(format!("member:{i}").into_bytes());
+    }
+    script.push(big_zset);
+    script.push(words(&["ZADD", "z:long", "2", &"m".repeat(100)]));
+    script.push(words(&["ZADD", "z:ttl", "1", "x"]));
+    script.push(words(&["PEXPIREAT", "z:ttl", far]));
     for cmd in script {
         let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
         let reply = c.cmd_bytes(&args);
