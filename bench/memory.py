@@ -10,6 +10,8 @@ INFO's used_memory are compared:
 * hashes:  1M `user:N` hashes with 5 short fields (name email age city joined)
 * strings: 1M `key:N` strings with 32-byte values
 * lists:   10k `list:N` lists of 100 items
+* zsets:   1M `zset:N` sorted sets of 8 members (listpack), and 1k
+           `bigzset:N` sorted sets of 1000 members (Redis's skiplist)
 
 `--scale` multiplies the key counts (e.g. 0.1 for a quick run).
 """
@@ -48,10 +50,21 @@ def lists(n, items=100):
                             *[b"item-%d-%d" % (i, j) for j in range(items)])
 
 
+def zsets(n, members):
+    for i in range(n):
+        args = []
+        for j in range(members):
+            # Scores in no particular order, some fractional.
+            args += [b"%d.%d" % ((j * 7919 + i) % 10007, j % 4), b"member:%d" % j]
+        yield common.encode(b"ZADD", b"zset:%d" % i, *args)
+
+
 DATASETS = [
     ("1M hashes x5 fields", lambda s: hashes(int(1_000_000 * s))),
     ("1M strings 32B", lambda s: strings(int(1_000_000 * s))),
     ("10k lists x100", lambda s: lists(int(10_000 * s))),
+    ("1M zsets x8", lambda s: zsets(int(1_000_000 * s), 8)),
+    ("1k zsets x1000", lambda s: zsets(int(1_000 * s), 1000)),
 ]
 
 
@@ -92,11 +105,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--only", help="run only the datasets whose label contains this")
     opts = ap.parse_args(argv)
     if argv is None and not opts.no_build:
         common.build_release()
     rows = []
     for label, make in DATASETS:
+        if opts.only and opts.only not in label:
+            continue
         res = {}
         for kind in ("ferrodis", "redis"):
             common.log(f"loading {label} into {kind}...")

@@ -38,6 +38,10 @@ FAMILIES = {
     "object type unlink dbsize flushdb flushall swapdb select",
     "connection": "ping echo hello auth reset quit client config info time command memory "
     "debug",
+    "zsets": "zadd zincrby zscore zmscore zcard zcount zlexcount zrank zrevrank zrange "
+    "zrangestore zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrem "
+    "zremrangebyscore zremrangebyrank zremrangebylex zpopmin zpopmax zmpop zunion zinter zdiff "
+    "zunionstore zinterstore zdiffstore zintercard zrandmember zscan zscan_iter",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
