@@ -38,41 +38,195 @@ pub fn key_cmp(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
     }
 }
 
-/// Encodes a score for the listpack.
-fn encode_score(score: f64) -> ([u8; 8], usize) {
+/// Powers of ten that are exact doubles, for the decimal score form.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// Tag of a score stored as its raw 8 bytes.
+const RAW_SCORE: u8 = 0xFF;
+
+/// Encodes a score for the listpack, as short as it goes: most scores
+/// clients send are short decimals (`3`, `1234.5`), kept as a tag byte
+/// (the power of ten and the sign) and the integer mantissa's bytes; a
+/// division by an exact power of ten gives the same double back (IEEE
+/// division rounds correctly, as parsing the decimal does), which is
+/// checked before this form is used. Anything else is the tag 0xFF and
+/// the 8 raw bytes.
+fn encode_score(score: f64) -> ([u8; 9], usize) {
+    let mut out = [0u8; 9];
     // Redis's listpack keeps no negative zero (a -0 score reads back 0),
     // unlike its skiplist.
     let score = if score == 0.0 { 0.0 } else { score };
-    let bytes = score.to_bits().to_be_bytes();
-    let mut len = 8;
-    while len > 0 && bytes[len - 1] == 0 {
-        len -= 1;
+    if score.is_finite() {
+        let (neg, abs) = (score < 0.0, score.abs());
+        for (e, p) in POW10.iter().enumerate() {
+            let m = abs * p;
+            if m >= 9_007_199_254_740_992.0 {
+                break;
+            }
+            if m.fract() == 0.0 && m / p == abs {
+                let m = m as u64;
+                out[0] = e as u8 | (u8::from(neg) << 4);
+                let bytes = m.to_le_bytes();
+                let n = 8 - (m.leading_zeros() as usize / 8);
+                out[1..=n].copy_from_slice(&bytes[..n]);
+                return (out, 1 + n);
+            }
+        }
     }
-    (bytes, len)
+    out[0] = RAW_SCORE;
+    out[1..].copy_from_slice(&score.to_le_bytes());
+    (out, 9)
 }
 
 /// Decodes a score written by [`encode_score`].
 fn decode_score(data: &[u8]) -> f64 {
-    let mut bytes = [0u8; 8];
-    let n = data.len().min(8);
-    bytes[..n].copy_from_slice(&data[..n]);
-    f64::from_bits(u64::from_be_bytes(bytes))
+    match data.split_first() {
+        Some((&RAW_SCORE, raw)) => {
+            let mut b = [0u8; 8];
+            let n = raw.len().min(8);
+            b[..n].copy_from_slice(&raw[..n]);
+            f64::from_le_bytes(b)
+        }
+        Some((&tag, mant)) => {
+            let mut b = [0u8; 8];
+            let n = mant.len().min(8);
+            b[..n].copy_from_slice(&mant[..n]);
+            let v = u64::from_le_bytes(b) as f64 / POW10[usize::from(tag & 0x0f)];
+            if tag & 0x10 != 0 {
+                -v
+            } else {
+                v
+            }
+        }
+        None => 0.0,
+    }
 }
 
 // ----- the tree -----
 
 /// Most entries in a leaf.
-const LEAF_MAX: usize = 64;
+const LEAF_MAX: usize = 128;
 /// Most children of an inner node.
 const INNER_MAX: usize = 32;
 
-/// A leaf entry: the score and the member's bytes (the only copy).
-type Item = (f64, Box<[u8]>);
+/// Bytes before a member's bytes in its allocation: the score (8) and the
+/// length (4; `u32::MAX` says an 8-byte length follows).
+const MEMBER_HEAD: usize = 12;
+
+/// A member of a large set: one allocation holding its score, its length
+/// and its bytes, owned by a tree leaf (8 bytes there). The member index
+/// points at the same allocation, so a member is stored once and the
+/// index finds its score without a copy.
+struct Member(std::ptr::NonNull<u8>);
+
+// SAFETY: a `Member` owns its allocation exclusively, like a `Box`.
+unsafe impl Send for Member {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for Member {}
+
+/// Reads a member allocation's score.
+///
+/// SAFETY (callers): `p` points at a live member allocation.
+unsafe fn member_score(p: std::ptr::NonNull<u8>) -> f64 {
+    std::ptr::read_unaligned(p.as_ptr() as *const f64)
+}
+
+/// Reads a member allocation's length and where its bytes start.
+///
+/// SAFETY (callers): `p` points at a live member allocation.
+unsafe fn member_span(p: std::ptr::NonNull<u8>) -> (usize, usize) {
+    let short = std::ptr::read_unaligned(p.as_ptr().add(8) as *const u32);
+    if short == u32::MAX {
+        let long = std::ptr::read_unaligned(p.as_ptr().add(MEMBER_HEAD) as *const u64);
+        (long as usize, MEMBER_HEAD + 8)
+    } else {
+        (short as usize, MEMBER_HEAD)
+    }
+}
+
+/// A member allocation's bytes.
+///
+/// SAFETY (callers): `p` points at a live member allocation that outlives
+/// the returned slice.
+unsafe fn member_bytes<'a>(p: std::ptr::NonNull<u8>) -> &'a [u8] {
+    let (len, head) = member_span(p);
+    std::slice::from_raw_parts(p.as_ptr().add(head), len)
+}
+
+fn member_layout(len: usize, head: usize) -> std::alloc::Layout {
+    match std::alloc::Layout::from_size_align(head.saturating_add(len), 8) {
+        Ok(l) => l,
+        // Only a length near usize::MAX fails, which no request can carry.
+        Err(_) => panic!("sorted set member of {len} bytes"),
+    }
+}
+
+impl Member {
+    fn new(score: f64, bytes: &[u8]) -> Member {
+        let long = bytes.len() >= u32::MAX as usize;
+        let head = if long { MEMBER_HEAD + 8 } else { MEMBER_HEAD };
+        let layout = member_layout(bytes.len(), head);
+        // SAFETY: the layout has a non-zero size (the header); every byte
+        // of it is written below before the member is used.
+        unsafe {
+            let raw = std::alloc::alloc(layout);
+            let Some(p) = std::ptr::NonNull::new(raw) else {
+                std::alloc::handle_alloc_error(layout)
+            };
+            std::ptr::write_unaligned(raw as *mut f64, score);
+            if long {
+                std::ptr::write_unaligned(raw.add(8) as *mut u32, u32::MAX);
+                std::ptr::write_unaligned(raw.add(MEMBER_HEAD) as *mut u64, bytes.len() as u64);
+            } else {
+                std::ptr::write_unaligned(raw.add(8) as *mut u32, bytes.len() as u32);
+            }
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), raw.add(head), bytes.len());
+            Member(p)
+        }
+    }
+
+    fn score(&self) -> f64 {
+        // SAFETY: the allocation lives as long as `self`.
+        unsafe { member_score(self.0) }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: as above; the slice borrows `self`.
+        unsafe { member_bytes(self.0) }
+    }
+
+    fn key(&self) -> (f64, &[u8]) {
+        (self.score(), self.bytes())
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        // SAFETY: the allocation was made by `Member::new` with this layout.
+        unsafe {
+            let (len, head) = member_span(self.0);
+            std::alloc::dealloc(self.0.as_ptr(), member_layout(len, head));
+        }
+    }
+}
 
 #[derive(Debug)]
 enum Node {
-    Leaf(Vec<Item>),
+    Leaf(Vec<Member>),
     Inner(Vec<Child>),
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}:{}",
+            String::from_utf8_lossy(self.bytes()),
+            self.score()
+        )
+    }
 }
 
 /// A link to a subtree with its size and its largest score (which saves
@@ -121,10 +275,7 @@ impl Node {
         let mut node = self;
         loop {
             match node {
-                Node::Leaf(items) => {
-                    let (s, m) = &items[items.len() - 1];
-                    return (*s, m);
-                }
+                Node::Leaf(items) => return items[items.len() - 1].key(),
                 Node::Inner(children) => node = &children[children.len() - 1].node,
             }
         }
@@ -144,13 +295,18 @@ impl Node {
     }
 
     /// Inserts; returns a new right sibling when the node split.
-    fn insert(&mut self, score: f64, member: Box<[u8]>) -> Option<Node> {
+    fn insert(&mut self, member: Member) -> Option<Node> {
         match self {
             Node::Leaf(items) => {
-                let pos = items
-                    .partition_point(|(s, m)| key_cmp((*s, m), (score, &member)) == Ordering::Less);
+                let key = member.key();
+                let pos = items.partition_point(|m| key_cmp(m.key(), key) == Ordering::Less);
                 let at_end = pos == items.len();
-                items.insert(pos, (score, member));
+                if items.len() == items.capacity() {
+                    // Grow by a quarter, not double: leaves are most of
+                    // a large set's memory.
+                    items.reserve_exact((items.len() / 4).max(4));
+                }
+                items.insert(pos, member);
                 if items.len() <= LEAF_MAX {
                     return None;
                 }
@@ -161,14 +317,14 @@ impl Node {
                 } else {
                     items.len() / 2
                 };
-                let mut right = Vec::with_capacity(LEAF_MAX);
+                let mut right = Vec::with_capacity(items.len() - cut);
                 right.extend(items.drain(cut..));
                 items.shrink_to_fit();
                 Some(Node::Leaf(right))
             }
             Node::Inner(children) => {
-                let i = Node::child_for(children, (score, &member));
-                let split = children[i].node.insert(score, member);
+                let i = Node::child_for(children, member.key());
+                let split = children[i].node.insert(member);
                 children[i].refresh();
                 if let Some(right) = split {
                     children.insert(i + 1, Child::new(right));
@@ -183,14 +339,16 @@ impl Node {
         }
     }
 
-    /// Removes `key`; returns the member's bytes if it was there.
-    fn remove(&mut self, key: (f64, &[u8])) -> Option<Box<[u8]>> {
+    /// Removes `key`; returns the member if it was there.
+    fn remove(&mut self, key: (f64, &[u8])) -> Option<Member> {
         match self {
             Node::Leaf(items) => {
-                let pos = items
-                    .binary_search_by(|(s, m)| key_cmp((*s, m), key))
-                    .ok()?;
-                Some(items.remove(pos).1)
+                let pos = items.binary_search_by(|m| key_cmp(m.key(), key)).ok()?;
+                let out = items.remove(pos);
+                if items.capacity() > items.len() + items.len() / 2 + 8 {
+                    items.shrink_to_fit();
+                }
+                Some(out)
             }
             Node::Inner(children) => {
                 let i = Node::child_for(children, key);
@@ -247,7 +405,7 @@ impl Node {
         loop {
             match node {
                 Node::Leaf(items) => {
-                    return n + items.partition_point(|(s, m)| before(*s, m));
+                    return n + items.partition_point(|m| before(m.score(), m.bytes()));
                 }
                 Node::Inner(children) => {
                     let mut next = None;
@@ -274,10 +432,7 @@ impl Node {
         let mut node = self;
         loop {
             match node {
-                Node::Leaf(items) => {
-                    let (s, m) = &items[rank];
-                    return (*s, m);
-                }
+                Node::Leaf(items) => return items[rank].key(),
                 Node::Inner(children) => {
                     let mut next = &children[children.len() - 1].node;
                     for c in children {
@@ -298,8 +453,8 @@ impl Node {
     fn walk(&self, mut from: usize, f: &mut impl FnMut(f64, &[u8]) -> bool) -> bool {
         match self {
             Node::Leaf(items) => {
-                for (s, m) in items.iter().skip(from) {
-                    if !f(*s, m) {
+                for m in items.iter().skip(from) {
+                    if !f(m.score(), m.bytes()) {
                         return false;
                     }
                 }
@@ -321,12 +476,13 @@ impl Node {
         }
     }
 
-    /// Visits entries from rank `from` downwards while `f` returns true.
+    /// Visits entries from rank `from` (in range) downwards while `f`
+    /// returns true.
     fn walk_rev(&self, from: usize, f: &mut impl FnMut(f64, &[u8]) -> bool) -> bool {
         match self {
             Node::Leaf(items) => {
-                for (s, m) in items[..=from.min(items.len() - 1)].iter().rev() {
-                    if !f(*s, m) {
+                for m in items[..=from.min(items.len() - 1)].iter().rev() {
+                    if !f(m.score(), m.bytes()) {
                         return false;
                     }
                 }
@@ -334,7 +490,7 @@ impl Node {
             }
             Node::Inner(children) => {
                 let mut base = 0;
-                let mut first = children.len();
+                let mut first = children.len() - 1;
                 for (i, c) in children.iter().enumerate() {
                     if from < base + c.count {
                         first = i;
@@ -342,8 +498,7 @@ impl Node {
                     }
                     base += c.count;
                 }
-                let first = first.min(children.len() - 1);
-                let mut start = from - base.min(from);
+                let mut start = from.saturating_sub(base);
                 for c in children[..=first].iter().rev() {
                     if !c.node.walk_rev(start.min(c.count - 1), f) {
                         return false;
@@ -357,7 +512,11 @@ impl Node {
 
     fn deep_clone(&self) -> Node {
         match self {
-            Node::Leaf(items) => Node::Leaf(items.clone()),
+            Node::Leaf(items) => {
+                let mut copy = Vec::with_capacity(items.len());
+                copy.extend(items.iter().map(|m| Member::new(m.score(), m.bytes())));
+                Node::Leaf(copy)
+            }
             Node::Inner(children) => Node::Inner(
                 children
                     .iter()
@@ -374,8 +533,11 @@ impl Node {
     fn heap_bytes(&self) -> usize {
         match self {
             Node::Leaf(items) => {
-                items.capacity() * std::mem::size_of::<Item>()
-                    + items.iter().map(|(_, m)| m.len()).sum::<usize>()
+                items.capacity() * std::mem::size_of::<Member>()
+                    + items
+                        .iter()
+                        .map(|m| MEMBER_HEAD + m.bytes().len())
+                        .sum::<usize>()
             }
             Node::Inner(children) => {
                 children.capacity() * std::mem::size_of::<Child>()
@@ -386,14 +548,18 @@ impl Node {
             }
         }
     }
+
+    /// Visits every member allocation (to index a cloned tree).
+    fn for_each_member(&self, f: &mut impl FnMut(&Member)) {
+        match self {
+            Node::Leaf(items) => items.iter().for_each(f),
+            Node::Inner(children) => children.iter().for_each(|c| c.node.for_each_member(f)),
+        }
+    }
 }
 
-/// An index entry: where a member's bytes live in the tree, and its score.
-struct MemberRef {
-    ptr: *const u8,
-    len: usize,
-    score: f64,
-}
+/// An index entry: a member allocation owned by the tree.
+struct MemberRef(std::ptr::NonNull<u8>);
 
 // SAFETY: a `MemberRef` points into a member owned by the same `Tree`,
 // which is only ever accessed through `&`/`&mut` of that tree.
@@ -403,11 +569,16 @@ unsafe impl Sync for MemberRef {}
 
 impl MemberRef {
     fn bytes(&self) -> &[u8] {
-        // SAFETY: the tree keeps the member's allocation alive (and never
-        // moves its bytes: a `Box<[u8]>` moving moves the pointer only)
-        // for as long as this entry is in the index; both are removed
-        // together.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        // SAFETY: the tree keeps the member allocation alive for as long
+        // as this entry is in the index (both are removed together), and
+        // the allocation never moves (only the `Member` pointing at it
+        // does).
+        unsafe { member_bytes(self.0) }
+    }
+
+    fn score(&self) -> f64 {
+        // SAFETY: as in `bytes`.
+        unsafe { member_score(self.0) }
     }
 }
 
@@ -456,26 +627,26 @@ impl Tree {
     }
 
     fn score(&self, member: &[u8]) -> Option<f64> {
-        self.index.get(member).map(|r| r.score)
+        self.index.get(member).map(|r| r.score())
     }
 
     /// Inserts a member known to be absent.
-    fn insert_new(&mut self, score: f64, member: Box<[u8]>) {
-        self.index.insert(MemberRef {
-            ptr: member.as_ptr(),
-            len: member.len(),
-            score,
-        });
-        if let Some(right) = self.root.insert(score, member) {
+    fn insert_new(&mut self, score: f64, member: &[u8]) {
+        let m = Member::new(score, member);
+        self.index.insert(MemberRef(m.0));
+        if let Some(right) = self.root.insert(m) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             self.root = Node::Inner(vec![Child::new(left), Child::new(right)]);
         }
     }
 
-    /// Removes `member`; returns its bytes and score.
-    fn remove(&mut self, member: &[u8]) -> Option<(Box<[u8]>, f64)> {
+    /// Removes `member`; returns its score.
+    fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let r = self.index.take(member)?;
-        let bytes = self.root.remove((r.score, member));
+        let score = r.score();
+        // The member's allocation is freed here, after the index entry
+        // pointing at it is gone.
+        let removed = self.root.remove((score, member));
         if let Node::Inner(children) = &mut self.root {
             if children.len() == 1 {
                 if let Some(only) = children.pop() {
@@ -483,7 +654,8 @@ impl Tree {
                 }
             }
         }
-        bytes.map(|b| (b, r.score))
+        drop(removed);
+        Some(score)
     }
 
     fn iter(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
@@ -496,20 +668,12 @@ impl Tree {
 impl Clone for Tree {
     fn clone(&self) -> Self {
         let root = self.root.deep_clone();
-        let mut index = HashSet::default();
+        let mut index: HashSet<MemberRef, foldhash::fast::RandomState> = HashSet::default();
         index.reserve(self.index.len());
-        let mut tree = Tree { root, index };
-        let mut refs = Vec::with_capacity(tree.index.capacity());
-        tree.root.walk(0, &mut |s, m| {
-            refs.push(MemberRef {
-                ptr: m.as_ptr(),
-                len: m.len(),
-                score: s,
-            });
-            true
+        root.for_each_member(&mut |m| {
+            index.insert(MemberRef(m.0));
         });
-        tree.index.extend(refs);
-        tree
+        Tree { root, index }
     }
 }
 
@@ -604,7 +768,7 @@ impl ZSetValue {
         if let Repr::Packed(lp) = &self.0 {
             let mut tree = Tree::new();
             for (m, s) in packed_pairs(lp) {
-                tree.insert_new(s, m.into());
+                tree.insert_new(s, m);
             }
             self.0 = Repr::Tree(Box::new(tree));
         }
@@ -674,7 +838,7 @@ impl ZSetValue {
                 lp.insert_at(at, &b[..n]);
                 lp.insert_at(at, member);
             }
-            Repr::Tree(t) => t.insert_new(score, member.into()),
+            Repr::Tree(t) => t.insert_new(score, member),
         }
         !existed
     }
@@ -696,7 +860,7 @@ impl ZSetValue {
                 }
                 None
             }
-            Repr::Tree(t) => t.remove(member).map(|(_, s)| s),
+            Repr::Tree(t) => t.remove(member),
         }
     }
 
@@ -864,8 +1028,8 @@ mod tests {
             let mut rng = Rng(seed);
             let mut z = ZSetValue::with_hint(1, 0, limits);
             let mut model = std::collections::HashMap::new();
-            for step in 0..20_000 {
-                let member = format!("m{}", rng.next() % 3000).into_bytes();
+            for step in 0..60_000 {
+                let member = format!("m{}", rng.next() % 12000).into_bytes();
                 match rng.next() % 10 {
                     0..=5 => {
                         let score = (rng.next() % 500) as f64;
@@ -935,8 +1099,28 @@ mod tests {
     #[test]
     fn small_sets_stay_inline() {
         assert_eq!(std::mem::size_of::<ZSetValue>(), 16);
-        let (b, n) = encode_score(3.0);
-        assert_eq!(decode_score(&b[..n]), 3.0);
-        assert_eq!(n, 2);
+        for v in [
+            3.0,
+            0.0,
+            -0.5,
+            1234.2,
+            0.1,
+            -7.0,
+            1e300,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            123456789012.0,
+            9007199254740993.0,
+            0.30000000000000004,
+            1e-15,
+            1.5e-10,
+        ] {
+            let (b, n) = encode_score(v);
+            assert_eq!(decode_score(&b[..n]).to_bits(), v.to_bits(), "{v}");
+        }
+        assert_eq!(encode_score(3.0).1, 2);
+        assert_eq!(encode_score(1234.2).1, 3);
+        assert_eq!(encode_score(-0.0).1, 1);
     }
 }
