@@ -92,7 +92,7 @@ fn words(r: &mut Rng, pool: &[&str], min: usize, max: usize) -> Vec<String> {
 fn command(r: &mut Rng) -> Vec<String> {
     let k = key(r);
     let v = r.pick(VALUES).to_string();
-    let mut c: Vec<String> = match r.below(64) {
+    let mut c: Vec<String> = match r.below(76) {
         // strings and numbers
         0 => vec!["GET".into(), k],
         1 => {
@@ -298,6 +298,118 @@ fn command(r: &mut Rng) -> Vec<String> {
         60 => vec!["DISCARD".into()],
         61 => vec!["WATCH".into(), k],
         62 => vec!["UNWATCH".into()],
+        // sorted sets (small ones: every reply is deterministic)
+        64 | 65 => {
+            let mut c = vec!["ZADD".into(), k];
+            c.extend(words(r, &["NX", "XX", "GT", "LT", "CH", "INCR"], 0, 2));
+            for _ in 0..1 + r.below(3) {
+                c.push(r.pick(FLOATS).into());
+                c.push(r.pick(FIELDS).into());
+            }
+            c
+        }
+        66 => vec![
+            "ZINCRBY".into(),
+            k,
+            r.pick(FLOATS).into(),
+            r.pick(FIELDS).into(),
+        ],
+        67 => vec![
+            r.pick(&["ZSCORE", "ZRANK", "ZREVRANK", "ZREM"]).into(),
+            k,
+            r.pick(FIELDS).into(),
+        ],
+        68 => {
+            let mut c = vec!["ZRANGE".into(), k];
+            let by = r.below(3);
+            let (lo, hi): (&[&str], &[&str]) = match by {
+                0 => (INDEXES, INDEXES),
+                1 => (
+                    &["-inf", "(1", "0", "1.5", "x"],
+                    &["+inf", "(10", "10", "0"],
+                ),
+                _ => (&["-", "[a", "(f1", "x"], &["+", "[z", "(f2"]),
+            };
+            c.push(r.pick(lo).into());
+            c.push(r.pick(hi).into());
+            c.extend(words(r, &["BYSCORE", "BYLEX", "REV", "WITHSCORES"], 0, 2));
+            if r.chance(3) {
+                c.extend([
+                    "LIMIT".into(),
+                    r.pick(INDEXES).into(),
+                    r.pick(INDEXES).into(),
+                ]);
+            }
+            c
+        }
+        69 => vec![
+            r.pick(&[
+                "ZCOUNT",
+                "ZREMRANGEBYSCORE",
+                "ZRANGEBYSCORE",
+                "ZREVRANGEBYSCORE",
+            ])
+            .into(),
+            k,
+            r.pick(&["-inf", "(1", "0", "1.5", "x", ""]).into(),
+            r.pick(&["+inf", "(10", "10", "0"]).into(),
+        ],
+        70 => vec![
+            r.pick(&["ZLEXCOUNT", "ZREMRANGEBYLEX", "ZRANGEBYLEX"])
+                .into(),
+            k,
+            r.pick(&["-", "[a", "(f1", "x", "+"]).into(),
+            r.pick(&["+", "[z", "(f2", "-"]).into(),
+        ],
+        71 => vec![
+            r.pick(&["ZREMRANGEBYRANK", "ZREVRANGE"]).into(),
+            k,
+            r.pick(INDEXES).into(),
+            r.pick(INDEXES).into(),
+        ],
+        72 => {
+            let mut c = vec![r.pick(&["ZPOPMIN", "ZPOPMAX"]).into(), k];
+            c.extend(words(r, &["1", "2", "0", "-1", "x"], 0, 1));
+            c
+        }
+        73 => {
+            let n = 1 + r.below(2);
+            let mut c = vec![
+                r.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]).into(),
+                k,
+            ];
+            c.push(n.to_string());
+            c.extend(words(r, KEYS, n, n));
+            if r.chance(3) {
+                c.push("AGGREGATE".into());
+                c.push(r.pick(&["SUM", "MIN", "MAX", "X"]).into());
+            }
+            c
+        }
+        74 => {
+            let n = 1 + r.below(2);
+            let mut c = vec![r.pick(&["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"]).into()];
+            c.push(n.to_string());
+            c.extend(words(r, KEYS, n, n));
+            c.extend(words(r, &["WITHSCORES"], 0, 1));
+            c
+        }
+        75 => {
+            let mut c: Vec<String> =
+                vec![r.pick(&["ZCARD", "ZMSCORE", "ZRANGESTORE", "ZMPOP"]).into()];
+            match c[0].as_str() {
+                "ZCARD" => c.push(k),
+                "ZMSCORE" => {
+                    c.push(k);
+                    c.extend(words(r, FIELDS, 1, 3));
+                }
+                "ZRANGESTORE" => {
+                    c.extend([k, key(r), r.pick(INDEXES).into(), r.pick(INDEXES).into()])
+                }
+                _ => c.extend(["2".into(), k, key(r), r.pick(&["MIN", "MAX"]).into()]),
+            }
+            c
+        }
         _ => vec!["PING".into()],
     };
     // Sometimes break the command: wrong arity or a junk argument.

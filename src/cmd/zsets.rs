@@ -306,10 +306,57 @@ impl LexRange {
         }
     }
 
-    fn ranks(&self, z: &ZSetValue) -> (usize, usize) {
-        let start = z.count_before(|_, m| self.below_min(m));
-        let end = z.count_before(|_, m| self.within_max(m));
-        (start, end.max(start))
+    /// True when no member can be in range (Redis's check before it
+    /// looks at the set: `-` sorts below and `+` above everything).
+    fn is_empty(&self) -> bool {
+        use std::cmp::Ordering::*;
+        let (cmp, ex) = match (&self.min, &self.max) {
+            (LexBound::Bottom, LexBound::Bottom) | (LexBound::Top, LexBound::Top) => (Equal, true),
+            (LexBound::Bottom, _) | (_, LexBound::Top) => (Less, true),
+            (LexBound::Top, _) | (_, LexBound::Bottom) => (Greater, true),
+            (LexBound::Value(a, aex), LexBound::Value(b, bex)) => (a.cmp(b), *aex || *bex),
+        };
+        cmp == Greater || (cmp == Equal && ex)
+    }
+
+    /// Ranks `start..end` of the members in range, walking forward (or
+    /// backward with `rev`) as Redis does. Lexicographic ranges assume
+    /// every score is equal; when they are not, a packed set still gives
+    /// Redis's answer: the run of members from the first one (the last,
+    /// with `rev`) past the near bound, up to the first beyond the far one.
+    fn ranks(&self, z: &ZSetValue, rev: bool) -> (usize, usize) {
+        if !z.is_packed() {
+            let start = z.count_before(|_, m| self.below_min(m));
+            let end = z.count_before(|_, m| self.within_max(m));
+            return (start, end.max(start));
+        }
+        let pairs = z.pairs();
+        let (Some(first), Some(last)) = (pairs.first(), pairs.last()) else {
+            return (0, 0);
+        };
+        if self.is_empty() || self.below_min(&last.0) || !self.within_max(&first.0) {
+            return (0, 0);
+        }
+        if rev {
+            let Some(top) = pairs.iter().rposition(|(m, _)| self.within_max(m)) else {
+                return (0, 0);
+            };
+            let run = pairs[..=top]
+                .iter()
+                .rev()
+                .take_while(|(m, _)| !self.below_min(m))
+                .count();
+            (top + 1 - run, top + 1)
+        } else {
+            let Some(bottom) = pairs.iter().position(|(m, _)| !self.below_min(m)) else {
+                return (0, 0);
+            };
+            let run = pairs[bottom..]
+                .iter()
+                .take_while(|(m, _)| self.within_max(m))
+                .count();
+            (bottom, bottom + run)
+        }
     }
 }
 
@@ -510,7 +557,7 @@ fn zcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 fn zlexcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let range = LexRange::parse(&ctx.args[2], &ctx.args[3])?;
     let n = db.get_zset(&ctx.args[1])?.map_or(0, |z| {
-        let (a, b) = range.ranks(z);
+        let (a, b) = range.ranks(z, false);
         b - a
     });
     ctx.out.int(n as i64);
@@ -588,7 +635,7 @@ fn select(
             return out;
         }
         Bounds::Score(r) => r.ranks(z),
-        Bounds::Lex(r) => r.ranks(z),
+        Bounds::Lex(r) => r.ranks(z, rev),
     };
     if offset < 0 || start >= end || (offset > 0 && offset >= len) {
         return out;
@@ -824,7 +871,7 @@ fn zremrangebylex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (a, b) = range.ranks(z);
+    let (a, b) = range.ranks(z, false);
     let removed = if a < b {
         z.remove_ranks(a, b - 1).len()
     } else {

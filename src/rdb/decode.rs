@@ -814,4 +814,57 @@ mod tests {
         let mut d = Decoder::new(&lzf[..], lzf.len() as u64);
         assert!(d.string().is_err());
     }
+
+    #[test]
+    fn sorted_sets_survive_a_payload_and_hostile_ones_are_refused() {
+        use crate::types::zset::ZSetLimits;
+        let limits = ZSetLimits {
+            max_entries: 8,
+            max_value: 16,
+        };
+        for members in [3, 30] {
+            let mut z = ZSetValue::default();
+            for i in 0..members {
+                let score = if i == 2 {
+                    f64::NEG_INFINITY
+                } else {
+                    i as f64 / 3.0
+                };
+                z.set(format!("m{i}").as_bytes(), score, limits);
+            }
+            let v = Value::ZSet(z.clone());
+            let back = round_trip(&v);
+            let Value::ZSet(b) = back else {
+                panic!("not a zset")
+            };
+            assert_eq!(b.pairs(), z.pairs());
+            assert_eq!(b.is_packed(), members <= 8);
+            // Every single-byte flip with a valid checksum fails cleanly
+            // or decodes to something; it never panics.
+            let payload = dump_payload(&v);
+            for at in 0..payload.len() - 10 {
+                let mut bad = payload.clone();
+                bad[at] = bad[at].wrapping_add(0x80);
+                let crc_at = bad.len() - 8;
+                let crc = crate::rdb::crc64::crc64(0, &bad[..crc_at]);
+                bad[crc_at..].copy_from_slice(&crc.to_le_bytes());
+                let _ = restore_payload(&bad, LIMITS, 0);
+            }
+        }
+        // A count of 2^40 pairs in a few bytes; a duplicate member; a NaN.
+        let mut huge = vec![0x80];
+        huge.extend_from_slice(&(1u32 << 31).to_be_bytes());
+        let mut d = Decoder::new(&huge[..], huge.len() as u64);
+        assert!(d.value(types::ZSET_2, LIMITS, 0).is_err());
+        let mut dup = vec![2, 1, b'a'];
+        dup.extend_from_slice(&1f64.to_le_bytes());
+        dup.extend_from_slice(&[1, b'a']);
+        dup.extend_from_slice(&2f64.to_le_bytes());
+        let mut d = Decoder::new(&dup[..], dup.len() as u64);
+        assert!(d.value(types::ZSET_2, LIMITS, 0).is_err());
+        let mut nan = vec![1, 1, b'a'];
+        nan.extend_from_slice(&f64::NAN.to_le_bytes());
+        let mut d = Decoder::new(&nan[..], nan.len() as u64);
+        assert!(d.value(types::ZSET_2, LIMITS, 0).is_err());
+    }
 }
