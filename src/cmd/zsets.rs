@@ -1350,15 +1350,25 @@ fn zrandmember(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
     if n < 0 {
         // Repetitions allowed: each pick independent. The reply is as
-        // long as asked, so it is written as it is drawn, not collected.
+        // long as the client asked, so it is written as it is drawn and
+        // bounded the way Redis bounds a client's output buffer: past the
+        // hard limit the client is disconnected.
         let count = n.unsigned_abs() as usize;
         let resp3 = ctx.out.is_resp3();
+        let start = ctx.out.mark();
         ctx.out.array(if withscores && !resp3 {
             count * 2
         } else {
             count
         });
         for _ in 0..count {
+            if ctx.out.buf.len() - start > crate::reply::OUTPUT_HARD_LIMIT {
+                ctx.out.buf.truncate(start);
+                ctx.client.close_after_reply = true;
+                return Err(CmdError::fixed(
+                    "ERR reply exceeds the client output buffer limit; closing the connection",
+                ));
+            }
             let r = (crate::util::rand_u64() % size as u64) as usize;
             if let Some((m, s)) = z.at(r) {
                 if withscores && resp3 {

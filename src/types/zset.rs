@@ -696,14 +696,31 @@ impl Default for ZSetValue {
     }
 }
 
-/// Iterates a packed set's (member, score) pairs in order.
-fn packed_pairs(lp: &Listpack) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
-    let mut it = lp.iter();
-    let mut out = Vec::with_capacity(lp.len() / 2);
-    while let (Some(m), Some(s)) = (it.next(), it.next()) {
-        out.push((m, decode_score(s)));
+/// Iterates a packed set's (member, score) pairs in order (from either
+/// end), reading the listpack in place.
+fn packed_pairs(lp: &Listpack) -> PackedPairs<'_> {
+    PackedPairs(lp.iter())
+}
+
+/// The iterator of [`packed_pairs`].
+struct PackedPairs<'a>(super::listpack::Iter<'a>);
+
+impl<'a> Iterator for PackedPairs<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let m = self.0.next()?;
+        let s = self.0.next()?;
+        Some((m, decode_score(s)))
     }
-    out.into_iter()
+}
+
+impl DoubleEndedIterator for PackedPairs<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let s = self.0.next_back()?;
+        let m = self.0.next_back()?;
+        Some((m, decode_score(s)))
+    }
 }
 
 impl ZSetValue {
