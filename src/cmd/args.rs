@@ -57,6 +57,74 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// The count of HRANDFIELD / ZRANDMEMBER (`args[2]`) and whether the
+/// optional word after it (`WITHVALUES`, `WITHSCORES`) is there, with
+/// Redis's errors: the count must not be i64::MIN, any other fourth
+/// argument is a syntax error, and with the word the count must lie within
+/// ±i64::MAX/2.
+pub fn random_count(args: &[Bytes], word: &str) -> Result<(i64, bool), CmdError> {
+    let n = int(&args[2])?;
+    if n == i64::MIN {
+        return Err(CmdError::new(format!(
+            "ERR value is out of range, value must between {} and {}",
+            -i64::MAX,
+            i64::MAX
+        )));
+    }
+    let with = match args.len() {
+        3 => false,
+        4 if is(&args[3], word) => true,
+        _ => return Err(SYNTAX),
+    };
+    if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+        return Err(CmdError::fixed("ERR value is out of range"));
+    }
+    Ok((n, with))
+}
+
+/// Redis's start/end pair (negative counts from the end) over `len`
+/// elements, as LRANGE, LTRIM, ZRANGE and ZREMRANGEBYRANK read it: a
+/// 0-based inclusive range, or `None` when it selects nothing.
+pub fn clamp_ranks(mut start: i64, mut end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    if start > end || start >= len {
+        return None;
+    }
+    Some((start as usize, end.min(len - 1) as usize))
+}
+
+/// The options of HSCAN and ZSCAN after the cursor: `COUNT n` (at least
+/// 1, default 10) and `MATCH pattern` (`*` is no pattern), any order.
+pub fn scan_options(args: &[Bytes], from: usize) -> Result<(usize, Option<&[u8]>), CmdError> {
+    let mut count = 10usize;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = from;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if is(&args[i], "COUNT") && has_value {
+            let n = int(&args[i + 1])?;
+            if n < 1 {
+                return Err(SYNTAX);
+            }
+            count = n as usize;
+        } else if is(&args[i], "MATCH") && has_value {
+            let p = &args[i + 1][..];
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((count, pattern))
+}
+
 /// Case-insensitive comparison with an ASCII keyword.
 #[inline]
 pub fn is(arg: &[u8], keyword: &str) -> bool {

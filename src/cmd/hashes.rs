@@ -369,22 +369,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         return Ok(());
     }
-    let n = args::int(&ctx.args[2])?;
-    if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
-    }
-    let with_values = match ctx.args.len() {
-        3 => false,
-        4 if is(&ctx.args[3], "WITHVALUES") => true,
-        _ => return Err(SYNTAX),
-    };
-    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-        return Err(CmdError::fixed("ERR value is out of range"));
-    }
+    let (n, with_values) = args::random_count(ctx.args, "WITHVALUES")?;
     let Some(hash) = live_hash(db, key)? else {
         ctx.out.array(0);
         return Ok(());
@@ -419,12 +404,8 @@ fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             if let Some((f, v)) = hash.random_pair(crate::util::rand_u64) {
                 pair(ctx.out, f, v);
             }
-            if ctx.out.buf.len() - start > crate::reply::OUTPUT_HARD_LIMIT {
-                ctx.out.buf.truncate(start);
-                ctx.client.close_after_reply = true;
-                return Err(CmdError::fixed(
-                    "ERR reply exceeds the client output buffer limit; closing the connection",
-                ));
+            if let Some(e) = ctx.past_output_limit(start) {
+                return Err(e);
             }
         }
     } else if count >= hash.len() {
@@ -483,24 +464,7 @@ fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let has_value = i + 1 < ctx.args.len();
-        if is(&ctx.args[i], "COUNT") && has_value {
-            count = args::int(&ctx.args[i + 1])?;
-            if count < 1 {
-                return Err(SYNTAX);
-            }
-        } else if is(&ctx.args[i], "MATCH") && has_value {
-            let p = &ctx.args[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
+    let (count, pattern) = args::scan_options(ctx.args, 3)?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0;
     if hash.is_packed() {
@@ -508,7 +472,6 @@ fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     } else {
         // Like Redis, COUNT bounds the replied elements (fields and values
         // both count) and the buckets visited is at most ten times COUNT.
-        let count = count as usize;
         let mut budget = count.saturating_mul(10);
         next = cursor;
         loop {

@@ -195,24 +195,6 @@ fn llen(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Normalises a Redis start/end pair for a list of `len` elements to a
-/// 0-based inclusive range, or `None` when it selects nothing.
-fn normalise_range(mut start: i64, mut end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    if start < 0 {
-        start += len;
-    }
-    if end < 0 {
-        end += len;
-    }
-    start = start.max(0);
-    if start > end || start >= len {
-        return None;
-    }
-    end = end.min(len - 1);
-    Some((start as usize, end as usize))
-}
-
 fn lrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let start = args::int(&ctx.args[2])?;
     let end = args::int(&ctx.args[3])?;
@@ -220,7 +202,7 @@ fn lrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    match normalise_range(start, end, list.len()) {
+    match args::clamp_ranks(start, end, list.len()) {
         None => ctx.out.array(0),
         Some((from, to)) => {
             ctx.out.array(to - from + 1);
@@ -392,7 +374,7 @@ fn ltrim(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     };
     let len = list.len();
-    match normalise_range(start, end, len) {
+    match args::clamp_ranks(start, end, len) {
         None => list.remove_front(len),
         Some((from, to)) => {
             list.remove_back(len - 1 - to);

@@ -182,6 +182,24 @@ pub struct Ctx<'a> {
     pub registry: &'static Registry,
 }
 
+impl Ctx<'_> {
+    /// For a reply whose length the client chose (HRANDFIELD, ZRANDMEMBER
+    /// with a negative count), written since `start` (a `Reply::mark`):
+    /// once it passes the output hard limit, drops it, marks the client to
+    /// be closed after the error, and returns the error to send, as Redis
+    /// disconnects a client whose output buffer outgrows its limit.
+    pub fn past_output_limit(&mut self, start: usize) -> Option<crate::error::CmdError> {
+        if self.out.buf.len() - start <= crate::reply::OUTPUT_HARD_LIMIT {
+            return None;
+        }
+        self.out.buf.truncate(start);
+        self.client.close_after_reply = true;
+        Some(crate::error::CmdError::fixed(
+            "ERR reply exceeds the client output buffer limit; closing the connection",
+        ))
+    }
+}
+
 // ---------------------------------------------------------------- the client
 //
 // A connection's own state as commands see and change it: the selected

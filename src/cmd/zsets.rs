@@ -10,7 +10,7 @@ use super::args::{self, is};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::{DbView, KeyEvent};
-use crate::error::{CmdError, CmdResult, NOT_FLOAT, NOT_INTEGER, SYNTAX};
+use crate::error::{CmdError, CmdResult, NOT_FLOAT, SYNTAX};
 use crate::reply::Reply;
 use crate::types::zset::{ZSetLimits, ZSetValue};
 use crate::types::Value;
@@ -605,22 +605,11 @@ fn select(
     let mut out = Vec::new();
     let len = z.len() as i64;
     let (start, end) = match bounds {
-        Bounds::Rank(mut start, mut end) => {
-            if start < 0 {
-                start += len;
-            }
-            if end < 0 {
-                end += len;
-            }
-            if start < 0 {
-                start = 0;
-            }
-            if start > end || start >= len {
+        Bounds::Rank(start, end) => {
+            let Some((start, end)) = args::clamp_ranks(*start, *end, z.len()) else {
                 return out;
-            }
-            if end >= len {
-                end = len - 1;
-            }
+            };
+            let (start, end) = (start as i64, end as i64);
             let n = (end - start + 1) as usize;
             out.reserve(n);
             let from = if rev {
@@ -820,31 +809,18 @@ fn zrem(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn zremrangebyrank(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let mut start = args::int(&ctx.args[2])?;
-    let mut end = args::int(&ctx.args[3])?;
+    let start = args::int(&ctx.args[2])?;
+    let end = args::int(&ctx.args[3])?;
     let key = &ctx.args[1];
     let Some(z) = db.get_zset_mut(key)? else {
         ctx.out.int(0);
         return Ok(());
     };
-    let len = z.len() as i64;
-    if start < 0 {
-        start += len;
-    }
-    if end < 0 {
-        end += len;
-    }
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
+    let Some((start, end)) = args::clamp_ranks(start, end, z.len()) else {
         ctx.out.int(0);
         return Ok(());
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    let removed = z.remove_ranks(start as usize, end as usize).len();
+    };
+    let removed = z.remove_ranks(start, end).len();
     finish_range_removal(ctx, db, removed, KeyEvent::ZREMRANGEBYRANK);
     Ok(())
 }
@@ -1322,22 +1298,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         return Ok(());
     }
-    let n = args::int(&ctx.args[2])?;
-    if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
-    }
-    let withscores = match ctx.args.len() {
-        3 => false,
-        4 if is(&ctx.args[3], "withscores") => true,
-        _ => return Err(SYNTAX),
-    };
-    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-        return Err(CmdError::fixed("ERR value is out of range"));
-    }
+    let (n, withscores) = args::random_count(ctx.args, "withscores")?;
     let Some(z) = db.get_zset(key)? else {
         ctx.out.array(0);
         return Ok(());
@@ -1362,12 +1323,8 @@ fn zrandmember(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             count
         });
         for _ in 0..count {
-            if ctx.out.buf.len() - start > crate::reply::OUTPUT_HARD_LIMIT {
-                ctx.out.buf.truncate(start);
-                ctx.client.close_after_reply = true;
-                return Err(CmdError::fixed(
-                    "ERR reply exceeds the client output buffer limit; closing the connection",
-                ));
+            if let Some(e) = ctx.past_output_limit(start) {
+                return Err(e);
             }
             let r = (crate::util::rand_u64() % size as u64) as usize;
             if let Some((m, s)) = z.at(r) {
@@ -1411,24 +1368,7 @@ fn zscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let has_value = i + 1 < ctx.args.len();
-        if is(&ctx.args[i], "count") && has_value {
-            count = args::int(&ctx.args[i + 1]).map_err(|_| NOT_INTEGER)?;
-            if count < 1 {
-                return Err(SYNTAX);
-            }
-        } else if is(&ctx.args[i], "match") && has_value {
-            let p = &ctx.args[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
+    let (count, pattern) = args::scan_options(ctx.args, 3)?;
     let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut next = 0u64;
     if z.is_packed() {
@@ -1438,7 +1378,7 @@ fn zscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         // members a call. (A member removed meanwhile shifts the ranks
         // after it, so one member may be returned twice or skipped once.)
         let from = cursor as usize;
-        let take = count as usize;
+        let take = count;
         z.walk(from, false, |m, s| {
             items.push((m.to_vec(), s));
             items.len() < take

@@ -242,6 +242,13 @@ impl<R: Read> Decoder<R> {
                 let blob = self.string()?;
                 Value::ZSet(zset_from_listpack(&blob, limits.zset)?)
             }
+            types::ZSET_ZIPLIST => {
+                let blob = self.string()?;
+                let mut items: Vec<Vec<u8>> = Vec::new();
+                super::ziplist::for_each(&blob, |item| items.push(item.to_vec()))
+                    .map_err(|e| RdbError::new(format!("invalid ziplist: {e}")))?;
+                Value::ZSet(zset_from_items(items, limits.zset)?)
+            }
             other => {
                 return Err(RdbError::new(match types::unsupported_name(other) {
                     Some(name) => {
@@ -408,6 +415,11 @@ pub fn zset_from_listpack(blob: &[u8], limits: ZSetLimits) -> Result<ZSetValue> 
         items.push(item.to_vec());
         Ok(())
     })?;
+    zset_from_items(items, limits)
+}
+
+/// Builds a sorted set from alternating member and score-text entries.
+fn zset_from_items(items: Vec<Vec<u8>>, limits: ZSetLimits) -> Result<ZSetValue> {
     if items.len() % 2 != 0 {
         return Err(RdbError::new("sorted set listpack with a partial entry"));
     }
@@ -777,6 +789,14 @@ mod tests {
         }
     }
 
+    /// Recomputes a payload's CRC-64 footer after its body was changed, so
+    /// decoding itself must cope with the damage.
+    fn reseal(payload: &mut [u8]) {
+        let crc_at = payload.len() - 8;
+        let crc = crate::rdb::crc64::crc64(0, &payload[..crc_at]);
+        payload[crc_at..].copy_from_slice(&crc.to_le_bytes());
+    }
+
     #[test]
     fn a_damaged_payload_is_refused_without_a_panic() {
         let mut list = ListValue::new();
@@ -795,9 +815,7 @@ mod tests {
         for at in 0..payload.len() - 10 {
             let mut bad = payload.clone();
             bad[at] = bad[at].wrapping_add(0x80);
-            let crc_at = bad.len() - 8;
-            let crc = crate::rdb::crc64::crc64(0, &bad[..crc_at]);
-            bad[crc_at..].copy_from_slice(&crc.to_le_bytes());
+            reseal(&mut bad);
             let _ = restore_payload(&bad, LIMITS, 0);
         }
     }
@@ -845,9 +863,7 @@ mod tests {
             for at in 0..payload.len() - 10 {
                 let mut bad = payload.clone();
                 bad[at] = bad[at].wrapping_add(0x80);
-                let crc_at = bad.len() - 8;
-                let crc = crate::rdb::crc64::crc64(0, &bad[..crc_at]);
-                bad[crc_at..].copy_from_slice(&crc.to_le_bytes());
+                reseal(&mut bad);
                 let _ = restore_payload(&bad, LIMITS, 0);
             }
         }
@@ -866,5 +882,39 @@ mod tests {
         nan.extend_from_slice(&f64::NAN.to_le_bytes());
         let mut d = Decoder::new(&nan[..], nan.len() as u64);
         assert!(d.value(types::ZSET_2, LIMITS, 0).is_err());
+    }
+
+    #[test]
+    fn a_redis_6_ziplist_sorted_set_payload_restores() {
+        // ZADD z 1 a 2.5 b as Redis 6 dumps it: a ziplist of a, 1, b, "2.5".
+        let entries: [&[u8]; 4] = [
+            &[0x01, b'a'],
+            &[0xF2],
+            &[0x01, b'b'],
+            &[0x03, b'2', b'.', b'5'],
+        ];
+        let mut body = Vec::new();
+        let mut prev = 0u8;
+        for e in entries {
+            body.push(prev);
+            body.extend_from_slice(e);
+            prev = e.len() as u8 + 1;
+        }
+        let total = 10 + body.len() + 1;
+        let mut zl = (total as u32).to_le_bytes().to_vec();
+        zl.extend_from_slice(&((total - 1 - prev as usize) as u32).to_le_bytes());
+        zl.extend_from_slice(&4u16.to_le_bytes());
+        zl.extend(body);
+        zl.push(0xFF);
+        let mut payload = vec![types::ZSET_ZIPLIST, zl.len() as u8];
+        payload.extend(zl);
+        payload.extend_from_slice(&9u16.to_le_bytes());
+        let crc = crate::rdb::crc64::crc64(0, &payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        let Value::ZSet(z) = restore_payload(&payload, LIMITS, 0).expect("restores") else {
+            panic!("not a zset")
+        };
+        assert_eq!(z.pairs(), vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 2.5)]);
+        assert!(z.is_packed());
     }
 }

@@ -18,6 +18,7 @@ pub mod decode;
 pub mod encode;
 pub mod listpack;
 pub mod lzf;
+pub mod ziplist;
 
 /// The RDB version ferrodis writes, as Redis 7.0 does.
 pub const VERSION: u16 = 10;
@@ -41,6 +42,9 @@ pub mod types {
     pub const ZSET_2: u8 = 5;
     /// A sorted set as one listpack of alternating members and scores.
     pub const ZSET_LISTPACK: u8 = 17;
+    /// A sorted set as a ziplist of alternating members and scores
+    /// (Redis 6 and older).
+    pub const ZSET_ZIPLIST: u8 = 12;
     /// A list as listpack (or plain) nodes.
     pub const LIST_QUICKLIST_2: u8 = 18;
     /// A hash with field TTLs as pairs (Redis 7.4), TTLs relative to the
@@ -55,7 +59,6 @@ pub mod types {
         Some(match t {
             1 | 10 | 14 => "list in a pre-7.0 encoding",
             2 | 11 | 20 => "set",
-            12 => "sorted set in a pre-7.0 encoding",
             6 | 7 => "module value",
             9 | 13 => "hash in a pre-7.0 encoding",
             15 | 19 | 21 => "stream",
