@@ -229,20 +229,28 @@ impl std::fmt::Debug for Member {
     }
 }
 
-/// A link to a subtree with its size and its largest score (which saves
-/// descending into children whose scores differ from the one sought).
+/// A link to a subtree with its size and its last (largest) member: a
+/// pointer to that member's allocation, which never moves, so searches
+/// compare with a subtree's end without descending into it. Every change
+/// below a link refreshes it before anything reads it again.
 #[derive(Debug)]
 struct Child {
     count: usize,
-    max: f64,
+    last: std::ptr::NonNull<u8>,
     node: Box<Node>,
 }
 
+// SAFETY: `last` points at a member owned by `node`'s subtree.
+unsafe impl Send for Child {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for Child {}
+
 impl Child {
+    /// A link to a non-empty node.
     fn new(node: Node) -> Child {
         Child {
             count: node.count(),
-            max: node.last().0,
+            last: node.last_member(),
             node: Box::new(node),
         }
     }
@@ -250,8 +258,15 @@ impl Child {
     fn refresh(&mut self) {
         self.count = self.node.count();
         if self.count > 0 {
-            self.max = self.node.last().0;
+            self.last = self.node.last_member();
         }
+    }
+
+    /// The subtree's last key.
+    fn last(&self) -> (f64, &[u8]) {
+        // SAFETY: the member is in this subtree, which `self` borrows; the
+        // link was refreshed after the subtree last changed.
+        unsafe { (member_score(self.last), member_bytes(self.last)) }
     }
 }
 
@@ -270,28 +285,20 @@ impl Node {
         }
     }
 
-    /// The last (largest) key; the node must not be empty.
-    fn last(&self) -> (f64, &[u8]) {
-        let mut node = self;
-        loop {
-            match node {
-                Node::Leaf(items) => return items[items.len() - 1].key(),
-                Node::Inner(children) => node = &children[children.len() - 1].node,
-            }
+    /// The allocation of the last member; the node must not be empty.
+    fn last_member(&self) -> std::ptr::NonNull<u8> {
+        match self {
+            Node::Leaf(items) => items[items.len() - 1].0,
+            Node::Inner(children) => children[children.len() - 1].last,
         }
     }
 
     /// Index of the child that holds (or would hold) `key`.
     fn child_for(children: &[Child], key: (f64, &[u8])) -> usize {
-        for (i, c) in children.iter().enumerate() {
-            if key.0 < c.max {
-                return i;
-            }
-            if key.0 == c.max && key_cmp(key, c.node.last()) != Ordering::Greater {
-                return i;
-            }
-        }
-        children.len() - 1
+        children
+            .iter()
+            .position(|c| key_cmp(key, c.last()) != Ordering::Greater)
+            .unwrap_or(children.len() - 1)
     }
 
     /// Inserts; returns a new right sibling when the node split.
@@ -410,7 +417,7 @@ impl Node {
                 Node::Inner(children) => {
                     let mut next = None;
                     for c in children {
-                        let (s, m) = c.node.last();
+                        let (s, m) = c.last();
                         if before(s, m) {
                             n += c.count;
                         } else {
@@ -517,14 +524,11 @@ impl Node {
                 copy.extend(items.iter().map(|m| Member::new(m.score(), m.bytes())));
                 Node::Leaf(copy)
             }
+            // Each link points into the copy, not the original.
             Node::Inner(children) => Node::Inner(
                 children
                     .iter()
-                    .map(|c| Child {
-                        count: c.count,
-                        max: c.max,
-                        node: Box::new(c.node.deep_clone()),
-                    })
+                    .map(|c| Child::new(c.node.deep_clone()))
                     .collect(),
             ),
         }
