@@ -5,7 +5,9 @@
 //! numeric strings, [`listpack::Listpack`] for small hashes and lists) and
 //! converts to a scalable one past the configured thresholds.
 
+pub mod bitmap;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod listpack;
 pub mod string;
