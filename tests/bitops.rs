@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::{differential, Pair};
 
 #[test]
@@ -286,22 +287,6 @@ fn bitfield_matches_redis() {
             "##,
         );
     });
-}
-
-/// A small deterministic generator (tests must be reproducible).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> i64 {
-        (self.next() % n) as i64
-    }
 }
 
 /// Random strings, ranges and units for BITCOUNT and BITPOS, and random

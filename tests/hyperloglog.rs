@@ -8,29 +8,13 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::{differential, start_ferrodis, start_redis, Pair, RawClient};
 
 /// The payload of a bulk-string reply.
 fn bulk(reply: &[u8]) -> Vec<u8> {
-    assert_eq!(reply[0], b'$', "not a bulk reply: {:?}", String::from_utf8_lossy(reply));
-    let nl = reply.iter().position(|&b| b == b'\n').expect("header");
-    let n: usize = std::str::from_utf8(&reply[1..nl - 1])
-        .expect("length")
-        .parse()
-        .expect("length");
-    reply[nl + 1..nl + 1 + n].to_vec()
-}
-
-/// Deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+    assert_eq!(reply[0], b'$', "not a bulk reply");
+    common::dataset::bulks(reply).remove(0)
 }
 
 /// Adds `n` elements named `prefix<i>` in batches of `batch`, comparing

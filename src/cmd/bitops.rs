@@ -40,6 +40,11 @@ fn is_c(arg: &[u8], keyword: &str) -> bool {
     args::is(c_str(arg), keyword)
 }
 
+/// The value `table` gives the keyword `arg` names (C string semantics).
+fn keyword<T: Copy>(arg: &[u8], table: &[(&str, T)]) -> Option<T> {
+    table.iter().find(|(k, _)| is_c(arg, k)).map(|&(_, v)| v)
+}
+
 /// `proto-max-bulk-len`: the largest string a bit command may create.
 fn max_len(ctx: &Ctx<'_>) -> u64 {
     ctx.server
@@ -169,13 +174,7 @@ fn clamp_range(start: i64, end: i64, len: usize, bits: bool) -> Option<ByteRange
 
 /// Reads the optional BYTE|BIT argument.
 fn unit_is_bit(arg: &[u8]) -> Result<bool, CmdError> {
-    if is_c(arg, "bit") {
-        Ok(true)
-    } else if is_c(arg, "byte") {
-        Ok(false)
-    } else {
-        Err(SYNTAX)
-    }
+    keyword(arg, &[("bit", true), ("byte", false)]).ok_or(SYNTAX)
 }
 
 /// BITCOUNT key [start end [BYTE|BIT]]
@@ -282,18 +281,13 @@ enum BitOp {
 
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]
 fn bitop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let name = &ctx.args[1];
-    let op = if is_c(name, "and") {
-        BitOp::And
-    } else if is_c(name, "or") {
-        BitOp::Or
-    } else if is_c(name, "xor") {
-        BitOp::Xor
-    } else if is_c(name, "not") {
-        BitOp::Not
-    } else {
-        return Err(SYNTAX);
-    };
+    let ops = [
+        ("and", BitOp::And),
+        ("or", BitOp::Or),
+        ("xor", BitOp::Xor),
+        ("not", BitOp::Not),
+    ];
+    let op = keyword(&ctx.args[1], &ops).ok_or(SYNTAX)?;
     if op == BitOp::Not && ctx.args.len() != 4 {
         return Err(CmdError::fixed(
             "ERR BITOP NOT must be called with a single source key.",
@@ -401,15 +395,13 @@ fn parse_fields(ctx: &Ctx<'_>) -> Result<Vec<Field>, CmdError> {
             FieldOp::IncrBy
         } else if is_c(word, "overflow") && remaining >= 1 {
             let kind = &a[j + 1];
-            overflow = if is_c(kind, "wrap") {
-                Overflow::Wrap
-            } else if is_c(kind, "sat") {
-                Overflow::Sat
-            } else if is_c(kind, "fail") {
-                Overflow::Fail
-            } else {
-                return Err(CmdError::fixed("ERR Invalid OVERFLOW type specified"));
-            };
+            let kinds = [
+                ("wrap", Overflow::Wrap),
+                ("sat", Overflow::Sat),
+                ("fail", Overflow::Fail),
+            ];
+            overflow = keyword(kind, &kinds)
+                .ok_or(CmdError::fixed("ERR Invalid OVERFLOW type specified"))?;
             j += 2;
             continue;
         } else {
