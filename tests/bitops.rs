@@ -367,3 +367,26 @@ fn offsets_are_bounded_by_proto_max_bulk_len() {
         );
     });
 }
+
+/// BITFIELD's key flags depend on its operations, as Redis's key finder
+/// decides them.
+#[test]
+fn bitfield_key_flags_match_redis() {
+    differential(|p| {
+        p.script(
+            r##"
+            COMMAND GETKEYSANDFLAGS BITFIELD k GET u8 0
+            COMMAND GETKEYSANDFLAGS BITFIELD k OVERFLOW SAT GET u8 0
+            COMMAND GETKEYSANDFLAGS BITFIELD k GET u8 0 SET u8 0 1
+            COMMAND GETKEYSANDFLAGS BITFIELD k INCRBY u8 0 1
+            COMMAND GETKEYSANDFLAGS BITFIELD k GET u8
+            COMMAND GETKEYSANDFLAGS BITFIELD k
+            COMMAND GETKEYSANDFLAGS BITFIELD_RO k GET u8 0
+            COMMAND GETKEYS BITOP AND d a b c
+            COMMAND GETKEYSANDFLAGS PFMERGE d a b
+            COMMAND GETKEYSANDFLAGS PFCOUNT a b
+            COMMAND GETKEYSANDFLAGS PFDEBUG GETREG a
+            "##,
+        );
+    });
+}

@@ -3,6 +3,7 @@
 //! error texts. The bit arithmetic is in [`crate::types::bitmap`].
 
 use super::args;
+use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
 use crate::db::{DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
@@ -17,7 +18,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind("bitcount", bitcount),
     bind("bitpos", bitpos),
     bind("bitop", bitop),
-    bind("bitfield", bitfield),
+    bind("bitfield", bitfield).with_getkeys(bitfield_keys),
     bind("bitfield_ro", bitfield_ro),
 ];
 
@@ -38,6 +39,34 @@ fn c_str(arg: &[u8]) -> &[u8] {
 /// Case-insensitive keyword match with C string semantics.
 fn is_c(arg: &[u8], keyword: &str) -> bool {
     args::is(c_str(arg), keyword)
+}
+
+/// BITFIELD's key finder, as Redis's: its key is read-only unless a SET
+/// or INCRBY (or a word it cannot parse) comes before the end.
+fn bitfield_keys(a: &[bytes::Bytes], keys: &mut Vec<KeyRef>) {
+    use super::keyspec::flags::{ACCESS, RO, RW, UPDATE};
+    let mut read_only = true;
+    let mut i = 2;
+    while i < a.len() {
+        let remaining = a.len() - i - 1;
+        let word = &a[i];
+        if is_c(word, "get") && remaining >= 2 {
+            i += 2;
+        } else if is_c(word, "overflow") && remaining >= 1 {
+            i += 1;
+        } else {
+            // SET, INCRBY, or a syntax error: the safer answer is a write.
+            read_only = false;
+            break;
+        }
+        i += 1;
+    }
+    let flags = if read_only {
+        RO | ACCESS
+    } else {
+        RW | ACCESS | UPDATE
+    };
+    keys.push(KeyRef { pos: 1, flags });
 }
 
 /// The value `table` gives the keyword `arg` names (C string semantics).
