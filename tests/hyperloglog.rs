@@ -167,7 +167,9 @@ fn values_move_between_servers_both_ways() {
                 // SET of the GET into both servers.
                 let copy = format!("{key}-copy");
                 p.same_bytes(&[b"SET", copy.as_bytes(), &value]);
+                p.same(&["OBJECT", "ENCODING", &copy]);
                 p.same(&["PFCOUNT", &copy]);
+                p.same(&["OBJECT", "ENCODING", &copy]);
                 p.same(&["GET", &copy]);
                 p.same(&["PFADD", &copy, "one", "two", "three"]);
                 p.same(&["PFCOUNT", &copy]);
