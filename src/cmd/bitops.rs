@@ -271,30 +271,33 @@ fn bitpos(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.int(-1);
         return Ok(());
     };
-    // The range's bytes with the bits outside it forced to the value not
-    // sought, so the search cannot stop there.
+    // The edge bytes with the bits outside the range forced to the value
+    // not sought, so the search cannot stop there; the middle is searched
+    // in place.
     let outside = |byte: u8, mask: u8| if bit { byte & !mask } else { byte | mask };
-    let mut bytes: Vec<u8> = Vec::new();
-    let slice: &[u8] = if r.first_outside == 0 && r.last_outside == 0 {
-        &s[r.start..=r.end]
+    let first = [outside(s[r.start], r.first_outside)];
+    let (head, middle, tail): (&[u8], &[u8], [u8; 1]) = if r.start == r.end {
+        (&[], &[], [outside(first[0], r.last_outside)])
     } else {
-        bytes.extend_from_slice(&s[r.start..=r.end]);
-        let last = bytes.len() - 1;
-        bytes[0] = outside(bytes[0], r.first_outside);
-        bytes[last] = outside(bytes[last], r.last_outside);
-        &bytes
+        (
+            &first,
+            &s[r.start + 1..r.end],
+            [outside(s[r.end], r.last_outside)],
+        )
     };
-    let pos = bitmap::first_bit(slice, bit);
-    // With an explicit end the bits past the range are not zeros to find.
-    if end_given && !bit && pos == (slice.len() as i64) << 3 {
-        ctx.out.int(-1);
-        return Ok(());
+    let mut offset = (r.start as i64) << 3;
+    for part in [head, middle, &tail] {
+        let pos = bitmap::first_bit(part, bit);
+        // Not found: -1 for a 1, the bit past the part for a 0.
+        if pos != -1 && pos != (part.len() as i64) << 3 {
+            ctx.out.int(offset + pos);
+            return Ok(());
+        }
+        offset += (part.len() as i64) << 3;
     }
-    ctx.out.int(if pos == -1 {
-        -1
-    } else {
-        pos + ((r.start as i64) << 3)
-    });
+    // No 1 in the range, or no 0: with an explicit end the bits past the
+    // range are not zeros to find.
+    ctx.out.int(if bit || end_given { -1 } else { offset });
     Ok(())
 }
 
