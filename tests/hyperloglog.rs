@@ -268,3 +268,20 @@ fn corrupted_values_get_redis_errors() {
         }
     });
 }
+
+/// `hll-sparse-max-bytes` takes memory values as Redis's CONFIG SET does.
+#[test]
+fn sparse_limit_config_matches_redis() {
+    differential(|p| {
+        p.script(
+            r#"
+            CONFIG SET hll-sparse-max-bytes -1
+            CONFIG SET hll-sparse-max-bytes 1kb
+            CONFIG GET hll-sparse-max-bytes
+            CONFIG SET hll-sparse-max-bytes x
+            CONFIG SET hll-sparse-max-bytes 3000
+            CONFIG GET hll-sparse-max-bytes
+            "#,
+        );
+    });
+}
