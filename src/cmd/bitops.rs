@@ -494,44 +494,49 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, read_only: bool) -> 
             read_field(ctx, buf, f);
             continue;
         }
-        // SET checks its value as an increment of zero on it; both answer
-        // with one value and write another.
-        let (outcome, old, reply) = if f.signed {
-            let old = bitmap::get_signed(buf, f.offset, f.bits);
-            let (base, incr) = match f.op {
-                FieldOp::IncrBy => (old, f.value),
-                _ => (f.value, 0),
-            };
-            let r = bitmap::signed_add(base, incr, f.bits, f.overflow);
-            let new = r.unwrap_or_else(|v| v);
-            let reply = if f.op == FieldOp::IncrBy { new } else { old };
-            (r.map(|v| v as u64).map_err(|v| v as u64), old as u64, reply)
-        } else {
-            let old = bitmap::get_unsigned(buf, f.offset, f.bits);
-            let (base, incr) = match f.op {
-                FieldOp::IncrBy => (old, f.value),
-                _ => (f.value as u64, 0),
-            };
-            let r = bitmap::unsigned_add(base, incr, f.bits, f.overflow);
-            let new = r.unwrap_or_else(|v| v);
-            let reply = if f.op == FieldOp::IncrBy { new } else { old };
-            (r, old, reply as i64)
-        };
-        if outcome.is_err() && f.overflow == Overflow::Fail {
-            ctx.out.null();
-            continue;
-        }
-        let new = outcome.unwrap_or_else(|v| v);
-        ctx.out.int(reply);
-        bitmap::set_unsigned(buf, f.offset, f.bits, new);
-        if grew || old != new {
-            changes += 1;
+        match write_field(buf, f) {
+            Some((reply, changed)) => {
+                ctx.out.int(reply);
+                if grew || changed {
+                    changes += 1;
+                }
+            }
+            None => ctx.out.null(),
         }
     }
     if changes > 0 {
         db.modified(key, KeyEvent::SETBIT);
     }
     Ok(())
+}
+
+/// Runs a SET or INCRBY on `buf` (long enough): the value to answer (the
+/// old one for SET, the new one for INCRBY) and whether the field changed,
+/// or `None` when OVERFLOW FAIL refused the write.
+fn write_field(buf: &mut [u8], f: &Field) -> Option<(i64, bool)> {
+    let incr = f.op == FieldOp::IncrBy;
+    // SET checks its value as an increment of zero on it. Signed values
+    // travel as their two's complement bits.
+    let (old, result) = if f.signed {
+        let old = bitmap::get_signed(buf, f.offset, f.bits);
+        let (base, by) = if incr { (old, f.value) } else { (f.value, 0) };
+        let r = bitmap::signed_add(base, by, f.bits, f.overflow);
+        (old as u64, r.map(|v| v as u64).map_err(|v| v as u64))
+    } else {
+        let old = bitmap::get_unsigned(buf, f.offset, f.bits);
+        let (base, by) = if incr {
+            (old, f.value)
+        } else {
+            (f.value as u64, 0)
+        };
+        (old, bitmap::unsigned_add(base, by, f.bits, f.overflow))
+    };
+    if result.is_err() && f.overflow == Overflow::Fail {
+        return None;
+    }
+    let new = result.unwrap_or_else(|v| v);
+    bitmap::set_unsigned(buf, f.offset, f.bits, new);
+    Some((if incr { new } else { old } as i64, old != new))
 }
 
 /// Answers a GET: zeros past the end of the string.
