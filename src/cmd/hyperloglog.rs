@@ -210,7 +210,8 @@ fn pfdebug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// PFSELFTEST
 fn pfselftest(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    hll::self_test(sparse_max(ctx), crate::util::rand_u64).map_err(CmdError::new)?;
+    hll::self_test(sparse_max(ctx), crate::util::rand_u64)
+        .map_err(|failure| CmdError::new(format!("ERR {failure}")))?;
     ctx.out.ok();
     Ok(())
 }

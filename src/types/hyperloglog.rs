@@ -558,8 +558,8 @@ pub fn self_test(max_bytes: usize, mut rand: impl FnMut() -> u64) -> Result<(), 
             }
         }
     }
-    let mut dense = new_sparse();
-    dense = to_dense(&dense).map_err(|_| "TESTFAILED dense/sparse disagree".to_string())?;
+    let mut dense = vec![0u8; DENSE_SIZE];
+    dense[..4].copy_from_slice(b"HYLL");
     let mut sparse = new_sparse();
     let relerr = 1.04 / (REGISTERS as f64).sqrt();
     let seed = rand();
