@@ -38,11 +38,13 @@ FAMILIES = {
     "object type unlink dbsize flushdb flushall swapdb select",
     "connection": "ping echo hello auth reset quit client config info time command memory "
     "debug",
+    "bitmaps": "setbit getbit bitcount bitpos bitop bitfield bitfield_ro",
+    "hyperloglog": "pfadd pfcount pfmerge",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"bit|cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

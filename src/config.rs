@@ -451,7 +451,8 @@ impl Config {
         match d.kind {
             Kind::Int { min, max, memory } => {
                 let n = if memory {
-                    parse_memory(value)
+                    // Redis's memtoull refuses any minus sign.
+                    parse_memory(value).filter(|_| !value.contains('-'))
                 } else {
                     value.parse::<i64>().ok()
                 };

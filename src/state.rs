@@ -167,6 +167,8 @@ pub struct HotConfig {
     pub list_max_size: AtomicI64,
     /// `proto-max-bulk-len`
     pub proto_max_bulk_len: AtomicUsize,
+    /// `hll-sparse-max-bytes`: past it a sparse HyperLogLog turns dense.
+    pub hll_sparse_max_bytes: AtomicUsize,
     /// `client-query-buffer-limit`
     pub query_buffer_limit: AtomicUsize,
     /// `maxclients`
@@ -209,6 +211,7 @@ impl HotConfig {
             hash_max_value: AtomicUsize::new(0),
             list_max_size: AtomicI64::new(0),
             proto_max_bulk_len: AtomicUsize::new(0),
+            hll_sparse_max_bytes: AtomicUsize::new(3000),
             query_buffer_limit: AtomicUsize::new(0),
             maxclients: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
@@ -240,6 +243,8 @@ impl HotConfig {
         self.list_max_size.store(c.int("list-max-listpack-size"), r);
         self.proto_max_bulk_len
             .store(c.int("proto-max-bulk-len") as usize, r);
+        self.hll_sparse_max_bytes
+            .store(c.int("hll-sparse-max-bytes").max(0) as usize, r);
         self.query_buffer_limit
             .store(c.int("client-query-buffer-limit") as usize, r);
         self.maxclients.store(c.int("maxclients") as usize, r);

@@ -152,6 +152,13 @@ fn write_effects(port: u16) {
         &[b"SET", b"e:gone", b"v", b"PX", b"1"],
         &[b"SET", b"e:persisted", b"v", b"EX", b"100"],
         &[b"PERSIST", b"e:persisted"],
+        // A PFCOUNT refreshes the cached cardinality inside the value: the
+        // log must carry it for the value to come back byte for byte.
+        &[b"PFADD", b"e:hll", b"a", b"b", b"c"],
+        &[b"PFCOUNT", b"e:hll"],
+        &[b"SETBIT", b"e:bits", b"9", b"1"],
+        &[b"BITFIELD", b"e:bits", b"INCRBY", b"u8", b"8", b"5"],
+        &[b"BITOP", b"NOT", b"e:not", b"e:bits"],
     ];
     for args in script {
         let reply = c.cmd_bytes(args);

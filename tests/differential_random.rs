@@ -359,3 +359,133 @@ fn random_sequences_match_redis() {
     println!("differential: {total} commands compared over RESP2 and RESP3 ({seeds} seeds x {steps} steps each)");
     assert!(total >= (2 * seeds as usize) * steps);
 }
+
+// ----- bitmaps, BITFIELD and HyperLogLog -----
+
+/// One random bitmap, BITFIELD or HyperLogLog command, or a string or list
+/// command that gives the small key pool other values and types.
+fn bits_command(r: &mut Rng) -> Vec<String> {
+    const OFFSETS: &[&str] = &[
+        "0",
+        "1",
+        "7",
+        "8",
+        "63",
+        "100",
+        "-1",
+        "x",
+        "#3",
+        "4294967296",
+    ];
+    const RANGES: &[&str] = &["0", "1", "-1", "-3", "2", "10", "-100", "x"];
+    const TYPES: &[&str] = &["u8", "i8", "u1", "i64", "u63", "i5", "u64", "x3"];
+    let k = key(r);
+    let mut c: Vec<String> = match r.below(20) {
+        0 => vec![
+            "SETBIT".into(),
+            k,
+            r.pick(OFFSETS).into(),
+            r.pick(&["0", "1", "2"]).into(),
+        ],
+        1 => vec!["GETBIT".into(), k, r.pick(OFFSETS).into()],
+        2 | 3 => {
+            let mut c = vec!["BITCOUNT".into(), k];
+            c.extend(words(r, RANGES, 0, 2));
+            c.extend(words(r, &["BIT", "BYTE", "bit"], 0, 1));
+            c
+        }
+        4 | 5 => {
+            let mut c = vec!["BITPOS".into(), k, r.pick(&["0", "1", "2"]).into()];
+            c.extend(words(r, RANGES, 0, 2));
+            c.extend(words(r, &["BIT", "BYTE"], 0, 1));
+            c
+        }
+        6 => {
+            let mut c = vec![
+                "BITOP".into(),
+                r.pick(&["AND", "OR", "XOR", "NOT", "x"]).into(),
+            ];
+            c.extend(words(r, KEYS, 2, 3));
+            c
+        }
+        7 | 8 => {
+            let mut c = vec![r.pick(&["BITFIELD", "BITFIELD", "BITFIELD_RO"]).into(), k];
+            for _ in 0..r.below(4) {
+                match r.below(4) {
+                    0 => c.extend(["GET".into(), r.pick(TYPES).into(), r.pick(OFFSETS).into()]),
+                    1 | 2 => c.extend([
+                        r.pick(&["SET", "INCRBY"]).into(),
+                        r.pick(TYPES).into(),
+                        r.pick(OFFSETS).into(),
+                        r.pick(INTS).into(),
+                    ]),
+                    _ => c.extend([
+                        "OVERFLOW".into(),
+                        r.pick(&["WRAP", "SAT", "FAIL", "x"]).into(),
+                    ]),
+                }
+            }
+            c
+        }
+        9 | 10 => {
+            let mut c = vec!["PFADD".into(), k];
+            c.extend(words(r, VALUES, 0, 4));
+            c
+        }
+        11 => {
+            let mut c = vec!["PFCOUNT".into()];
+            c.extend(words(r, KEYS, 1, 3));
+            c
+        }
+        12 => {
+            let mut c = vec!["PFMERGE".into(), k];
+            c.extend(words(r, KEYS, 0, 2));
+            c
+        }
+        13 => vec![
+            "PFDEBUG".into(),
+            r.pick(&["ENCODING", "DECODE", "TODENSE", "x"]).into(),
+            k,
+        ],
+        14 => vec!["SET".into(), k, r.pick(VALUES).into()],
+        15 => vec!["GET".into(), k],
+        16 => vec!["APPEND".into(), k, r.pick(VALUES).into()],
+        17 => vec!["LPUSH".into(), k, "x".into()],
+        18 => vec!["DEL".into(), k],
+        _ => vec!["STRLEN".into(), k],
+    };
+    if r.chance(5) && c.len() > 1 {
+        c.pop();
+    }
+    c
+}
+
+#[test]
+fn random_bitmap_and_hyperloglog_sequences_match_redis() {
+    let seeds = env_or("FERRODIS_DIFF_SEEDS", 60) as u64;
+    let steps = env_or("FERRODIS_DIFF_STEPS", 400);
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    for resp in [2u8, 3] {
+        for seed in 0..seeds {
+            let mut pair = Pair::connect(&ours, &redis, resp);
+            pair.same(&["FLUSHALL"]);
+            let mut r = Rng((seed * 2 + resp as u64).wrapping_mul(0xff51_afd7_ed55_8ccd) | 1);
+            let mut history: Vec<String> = Vec::new();
+            for _ in 0..steps {
+                let c = bits_command(&mut r);
+                history.push(c.join(" "));
+                let refs: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+                let (ours, theirs) = (pair.ours.cmd_bytes(&refs), pair.redis.cmd_bytes(&refs));
+                assert!(
+                    ours == theirs,
+                    "seed {seed}: reply differs from Redis for `{}`\nferrodis: {:?}\nredis:    {:?}\nsequence:\n{}",
+                    c.join(" "),
+                    String::from_utf8_lossy(&ours),
+                    String::from_utf8_lossy(&theirs),
+                    history.join("\n")
+                );
+            }
+        }
+    }
+}

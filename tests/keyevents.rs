@@ -422,3 +422,52 @@ fn post70_v80_hgetdel_hgetex_hsetex() {
     );
     assert!(n > 15, "{n}");
 }
+
+#[test]
+fn bitmap_and_hyperloglog_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "bits",
+        r#"
+        SETBIT b1 7 1
+        SETBIT b1 7 1
+        SETBIT b1 7 0
+        SETBIT b1 100 0
+        SET n 12
+        SETBIT n 0 0
+        GETBIT b1 7
+        BITOP OR d1 b1 n
+        BITOP AND d1 nokey1 nokey2
+        BITOP AND d2 nokey1 nokey2
+        SET d3 x
+        BITOP NOT d3 nokey1
+        BITFIELD f1 GET u8 0
+        BITFIELD f1 SET u8 0 5
+        BITFIELD f1 SET u8 0 5
+        BITFIELD f1 INCRBY u8 0 0
+        BITFIELD f1 OVERFLOW FAIL INCRBY u8 0 300
+        BITFIELD f2 OVERFLOW FAIL SET u8 0 300
+        BITFIELD_RO f1 GET u8 0
+        PFADD h1 a b c
+        PFADD h1 a
+        PFADD h1
+        PFADD h2
+        PFCOUNT h1
+        PFCOUNT h1
+        PFCOUNT h1 h2
+        PFMERGE h3 h1 h2
+        PFMERGE h3
+        PFDEBUG TODENSE h3
+        PFDEBUG TODENSE h3
+        PFDEBUG GETREG h1
+        SET str x
+        PFADD str a
+        SETBIT str 0 1
+        LPUSH l a
+        SETBIT l 0 1
+        BITOP AND d1 l
+        PFMERGE d1 l
+        "#,
+    );
+    assert!(n > 20, "{n}");
+}

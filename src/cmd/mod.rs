@@ -25,12 +25,14 @@
 pub mod acl;
 pub mod admit;
 pub mod args;
+pub mod bitops;
 pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod facts;
 pub mod flags;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keyevents;
@@ -77,6 +79,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     monitor::COMMANDS,
     debug::COMMANDS,
     persistence::COMMANDS,
+    bitops::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// The process-wide command table: every family's bindings, with

@@ -211,6 +211,13 @@ impl KeyEvent {
     /// Fields found past their time and deleted (Redis 7.4 reports it in
     /// the hash class, not `x`).
     pub const HEXPIRED: KeyEvent = KeyEvent::new(class::HASH, "hexpired");
+
+    // ----- bitmaps and HyperLogLog (string class) -----
+    /// SETBIT, and BITFIELD when it changed a field.
+    pub const SETBIT: KeyEvent = KeyEvent::new(class::STRING, "setbit");
+    /// PFADD that changed a register, and PFMERGE (Redis reports a merge
+    /// as an add).
+    pub const PFADD: KeyEvent = KeyEvent::new(class::STRING, "pfadd");
 }
 
 /// An event that happened: where, what, to which key.
