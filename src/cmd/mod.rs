@@ -44,6 +44,7 @@ pub mod meta;
 pub mod monitor;
 pub mod persistence;
 pub mod server;
+pub mod sets;
 pub mod slowlog;
 pub mod spec;
 pub mod strings;
@@ -63,6 +64,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
+    sets::COMMANDS,
     keys::COMMANDS,
     transactions::COMMANDS,
     connection::COMMANDS,

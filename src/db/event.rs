@@ -211,6 +211,20 @@ impl KeyEvent {
     /// Fields found past their time and deleted (Redis 7.4 reports it in
     /// the hash class, not `x`).
     pub const HEXPIRED: KeyEvent = KeyEvent::new(class::HASH, "hexpired");
+
+    // ----- sets -----
+    /// SADD, and SMOVE's destination when the member was added.
+    pub const SADD: KeyEvent = KeyEvent::new(class::SET, "sadd");
+    /// SREM, and SMOVE's source.
+    pub const SREM: KeyEvent = KeyEvent::new(class::SET, "srem");
+    /// SPOP (with or without a count).
+    pub const SPOP: KeyEvent = KeyEvent::new(class::SET, "spop");
+    /// SINTERSTORE's destination.
+    pub const SINTERSTORE: KeyEvent = KeyEvent::new(class::SET, "sinterstore");
+    /// SUNIONSTORE's destination.
+    pub const SUNIONSTORE: KeyEvent = KeyEvent::new(class::SET, "sunionstore");
+    /// SDIFFSTORE's destination.
+    pub const SDIFFSTORE: KeyEvent = KeyEvent::new(class::SET, "sdiffstore");
 }
 
 /// An event that happened: where, what, to which key.

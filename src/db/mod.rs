@@ -31,7 +31,7 @@
 use crate::dict::{hash_key, Dict};
 use crate::error::{CmdError, WRONGTYPE};
 use crate::gate::ExclusiveGate;
-use crate::types::{HashValue, ListValue, StrValue, Value};
+use crate::types::{HashValue, ListValue, SetValue, StrValue, Value};
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;

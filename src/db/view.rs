@@ -447,6 +447,7 @@ impl<'a> DbView<'a> {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
             Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Set(s)) => s.is_empty(),
             _ => false,
         };
         if empty {
@@ -590,6 +591,7 @@ impl<'a> DbView<'a> {
     typed_accessors!(get_str, get_str_mut, str_or_create, Str, StrValue);
     typed_accessors!(get_hash, get_hash_mut, hash_or_create, Hash, HashValue);
     typed_accessors!(get_list, get_list_mut, list_or_create, List, ListValue);
+    typed_accessors!(get_set, get_set_mut, set_or_create, Set, SetValue);
 
     // ----- whole-database operations (the caller holds every shard) -----
 
