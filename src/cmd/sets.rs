@@ -213,10 +213,11 @@ fn spop_one(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 
 fn spop_count(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // Any bad count, a non-number included, is "out of range" (Redis's
+    // positive-number parser replies with its own text for both).
     let count = match args::int(&ctx.args[2]) {
         Ok(n) if n >= 0 => n as usize,
-        Ok(_) => return Err(NOT_POSITIVE),
-        Err(e) => return Err(e),
+        _ => return Err(NOT_POSITIVE),
     };
     let limits = limits(ctx);
     let key = &ctx.args[1];
@@ -484,10 +485,10 @@ fn sinterstore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn sintercard(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    // A bad number gets the same text as one out of range, as in Redis.
     let numkeys = match args::int(&ctx.args[1]) {
         Ok(n) if n >= 1 => n as usize,
-        Ok(_) => return Err(CmdError::fixed("ERR numkeys should be greater than 0")),
-        Err(e) => return Err(e),
+        _ => return Err(CmdError::fixed("ERR numkeys should be greater than 0")),
     };
     if numkeys > ctx.args.len() - 2 {
         return Err(CmdError::fixed(
@@ -500,8 +501,7 @@ fn sintercard(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         if is(&ctx.args[i], "LIMIT") && i + 1 < ctx.args.len() {
             limit = match args::int(&ctx.args[i + 1]) {
                 Ok(n) if n >= 0 => n as usize,
-                Ok(_) => return Err(CmdError::fixed("ERR LIMIT can't be negative")),
-                Err(e) => return Err(e),
+                _ => return Err(CmdError::fixed("ERR LIMIT can't be negative")),
             };
             i += 2;
         } else {
