@@ -785,4 +785,87 @@ mod tests {
         let mut d = Decoder::new(&lzf[..], lzf.len() as u64);
         assert!(d.string().is_err());
     }
+
+    /// A payload of type `t` with `body` after the type byte.
+    fn payload_of(t: u8, body: impl FnOnce(&mut crate::rdb::encode::Encoder)) -> Vec<u8> {
+        let mut enc = crate::rdb::encode::Encoder::new(false);
+        enc.buf.push(t);
+        body(&mut enc);
+        enc.buf.extend_from_slice(&11u16.to_le_bytes());
+        let crc = crc64::crc64(0, &enc.buf);
+        enc.buf.extend_from_slice(&crc.to_le_bytes());
+        enc.buf
+    }
+
+    fn set_members(v: &Value) -> (String, Vec<Vec<u8>>) {
+        let Value::Set(s) = v else {
+            panic!("not a set")
+        };
+        let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+        m.sort();
+        (s.encoding_name().to_string(), m)
+    }
+
+    #[test]
+    fn sets_round_trip_in_every_encoding() {
+        let limits = LIMITS.set;
+        for members in [
+            vec!["1", "-2", "70000"],
+            vec!["a", "1"],
+            vec!["a", "b", "c", "d", "e"],
+            vec!["1", "2", "3", "4", "5"],
+        ] {
+            let set = SetValue::from_members(members.iter().map(|m| m.as_bytes()), limits);
+            let v = Value::Set(set);
+            assert_eq!(set_members(&round_trip(&v)), set_members(&v));
+        }
+    }
+
+    #[test]
+    fn a_redis_72_listpack_set_loads() {
+        let mut lp = crate::rdb::listpack::ListpackWriter::new();
+        lp.push(b"x");
+        lp.push_int(12);
+        let payload = payload_of(types::SET_LISTPACK, |e| e.string(&lp.finish()));
+        let v = restore_payload(&payload, LIMITS, 0).expect("restores");
+        assert_eq!(
+            set_members(&v),
+            ("listpack".to_string(), vec![b"12".to_vec(), b"x".to_vec()])
+        );
+    }
+
+    #[test]
+    fn hostile_sets_are_refused() {
+        // Duplicates, in each form.
+        let dup = payload_of(types::SET, |e| {
+            e.length(2);
+            e.string(b"a");
+            e.string(b"a");
+        });
+        assert!(restore_payload(&dup, LIMITS, 0).is_err());
+        let mut lp = crate::rdb::listpack::ListpackWriter::new();
+        lp.push(b"x");
+        lp.push(b"x");
+        let dup = payload_of(types::SET_LISTPACK, |e| e.string(&lp.finish()));
+        assert!(restore_payload(&dup, LIMITS, 0).is_err());
+        // A count far beyond the input allocates nothing for it.
+        let huge = payload_of(types::SET, |e| {
+            e.length(u64::MAX >> 2);
+            e.string(b"a");
+        });
+        assert!(restore_payload(&huge, LIMITS, 0).is_err());
+        // Intset blobs: bad width, bad length, unsorted, empty.
+        for blob in [
+            vec![3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0],
+            vec![2, 0, 0, 0, 2, 0, 0, 0, 1, 0],
+            vec![2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 1, 0],
+            vec![2, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            let p = payload_of(types::SET_INTSET, |e| e.string(&blob));
+            assert!(restore_payload(&p, LIMITS, 0).is_err(), "{blob:?}");
+        }
+        // An empty set is no value.
+        let empty = payload_of(types::SET, |e| e.length(0));
+        assert!(restore_payload(&empty, LIMITS, 0).is_err());
+    }
 }
