@@ -599,24 +599,7 @@ fn sscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let has_value = i + 1 < ctx.args.len();
-        if is(&ctx.args[i], "COUNT") && has_value {
-            count = args::int(&ctx.args[i + 1])?;
-            if count < 1 {
-                return Err(SYNTAX);
-            }
-        } else if is(&ctx.args[i], "MATCH") && has_value {
-            let p = &ctx.args[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
+    let (count, pattern) = super::hashes::scan_options(&ctx.args[3..])?;
     let mut items: Vec<Vec<u8>> = Vec::new();
     let mut next = 0;
     if set.is_table() {
