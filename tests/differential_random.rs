@@ -358,6 +358,10 @@ fn command(r: &mut Rng) -> Vec<String> {
     } else if r.chance(4) {
         c.push("junk".into());
     }
+    // A random set command without its count would pick at random.
+    if (c[0] == "SPOP" || c[0] == "SRANDMEMBER") && c.len() == 2 {
+        c.push("100".into());
+    }
     c
 }
 
