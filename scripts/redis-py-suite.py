@@ -38,6 +38,8 @@ FAMILIES = {
     "object type unlink dbsize flushdb flushall swapdb select",
     "connection": "ping echo hello auth reset quit client config info time command memory "
     "debug",
+    "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
+    "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
