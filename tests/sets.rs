@@ -233,6 +233,11 @@ fn errors_match_redis() {
             SSCAN nosuch x
             SSCAN nosuch 0 COUNT 0
             SSCAN str 0 COUNT 0
+            COMMAND GETKEYS SINTERCARD 2 a b LIMIT 1
+            COMMAND GETKEYS SINTERCARD 1 a
+            COMMAND GETKEYS SINTERCARD 3 a b
+            COMMAND GETKEYS SINTERSTORE d a b
+            COMMAND GETKEYS SMOVE a b m
             "#,
         );
     });

@@ -18,6 +18,11 @@ use crate::types::set::{Member, SetLimits};
 use crate::types::{SetValue, Value};
 use bytes::Bytes;
 
+/// SINTERCARD's key finder (Redis has one: numkeys is read as `atoi`).
+fn sintercard_keys(args: &[Bytes], keys: &mut Vec<super::keyspec::KeyRef>) {
+    super::keyspec::count_then_keys(args, None, 1, 2, 1, keys);
+}
+
 /// The set family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
     bind("sadd", sadd),
@@ -30,7 +35,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind("spop", spop),
     bind("srandmember", srandmember),
     bind("sinter", sinter),
-    bind("sintercard", sintercard),
+    bind("sintercard", sintercard).with_getkeys(sintercard_keys),
     bind("sinterstore", sinterstore),
     bind("sunion", sunion),
     bind("sunionstore", sunionstore),
