@@ -389,6 +389,46 @@ fn check_sets(db: &mut DbView<'_>, keys: &[Bytes]) -> Result<Vec<Option<usize>>,
         .collect()
 }
 
+/// A copy of a set's members in one buffer (one allocation rather than one
+/// per member), filtered in place by the multi-key commands.
+#[derive(Default)]
+struct MemberList {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl MemberList {
+    fn of(set: Option<&SetValue>) -> MemberList {
+        let mut list = MemberList::default();
+        for m in set.into_iter().flat_map(SetValue::iter) {
+            let start = list.bytes.len();
+            match m {
+                Member::Int(n) => crate::reply::push_i64(&mut list.bytes, n),
+                Member::Str(b) => list.bytes.extend_from_slice(b),
+            }
+            list.spans.push((start, list.bytes.len()));
+        }
+        list
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        let bytes = &self.bytes;
+        self.spans.retain(|&(a, b)| keep(&bytes[a..b]));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|&(a, b)| &self.bytes[a..b])
+    }
+}
+
 /// The intersection of the sets at `keys` (all present), in the iteration
 /// order of the smallest, stopping at `limit` members (0: no limit).
 fn intersect(
@@ -396,16 +436,13 @@ fn intersect(
     keys: &[Bytes],
     sizes: &[Option<usize>],
     limit: usize,
-) -> Result<Vec<Vec<u8>>, CmdError> {
+) -> Result<MemberList, CmdError> {
     // Smallest first; equal sizes keep their order (Redis's qsort is a
     // merge sort here, which is stable).
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| sizes[i].unwrap_or(0));
     let first = &keys[order[0]];
-    let mut candidates: Vec<Vec<u8>> = db
-        .get_set(first)?
-        .map(|s| s.iter().map(|m| m.to_vec()).collect())
-        .unwrap_or_default();
+    let mut candidates = MemberList::of(db.get_set(first)?);
     for &i in &order[1..] {
         if keys[i] == *first || candidates.is_empty() {
             continue;
@@ -415,7 +452,7 @@ fn intersect(
         }
     }
     if limit > 0 {
-        candidates.truncate(limit);
+        candidates.spans.truncate(limit);
     }
     Ok(candidates)
 }
@@ -441,10 +478,10 @@ fn store_result(
 
 /// Builds a set from `members` as Redis builds a result set: starting from
 /// an empty intset, adding one member at a time.
-fn build(members: impl IntoIterator<Item = Vec<u8>>, limits: SetLimits) -> SetValue {
+fn build(members: &MemberList, limits: SetLimits) -> SetValue {
     let mut set = SetValue::new();
-    for m in members {
-        set.add(&m, limits);
+    for m in members.iter() {
+        set.add(m, limits);
     }
     set
 }
@@ -467,12 +504,12 @@ fn sinter_generic(
     let result = intersect(db, keys, &sizes, 0)?;
     match dst {
         Some(dst) => {
-            let set = build(result, limits(ctx));
+            let set = build(&result, limits(ctx));
             store_result(ctx, db, dst, set, KeyEvent::SINTERSTORE);
         }
         None => {
             ctx.out.set(result.len());
-            for m in &result {
+            for m in result.iter() {
                 ctx.out.bulk(m);
             }
         }
@@ -539,10 +576,7 @@ fn sunion_diff(
     if diff {
         let same = keys[1..].contains(&keys[0]);
         if !same {
-            let mut candidates: Vec<Vec<u8>> = db
-                .get_set(&keys[0])?
-                .map(|s| s.iter().map(|m| m.to_vec()).collect())
-                .unwrap_or_default();
+            let mut candidates = MemberList::of(db.get_set(&keys[0])?);
             for k in &keys[1..] {
                 if candidates.is_empty() {
                     break;
@@ -551,16 +585,15 @@ fn sunion_diff(
                     candidates.retain(|m| !other.contains(m));
                 }
             }
-            result = build(candidates, limits);
+            result = build(&candidates, limits);
         }
     } else {
         for k in keys {
-            let members: Vec<Vec<u8>> = db
-                .get_set(k)?
-                .map(|s| s.iter().map(|m| m.to_vec()).collect())
-                .unwrap_or_default();
-            for m in members {
-                result.add(&m, limits);
+            let Some(set) = db.get_set(k)? else {
+                continue;
+            };
+            for m in set.iter() {
+                result.add(&m.bytes(), limits);
             }
         }
     }
