@@ -1,7 +1,17 @@
 //! `DbView`: what a command sees of the keyspace while it holds its shard
 //! locks: typed accessors, lazy expiry, modification bookkeeping.
 
-use super::*;
+use super::access::{lru_clock, AccessPolicy, Entry};
+use super::event::{EventList, EventSink, KeyEvent, Recorded};
+use super::shard::{shard_of, Shard, ShardDb, SHARD_COUNT};
+use super::snapshot::DbSnapshot;
+use super::watch::{WatchFlag, Watcher};
+use crate::dict::hash_key;
+use crate::error::{CmdError, WRONGTYPE};
+use crate::types::{HashValue, ListValue, SetValue, StrValue, Value};
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use std::sync::Arc;
 
 /// A command's window on the keyspace: the locked shards and the selected
 /// database. Dropping it releases the locks.
