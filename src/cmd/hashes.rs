@@ -392,11 +392,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let n = args::int(&ctx.args[2])?;
     if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
+        return Err(crate::error::out_of_range_between(-i64::MAX, i64::MAX));
     }
     let with_values = match ctx.args.len() {
         3 => false,

@@ -300,11 +300,7 @@ const SRANDMEMBER_SUB_STRATEGY_MUL: usize = 3;
 fn srandmember_count(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let n = args::int(&ctx.args[2])?;
     if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
+        return Err(crate::error::out_of_range_between(-i64::MAX, i64::MAX));
     }
     let Some(set) = db.get_set(&ctx.args[1])? else {
         ctx.out.array(0);
