@@ -40,6 +40,8 @@ FAMILIES = {
     "debug",
     "bitmaps": "setbit getbit bitcount bitpos bitop bitfield bitfield_ro",
     "hyperloglog": "pfadd pfcount pfmerge",
+    "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
+    "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")

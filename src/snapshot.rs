@@ -36,6 +36,7 @@ pub fn limits(shared: &Shared) -> Limits {
     Limits {
         hash: shared.hot.hash_limits(),
         list: shared.hot.list_limits(),
+        set: shared.hot.set_limits(),
     }
 }
 

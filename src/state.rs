@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::db::{AccessPolicy, DbView, Keyspace};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
+use crate::types::set::SetLimits;
 use crate::util::counter::StripedCounter;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -163,6 +164,9 @@ pub struct HotConfig {
     pub hash_max_entries: AtomicUsize,
     /// `hash-max-listpack-value`
     pub hash_max_value: AtomicUsize,
+    /// `set-max-intset-entries`, `set-max-listpack-entries`,
+    /// `set-max-listpack-value`
+    pub set_limits: [AtomicUsize; 3],
     /// `list-max-listpack-size`
     pub list_max_size: AtomicI64,
     /// `proto-max-bulk-len`
@@ -209,6 +213,7 @@ impl HotConfig {
         let hot = HotConfig {
             hash_max_entries: AtomicUsize::new(0),
             hash_max_value: AtomicUsize::new(0),
+            set_limits: Default::default(),
             list_max_size: AtomicI64::new(0),
             proto_max_bulk_len: AtomicUsize::new(0),
             hll_sparse_max_bytes: AtomicUsize::new(3000),
@@ -241,6 +246,13 @@ impl HotConfig {
         self.hash_max_value
             .store(c.int("hash-max-listpack-value") as usize, r);
         self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        for (slot, name) in self.set_limits.iter().zip([
+            "set-max-intset-entries",
+            "set-max-listpack-entries",
+            "set-max-listpack-value",
+        ]) {
+            slot.store(c.int(name) as usize, r);
+        }
         self.proto_max_bulk_len
             .store(c.int("proto-max-bulk-len") as usize, r);
         self.hll_sparse_max_bytes
@@ -318,6 +330,16 @@ impl HotConfig {
         HashLimits {
             max_entries: self.hash_max_entries.load(Ordering::Relaxed),
             max_value: self.hash_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Set encoding thresholds.
+    pub fn set_limits(&self) -> SetLimits {
+        let [intset, entries, value] = &self.set_limits;
+        SetLimits {
+            max_intset: intset.load(Ordering::Relaxed),
+            max_listpack_entries: entries.load(Ordering::Relaxed),
+            max_listpack_value: value.load(Ordering::Relaxed),
         }
     }
 

@@ -174,6 +174,62 @@ fn hash_commands() {
 }
 
 #[test]
+fn set_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "sets",
+        r#"
+        SADD s1 1 2 3
+        SADD s1 3
+        SADD s1 4 a
+        SADD s2 a b
+        SREM s1 nothere
+        SREM s1 4 x
+        SREM nokey a
+        SREM s2 a b
+        SMOVE s1 s3 1
+        SMOVE s1 s3 1
+        SMOVE s1 s1 2
+        SMOVE nokey s3 1
+        SADD s4 only
+        SMOVE s4 s3 only
+        SADD s5 1
+        SMOVE s3 s5 1
+        SADD s6 x
+        SPOP s6
+        SPOP s6
+        SADD s6 1 2 3
+        SPOP s6 0
+        SPOP s6 5
+        SPOP nokey 2
+        SADD a 1 2 3
+        SADD b 2 3 4
+        SINTERSTORE d a b
+        SINTERSTORE d a b
+        SUNIONSTORE d a b
+        SDIFFSTORE d a b
+        SDIFFSTORE d a a
+        SDIFFSTORE d a a
+        SINTERSTORE d a nokey
+        SET str x
+        SUNIONSTORE str a
+        SADD str a
+        SINTER a b
+        SRANDMEMBER a 10
+        SMEMBERS a
+        EXPIRE a 100
+        SINTERSTORE a a b
+        TTL a
+        MULTI
+        SADD m 1
+        SREM m 1
+        EXEC
+        "#,
+    );
+    assert!(n > 40, "{n}");
+}
+
+#[test]
 fn keyspace_commands() {
     let s = EventServers::start();
     let n = s.compare(

@@ -392,11 +392,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let n = args::int(&ctx.args[2])?;
     if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
+        return Err(crate::error::out_of_range_between(-i64::MAX, i64::MAX));
     }
     let with_values = match ctx.args.len() {
         3 => false,
@@ -496,6 +492,31 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     })
 }
 
+/// Parses the options of HSCAN and SSCAN (`COUNT n`, `MATCH pattern`, in
+/// any order, the last of each winning): the count (10 by default; below 1
+/// is a syntax error, as in Redis) and the pattern (`None` for `*`).
+pub fn scan_options(opts: &[Bytes]) -> Result<(i64, Option<&[u8]>), CmdError> {
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 0;
+    while i < opts.len() {
+        let has_value = i + 1 < opts.len();
+        if is(&opts[i], "COUNT") && has_value {
+            count = args::int(&opts[i + 1])?;
+            if count < 1 {
+                return Err(SYNTAX);
+            }
+        } else if is(&opts[i], "MATCH") && has_value {
+            let p = &opts[i + 1][..];
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((count, pattern))
+}
+
 fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let cursor = parse_scan_cursor(&ctx.args[2])?;
     let Some(hash) = live_hash(db, &ctx.args[1])? else {
@@ -504,24 +525,7 @@ fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let has_value = i + 1 < ctx.args.len();
-        if is(&ctx.args[i], "COUNT") && has_value {
-            count = args::int(&ctx.args[i + 1])?;
-            if count < 1 {
-                return Err(SYNTAX);
-            }
-        } else if is(&ctx.args[i], "MATCH") && has_value {
-            let p = &ctx.args[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
+    let (count, pattern) = scan_options(&ctx.args[3..])?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0;
     if hash.is_packed() {

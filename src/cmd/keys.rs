@@ -79,6 +79,7 @@ fn free_effort(value: &Value) -> usize {
         Value::Str(_) => 1,
         Value::List(l) => l.len(),
         Value::Hash(h) => h.len(),
+        Value::Set(s) => s.len(),
     }
 }
 

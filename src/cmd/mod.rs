@@ -46,6 +46,7 @@ pub mod meta;
 pub mod monitor;
 pub mod persistence;
 pub mod server;
+pub mod sets;
 pub mod slowlog;
 pub mod spec;
 pub mod strings;
@@ -65,6 +66,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
+    sets::COMMANDS,
     keys::COMMANDS,
     transactions::COMMANDS,
     connection::COMMANDS,

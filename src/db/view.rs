@@ -8,7 +8,7 @@ use super::snapshot::DbSnapshot;
 use super::watch::{WatchFlag, Watcher};
 use crate::dict::hash_key;
 use crate::error::{CmdError, WRONGTYPE};
-use crate::types::{HashValue, ListValue, StrValue, Value};
+use crate::types::{HashValue, ListValue, SetValue, StrValue, Value};
 use bytes::Bytes;
 use parking_lot::MutexGuard;
 use std::sync::Arc;
@@ -457,6 +457,7 @@ impl<'a> DbView<'a> {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
             Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Set(s)) => s.is_empty(),
             _ => false,
         };
         if empty {
@@ -600,6 +601,7 @@ impl<'a> DbView<'a> {
     typed_accessors!(get_str, get_str_mut, str_or_create, Str, StrValue);
     typed_accessors!(get_hash, get_hash_mut, hash_or_create, Hash, HashValue);
     typed_accessors!(get_list, get_list_mut, list_or_create, List, ListValue);
+    typed_accessors!(get_set, get_set_mut, set_or_create, Set, SetValue);
 
     // ----- whole-database operations (the caller holds every shard) -----
 

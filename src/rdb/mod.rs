@@ -31,8 +31,14 @@ pub const MAX_READ_VERSION: u16 = 12;
 pub mod types {
     /// A string.
     pub const STRING: u8 = 0;
+    /// A set as its members.
+    pub const SET: u8 = 2;
     /// A hash as field/value pairs.
     pub const HASH: u8 = 4;
+    /// A set as Redis's intset blob.
+    pub const SET_INTSET: u8 = 11;
+    /// A set as one listpack of its members (Redis 7.2).
+    pub const SET_LISTPACK: u8 = 20;
     /// A hash as one listpack of alternating fields and values.
     pub const HASH_LISTPACK: u8 = 16;
     /// A list as listpack (or plain) nodes.
@@ -48,7 +54,6 @@ pub mod types {
     pub fn unsupported_name(t: u8) -> Option<&'static str> {
         Some(match t {
             1 | 10 | 14 => "list in a pre-7.0 encoding",
-            2 | 11 | 20 => "set",
             3 | 5 | 12 | 17 => "sorted set",
             6 | 7 => "module value",
             9 | 13 => "hash in a pre-7.0 encoding",

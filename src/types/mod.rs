@@ -11,10 +11,12 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod listpack;
+pub mod set;
 pub mod string;
 
 pub use hash::HashValue;
 pub use list::ListValue;
+pub use set::SetValue;
 pub use string::StrValue;
 
 /// A value stored under a key.
@@ -27,6 +29,8 @@ pub enum Value {
     List(Box<ListValue>),
     /// A hash.
     Hash(HashValue),
+    /// A set (16 bytes: an intset inline, other encodings boxed).
+    Set(SetValue),
 }
 
 impl Value {
@@ -36,6 +40,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -45,6 +50,7 @@ impl Value {
             Value::Str(s) => s.encoding_name(),
             Value::List(l) => l.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
         }
     }
 
@@ -54,6 +60,7 @@ impl Value {
             Value::Str(s) => s.heap_bytes(),
             Value::List(l) => l.heap_bytes(),
             Value::Hash(h) => h.heap_bytes(),
+            Value::Set(s) => s.heap_bytes(),
         }
     }
 }
