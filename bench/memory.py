@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Memory use of ferrodis vs redis-server for three datasets.
+"""Memory use of ferrodis vs redis-server for five datasets.
 
-    python3 bench/memory.py [--scale 1.0] [--no-build]
+    python3 bench/memory.py [--scale 1.0] [--no-build] [--only WORD]
 
 Each dataset is loaded into a fresh server of each kind by a pipelining
 raw-socket client, then resident memory (VmRSS from /proc/PID/status) and
@@ -12,8 +12,12 @@ INFO's used_memory are compared:
 * lists:   10k `list:N` lists of 100 items
 * zsets:   1M `zset:N` sorted sets of 8 members (listpack), and 1k
            `bigzset:N` sorted sets of 1000 members (Redis's skiplist)
+* sets:    1M `set:N` sets of 8 small integers (intsets in both servers)
+* sets:    1M `tags:N` sets of 8 short strings (hash tables in Redis 7.0,
+  listpacks in ferrodis as in Redis 7.2)
 
-`--scale` multiplies the key counts (e.g. 0.1 for a quick run).
+`--scale` multiplies the key counts (e.g. 0.1 for a quick run); `--only`
+keeps the datasets whose label contains WORD.
 """
 
 import argparse
@@ -59,12 +63,26 @@ def zsets(n, members):
         yield common.encode(b"ZADD", b"zset:%d" % i, *args)
 
 
+def int_sets(n):
+    for i in range(n):
+        yield common.encode(b"SADD", b"set:%d" % i,
+                            *[b"%d" % ((i % 1000) * 8 + j) for j in range(8)])
+
+
+def string_sets(n):
+    for i in range(n):
+        yield common.encode(b"SADD", b"tags:%d" % i,
+                            *[b"tag:%d" % ((i * 8 + j) % 100_000) for j in range(8)])
+
+
 DATASETS = [
     ("1M hashes x5 fields", lambda s: hashes(int(1_000_000 * s))),
     ("1M strings 32B", lambda s: strings(int(1_000_000 * s))),
     ("10k lists x100", lambda s: lists(int(10_000 * s))),
     ("1M zsets x8", lambda s: zsets(int(1_000_000 * s), 8)),
     ("1k zsets x1000", lambda s: zsets(int(1_000 * s), 1000)),
+    ("1M sets x8 ints", lambda s: int_sets(int(1_000_000 * s))),
+    ("1M sets x8 strings", lambda s: string_sets(int(1_000_000 * s))),
 ]
 
 
@@ -105,13 +123,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--no-build", action="store_true")
-    ap.add_argument("--only", help="run only the datasets whose label contains this")
+    ap.add_argument("--only", default="", help="datasets whose label contains this")
     opts = ap.parse_args(argv)
     if argv is None and not opts.no_build:
         common.build_release()
     rows = []
     for label, make in DATASETS:
-        if opts.only and opts.only not in label:
+        if opts.only not in label:
             continue
         res = {}
         for kind in ("ferrodis", "redis"):

@@ -42,11 +42,15 @@ FAMILIES = {
     "zrangestore zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrem "
     "zremrangebyscore zremrangebyrank zremrangebylex zpopmin zpopmax zmpop zunion zinter zdiff "
     "zunionstore zinterstore zdiffstore zintercard zrandmember zscan zscan_iter",
+    "bitmaps": "setbit getbit bitcount bitpos bitop bitfield bitfield_ro",
+    "hyperloglog": "pfadd pfcount pfmerge",
+    "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
+    "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"bit|cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

@@ -321,6 +321,9 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     boolean("replica-read-only", "yes", true),
     int("set-max-intset-entries", 0, i64::MAX, "512", true),
+    // Redis 7.2's packed small sets (ferrodis packs them as 7.2 does).
+    int("set-max-listpack-entries", 0, i64::MAX, "128", true),
+    int("set-max-listpack-value", 0, i64::MAX, "64", true),
     int("zset-max-listpack-entries", 0, i64::MAX, "128", true),
     int("zset-max-listpack-value", 0, i64::MAX, "64", true),
     mem("stream-node-max-bytes", "4096", true),
@@ -451,7 +454,8 @@ impl Config {
         match d.kind {
             Kind::Int { min, max, memory } => {
                 let n = if memory {
-                    parse_memory(value)
+                    // Redis's memtoull refuses any minus sign.
+                    parse_memory(value).filter(|_| !value.contains('-'))
                 } else {
                     value.parse::<i64>().ok()
                 };

@@ -500,6 +500,36 @@ impl<V> Dict<V> {
         }
     }
 
+    /// Returns a random entry with every entry equally likely (Redis's
+    /// `dictGetFairRandomKey` serves the same purpose), `rand` supplying
+    /// random numbers.
+    ///
+    /// Picking a random bucket and then a random entry of its chain favours
+    /// entries on short chains. Instead pick a random bucket and a random
+    /// slot below a fixed chain bound, retrying when the slot is empty: every
+    /// entry in the first `CHAIN_BOUND` places of its chain is equally likely
+    /// (longer chains are vanishingly rare at the table's load factor).
+    pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+        const CHAIN_BOUND: u64 = 8;
+        const TRIES: usize = 1000;
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.buckets.len() - 1;
+        for _ in 0..TRIES {
+            let idx = (rand() as usize) & mask;
+            let slot = (rand() % CHAIN_BOUND) as usize;
+            if let Some(found) = (ChainIter {
+                cur: self.buckets[idx].as_deref(),
+            })
+            .nth(slot)
+            {
+                return Some(found);
+            }
+        }
+        self.random_entry(rand)
+    }
+
     /// Approximate heap bytes used by the table itself and its entries
     /// (excluding what the values own).
     pub fn overhead_bytes(&self) -> usize {

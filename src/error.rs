@@ -49,6 +49,14 @@ pub const DB_INDEX: CmdError = CmdError::fixed("ERR DB index is out of range");
 /// is the out-of-range integer variant used by several commands.
 pub const NOT_POSITIVE: CmdError = CmdError::fixed("ERR value is out of range, must be positive");
 
+/// `ERR value is out of range, value must between <min> and <max>`: Redis's
+/// text for a number outside a command's range (HRANDFIELD, SRANDMEMBER).
+pub fn out_of_range_between(min: i64, max: i64) -> CmdError {
+    CmdError::new(format!(
+        "ERR value is out of range, value must between {min} and {max}"
+    ))
+}
+
 /// `ERR wrong number of arguments for '<cmd>' command`
 pub fn wrong_arity(cmd: &str) -> CmdError {
     CmdError::new(format!(

@@ -37,6 +37,7 @@ pub fn limits(shared: &Shared) -> Limits {
         hash: shared.hot.hash_limits(),
         list: shared.hot.list_limits(),
         zset: shared.hot.zset_limits(),
+        set: shared.hot.set_limits(),
     }
 }
 

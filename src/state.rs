@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::db::{AccessPolicy, DbView, Keyspace};
 use crate::types::hash::HashLimits;
 use crate::types::list::ListLimits;
+use crate::types::set::SetLimits;
 use crate::util::counter::StripedCounter;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -163,6 +164,9 @@ pub struct HotConfig {
     pub hash_max_entries: AtomicUsize,
     /// `hash-max-listpack-value`
     pub hash_max_value: AtomicUsize,
+    /// `set-max-intset-entries`, `set-max-listpack-entries`,
+    /// `set-max-listpack-value`
+    pub set_limits: [AtomicUsize; 3],
     /// `list-max-listpack-size`
     pub list_max_size: AtomicI64,
     /// `zset-max-listpack-entries`
@@ -171,6 +175,8 @@ pub struct HotConfig {
     pub zset_max_value: AtomicUsize,
     /// `proto-max-bulk-len`
     pub proto_max_bulk_len: AtomicUsize,
+    /// `hll-sparse-max-bytes`: past it a sparse HyperLogLog turns dense.
+    pub hll_sparse_max_bytes: AtomicUsize,
     /// `client-query-buffer-limit`
     pub query_buffer_limit: AtomicUsize,
     /// `maxclients`
@@ -211,10 +217,12 @@ impl HotConfig {
         let hot = HotConfig {
             hash_max_entries: AtomicUsize::new(0),
             hash_max_value: AtomicUsize::new(0),
+            set_limits: Default::default(),
             list_max_size: AtomicI64::new(0),
             zset_max_entries: AtomicUsize::new(128),
             zset_max_value: AtomicUsize::new(64),
             proto_max_bulk_len: AtomicUsize::new(0),
+            hll_sparse_max_bytes: AtomicUsize::new(3000),
             query_buffer_limit: AtomicUsize::new(0),
             maxclients: AtomicUsize::new(0),
             timeout_secs: AtomicU64::new(0),
@@ -248,8 +256,17 @@ impl HotConfig {
             .store(c.int("zset-max-listpack-entries") as usize, r);
         self.zset_max_value
             .store(c.int("zset-max-listpack-value") as usize, r);
+        for (slot, name) in self.set_limits.iter().zip([
+            "set-max-intset-entries",
+            "set-max-listpack-entries",
+            "set-max-listpack-value",
+        ]) {
+            slot.store(c.int(name) as usize, r);
+        }
         self.proto_max_bulk_len
             .store(c.int("proto-max-bulk-len") as usize, r);
+        self.hll_sparse_max_bytes
+            .store(c.int("hll-sparse-max-bytes").max(0) as usize, r);
         self.query_buffer_limit
             .store(c.int("client-query-buffer-limit") as usize, r);
         self.maxclients.store(c.int("maxclients") as usize, r);
@@ -331,6 +348,16 @@ impl HotConfig {
         crate::types::zset::ZSetLimits {
             max_entries: self.zset_max_entries.load(Ordering::Relaxed),
             max_value: self.zset_max_value.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Set encoding thresholds.
+    pub fn set_limits(&self) -> SetLimits {
+        let [intset, entries, value] = &self.set_limits;
+        SetLimits {
+            max_intset: intset.load(Ordering::Relaxed),
+            max_listpack_entries: entries.load(Ordering::Relaxed),
+            max_listpack_value: value.load(Ordering::Relaxed),
         }
     }
 

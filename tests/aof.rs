@@ -159,6 +159,13 @@ fn write_effects(port: u16) {
         &[b"ZPOPMIN", b"e:zset"],
         &[b"ZMPOP", b"1", b"e:zset", b"MAX", b"COUNT", b"2"],
         &[b"ZUNIONSTORE", b"e:zstore", b"2", b"e:zset", b"z:small"],
+        // A PFCOUNT refreshes the cached cardinality inside the value: the
+        // log must carry it for the value to come back byte for byte.
+        &[b"PFADD", b"e:hll", b"a", b"b", b"c"],
+        &[b"PFCOUNT", b"e:hll"],
+        &[b"SETBIT", b"e:bits", b"9", b"1"],
+        &[b"BITFIELD", b"e:bits", b"INCRBY", b"u8", b"8", b"5"],
+        &[b"BITOP", b"NOT", b"e:not", b"e:bits"],
     ];
     for args in script {
         let reply = c.cmd_bytes(args);

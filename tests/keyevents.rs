@@ -245,6 +245,62 @@ fn zset_commands() {
 }
 
 #[test]
+fn set_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "sets",
+        r#"
+        SADD s1 1 2 3
+        SADD s1 3
+        SADD s1 4 a
+        SADD s2 a b
+        SREM s1 nothere
+        SREM s1 4 x
+        SREM nokey a
+        SREM s2 a b
+        SMOVE s1 s3 1
+        SMOVE s1 s3 1
+        SMOVE s1 s1 2
+        SMOVE nokey s3 1
+        SADD s4 only
+        SMOVE s4 s3 only
+        SADD s5 1
+        SMOVE s3 s5 1
+        SADD s6 x
+        SPOP s6
+        SPOP s6
+        SADD s6 1 2 3
+        SPOP s6 0
+        SPOP s6 5
+        SPOP nokey 2
+        SADD a 1 2 3
+        SADD b 2 3 4
+        SINTERSTORE d a b
+        SINTERSTORE d a b
+        SUNIONSTORE d a b
+        SDIFFSTORE d a b
+        SDIFFSTORE d a a
+        SDIFFSTORE d a a
+        SINTERSTORE d a nokey
+        SET str x
+        SUNIONSTORE str a
+        SADD str a
+        SINTER a b
+        SRANDMEMBER a 10
+        SMEMBERS a
+        EXPIRE a 100
+        SINTERSTORE a a b
+        TTL a
+        MULTI
+        SADD m 1
+        SREM m 1
+        EXEC
+        "#,
+    );
+    assert!(n > 40, "{n}");
+}
+
+#[test]
 fn keyspace_commands() {
     let s = EventServers::start();
     let n = s.compare(
@@ -492,4 +548,53 @@ fn post70_v80_hgetdel_hgetex_hsetex() {
         "#,
     );
     assert!(n > 15, "{n}");
+}
+
+#[test]
+fn bitmap_and_hyperloglog_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "bits",
+        r#"
+        SETBIT b1 7 1
+        SETBIT b1 7 1
+        SETBIT b1 7 0
+        SETBIT b1 100 0
+        SET n 12
+        SETBIT n 0 0
+        GETBIT b1 7
+        BITOP OR d1 b1 n
+        BITOP AND d1 nokey1 nokey2
+        BITOP AND d2 nokey1 nokey2
+        SET d3 x
+        BITOP NOT d3 nokey1
+        BITFIELD f1 GET u8 0
+        BITFIELD f1 SET u8 0 5
+        BITFIELD f1 SET u8 0 5
+        BITFIELD f1 INCRBY u8 0 0
+        BITFIELD f1 OVERFLOW FAIL INCRBY u8 0 300
+        BITFIELD f2 OVERFLOW FAIL SET u8 0 300
+        BITFIELD_RO f1 GET u8 0
+        PFADD h1 a b c
+        PFADD h1 a
+        PFADD h1
+        PFADD h2
+        PFCOUNT h1
+        PFCOUNT h1
+        PFCOUNT h1 h2
+        PFMERGE h3 h1 h2
+        PFMERGE h3
+        PFDEBUG TODENSE h3
+        PFDEBUG TODENSE h3
+        PFDEBUG GETREG h1
+        SET str x
+        PFADD str a
+        SETBIT str 0 1
+        LPUSH l a
+        SETBIT l 0 1
+        BITOP AND d1 l
+        PFMERGE d1 l
+        "#,
+    );
+    assert!(n > 20, "{n}");
 }

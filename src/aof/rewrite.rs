@@ -426,6 +426,14 @@ pub fn value_commands(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: O
                 encode_command(out, &args);
             }
         }
+        Value::Set(set) => {
+            let members: Vec<Vec<u8>> = set.iter().map(|m| m.to_vec()).collect();
+            for part in members.chunks(ITEMS_PER_COMMAND) {
+                let mut args: Vec<&[u8]> = vec![b"SADD", key];
+                args.extend(part.iter().map(Vec::as_slice));
+                encode_command(out, &args);
+            }
+        }
         Value::Hash(hash) => {
             let pairs: Vec<(&[u8], &[u8])> = hash.iter().collect();
             for part in pairs.chunks(ITEMS_PER_COMMAND) {

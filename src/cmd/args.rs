@@ -65,11 +65,7 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
 pub fn random_count(args: &[Bytes], word: &str) -> Result<(i64, bool), CmdError> {
     let n = int(&args[2])?;
     if n == i64::MIN {
-        return Err(CmdError::new(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
+        return Err(crate::error::out_of_range_between(-i64::MAX, i64::MAX));
     }
     let with = match args.len() {
         3 => false,
@@ -98,31 +94,6 @@ pub fn clamp_ranks(mut start: i64, mut end: i64, len: usize) -> Option<(usize, u
         return None;
     }
     Some((start as usize, end.min(len - 1) as usize))
-}
-
-/// The options of HSCAN and ZSCAN after the cursor: `COUNT n` (at least
-/// 1, default 10) and `MATCH pattern` (`*` is no pattern), any order.
-pub fn scan_options(args: &[Bytes], from: usize) -> Result<(usize, Option<&[u8]>), CmdError> {
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = from;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "COUNT") && has_value {
-            let n = int(&args[i + 1])?;
-            if n < 1 {
-                return Err(SYNTAX);
-            }
-            count = n as usize;
-        } else if is(&args[i], "MATCH") && has_value {
-            let p = &args[i + 1][..];
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
-    Ok((count, pattern))
 }
 
 /// Case-insensitive comparison with an ASCII keyword.

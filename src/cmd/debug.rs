@@ -363,6 +363,16 @@ fn value_digest(v: &crate::types::Value) -> [u64; 3] {
         match v {
             Value::Str(s) => h.write(&s.as_bytes()),
             Value::List(l) => l.iter().for_each(|item| h.write(item)),
+            Value::Set(set) => {
+                // Member order is an encoding detail: combine order-free.
+                let mut acc = 0u64;
+                for m in set.iter() {
+                    let mut e = Fnv::new(i as u64);
+                    e.write(&m.bytes());
+                    acc ^= e.finish();
+                }
+                h.write_u64(acc);
+            }
             Value::Hash(hv) => {
                 // Field order is an encoding detail: combine order-free.
                 let mut acc = 0u64;

@@ -81,13 +81,25 @@ fn live_hash<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<Option<&'v mut HashValue>, CmdError> {
-    let now = db.now_ms;
-    let (purged, empty, has_ttls) = match db.get_hash_mut(key)? {
+    let has_ttls = match db.get_hash(key)? {
         None => return Ok(None),
-        Some(h) => {
-            let purged = h.purge_expired(now);
-            (purged, h.is_empty(), h.has_field_ttls())
-        }
+        Some(h) => h.has_field_ttls(),
+    };
+    if has_ttls && !purge_fields(db, key) {
+        return Ok(None);
+    }
+    db.get_hash_mut(key)
+}
+
+/// Reclaims the expired fields of the hash at `key`, which has field TTLs
+/// (reporting `hexpired`, and `del` if that empties it), and keeps it
+/// tracked for background reclamation. False if the key is gone.
+#[cold]
+fn purge_fields(db: &mut DbView<'_>, key: &[u8]) -> bool {
+    let now = db.now_ms;
+    let (purged, empty) = match db.get_hash_mut(key) {
+        Ok(Some(h)) => (h.purge_expired(now), h.is_empty()),
+        _ => return false,
     };
     if !purged.is_empty() {
         if db.logging {
@@ -97,23 +109,32 @@ fn live_hash<'v>(
         if empty {
             db.remove(key);
             db.also(key, KeyEvent::DEL);
-            return Ok(None);
+            return false;
         }
     }
-    if has_ttls {
-        // A renamed or moved hash keeps its TTLs: make sure it is tracked.
-        db.track_hash_field_ttls(key);
-    }
-    db.get_hash_mut(key)
+    // A renamed or moved hash keeps its TTLs: make sure it is tracked.
+    db.track_hash_field_ttls(key);
+    true
 }
 
-/// Like [`live_hash`], creating an empty hash if the key is absent.
+/// Like [`live_hash`], creating an empty hash if the key is absent. Two
+/// keyspace lookups in the common case (a check, then the write access):
+/// the hottest hash commands go through here.
 fn live_hash_or_create<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<&'v mut HashValue, CmdError> {
-    live_hash(db, key)?;
+    if matches!(db.get_hash(key)?, Some(h) if h.has_field_ttls()) {
+        purge_fields(db, key);
+    }
     db.hash_or_create(key)
+}
+
+/// After a write that adds or updates fields, so can neither empty the
+/// hash nor give it field TTLs: reports it. Nothing to [`tidy`]: any TTLs
+/// the hash had were tracked when [`live_hash_or_create`] looked it up.
+fn fields_written(db: &mut DbView<'_>, key: &[u8], event: KeyEvent) {
+    db.modified(key, event);
 }
 
 /// After a write: reports it (`event`), then [`tidy`].
@@ -158,7 +179,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> Result<i64, CmdError> {
             added += 1;
         }
     }
-    finish_write(db, key, KeyEvent::HSET);
+    fields_written(db, key, KeyEvent::HSET);
     Ok(added)
 }
 
@@ -183,7 +204,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     }
     hash.set(field, value, limits);
-    finish_write(db, key, KeyEvent::HSET);
+    fields_written(db, key, KeyEvent::HSET);
     ctx.out.int(1);
     Ok(())
 }
@@ -303,7 +324,7 @@ fn hincrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut digits = Vec::with_capacity(20);
     crate::reply::push_i64(&mut digits, value);
     db.hash_or_create(key)?.set_keep_ttl(field, &digits, limits);
-    finish_write(db, key, KeyEvent::HINCRBY);
+    fields_written(db, key, KeyEvent::HINCRBY);
     ctx.out.int(value);
     Ok(())
 }
@@ -329,7 +350,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let hash = db.hash_or_create(key)?;
     hash.set_keep_ttl(field, &value, limits);
     let ttl = hash.field_expire_time(field);
-    finish_write(db, key, KeyEvent::HINCRBYFLOAT);
+    fields_written(db, key, KeyEvent::HINCRBYFLOAT);
     // The sum is logged, not the increment (and HSET would drop the TTL).
     db.log_effect(aof::command(&[b"HSET", key, field, &value]));
     if let Some(when) = ttl {
@@ -456,6 +477,31 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     })
 }
 
+/// Parses the options of HSCAN and SSCAN (`COUNT n`, `MATCH pattern`, in
+/// any order, the last of each winning): the count (10 by default; below 1
+/// is a syntax error, as in Redis) and the pattern (`None` for `*`).
+pub fn scan_options(opts: &[Bytes]) -> Result<(i64, Option<&[u8]>), CmdError> {
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 0;
+    while i < opts.len() {
+        let has_value = i + 1 < opts.len();
+        if is(&opts[i], "COUNT") && has_value {
+            count = args::int(&opts[i + 1])?;
+            if count < 1 {
+                return Err(SYNTAX);
+            }
+        } else if is(&opts[i], "MATCH") && has_value {
+            let p = &opts[i + 1][..];
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((count, pattern))
+}
+
 fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let cursor = parse_scan_cursor(&ctx.args[2])?;
     let Some(hash) = live_hash(db, &ctx.args[1])? else {
@@ -464,7 +510,7 @@ fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let (count, pattern) = args::scan_options(ctx.args, 3)?;
+    let (count, pattern) = scan_options(&ctx.args[3..])?;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut next = 0;
     if hash.is_packed() {
@@ -472,6 +518,7 @@ fn hscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     } else {
         // Like Redis, COUNT bounds the replied elements (fields and values
         // both count) and the buckets visited is at most ten times COUNT.
+        let count = count as usize;
         let mut budget = count.saturating_mul(10);
         next = cursor;
         loop {

@@ -80,6 +80,7 @@ fn free_effort(value: &Value) -> usize {
         Value::List(l) => l.len(),
         Value::Hash(h) => h.len(),
         Value::ZSet(z) => z.len(),
+        Value::Set(s) => s.len(),
     }
 }
 

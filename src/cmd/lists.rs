@@ -170,12 +170,19 @@ fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
             return Ok(());
         }
         Some(n) => pop_range_reply(ctx, list, end, n),
-        None => match list.pop(end) {
-            Some(item) => ctx.out.bulk(&item),
-            None => ctx.out.null(),
-        },
+        None => {
+            if !list.pop_with(end, |item| ctx.out.bulk(item)) {
+                ctx.out.null();
+            }
+        }
     }
-    finish_write(db, key, pop_event(end));
+    let emptied = list.is_empty();
+    db.modified(key, pop_event(end));
+    if emptied {
+        // The key goes with its last element (known here, so no lookup).
+        db.remove(key);
+        db.also(key, KeyEvent::DEL);
+    }
     Ok(())
 }
 

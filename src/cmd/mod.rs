@@ -25,12 +25,14 @@
 pub mod acl;
 pub mod admit;
 pub mod args;
+pub mod bitops;
 pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod facts;
 pub mod flags;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keyevents;
@@ -44,6 +46,7 @@ pub mod meta;
 pub mod monitor;
 pub mod persistence;
 pub mod server;
+pub mod sets;
 pub mod slowlog;
 pub mod spec;
 pub mod strings;
@@ -65,6 +68,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     hashes::COMMANDS,
     lists::COMMANDS,
     zsets::COMMANDS,
+    sets::COMMANDS,
     keys::COMMANDS,
     transactions::COMMANDS,
     connection::COMMANDS,
@@ -79,6 +83,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     monitor::COMMANDS,
     debug::COMMANDS,
     persistence::COMMANDS,
+    bitops::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// The process-wide command table: every family's bindings, with

@@ -4,7 +4,7 @@ use super::args::{self, is, ExpireKind, ExpiryOption, ExpiryRules};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
 use crate::aof;
-use crate::db::{DbView, KeyEvent};
+use crate::db::{AccessPolicy, DbView, KeyEvent};
 use crate::error::{wrong_arity, CmdError, CmdResult, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::types::{StrValue, Value};
 use crate::util::longdouble::{self, IncrError};
@@ -156,9 +156,14 @@ fn set_generic(
             None => ctx.out.null(),
         }
     }
-    let found = db.exists(key);
-    if (opts.nx && found) || (opts.xx && !found) {
-        return Ok(false);
+    // Redis's SET always looks the key up for writing; only NX/XX and an
+    // LFU counter depend on that lookup, since `DbView::set` expires a key
+    // it replaces by itself.
+    if opts.nx || opts.xx || db.access != AccessPolicy::Lru {
+        let found = db.exists(key);
+        if (opts.nx && found) || (opts.xx && !found) {
+            return Ok(false);
+        }
     }
     let value = Value::Str(StrValue::from_bytes(&ctx.args[value_index]));
     if opts.expiry == Some(ExpiryOption::KeepTtl) {

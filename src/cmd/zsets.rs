@@ -1077,17 +1077,19 @@ fn input_of(db: &mut DbView<'_>, key: &[u8]) -> Result<Vec<(Vec<u8>, f64)>, CmdE
     match db.get(key) {
         None => Ok(Vec::new()),
         Some(Value::ZSet(z)) => Ok(z.pairs()),
-        // Plain sets plug in here: each member with score 1.0.
+        // A plain set: each member with score 1.0.
         Some(other) => set_members(other)
             .map(|ms| ms.into_iter().map(|m| (m, 1.0)).collect())
             .ok_or(crate::error::WRONGTYPE),
     }
 }
 
-/// The members of a plain set value (`None` for any other type). The set
-/// type lands separately; until then no value is a set.
-fn set_members(_value: &Value) -> Option<Vec<Vec<u8>>> {
-    None
+/// The members of a plain set value (`None` for any other type).
+fn set_members(value: &Value) -> Option<Vec<Vec<u8>>> {
+    match value {
+        Value::Set(s) => Some(s.iter().map(|m| m.to_vec()).collect()),
+        _ => None,
+    }
 }
 
 /// ZUNION/ZINTER/ZDIFF[STORE] and ZINTERCARD. `numkeys_at` is the index
@@ -1368,7 +1370,8 @@ fn zscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let (count, pattern) = args::scan_options(ctx.args, 3)?;
+    let (count, pattern) = super::hashes::scan_options(&ctx.args[3..])?;
+    let count = count as usize;
     let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut next = 0u64;
     if z.is_packed() {

@@ -1,7 +1,7 @@
 //! Per-key access stamps: the LRU clock and Redis's LFU counter, whichever
 //! `maxmemory-policy` asks for, and the keyspace entry that carries one.
 
-use super::*;
+use crate::types::Value;
 
 /// The LRU clock: whole seconds since the Unix epoch, as stored per key.
 pub fn lru_clock(now_ms: i64) -> u32 {

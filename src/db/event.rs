@@ -237,6 +237,26 @@ impl KeyEvent {
     pub const ZDIFFSTORE: KeyEvent = KeyEvent::new(class::ZSET, "zdiffstore");
     /// ZRANGESTORE.
     pub const ZRANGESTORE: KeyEvent = KeyEvent::new(class::ZSET, "zrangestore");
+    // ----- bitmaps and HyperLogLog (string class) -----
+    /// SETBIT, and BITFIELD when it changed a field.
+    pub const SETBIT: KeyEvent = KeyEvent::new(class::STRING, "setbit");
+    /// PFADD that changed a register, and PFMERGE (Redis reports a merge
+    /// as an add).
+    pub const PFADD: KeyEvent = KeyEvent::new(class::STRING, "pfadd");
+
+    // ----- sets -----
+    /// SADD, and SMOVE's destination when the member was added.
+    pub const SADD: KeyEvent = KeyEvent::new(class::SET, "sadd");
+    /// SREM, and SMOVE's source.
+    pub const SREM: KeyEvent = KeyEvent::new(class::SET, "srem");
+    /// SPOP (with or without a count).
+    pub const SPOP: KeyEvent = KeyEvent::new(class::SET, "spop");
+    /// SINTERSTORE's destination.
+    pub const SINTERSTORE: KeyEvent = KeyEvent::new(class::SET, "sinterstore");
+    /// SUNIONSTORE's destination.
+    pub const SUNIONSTORE: KeyEvent = KeyEvent::new(class::SET, "sunionstore");
+    /// SDIFFSTORE's destination.
+    pub const SDIFFSTORE: KeyEvent = KeyEvent::new(class::SET, "sdiffstore");
 }
 
 /// An event that happened: where, what, to which key.

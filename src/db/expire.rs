@@ -1,57 +1,9 @@
 //! Expiry in the background: the periodic task's active expire cycle over
 //! keys and hash fields, each shard locked briefly.
 
-use super::*;
-
-/// A hash whose expired fields active expiry reclaimed: its key, the
-/// fields, and whether the key was deleted (no field left).
-type ReclaimedFields = (Box<[u8]>, Vec<Box<[u8]>>, bool);
-
-impl ShardDb {
-    /// Reclaims expired hash fields of up to `sample` tracked hashes, deleting
-    /// hashes left empty. Returns each hash's key, the fields reclaimed and
-    /// whether the key was deleted.
-    fn reclaim_hash_fields(&mut self, now_ms: i64, sample: usize) -> Vec<ReclaimedFields> {
-        let mut visited: Vec<Box<[u8]>> = Vec::new();
-        let mut cursor = self.hash_ttl_cursor;
-        while visited.len() < sample {
-            cursor = self
-                .hash_ttl_keys
-                .scan_step(cursor, |k, _| visited.push(k.into()));
-            if cursor == 0 {
-                break;
-            }
-        }
-        self.hash_ttl_cursor = cursor;
-        let mut deleted = Vec::new();
-        for key in visited {
-            let h = hash_key(&key);
-            self.preserve(h);
-            let keep_tracking = match self.keys.get_mut(h, &key) {
-                Some(Entry {
-                    value: Value::Hash(hash),
-                    ..
-                }) => {
-                    let fields = hash.purge_expired(now_ms);
-                    let emptied = hash.is_empty();
-                    let keep = !emptied && hash.has_field_ttls();
-                    if emptied {
-                        self.remove(h, &key);
-                    }
-                    if !fields.is_empty() {
-                        deleted.push((key.clone(), fields, emptied));
-                    }
-                    keep
-                }
-                _ => false,
-            };
-            if !keep_tracking {
-                self.hash_ttl_keys.remove(h, &key);
-            }
-        }
-        deleted
-    }
-}
+use super::event::{KeyEvent, Recorded};
+use super::keyspace::Keyspace;
+use crate::dict::hash_key;
 
 impl Keyspace {
     /// Deletes up to a bounded number of expired keys; returns how many were

@@ -1,6 +1,6 @@
 //! Freeing large values off the command path, on one background thread.
 
-use super::*;
+use parking_lot::Mutex;
 
 /// Drops `garbage` on a background thread so freeing large values (UNLINK,
 /// FLUSHALL ASYNC) does not hold up the command path.

@@ -21,26 +21,19 @@
 //!
 //! # Where things are
 //!
-//! This file holds the [`Keyspace`] (shards, locking, the exclusive gate,
-//! the background save's walk). `view` is what a command sees (`DbView`),
-//! `shard` one shard's databases, `access` the per-key LRU/LFU stamps,
-//! `watch` WATCH bookkeeping, `snapshot` the copy-on-write hooks of a
-//! background save, `expire` active expiry and `lazyfree` freeing on a
-//! background thread.
-
-use crate::dict::{hash_key, Dict};
-use crate::error::{CmdError, WRONGTYPE};
-use crate::gate::ExclusiveGate;
-use crate::types::{HashValue, ListValue, StrValue, Value, ZSetValue};
-use bytes::Bytes;
-use parking_lot::{Mutex, MutexGuard};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+//! The files depend on each other one way, each only on those listed
+//! before it: `access` (the per-key LRU/LFU stamps and the keyspace
+//! entry), `watch` (WATCH bookkeeping), `event` (keyspace events and their
+//! sink), `lazyfree` (freeing on a background thread), `snapshot` (a
+//! background save's state and walk), `shard` (one shard's databases, key
+//! placement, the copy-on-write hooks), `view` (what a command sees:
+//! `DbView`), `keyspace` (the [`Keyspace`]: shards, locking, the exclusive
+//! gate) and `expire` (active expiry). This file only names them.
 
 mod access;
 mod event;
 mod expire;
+mod keyspace;
 mod lazyfree;
 mod shard;
 mod snapshot;
@@ -49,234 +42,18 @@ mod watch;
 
 pub use access::*;
 pub use event::*;
+pub use keyspace::*;
 pub use lazyfree::*;
 pub use shard::*;
 pub use snapshot::*;
 pub use view::*;
 pub use watch::*;
 
-/// The set of shards that hold `keys`, one bit each.
-pub fn shard_mask<'a, I: IntoIterator<Item = &'a [u8]>>(keys: I) -> u32 {
-    let mut mask = 0u32;
-    for key in keys {
-        mask |= 1 << shard_of(hash_key(key));
-    }
-    mask
-}
-
-/// Number of keyspace shards (a power of two, at most 32: shard sets are
-/// 32-bit masks).
-pub const SHARD_COUNT: usize = 16;
-
-/// Every shard's bit.
-pub const ALL_SHARDS_MASK: u32 = u32::MAX >> (32 - SHARD_COUNT);
-
-/// How long a connection's command waits on a contended shard before it
-/// checks whether a long command has closed the gate.
-const SHARD_WAIT_SLICE: std::time::Duration = std::time::Duration::from_micros(200);
-const SHARD_SHIFT: u32 = 64 - SHARD_COUNT.trailing_zeros();
-
-/// The shard a key hash belongs to. Uses the top bits of the hash so the
-/// dictionaries inside a shard (which use the low bits) stay uniform.
-#[inline]
-pub fn shard_of(hash: u64) -> usize {
-    (hash >> SHARD_SHIFT) as usize
-}
-
-/// All databases of the server.
-pub struct Keyspace {
-    shards: Box<[Mutex<Shard>]>,
-    num_dbs: usize,
-    /// Long commands that hold every shard enter through it (see
-    /// [`crate::gate`]).
-    gate: ExclusiveGate,
-    /// Where the keyspace events of every change go.
-    events: EventSink,
-}
-
-/// A view holding every shard for a long command, with the exclusive gate
-/// closed; dropping it releases the shards, then opens the gate.
-pub struct ExclusiveView<'a> {
-    view: Option<DbView<'a>>,
-    gate: &'a ExclusiveGate,
-}
-
-impl<'a> ExclusiveView<'a> {
-    /// The view on the keyspace.
-    pub fn view(&mut self) -> &mut DbView<'a> {
-        self.view.as_mut().expect("present until dropped")
-    }
-}
-
-impl Drop for ExclusiveView<'_> {
-    fn drop(&mut self) {
-        drop(self.view.take());
-        self.gate.leave();
-    }
-}
-
-impl Keyspace {
-    /// A keyspace with `num_dbs` empty databases.
-    pub fn new(num_dbs: usize) -> Self {
-        Keyspace {
-            shards: (0..SHARD_COUNT)
-                .map(|_| Mutex::new(Shard::new(num_dbs)))
-                .collect(),
-            num_dbs,
-            gate: ExclusiveGate::default(),
-            events: EventSink::default(),
-        }
-    }
-
-    /// The gate long commands enter through.
-    pub fn gate(&self) -> &ExclusiveGate {
-        &self.gate
-    }
-
-    /// The sink of the keyspace events.
-    pub fn events(&self) -> &EventSink {
-        &self.events
-    }
-
-    /// Locks every shard for a long command, closing the gate first; `None`
-    /// if another long command holds it.
-    pub fn enter_exclusive(&self, db: usize, now_ms: i64) -> Option<ExclusiveView<'_>> {
-        if !self.gate.try_enter() {
-            return None;
-        }
-        // New commands see the closed gate and keep off the locks; the ones
-        // holding some now either finish or give theirs back.
-        Some(ExclusiveView {
-            view: Some(self.lock_all(db, now_ms)),
-            gate: &self.gate,
-        })
-    }
-
-    /// A view on database `db` holding no shard yet, for
-    /// [`Keyspace::try_lock_into`].
-    #[inline]
-    pub fn unlocked_view(&self, db: usize, now_ms: i64) -> DbView<'_> {
-        DbView::empty(db, now_ms)
-    }
-
-    /// Locks the shards in `mask` into `view` (which holds none), unless a
-    /// long command holds the gate: then `view` is left holding nothing and
-    /// the answer is false. (Filling the caller's view, rather than
-    /// returning one, saves copying it on every command.)
-    #[inline]
-    pub fn try_lock_into<'a>(&'a self, mask: u32, view: &mut DbView<'a>) -> bool {
-        // A command without keys locks nothing and may run beside a long
-        // command (SHUTDOWN NOSAVE must reach one).
-        if mask != 0 && self.gate.is_held() {
-            return false;
-        }
-        let mut bits = mask;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            // Contended: another command's (short) hold, or a long command
-            // that closed the gate after the check above.
-            let locked = self.shards[i]
-                .try_lock()
-                .or_else(|| self.try_lock_shard(&self.shards[i]));
-            let Some(guard) = locked else {
-                view.guards.iter_mut().for_each(|g| *g = None);
-                return false;
-            };
-            view.guards[i] = Some(guard);
-            bits &= bits - 1;
-        }
-        // Read under the locks: a consumer that starts under every lock
-        // sees all the events of the commands that lock after it.
-        view.event_mask = self.events.wanted();
-        true
-    }
-
-    /// Number of databases (`databases` directive).
-    pub fn num_dbs(&self) -> usize {
-        self.num_dbs
-    }
-
-    /// Locks the shards that hold `keys` and returns a view on database `db`.
-    pub fn lock_keys<'a, I>(&'a self, keys: I, db: usize, now_ms: i64) -> DbView<'a>
-    where
-        I: IntoIterator<Item = &'a [u8]>,
-    {
-        self.lock_mask(shard_mask(keys), db, now_ms)
-    }
-
-    /// Locks every shard: for whole-keyspace commands and transactions.
-    pub fn lock_all(&self, db: usize, now_ms: i64) -> DbView<'_> {
-        self.lock_mask(ALL_SHARDS_MASK, db, now_ms)
-    }
-
-    /// Locks the shards in `mask`, lowest first (the global lock order),
-    /// waiting as long as it takes: for threads that may wait out a long
-    /// command (loading, saving), not for connection workers.
-    pub fn lock_mask(&self, mask: u32, db: usize, now_ms: i64) -> DbView<'_> {
-        let mut view = DbView::empty(db, now_ms);
-        let mut bits = mask;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            view.guards[i] = Some(self.shards[i].lock());
-            bits &= bits - 1;
-        }
-        view.event_mask = self.events.wanted();
-        view
-    }
-
-    /// One shard's lock, unless a long command holds the gate.
-    fn try_lock_shard<'a>(&self, shard: &'a Mutex<Shard>) -> Option<MutexGuard<'a, Shard>> {
-        loop {
-            if self.gate.is_held() {
-                return None;
-            }
-            if let Some(g) = shard.try_lock_for(SHARD_WAIT_SLICE) {
-                return Some(g);
-            }
-        }
-    }
-
-    /// Removes `flag` from the watchers of `key` in `db`; for callers that
-    /// hold no shard lock (a closing connection).
-    pub fn unwatch(&self, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
-        self.shards[shard_of(hash_key(key))]
-            .lock()
-            .unwatch(db, key, flag);
-    }
-
-    /// Advances the background save in shard `shard` by up to `buckets`
-    /// buckets of one database, holding the shard's lock only for that
-    /// step. Returns what is ready to write, or `None` once the shard has
-    /// nothing left for this save.
-    pub fn snapshot_step(&self, shard: usize, buckets: usize) -> Option<SnapshotChunk> {
-        let mut guard = self.shards[shard].lock();
-        // Searched afresh each step: SWAPDB may move a database's save.
-        let sdb = guard.dbs.iter_mut().find(|d| d.snapshot.is_some())?;
-        let snap = sdb.snapshot.as_deref_mut()?;
-        let done = snap.walk(buckets, &sdb.keys, &sdb.expires);
-        let chunk = SnapshotChunk {
-            db: snap.label,
-            bytes: std::mem::take(&mut snap.out.buf),
-        };
-        if done {
-            sdb.snapshot = None;
-        }
-        Some(chunk)
-    }
-
-    /// Drops every background save state (a save that failed).
-    pub fn abort_snapshot(&self) {
-        for shard in self.shards.iter() {
-            for sdb in shard.lock().dbs.iter_mut() {
-                sdb.snapshot = None;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{StrValue, Value};
+    use std::sync::Arc;
 
     fn put(ks: &Keyspace, db: usize, key: &[u8], expire_at: Option<i64>) {
         let mut v = ks.lock_all(db, 1_000);

@@ -1,7 +1,8 @@
-//! The copy-on-write hooks of a background save: each write serialises the
-//! bucket it is about to change if the saver has not reached it yet.
+//! A background save's state in one database of one shard and its walk;
+//! the hooks every write calls (`ShardDb::preserve*`) are in `shard.rs`.
 
-use super::*;
+use super::access::Entry;
+use crate::dict::{hash_key, Dict};
 
 /// A background save's progress through one database of one shard.
 ///
@@ -44,7 +45,7 @@ impl DbSnapshot {
     }
 
     /// Serialises bucket `idx` of `keys` unless it is already written.
-    fn write_bucket(&mut self, idx: usize, keys: &Dict<Entry>, expires: &Dict<i64>) {
+    pub(super) fn write_bucket(&mut self, idx: usize, keys: &Dict<Entry>, expires: &Dict<i64>) {
         if self.walked == usize::MAX || idx < self.walked || self.is_preserved(idx) {
             return;
         }
@@ -78,49 +79,5 @@ impl DbSnapshot {
             self.preserved = Vec::new();
         }
         self.walked == usize::MAX
-    }
-}
-
-impl ShardDb {
-    /// Before the key with `hash` changes in place (value or TTL): if a
-    /// background save has not written its bucket yet, write it now.
-    #[inline]
-    pub(super) fn preserve(&mut self, hash: u64) {
-        if let Some(snap) = self.snapshot.as_deref_mut() {
-            if let Some(idx) = self.keys.bucket_of(hash) {
-                snap.write_bucket(idx, &self.keys, &self.expires);
-            }
-        }
-    }
-
-    /// [`ShardDb::preserve`] before inserting a key, which may resize.
-    #[inline]
-    pub(super) fn preserve_for_insert(&mut self, hash: u64) {
-        if self.snapshot.is_some() {
-            if self.keys.grows_on_insert() {
-                self.finish_snapshot_walk();
-            } else {
-                self.preserve(hash);
-            }
-        }
-    }
-
-    /// [`ShardDb::preserve`] before removing a key, which may resize.
-    #[inline]
-    pub(super) fn preserve_for_remove(&mut self, hash: u64) {
-        if self.snapshot.is_some() {
-            if self.keys.shrinks_on_remove() {
-                self.finish_snapshot_walk();
-            } else {
-                self.preserve(hash);
-            }
-        }
-    }
-
-    /// Writes every bucket the background save has not reached yet.
-    pub(super) fn finish_snapshot_walk(&mut self) {
-        if let Some(snap) = self.snapshot.as_deref_mut() {
-            snap.walk(usize::MAX, &self.keys, &self.expires);
-        }
     }
 }

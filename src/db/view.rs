@@ -1,7 +1,17 @@
 //! `DbView`: what a command sees of the keyspace while it holds its shard
 //! locks: typed accessors, lazy expiry, modification bookkeeping.
 
-use super::*;
+use super::access::{lru_clock, AccessPolicy, Entry};
+use super::event::{EventList, EventSink, KeyEvent, Recorded};
+use super::shard::{shard_of, Shard, ShardDb, SHARD_COUNT};
+use super::snapshot::DbSnapshot;
+use super::watch::{WatchFlag, Watcher};
+use crate::dict::hash_key;
+use crate::error::{CmdError, WRONGTYPE};
+use crate::types::{HashValue, ListValue, SetValue, StrValue, Value, ZSetValue};
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use std::sync::Arc;
 
 /// A command's window on the keyspace: the locked shards and the selected
 /// database. Dropping it releases the locks.
@@ -448,6 +458,7 @@ impl<'a> DbView<'a> {
             Some(Value::Hash(h)) => h.is_empty(),
             Some(Value::List(l)) => l.is_empty(),
             Some(Value::ZSet(z)) => z.is_empty(),
+            Some(Value::Set(s)) => s.is_empty(),
             _ => false,
         };
         if empty {
@@ -592,6 +603,7 @@ impl<'a> DbView<'a> {
     typed_accessors!(get_hash, get_hash_mut, hash_or_create, Hash, HashValue);
     typed_accessors!(get_list, get_list_mut, list_or_create, List, ListValue);
     typed_accessors!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSetValue);
+    typed_accessors!(get_set, get_set_mut, set_or_create, Set, SetValue);
 
     // ----- whole-database operations (the caller holds every shard) -----
 

@@ -1,7 +1,8 @@
 //! WATCH bookkeeping: the per-client flag that a change to a watched key
 //! sets, and the per-key list of watchers each shard keeps.
 
-use super::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// A client's WATCH state: set when a watched key is modified.
 #[derive(Debug, Default)]

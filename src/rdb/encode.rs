@@ -106,6 +106,7 @@ impl Encoder {
             Value::Str(s) => self.string(&s.as_bytes()),
             Value::List(l) => self.list(l),
             Value::Hash(h) => self.hash(h),
+            Value::Set(s) => self.set(s),
             Value::ZSet(z) => self.zset(z),
         }
     }
@@ -129,6 +130,20 @@ impl Encoder {
                     self.buf.extend_from_slice(&s.to_le_bytes());
                     true
                 });
+            }
+        }
+    }
+
+    /// A set as Redis 7.0 writes it: an intset as its blob, any other
+    /// encoding as the member count and members (7.0 has no listpack sets).
+    fn set(&mut self, set: &crate::types::SetValue) {
+        match set.intset_blob() {
+            Some(blob) => self.string(&blob),
+            None => {
+                self.length(set.len() as u64);
+                for m in set.iter() {
+                    self.string(&m.bytes());
+                }
             }
         }
     }
@@ -254,6 +269,8 @@ pub fn type_of(value: &Value) -> u8 {
         Value::Hash(h) => hash_type(h),
         Value::ZSet(z) if z.is_packed() => types::ZSET_LISTPACK,
         Value::ZSet(_) => types::ZSET_2,
+        Value::Set(s) if s.is_intset() => types::SET_INTSET,
+        Value::Set(_) => types::SET,
     }
 }
 

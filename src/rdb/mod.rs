@@ -32,8 +32,14 @@ pub const MAX_READ_VERSION: u16 = 12;
 pub mod types {
     /// A string.
     pub const STRING: u8 = 0;
+    /// A set as its members.
+    pub const SET: u8 = 2;
     /// A hash as field/value pairs.
     pub const HASH: u8 = 4;
+    /// A set as Redis's intset blob.
+    pub const SET_INTSET: u8 = 11;
+    /// A set as one listpack of its members (Redis 7.2).
+    pub const SET_LISTPACK: u8 = 20;
     /// A hash as one listpack of alternating fields and values.
     pub const HASH_LISTPACK: u8 = 16;
     /// A sorted set as member / text score pairs (before Redis 4).
@@ -58,7 +64,6 @@ pub mod types {
     pub fn unsupported_name(t: u8) -> Option<&'static str> {
         Some(match t {
             1 | 10 | 14 => "list in a pre-7.0 encoding",
-            2 | 11 | 20 => "set",
             6 | 7 => "module value",
             9 | 13 => "hash in a pre-7.0 encoding",
             15 | 19 | 21 => "stream",

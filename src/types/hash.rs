@@ -330,32 +330,7 @@ impl HashValue {
                 if d.is_empty() {
                     return None;
                 }
-                // Picking a random bucket and then a random entry of its
-                // chain favours entries on short chains. Instead pick a
-                // random bucket and a random slot below a fixed chain bound,
-                // retrying when the slot is empty: every entry in the first
-                // CHAIN_BOUND places of its chain is equally likely (longer
-                // chains are vanishingly rare at the table's load factor).
-                const CHAIN_BOUND: u64 = 8;
-                const TRIES: usize = 1000;
-                for _ in 0..TRIES {
-                    let cursor = rand();
-                    let slot = rand() % CHAIN_BOUND;
-                    let mut index = 0;
-                    let mut chosen: Option<Box<[u8]>> = None;
-                    d.scan_step(cursor, |k, _| {
-                        if index == slot {
-                            chosen = Some(k.into());
-                        }
-                        index += 1;
-                    });
-                    if let Some(field) = chosen {
-                        return d
-                            .get_key_value(hash_key(&field), &field)
-                            .map(|(k, v)| (k, &**v));
-                    }
-                }
-                d.random_entry(rand).map(|(k, v)| (k, &**v))
+                d.fair_random_entry(rand).map(|(k, v)| (k, &**v))
             }
         }
     }

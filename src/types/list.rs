@@ -112,6 +112,36 @@ impl ListValue {
         }
     }
 
+    /// Removes the element at `end` after handing it to `seen` (a reply
+    /// written straight from the node, without copying the element out);
+    /// false if the list is empty.
+    pub fn pop_with(&mut self, end: End, seen: impl FnOnce(&[u8])) -> bool {
+        let node = match end {
+            End::Head => self.nodes.front_mut(),
+            End::Tail => self.nodes.back_mut(),
+        };
+        let Some(node) = node else {
+            return false;
+        };
+        let pos = match end {
+            End::Head => node.first(),
+            End::Tail => node.last(),
+        };
+        let Some(pos) = pos else {
+            return false;
+        };
+        seen(node.entry(pos));
+        node.remove_at(pos);
+        if node.is_empty() {
+            match end {
+                End::Head => self.nodes.pop_front(),
+                End::Tail => self.nodes.pop_back(),
+            };
+        }
+        self.len -= 1;
+        true
+    }
+
     /// Removes and returns the head.
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         let node = self.nodes.front_mut()?;

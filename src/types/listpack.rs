@@ -110,6 +110,49 @@ fn encode_entry(out: &mut Vec<u8>, item: &[u8]) {
     out[start..].reverse();
 }
 
+/// Encodes one entry into `out`, which is exactly `encoded_len(item)`
+/// bytes (a gap opened in place, so no temporary buffer is needed).
+fn write_entry(out: &mut [u8], item: &[u8]) {
+    let mut at = 0;
+    let mut n = item.len();
+    while n >= 0x80 {
+        out[at] = (n as u8 & 0x7f) | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    out[at] = n as u8;
+    at += 1;
+    out[at..at + item.len()].copy_from_slice(item);
+    at += item.len();
+    // backlen: the varint of the size so far, bytes reversed.
+    let mut size = at;
+    let backlen = varint_len(size);
+    for i in (at..at + backlen).rev() {
+        out[i] = if size >= 0x80 {
+            (size as u8 & 0x7f) | 0x80
+        } else {
+            size as u8
+        };
+        size >>= 7;
+    }
+}
+
+/// Replaces `data[pos..pos + old]` with the encoding of `item`, moving the
+/// tail once (no temporary buffer, no splice).
+fn put_entry(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
+    let new = encoded_len(item);
+    let end = data.len();
+    if new > old {
+        data.reserve_exact(new - old);
+        data.resize(end + new - old, 0);
+        data.copy_within(pos + old..end, pos + new);
+    } else if new < old {
+        data.copy_within(pos + old..end, pos + new);
+        data.truncate(end - (old - new));
+    }
+    write_entry(&mut data[pos..pos + new], item);
+}
+
 fn encoded_len(item: &[u8]) -> usize {
     let size = varint_len(item.len()) + item.len();
     size + varint_len(size)
@@ -318,12 +361,7 @@ impl Listpack {
     /// Inserts an entry before the one at `pos` (or at the end if `pos` is
     /// `byte_len()`).
     pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
-        let mut enc = Vec::with_capacity(encoded_len(item));
-        encode_entry(&mut enc, item);
-        self.edit(|data| {
-            data.reserve_exact(enc.len());
-            data.splice(pos..pos, enc);
-        });
+        self.edit(|data| put_entry(data, pos, 0, item));
         self.count += 1;
     }
 
@@ -339,9 +377,7 @@ impl Listpack {
     /// Replaces the entry at `pos`.
     pub fn replace_at(&mut self, pos: usize, item: &[u8]) {
         let size = self.entry_size(pos);
-        let mut enc = Vec::with_capacity(encoded_len(item));
-        encode_entry(&mut enc, item);
-        self.edit(|data| data.splice(pos..pos + size, enc).for_each(drop));
+        self.edit(|data| put_entry(data, pos, size, item));
     }
 
     /// Removes and returns the first entry.
@@ -470,6 +506,39 @@ mod tests {
         lp.remove_range(0, 1);
         assert!(lp.is_empty());
         assert_eq!(lp.byte_len(), 0);
+    }
+
+    /// Entries written in place are the bytes `encode_entry` appends, for
+    /// every varint width of length and backlen; inserting and replacing
+    /// in place gives the listpack a rebuild from the items gives.
+    #[test]
+    fn in_place_edits_match_a_rebuild() {
+        for len in [
+            0, 1, 2, 125, 126, 127, 128, 200, 16_379, 16_380, 16_383, 16_384, 70_000,
+        ] {
+            let item = vec![b'v'; len];
+            let mut appended = Vec::new();
+            encode_entry(&mut appended, &item);
+            let mut written = vec![0; encoded_len(&item)];
+            write_entry(&mut written, &item);
+            assert_eq!(written, appended, "item of {len} bytes");
+        }
+        let sizes = [0usize, 3, 127, 128, 300, 16_384];
+        for &a in &sizes {
+            for &b in &sizes {
+                let (x, y) = (vec![b'x'; a], vec![b'y'; b]);
+                let mut lp: Listpack = [&b"first"[..], &x, b"last"].into_iter().collect();
+                let at = lp.seek(1).unwrap();
+                lp.replace_at(at, &y);
+                let expect: Listpack = [&b"first"[..], &y, b"last"].into_iter().collect();
+                assert_eq!(lp, expect);
+                let at = lp.seek(1).unwrap();
+                lp.insert_at(at, &x);
+                let expect: Listpack = [&b"first"[..], &x, &y, b"last"].into_iter().collect();
+                assert_eq!(lp, expect);
+                assert_eq!(lp.iter().rev().nth(2), Some(&x[..]));
+            }
+        }
     }
 
     #[test]

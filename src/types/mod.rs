@@ -4,15 +4,20 @@
 //! Each type chooses a compact encoding while it is small (integers for
 //! numeric strings, [`listpack::Listpack`] for small hashes and lists) and
 //! converts to a scalable one past the configured thresholds.
+//! [`bitmap`] and [`hyperloglog`] are layouts of string values, not types.
 
+pub mod bitmap;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod listpack;
+pub mod set;
 pub mod string;
 pub mod zset;
 
 pub use hash::HashValue;
 pub use list::ListValue;
+pub use set::SetValue;
 pub use string::StrValue;
 pub use zset::ZSetValue;
 
@@ -29,6 +34,8 @@ pub enum Value {
     /// A sorted set (16 bytes inline: its listpack, or a pointer to its
     /// tree).
     ZSet(ZSetValue),
+    /// A set (16 bytes: an intset inline, other encodings boxed).
+    Set(SetValue),
 }
 
 impl Value {
@@ -39,6 +46,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Set(_) => "set",
         }
     }
 
@@ -49,6 +57,7 @@ impl Value {
             Value::List(l) => l.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
         }
     }
 
@@ -59,6 +68,7 @@ impl Value {
             Value::List(l) => l.heap_bytes(),
             Value::Hash(h) => h.heap_bytes(),
             Value::ZSet(z) => z.heap_bytes(),
+            Value::Set(s) => s.heap_bytes(),
         }
     }
 }

@@ -68,6 +68,11 @@ pub fn contents(port: u16) -> BTreeMap<(usize, Vec<u8>), String> {
                     format!("{pairs:?}").into_bytes()
                 }
                 b"+zset\r\n" => c.cmd_bytes(&[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]),
+                b"+set\r\n" => {
+                    let mut members = bulks(&c.cmd_bytes(&[b"SMEMBERS", k]));
+                    members.sort();
+                    format!("{members:?}").into_bytes()
+                }
                 other => panic!("unexpected type {}", String::from_utf8_lossy(other)),
             };
             let expiry = c.cmd_bytes(&[b"PEXPIRETIME", k]);
@@ -196,6 +201,32 @@ pub fn fill(port: u16) {
     script.push(words(&["ZADD", "z:long", "2", &"m".repeat(100)]));
     script.push(words(&["ZADD", "z:ttl", "1", "x"]));
     script.push(words(&["PEXPIREAT", "z:ttl", far]));
+    // Sets: a small intset (16- and 64-bit members), a small set of strings
+    // (a listpack in ferrodis, a hash table in Redis 7.0), a set with a TTL,
+    // an intset too long for its encoding and a large set of strings.
+    script.push(vec![
+        b"SADD".to_vec(),
+        b"set:ints".to_vec(),
+        b"3".to_vec(),
+        b"-1".to_vec(),
+        b"9223372036854775807".to_vec(),
+    ]);
+    script.push(vec![
+        b"SADD".to_vec(),
+        b"set:strs".to_vec(),
+        b"a".to_vec(),
+        b"1".to_vec(),
+        Vec::new(),
+        (0u8..=255).collect(),
+    ]);
+    script.push(vec![b"SADD".to_vec(), b"set:ttl".to_vec(), b"x".to_vec()]);
+    script.push(vec![b"PEXPIREAT".to_vec(), b"set:ttl".to_vec(), far.into()]);
+    let mut big_ints = vec![b"SADD".to_vec(), b"set:bigints".to_vec()];
+    big_ints.extend((0..700).map(|i| (i * 3).to_string().into_bytes()));
+    script.push(big_ints);
+    let mut big_strs = vec![b"SADD".to_vec(), b"set:big".to_vec()];
+    big_strs.extend((0..1000).map(|i| format!("member:{i}").into_bytes()));
+    script.push(big_strs);
     for cmd in script {
         let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
         let reply = c.cmd_bytes(&args);

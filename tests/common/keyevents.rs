@@ -26,7 +26,7 @@ pub type ClassedEvent = (i64, char, String, Vec<u8>);
 pub type Replies = Vec<(String, Vec<u8>)>;
 
 /// The classes ferrodis's commands report today, by character.
-pub const CLASSES: &[char] = &['g', '$', 'l', 'h', 'x', 'n'];
+pub const CLASSES: &[char] = &['g', '$', 'l', 's', 'h', 'x', 'n'];
 
 /// A parsed RESP reply (only what the event collectors need).
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@
 
 pub mod dataset;
 pub mod keyevents;
+pub mod rng;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
