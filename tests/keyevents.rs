@@ -224,7 +224,6 @@ fn zset_commands() {
         ZRANGESTORE r nokey 0 -1
         ZUNION 2 a b
         ZRANGE a 0 -1
-        ZRANDMEMBER a
         SET str x
         ZADD str 1 a
         ZREM str a
