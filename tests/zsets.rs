@@ -686,3 +686,34 @@ fn huge_negative_zrandmember_count_is_bounded() {
     assert_eq!(other.cmd(&["GET", "keep"]), b"$2\r\nme\r\n");
     assert_eq!(other.cmd(&["ZCARD", "z"]), b":1\r\n");
 }
+
+#[test]
+fn plain_sets_are_inputs_with_score_one() {
+    differential(|p| {
+        both_encodings(
+            p,
+            r#"
+            SADD s x y 1 2
+            SADD ints 1 2 3
+            ZADD z 5 x 7 q 9 1
+            ZUNION 2 s z WITHSCORES
+            ZUNION 2 s ints WEIGHTS 2 3 WITHSCORES
+            ZINTER 2 s z WITHSCORES
+            ZINTER 2 z s AGGREGATE MAX WITHSCORES
+            ZDIFF 2 z s WITHSCORES
+            ZDIFF 2 s z WITHSCORES
+            ZINTERCARD 2 s z
+            ZUNIONSTORE dst 3 s ints z
+            ZRANGE dst 0 -1 WITHSCORES
+            OBJECT ENCODING dst
+            ZINTERSTORE dst 2 ints s
+            ZRANGE dst 0 -1 WITHSCORES
+            ZDIFFSTORE dst 2 ints s
+            ZRANGE dst 0 -1 WITHSCORES
+            ZRANGE s 0 -1
+            ZADD s 1 a
+            ZPOPMIN s
+            "#,
+        );
+    });
+}
