@@ -57,7 +57,8 @@ CASES = [
     ("ZPOPMIN", ["ZPOPMIN", "popz"], refill_zset),
     ("PFADD", ["-r", "1000000", "PFADD", "hll", "e:__rand_int__"], None),
     ("PFCOUNT", ["PFCOUNT", "hll"], None),
-    ("SETBIT", ["-r", "131072", "SETBIT", "bits", "__rand_int__", "1"], None),
+    # Offsets may not have leading zeros, so the random part is the key.
+    ("SETBIT", ["-r", "100000", "SETBIT", "bm:__rand_int__", "1000", "1"], None),
     ("BITCOUNT", ["BITCOUNT", "bits"], None),
     ("GEOSEARCH", ["GEOSEARCH", "geo", "FROMLONLAT", "13.4", "52.5",
                    "BYRADIUS", "50", "km", "ASC", "COUNT", "10"], None),
@@ -77,14 +78,21 @@ def preload(port):
         reqs.append(common.encode("SADD", "s1k:b", MEMBER % (i + BIG // 2)))
         reqs.append(common.encode("ZADD", "z1k:a", i, MEMBER % i))
         reqs.append(common.encode("ZADD", "z1k:b", i, MEMBER % (i + BIG // 2)))
-        # 1000 places around Berlin, on a 0.01-degree grid.
-        lon, lat = 13.0 + (i % 40) * 0.02, 52.3 + (i // 40) * 0.02
-        reqs.append(common.encode("GEOADD", "geo", f"{lon:.2f}", f"{lat:.2f}", f"p{i}"))
     for i in range(10_000):
         reqs.append(common.encode("PFADD", "hll", f"e:{i}"))
     # A 16 KB bitmap with a fixed pattern.
     reqs.append(common.encode("SET", "bits", bytes((i * 37) & 0xFF for i in range(16384))))
     common.pipeline_load(port, reqs)
+    # 1000 places around Berlin, on a 0.02-degree grid; a server without
+    # geo commands refuses them, and its GEOSEARCH row reads "failed".
+    places = []
+    for i in range(BIG):
+        lon, lat = 13.0 + (i % 40) * 0.02, 52.3 + (i // 40) * 0.02
+        places.append(common.encode("GEOADD", "geo", f"{lon:.2f}", f"{lat:.2f}", f"p{i}"))
+    try:
+        common.pipeline_load(port, places)
+    except RuntimeError as e:
+        common.log(f"  geo data not loaded on port {port}: {e}")
 
 
 def main():

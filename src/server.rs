@@ -168,7 +168,13 @@ const IDLE_CORE_PERMILLE: u64 = 500;
 /// much of a core idle (counting their polling as idle).
 const IDLE_POLL_PERMILLE: u64 = 200;
 /// ... and only on workers at least this busy, where wake-ups are frequent.
-const POLL_MIN_LOAD_PERMILLE: u64 = 250;
+/// (At a quarter of a core, a steady load of paced requests kept flipping
+/// polling on and off, and on cost half as much CPU again as Redis's.)
+const POLL_MIN_LOAD_PERMILLE: u64 = 400;
+/// Polling may also cost at most this fraction (1/N) of the worker's own
+/// busy time, so that its share of the CPU a load costs stays bounded
+/// whatever one request costs on the machine at hand.
+const POLL_SHARE_OF_BUSY: u64 = 5;
 /// Polling with nothing to do may cost a worker at most this much CPU time
 /// per request it reads, about what the wake-up it saves would have cost.
 /// Under a heavy load, where the client's next request comes within
@@ -370,7 +376,9 @@ impl Workers {
             );
             let reads_now = w.idle_poll.reads.load(Ordering::Relaxed);
             let reads = reads_now.wrapping_sub(w.reads_last.swap(reads_now, Ordering::Relaxed));
-            let budget_ns = reads.saturating_mul(POLL_CREDIT_PER_READ.as_nanos() as u64);
+            let budget_ns = reads
+                .saturating_mul(POLL_CREDIT_PER_READ.as_nanos() as u64)
+                .min(busy_ns / POLL_SHARE_OF_BUSY);
             let cap = w.poll_cap_us.load(Ordering::Relaxed).min(max_poll_us);
             let cap = next_poll_cap(cap, max_poll_us, polled_ns, budget_ns);
             w.poll_cap_us.store(cap, Ordering::Relaxed);
