@@ -84,6 +84,87 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else 0.0
 
 
+def measure_rounds(servers, names, cases, modes, opts, clients):
+    """Runs every case on every server for `opts.rounds` rounds per mode
+    (pipeline depth), servers back to back with the order alternating.
+    `cases` are (label, redis-benchmark arguments, setup or None), setup
+    being called with a server's port and the request count before each
+    run. Returns results[mode][label][server] = [(ops/s or None, server
+    CPU µs per request)], one pair per round."""
+    results = {m: {label: {name: [] for name in names} for label, _, _ in cases}
+               for m in modes}
+    for mode in modes:
+        n = opts.requests if mode == 1 else opts.pipelined_requests
+        for rnd in range(opts.rounds):
+            order = names if rnd % 2 == 0 else names[::-1]
+            for label, args, setup in cases:
+                for name in order:
+                    server = servers[name]
+                    if setup:
+                        setup(server.port, n)
+                    before = common.cpu_seconds(server.pid)
+                    rps = run_benchmark(server.port, args, clients, n, mode)
+                    cpu_us = (common.cpu_seconds(server.pid) - before) * 1e6 / n
+                    results[mode][label][name].append((rps, cpu_us))
+                common.log(f"P={mode} round {rnd + 1} {label}: " + ", ".join(
+                    f"{name} {results[mode][label][name][-1][0]}" for name in names))
+    return results
+
+
+def print_tables(results, names, labels, modes, opts):
+    """One table per mode: median ops/s, the median of the rounds'
+    ferrodis/other ratios (flagged under 0.9), server CPU per request and
+    its ratio, and the geometric means (with the lowest ratio)."""
+    others = names[1:]
+    width = max(10, max(len(label) for label in labels))
+    print()
+    print(f"redis-benchmark, {opts.clients} clients, {opts.rounds} rounds: median "
+          f"ops/s, and the median of the rounds' ferrodis/other ratios; server "
+          f"CPU (user + system) per request in µs")
+    for mode in modes:
+        print()
+        title = "unpipelined" if mode == 1 else f"pipelined -P {mode}"
+        print(f"== {title} ==")
+        header = f"{'command':<{width}} {'ferrodis':>10}"
+        for other in others:
+            header += f" {other:>10} {'ratio':>7}"
+        header += f" {'cpu/req':>8}" + "".join(f" {o + ' cpu':>10} {'ratio':>6}" for o in others)
+        print(header)
+        ratios = {o: [] for o in others}
+        cpu_ratios = {o: [] for o in others}
+        for label in labels:
+            runs = results[mode][label]
+            if any(r is None for name in names for r, _ in runs[name]):
+                print(f"{label:<{width}} {'failed':>10}")
+                continue
+            line = f"{label:<{width}} {statistics.median(r for r, _ in runs['ferrodis']):>10.0f}"
+            for other in others:
+                # The ratio is the median of each round's ratio: the runs of
+                # a round are back to back, so a slow spell of the machine
+                # (which can last many seconds) weighs on both sides of it.
+                ratio = statistics.median(a[0] / b[0] for a, b in
+                                          zip(runs["ferrodis"], runs[other]))
+                ratios[other].append(ratio)
+                flag = "<" if ratio < 0.9 else " "
+                line += (f" {statistics.median(r for r, _ in runs[other]):>10.0f}"
+                         f" {ratio:>6.2f}x{flag}")
+            line += f" {statistics.median(c for _, c in runs['ferrodis']):>8.2f}"
+            for other in others:
+                cpu_ratio = statistics.median(a[1] / max(b[1], 1e-9) for a, b in
+                                              zip(runs["ferrodis"], runs[other]))
+                cpu_ratios[other].append(cpu_ratio)
+                line += (f" {statistics.median(c for _, c in runs[other]):>10.2f}"
+                         f" {cpu_ratio:>5.2f}x")
+            print(line)
+        line = f"{'geomean':<{width}} {'':>10}"
+        for other in others:
+            line += f" {'':>10} {geomean(ratios[other]):>6.2f}x "
+        line += f" {'':>8}" + "".join(f" {'':>10} {geomean(cpu_ratios[o]):>5.2f}x"
+                                      for o in others)
+        lowest = min(ratios["redis"], default=0)
+        print(line + f"  ({len(ratios['redis'])} commands, lowest {lowest:.2f}x)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--rounds", type=int, default=5)
@@ -132,23 +213,8 @@ def main():
                     c.command(b"RPUSH", key, *[b"element-%d" % i
                                                for i in range(start, start + 1000)])
             c.close()
-        # results[mode][label][server] = [(ops/s, server CPU µs per request)]
-        results = {m: {label: {name: [] for name in names}
-                       for label, _ in commands} for m in modes}
-        for mode in modes:
-            n = opts.requests if mode == 1 else opts.pipelined_requests
-            for rnd in range(opts.rounds):
-                order = names if rnd % 2 == 0 else names[::-1]
-                for label, args in commands:
-                    for name in order:
-                        pid = servers[name].proc.pid
-                        before = common.cpu_seconds(pid)
-                        rps = run_benchmark(servers[name].port, args,
-                                            opts.clients, n, mode)
-                        cpu_us = (common.cpu_seconds(pid) - before) * 1e6 / n
-                        results[mode][label][name].append((rps, cpu_us))
-                    common.log(f"P={mode} round {rnd + 1} {label}: " + ", ".join(
-                        f"{name} {results[mode][label][name][-1][0]}" for name in names))
+        results = measure_rounds(servers, names, [(label, args, None) for label, args in commands],
+                                 modes, opts, opts.clients)
         # bound[server] = [(ops/s, cores used)]
         bound = {name: [] for name in names}
         for rnd in range(opts.rounds if opts.server_bound_requests else 0):
@@ -165,51 +231,7 @@ def main():
         for s in servers.values():
             s.stop()
 
-    print()
-    print(f"redis-benchmark, {opts.clients} clients, {opts.rounds} rounds: median "
-          f"ops/s, and the median of the rounds' ferrodis/other ratios; server "
-          f"CPU (user + system) per request in µs")
-    for mode in modes:
-        print()
-        title = "unpipelined" if mode == 1 else f"pipelined -P {mode}"
-        print(f"== {title} ==")
-        header = f"{'command':<10} {'ferrodis':>10}"
-        for other in others:
-            header += f" {other:>10} {'ratio':>7}"
-        header += f" {'cpu/req':>8}" + "".join(f" {o + ' cpu':>10} {'ratio':>6}" for o in others)
-        print(header)
-        ratios = {o: [] for o in others}
-        cpu_ratios = {o: [] for o in others}
-        for label, _ in commands:
-            runs = results[mode][label]
-            if any(r is None for name in names for r, _ in runs[name]):
-                print(f"{label:<10} {'failed':>10}")
-                continue
-            line = f"{label:<10} {statistics.median(r for r, _ in runs['ferrodis']):>10.0f}"
-            for other in others:
-                # The ratio is the median of each round's ratio: the runs of
-                # a round are back to back, so a slow spell of the machine
-                # (which can last many seconds) weighs on both sides of it.
-                ratio = statistics.median(a[0] / b[0] for a, b in
-                                          zip(runs["ferrodis"], runs[other]))
-                ratios[other].append(ratio)
-                flag = "<" if ratio < 0.9 else " "
-                line += (f" {statistics.median(r for r, _ in runs[other]):>10.0f}"
-                         f" {ratio:>6.2f}x{flag}")
-            line += f" {statistics.median(c for _, c in runs['ferrodis']):>8.2f}"
-            for other in others:
-                cpu_ratio = statistics.median(a[1] / max(b[1], 1e-9) for a, b in
-                                              zip(runs["ferrodis"], runs[other]))
-                cpu_ratios[other].append(cpu_ratio)
-                line += (f" {statistics.median(c for _, c in runs[other]):>10.2f}"
-                         f" {cpu_ratio:>5.2f}x")
-            print(line)
-        line = f"{'geomean':<10} {'':>10}"
-        for other in others:
-            line += f" {'':>10} {geomean(ratios[other]):>6.2f}x "
-        line += f" {'':>8}" + "".join(f" {'':>10} {geomean(cpu_ratios[o]):>5.2f}x"
-                                      for o in others)
-        print(line + f"  ({len(ratios['redis'])} commands)")
+    print_tables(results, names, [label for label, _ in commands], modes, opts)
     if bound["ferrodis"] and None not in [r for name in names for r, _ in bound[name]]:
         print()
         print(f"== server-bound: LPOS over {BIGLISTS} lists of {BIGLIST_LEN} "

@@ -21,7 +21,6 @@ Standard library only; the servers are stopped by pid on exit.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -114,12 +113,9 @@ def main():
         cases = [c for c in CASES if c[0] in wanted]
     modes = [int(m) for m in opts.modes.split(",")]
     peers = [p.split("=", 1) for p in opts.peer]
-    others = ["redis"] + [name for name, _ in peers]
-    names = ["ferrodis"] + others
+    names = ["ferrodis", "redis"] + [name for name, _ in peers]
     started = time.time()
     servers = {}
-    # results[mode][label][server] = [(ops/s or None, CPU µs per request)]
-    results = {m: {label: {n: [] for n in names} for label, _, _ in cases} for m in modes}
     try:
         servers["ferrodis"] = common.Server("ferrodis")
         servers["redis"] = common.Server("redis")
@@ -127,63 +123,11 @@ def main():
             servers[name] = common.Server("redis", binary=path)
         for s in servers.values():
             preload(s.port)
-        for mode in modes:
-            n = opts.requests if mode == 1 else opts.pipelined_requests
-            for rnd in range(opts.rounds):
-                order = names if rnd % 2 == 0 else names[::-1]
-                for label, args, setup in cases:
-                    for name in order:
-                        server = servers[name]
-                        if setup:
-                            setup(server.port, n)
-                        before = common.cpu_seconds(server.pid)
-                        rps = compare.run_benchmark(server.port, args, opts.clients, n, mode)
-                        cpu_us = (common.cpu_seconds(server.pid) - before) * 1e6 / n
-                        results[mode][label][name].append((rps, cpu_us))
-                    common.log(f"P={mode} round {rnd + 1} {label}: " + ", ".join(
-                        f"{name} {results[mode][label][name][-1][0]}" for name in names))
+        results = compare.measure_rounds(servers, names, cases, modes, opts, opts.clients)
     finally:
         for s in servers.values():
             s.stop()
-
-    print(f"\nredis-benchmark, {opts.clients} clients, {opts.rounds} rounds: median "
-          f"ops/s, the median of the rounds' ferrodis/other ratios, and server "
-          f"CPU (user + system) per request in µs")
-    for mode in modes:
-        title = "unpipelined" if mode == 1 else f"pipelined -P {mode}"
-        print(f"\n== {title} ==")
-        header = f"{'command':<14} {'ferrodis':>10}"
-        for other in others:
-            header += f" {other:>10} {'ratio':>7}"
-        print(header + f" {'cpu/req':>8}" + "".join(f" {o + ' cpu':>10} {'ratio':>6}"
-                                                    for o in others))
-        ratios = {o: [] for o in others}
-        for label, _, _ in cases:
-            runs = results[mode][label]
-            if any(r is None for name in names for r, _ in runs[name]):
-                print(f"{label:<14} {'failed':>10}")
-                continue
-            line = f"{label:<14} {statistics.median(r for r, _ in runs['ferrodis']):>10.0f}"
-            cpu = ""
-            for other in others:
-                ratio = statistics.median(a[0] / b[0] for a, b in
-                                          zip(runs["ferrodis"], runs[other]))
-                ratios[other].append(ratio)
-                flag = "<" if ratio < 0.9 else " "
-                line += (f" {statistics.median(r for r, _ in runs[other]):>10.0f}"
-                         f" {ratio:>6.2f}x{flag}")
-                cpu_ratio = statistics.median(a[1] / max(b[1], 1e-9) for a, b in
-                                              zip(runs["ferrodis"], runs[other]))
-                cpu += (f" {statistics.median(c for _, c in runs[other]):>10.2f}"
-                        f" {cpu_ratio:>5.2f}x")
-            line += f" {statistics.median(c for _, c in runs['ferrodis']):>8.2f}" + cpu
-            print(line)
-        line = f"{'geomean':<14} {'':>10}"
-        for other in others:
-            rs = ratios[other]
-            line += f" {'':>10} {compare.geomean(rs) if rs else 0:>6.2f}x "
-            line += f" (lowest {min(rs) if rs else 0:.2f}x)"
-        print(line + f"  ({len(ratios['redis'])} commands)")
+    compare.print_tables(results, names, [label for label, _, _ in cases], modes, opts)
     print(f"\n(elapsed {time.time() - started:.0f} s)")
 
 

@@ -107,8 +107,7 @@ fn purge_fields(db: &mut DbView<'_>, key: &[u8]) -> bool {
         }
         db.modified(key, KeyEvent::HEXPIRED);
         if empty {
-            db.remove(key);
-            db.also(key, KeyEvent::DEL);
+            db.remove_emptied(key);
             return false;
         }
     }
@@ -152,8 +151,7 @@ fn tidy(db: &mut DbView<'_>, key: &[u8]) {
         _ => (false, false),
     };
     if empty {
-        db.remove(key);
-        db.also(key, KeyEvent::DEL);
+        db.remove_emptied(key);
     } else if has_ttls {
         db.track_hash_field_ttls(key);
     }

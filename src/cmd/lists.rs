@@ -179,9 +179,7 @@ fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
     let emptied = list.is_empty();
     db.modified(key, pop_event(end));
     if emptied {
-        // The key goes with its last element (known here, so no lookup).
-        db.remove(key);
-        db.also(key, KeyEvent::DEL);
+        db.remove_emptied(key);
     }
     Ok(())
 }

@@ -239,8 +239,7 @@ fn spop_count(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         // The whole set: reply with it, delete it, log a DEL.
         reply_members(ctx.out, set);
         db.modified(key, KeyEvent::SPOP);
-        db.remove(key);
-        db.also(key, KeyEvent::DEL);
+        db.remove_emptied(key);
         db.log_effect(crate::aof::command(&[b"DEL", key]));
         return Ok(());
     }

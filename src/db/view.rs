@@ -449,10 +449,9 @@ impl<'a> DbView<'a> {
         self.shard(hash).dbs[db].remove(hash, key)
     }
 
-    /// Removes `key` if it holds an empty hash or list (Redis deletes a
+    /// Removes `key` if it holds an empty container (Redis deletes a
     /// container when its last element goes) and reports the deletion
-    /// (`del`, a further event of the change that emptied it, which the
-    /// caller reported first). Returns true if removed.
+    /// (see [`DbView::remove_emptied`]). Returns true if removed.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let empty = match self.get(key) {
             Some(Value::Hash(h)) => h.is_empty(),
@@ -462,10 +461,18 @@ impl<'a> DbView<'a> {
             _ => false,
         };
         if empty {
-            self.remove(key);
-            self.also(key, KeyEvent::DEL);
+            self.remove_emptied(key);
         }
         empty
+    }
+
+    /// Deletes `key`, a container the running command has just emptied,
+    /// and reports it: `del`, a further event of the change that emptied
+    /// it, which the caller reported first. For callers that already know
+    /// it is empty (no lookup to find out).
+    pub fn remove_emptied(&mut self, key: &[u8]) {
+        self.remove(key);
+        self.also(key, KeyEvent::DEL);
     }
 
     /// The absolute expiry time of `key` in ms, if it is volatile.

@@ -262,6 +262,47 @@ pub fn start_redis(extra: &[&str]) -> ServerProcess {
     }
 }
 
+/// Stands for the 64 KB element in [`assert_huge_random_count_is_bounded`].
+pub const BIG_ELEMENT: &str = "<64 KB element>";
+
+/// Checks that a random-pick command asked for a huge negative count
+/// (repeats allowed, so the reply could grow without end) stops at the
+/// client's output limit with Redis's error instead: `add` stores one
+/// 64 KB element under `key` (the argument [`BIG_ELEMENT`] stands for it),
+/// so the limit comes after a few thousand picks. Then the server still serves other clients, with their data
+/// intact; returns such a client and the server for further checks.
+pub fn assert_huge_random_count_is_bounded(
+    add: &[&str],
+    pick: &str,
+    key: &str,
+) -> (ServerProcess, RawClient) {
+    let server = start_ferrodis(&[]);
+    let mut c = RawClient::connect(server.port);
+    let element = "e".repeat(64 * 1024);
+    let fill: Vec<&str> = add
+        .iter()
+        .map(|&a| {
+            if a == BIG_ELEMENT {
+                element.as_str()
+            } else {
+                a
+            }
+        })
+        .collect();
+    c.cmd(&fill);
+    c.cmd(&["SET", "keep", "me"]);
+    let reply = c.cmd(&[pick, key, "-9223372036854775807"]);
+    assert!(
+        String::from_utf8_lossy(&reply)
+            .starts_with("-ERR reply exceeds the client output buffer limit"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    let mut other = RawClient::connect(server.port);
+    assert_eq!(other.cmd(&["GET", "keep"]), b"$2\r\nme\r\n");
+    (server, other)
+}
+
 /// A minimal RESP client that returns each reply as its raw bytes.
 pub struct RawClient {
     reader: BufReader<TcpStream>,
