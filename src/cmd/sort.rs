@@ -6,7 +6,10 @@
 //!
 //! * **Weights** are read by libc's `strtod` as Redis reads them
 //!   (`util::cstrtod`); a missing BY key weighs 0, an unreadable weight
-//!   fails the whole command after every weight was looked up.
+//!   fails the whole command after every weight was looked up. (Redis does
+//!   not clear `errno` before its strtod, so a range error makes its later
+//!   SORTs of non-integer weights fail until something clears `errno`;
+//!   each weight is checked on its own here.)
 //! * **Order.** Numeric ties fall back to comparing the elements as binary
 //!   strings. ALPHA compares with `strcoll` unless the result is stored;
 //!   under the C and C.UTF-8 locales (what a Redis started from this
@@ -623,7 +626,9 @@ fn load(
 /// empty, logging the effect.
 fn store_result(db: &mut DbView<'_>, dst: &Bytes, list: ListValue) {
     if list.is_empty() {
-        if db.remove(dst).is_some() {
+        // Redis deletes without looking the key up: one past its time is
+        // deleted (`del`), not expired.
+        if db.remove_even_stale(dst).is_some() {
             db.modified(dst, KeyEvent::DEL);
             db.log_effect(crate::aof::command(&[b"DEL", dst]));
         }
