@@ -608,3 +608,55 @@ fn pattern_lookups_count_hits_and_misses_as_redis_does() {
         }
     });
 }
+
+/// A SORT whose patterns read keys in every shard sees them all at one
+/// instant: MSETs on the other worker (atomic themselves) flip every
+/// weight between two orders, and each SORT returns one of the two, never
+/// a mix.
+#[test]
+fn pattern_reads_are_atomic_under_concurrent_writes() {
+    let server = start_ferrodis(&[]);
+    let names: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
+    let mut c = common::RawClient::connect(server.port);
+    let mut push = vec!["RPUSH".to_string(), "l".to_string()];
+    push.extend(names.iter().cloned());
+    let push: Vec<&str> = push.iter().map(String::as_str).collect();
+    c.cmd(&push);
+    // Order 0: weights ascending with the index; order 1: descending.
+    let mset = |flip: bool| -> Vec<String> {
+        let mut m = vec!["MSET".to_string()];
+        for (i, name) in names.iter().enumerate() {
+            m.push(format!("w_{name}"));
+            m.push(if flip { 100 - i } else { i }.to_string());
+        }
+        m
+    };
+    let (up, down) = (mset(false), mset(true));
+    c.cmd(&up.iter().map(String::as_str).collect::<Vec<_>>());
+    let port = server.port;
+    let writer = std::thread::spawn(move || {
+        let mut w = common::RawClient::connect(port);
+        // The other worker thread, so the two really run at once.
+        assert_eq!(w.text(&["DEBUG", "WORKER", "1"]), ":1\r\n");
+        for i in 0..3000 {
+            let m = if i % 2 == 0 { &down } else { &up };
+            w.cmd(&m.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    });
+    let ascending: Vec<&str> = names.iter().map(String::as_str).collect();
+    let descending: Vec<&str> = ascending.iter().rev().copied().collect();
+    let expect = |order: &[&str]| {
+        let mut reply = format!("*{}\r\n", order.len());
+        for e in order {
+            reply.push_str(&format!("${}\r\n{e}\r\n", e.len()));
+        }
+        reply
+    };
+    assert_eq!(c.text(&["DEBUG", "WORKER", "0"]), ":0\r\n");
+    let (a, d) = (expect(&ascending), expect(&descending));
+    for _ in 0..1500 {
+        let got = c.text(&["SORT", "l", "BY", "w_*"]);
+        assert!(got == a || got == d, "a mixed order: {got:?}");
+    }
+    writer.join().expect("writer");
+}
