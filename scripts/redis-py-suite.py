@@ -46,6 +46,7 @@ FAMILIES = {
     "hyperloglog": "pfadd pfcount pfmerge",
     "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
+    "sort": "sort sort_ro",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")

@@ -166,6 +166,30 @@ fn write_effects(port: u16) {
         &[b"SETBIT", b"e:bits", b"9", b"1"],
         &[b"BITFIELD", b"e:bits", b"INCRBY", b"u8", b"8", b"5"],
         &[b"BITOP", b"NOT", b"e:not", b"e:bits"],
+        // SORT ... STORE is logged as DEL + RPUSH of its result.
+        &[b"SADD", b"e:sortsrc", b"b", b"a", b"c"],
+        &[
+            b"SORT",
+            b"e:sortsrc",
+            b"BY",
+            b"nosort",
+            b"STORE",
+            b"e:sorted",
+        ],
+        &[
+            b"SORT",
+            b"e:sortsrc",
+            b"ALPHA",
+            b"DESC",
+            b"GET",
+            b"#",
+            b"GET",
+            b"x_*",
+            b"STORE",
+            b"e:sorted",
+        ],
+        &[b"SET", b"e:sortgone", b"v"],
+        &[b"SORT", b"e:nosuch", b"STORE", b"e:sortgone"],
     ];
     for args in script {
         let reply = c.cmd_bytes(args);

@@ -10,7 +10,9 @@
 //! (`set-max-listpack-entries 0`); the replies that list a set's members are
 //! compared with the members sorted (a hash table's order is its own in each
 //! server), and random set commands only with counts whose result is
-//! certain (0, the whole set, errors).
+//! certain (0, the whole set, errors). A third generator drives SORT and
+//! SORT_RO over lists, an intset and a sorted set, with weight strings and
+//! hashes and STORE destinations (see `sort_command` for what it avoids).
 //!
 //! `FERRODIS_DIFF_SEEDS` (default 60) and `FERRODIS_DIFF_STEPS` (default 400)
 //! scale the run; a failure prints the seed and the whole sequence so far.
@@ -513,13 +515,30 @@ fn normalized(c: &[String], reply: Vec<u8>) -> Vec<u8> {
 
 fn run_seed(pair: &mut Pair, seed: u64, steps: usize) {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    compare_sequence(pair, seed, &mut r, steps, command, normalized);
+    // Leave no transaction open for the next seed.
+    pair.ours.cmd(&["DISCARD"]);
+    pair.redis.cmd(&["DISCARD"]);
+}
+
+/// Sends `steps` commands of `generate` to both servers, comparing the
+/// replies after `normalize`; a difference fails with the seed and the
+/// whole sequence so far.
+fn compare_sequence(
+    pair: &mut Pair,
+    seed: u64,
+    r: &mut Rng,
+    steps: usize,
+    generate: fn(&mut Rng) -> Vec<String>,
+    normalize: fn(&[String], Vec<u8>) -> Vec<u8>,
+) {
     let mut history: Vec<String> = Vec::new();
     for _ in 0..steps {
-        let c = command(&mut r);
+        let c = generate(r);
         history.push(c.join(" "));
         let refs: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
-        let ours = normalized(&c, pair.ours.cmd_bytes(&refs));
-        let theirs = normalized(&c, pair.redis.cmd_bytes(&refs));
+        let ours = normalize(&c, pair.ours.cmd_bytes(&refs));
+        let theirs = normalize(&c, pair.redis.cmd_bytes(&refs));
         pair.compared += 1;
         if ours != theirs {
             panic!(
@@ -531,9 +550,11 @@ fn run_seed(pair: &mut Pair, seed: u64, steps: usize) {
             );
         }
     }
-    // Leave no transaction open for the next seed.
-    pair.ours.cmd(&["DISCARD"]);
-    pair.redis.cmd(&["DISCARD"]);
+}
+
+/// A reply compared as it is.
+fn as_is(_: &[String], reply: Vec<u8>) -> Vec<u8> {
+    reply
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -664,6 +685,143 @@ fn bits_command(r: &mut Rng) -> Vec<String> {
 
 #[test]
 fn random_bitmap_and_hyperloglog_sequences_match_redis() {
+    random_runs(0xff51_afd7_ed55_8ccd, bits_command);
+}
+
+// ----- SORT -----
+
+/// Elements of the sorted lists: numbers in several spellings, words,
+/// the empty string, a NUL byte (C-string collation stops there).
+const SORT_ELEMENTS: &[&str] = &[
+    "1", "2", "10", "-3", "2.5", "007", "1e2", "0x1f", " 4", "a", "b", "ab", "B", "", "x y",
+    "a\0b", "a\0c", "\u{ff}",
+];
+/// Weights: numbers, ties, and words that fail a numeric sort. (No range
+/// errors: Redis leaves a strtod range error in `errno` for later SORTs.)
+const SORT_WEIGHTS: &[&str] = &["1", "2", "-1", "0.5", "2", "abc", "", "10", "b", "a\0z"];
+const SORT_LIMITS: &[&str] = &["0", "1", "2", "-1", "3", "100", "-5", "x"];
+const SORT_DESTINATIONS: &[&str] = &["d1", "d2", "{t}d", "l2", "w_a"];
+
+/// One random SORT or SORT_RO over lists (`l1`, `l2`), an intset (`s1`),
+/// a sorted set (`z1`) and other types (`k`), or a command that changes
+/// them, their weights (`w_*` strings, `o_*` hashes) or a destination.
+/// Sets of strings are left out (Redis lists them in its hash table's
+/// order), and a sorted set is never sorted ALPHA BY a pattern (Redis reads
+/// it in hash-table order, so equal weights have no fixed order there).
+fn sort_command(r: &mut Rng) -> Vec<String> {
+    let element = |r: &mut Rng| r.pick(SORT_ELEMENTS).to_string();
+    match r.below(14) {
+        0 | 1 => {
+            let mut c = vec![
+                r.pick(&["RPUSH", "LPUSH"]).into(),
+                r.pick(&["l1", "l2"]).into(),
+            ];
+            c.extend((0..1 + r.below(4)).map(|_| element(r)));
+            c
+        }
+        2 => {
+            let mut c = vec![r.pick(&["SADD", "SREM"]).into(), "s1".into()];
+            c.extend(words(r, &["1", "-5", "30", "7", "100", "0"], 1, 3));
+            c
+        }
+        3 => {
+            let member = r.pick(&["a", "b", "c", "10", "2", "x y", ""]);
+            vec![
+                "ZADD".into(),
+                "z1".into(),
+                r.pick(FLOATS).into(),
+                member.into(),
+            ]
+        }
+        4 => vec![
+            "SET".into(),
+            format!("w_{}", element(r)),
+            r.pick(SORT_WEIGHTS).into(),
+        ],
+        5 => vec![
+            "HSET".into(),
+            format!("o_{}", element(r)),
+            r.pick(&["f", "g"]).into(),
+            r.pick(SORT_WEIGHTS).into(),
+        ],
+        6 => vec![
+            "DEL".into(),
+            r.pick(&["l1", "l2", "s1", "z1", "d1", "w_a", "o_b", "w_1"])
+                .into(),
+        ],
+        7 => match r.below(3) {
+            0 => vec!["SET".into(), "k".into(), "v".into()],
+            1 => vec!["HSET".into(), "k".into(), "f".into(), "1".into()],
+            _ => vec![
+                "LRANGE".into(),
+                r.pick(SORT_DESTINATIONS).into(),
+                "0".into(),
+                "-1".into(),
+            ],
+        },
+        8 => vec!["TYPE".into(), r.pick(SORT_DESTINATIONS).into()],
+        _ => {
+            let readonly = r.chance(25);
+            let source = r.pick(&["l1", "l2", "l1", "s1", "z1", "k", "nosuch"]);
+            let mut c: Vec<String> = vec![
+                if readonly { "SORT_RO" } else { "SORT" }.into(),
+                source.into(),
+            ];
+            let mut alpha = false;
+            let mut by_pattern = false;
+            for _ in 0..r.below(5) {
+                match r.below(8) {
+                    0 => c.push(r.pick(&["ASC", "DESC", "desc"]).into()),
+                    1 => {
+                        c.push("ALPHA".into());
+                        alpha = true;
+                    }
+                    2 => {
+                        c.push("LIMIT".into());
+                        c.push(r.pick(SORT_LIMITS).into());
+                        c.push(r.pick(SORT_LIMITS).into());
+                    }
+                    3 | 4 => {
+                        let pattern = r.pick(&["w_*", "o_*->f", "nosort", "*", "w_*x", "o_*->"]);
+                        by_pattern |= pattern.contains('*');
+                        c.push("BY".into());
+                        c.push(pattern.into());
+                    }
+                    5 | 6 => {
+                        c.push("GET".into());
+                        c.push(
+                            r.pick(&["#", "w_*", "o_*->f", "o_*->g", "const", "*"])
+                                .into(),
+                        );
+                    }
+                    _ => {
+                        if readonly || r.chance(50) {
+                            c.push(r.pick(&["STORE", "junk"]).into());
+                        } else {
+                            c.push("STORE".into());
+                            c.push(r.pick(SORT_DESTINATIONS).into());
+                        }
+                    }
+                }
+            }
+            if source == "z1" && alpha && by_pattern {
+                c.push("BY".into());
+                c.push("nosort".into());
+            }
+            c
+        }
+    }
+}
+
+#[test]
+fn random_sort_sequences_match_redis() {
+    random_runs(0xc4ce_b9fe_1a85_ec53, sort_command);
+}
+
+/// Runs `generate`'s sequences (compared as they are) against fresh
+/// servers, `FERRODIS_DIFF_SEEDS` seeds per protocol, each seed's
+/// generator salted with `salt`.
+fn random_runs(salt: u64, generate: fn(&mut Rng) -> Vec<String>) {
     let seeds = env_or("FERRODIS_DIFF_SEEDS", 60) as u64;
     let steps = env_or("FERRODIS_DIFF_STEPS", 400);
     let ours = start_ferrodis(&[]);
@@ -672,22 +830,8 @@ fn random_bitmap_and_hyperloglog_sequences_match_redis() {
         for seed in 0..seeds {
             let mut pair = Pair::connect(&ours, &redis, resp);
             pair.same(&["FLUSHALL"]);
-            let mut r = Rng((seed * 2 + resp as u64).wrapping_mul(0xff51_afd7_ed55_8ccd) | 1);
-            let mut history: Vec<String> = Vec::new();
-            for _ in 0..steps {
-                let c = bits_command(&mut r);
-                history.push(c.join(" "));
-                let refs: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
-                let (ours, theirs) = (pair.ours.cmd_bytes(&refs), pair.redis.cmd_bytes(&refs));
-                assert!(
-                    ours == theirs,
-                    "seed {seed}: reply differs from Redis for `{}`\nferrodis: {:?}\nredis:    {:?}\nsequence:\n{}",
-                    c.join(" "),
-                    String::from_utf8_lossy(&ours),
-                    String::from_utf8_lossy(&theirs),
-                    history.join("\n")
-                );
-            }
+            let mut r = Rng((seed * 2 + resp as u64).wrapping_mul(salt) | 1);
+            compare_sequence(&mut pair, seed, &mut r, steps, generate, as_is);
         }
     }
 }

@@ -597,3 +597,44 @@ fn bitmap_and_hyperloglog_commands() {
     );
     assert!(n > 20, "{n}");
 }
+
+#[test]
+fn sort_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "sort",
+        r#"
+        DEBUG SET-ACTIVE-EXPIRE 0
+        RPUSH l 3 1 2
+        MSET w_1 c w_2 b w_3 a
+        SORT l
+        SORT l STORE d
+        SORT l STORE d
+        SET d2 x EX 100
+        SORT l BY w_* ALPHA GET # GET w_* STORE d2
+        TTL d2
+        SORT nokey STORE d
+        SORT nokey STORE d
+        SORT l LIMIT 5 1 STORE d2
+        SORT l STORE l
+        SORT_RO l BY w_* GET #
+        SADD s b a c
+        SORT s BY nosort STORE s
+        ZADD z 1 a 2 b
+        SORT z BY nosort DESC STORE d
+        SORT z STORE d
+        SET str x
+        SORT str STORE d
+        SET w_2 x PX 20
+        SET d3 v PX 20
+        @sleep 60
+        SORT l BY w_* ALPHA
+        SORT nokey STORE d3
+        MULTI
+        SORT l STORE m
+        SORT nokey STORE m
+        EXEC
+        "#,
+    );
+    assert!(n > 20, "{n}");
+}

@@ -76,8 +76,9 @@ const NUMFIELDS_NOT_ABOVE_ZERO: CmdError =
 
 /// The hash at `key` with its expired fields reclaimed; `None` if absent (or
 /// if reclaiming emptied it, in which case the key is deleted);
-/// `WRONGTYPE` for another type.
-fn live_hash<'v>(
+/// `WRONGTYPE` for another type. (SORT reads its `->field` patterns
+/// through it.)
+pub fn live_hash<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<Option<&'v mut HashValue>, CmdError> {

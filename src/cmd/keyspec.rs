@@ -21,7 +21,10 @@
 //! Commands whose keys come from data or need parsing (Redis's getkeys
 //! functions: SORT's BY/GET patterns, MIGRATE's KEYS, GEORADIUS's STORE)
 //! bind a [`GetKeys`] function beside their handler; see
-//! `CommandSpec::with_getkeys` (in `cmd::spec`).
+//! `CommandSpec::with_getkeys` (in `cmd::spec`). A command whose handler
+//! may touch more than that function reports (SORT: the destination its own
+//! parser takes, and any key its patterns build) also binds a [`LockKeys`]
+//! finder for locking (`CommandSpec::with_lock_keys`).
 
 use bytes::Bytes;
 
@@ -163,6 +166,22 @@ pub struct KeyRef {
 /// functions). It appends the keys of `args` (the whole command line) to
 /// `keys`; appending nothing means the arguments name no valid keys.
 pub type GetKeys = fn(args: &[Bytes], keys: &mut Vec<KeyRef>);
+
+/// What a command's own lock finder ([`LockKeys`]) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The call touches only the keys appended (and its key specs' keys).
+    Listed,
+    /// The call may touch keys its arguments do not name (SORT's BY and
+    /// GET patterns name keys built from the data): lock every shard.
+    Anywhere,
+}
+
+/// A command's own lock finder, for commands whose handler may touch keys
+/// that Redis's getkeys function does not report: it appends the keys of
+/// `args` the call touches, or says the call may touch any key. Locking
+/// uses it in place of the command's [`GetKeys`].
+pub type LockKeys = fn(args: &[Bytes], keys: &mut Vec<KeyRef>) -> Reach;
 
 impl KeySpec {
     /// Follows the spec over `args` (the whole command line). `clamp` cuts

@@ -48,6 +48,7 @@ pub mod persistence;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
+pub mod sort;
 pub mod spec;
 pub mod strings;
 pub mod transactions;
@@ -85,6 +86,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     persistence::COMMANDS,
     bitops::COMMANDS,
     hyperloglog::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// The process-wide command table: every family's bindings, with
@@ -221,7 +223,14 @@ fn shards_for(spec: &CommandSpec, args: &[Bytes]) -> u32 {
         // Only commands whose keys come from parsing get here; the key
         // specs' keys are added too, so the finder may be partial.
         let mut found = Vec::new();
-        getkeys(args, &mut found);
+        match spec.lock_keys {
+            Some(lock_keys) => {
+                if lock_keys(args, &mut found) == keyspec::Reach::Anywhere {
+                    return crate::db::ALL_SHARDS_MASK;
+                }
+            }
+            None => getkeys(args, &mut found),
+        }
         let from_specs = keyspec::KeyPositions::new(spec.key_specs, args);
         let keys = found
             .iter()
@@ -487,7 +496,7 @@ mod tests {
     #[test]
     fn unbound_facts_exist_for_every_redis_command() {
         // Later families only bind handlers: the facts are there already.
-        for name in ["xread", "eval", "sort", "migrate", "georadius"] {
+        for name in ["xread", "eval", "fcall", "migrate", "georadius"] {
             assert!(find_facts(name).is_some_and(|f| f.has_getkeys), "{name}");
         }
         assert!(registry().lookup(b"xread").is_none());
@@ -563,6 +572,41 @@ mod tests {
         // Channels are not keys.
         assert!(!keyspec::has_keys(expect_facts("spublish").key_specs));
         assert_eq!(exact("spublish", "spublish c m"), Some(vec![]));
+    }
+
+    #[test]
+    fn sort_locks_its_destination_and_every_shard_when_patterns_name_keys() {
+        let line =
+            |s: &str| -> Vec<Bytes> { s.split(' ').map(|w| Bytes::from(w.to_string())).collect() };
+        let mask = |keys: &[&str]| crate::db::shard_mask(keys.iter().map(|k| k.as_bytes()));
+        let sort = registry().lookup(b"sort").expect("sort is bound");
+        let sort_ro = registry().lookup(b"sort_ro").expect("sort_ro is bound");
+        for (spec, cmd, keys) in [
+            (sort, "sort k", &["k"][..]),
+            (
+                sort,
+                "sort k by nosort get # limit 0 1 store d",
+                &["k", "d"],
+            ),
+            // The destination SORT's parser takes, not the one Redis's
+            // getkeys reports ("by").
+            (sort, "sort k store by store d", &["k", "d"]),
+            (sort, "sort k limit 0 x store d", &["k"]),
+            (sort_ro, "sort_ro k get # get x", &["k"]),
+        ] {
+            assert_eq!(shards_for(spec, &line(cmd)), mask(keys), "{cmd}");
+        }
+        for (spec, cmd) in [
+            (sort, "sort k by w_*"),
+            (sort, "sort k get # get o_*->f store d"),
+            (sort_ro, "sort_ro k by nosort get w_*"),
+        ] {
+            assert_eq!(
+                shards_for(spec, &line(cmd)),
+                crate::db::ALL_SHARDS_MASK,
+                "{cmd}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use super::facts::{self, CommandFacts};
 use super::flags;
-use super::keyspec::{self, GetKeys, KeySpec};
+use super::keyspec::{self, GetKeys, KeySpec, LockKeys};
 use super::meta;
 use crate::client::ClientInfo;
 use crate::db::{DbView, WatchFlag};
@@ -53,6 +53,9 @@ pub struct CommandSpec {
     /// True if the key specs alone may miss keys, so locking asks
     /// [`CommandSpec::getkeys`] instead.
     pub lock_by_getkeys: bool,
+    /// The command's own lock finder, used instead of
+    /// [`CommandSpec::getkeys`] when locking by it (SORT).
+    pub lock_keys: Option<LockKeys>,
     /// Bound subcommands (for container commands such as CLIENT or CONFIG).
     pub subcommands: &'static [CommandSpec],
 }
@@ -90,6 +93,7 @@ pub const fn bind_with(name: &'static str, handler: Handler, internal: u32) -> C
         handler,
         getkeys: None,
         lock_by_getkeys: false,
+        lock_keys: None,
         subcommands: &[],
     }
 }
@@ -123,6 +127,20 @@ impl CommandSpec {
         CommandSpec {
             getkeys: Some(getkeys),
             lock_by_getkeys: !keyspec::all_complete(self.key_specs),
+            ..self
+        }
+    }
+
+    /// Gives a command that locks by its key finder (see
+    /// [`CommandSpec::with_getkeys`]) a lock finder of its own, for a
+    /// handler that may touch keys the key finder does not report.
+    pub const fn with_lock_keys(self, lock_keys: LockKeys) -> Self {
+        assert!(
+            self.lock_by_getkeys,
+            "a lock finder replaces a key finder the dispatcher locks by"
+        );
+        CommandSpec {
+            lock_keys: Some(lock_keys),
             ..self
         }
     }

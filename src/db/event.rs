@@ -257,6 +257,8 @@ impl KeyEvent {
     pub const SUNIONSTORE: KeyEvent = KeyEvent::new(class::SET, "sunionstore");
     /// SDIFFSTORE's destination.
     pub const SDIFFSTORE: KeyEvent = KeyEvent::new(class::SET, "sdiffstore");
+    /// SORT ... STORE's destination (a list, hence the list class).
+    pub const SORTSTORE: KeyEvent = KeyEvent::new(class::LIST, "sortstore");
 }
 
 /// An event that happened: where, what, to which key.

@@ -449,6 +449,15 @@ impl<'a> DbView<'a> {
         self.shard(hash).dbs[db].remove(hash, key)
     }
 
+    /// Removes `key` even if its time has passed and it was not reclaimed
+    /// yet, as Redis's `dbDelete` does where no lookup came first (SORT's
+    /// empty STORE): such a key counts as deleted, not expired.
+    pub fn remove_even_stale(&mut self, key: &[u8]) -> Option<Value> {
+        let hash = hash_key(key);
+        let db = self.db;
+        self.shard(hash).dbs[db].remove(hash, key)
+    }
+
     /// Removes `key` if it holds an empty container (Redis deletes a
     /// container when its last element goes) and reports the deletion
     /// (see [`DbView::remove_emptied`]). Returns true if removed.

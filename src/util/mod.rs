@@ -3,6 +3,7 @@
 
 pub mod counter;
 pub mod cpu;
+pub mod cstrtod;
 pub mod glob;
 pub mod longdouble;
 pub mod memory;

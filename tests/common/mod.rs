@@ -472,6 +472,52 @@ impl Pair {
     }
 }
 
+/// Splits an aggregate reply made of one header and bulk strings into the
+/// header line and its bulk strings.
+pub fn parts(reply: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut lines = Vec::new();
+    let mut i = 0;
+    let mut header = Vec::new();
+    while i < reply.len() {
+        let end = i + reply[i..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("line end");
+        let line = &reply[i..end];
+        i = end + 2;
+        if line[0] == b'$' {
+            let n: usize = std::str::from_utf8(&line[1..]).unwrap().parse().unwrap();
+            lines.push(reply[i..i + n].to_vec());
+            i += n + 2;
+        } else if header.is_empty() {
+            header = line.to_vec();
+        } else if !b"*~%".contains(&line[0]) {
+            lines.push(line.to_vec());
+        }
+    }
+    (header, lines)
+}
+
+/// Sends `args` to both servers and compares the replies as unordered
+/// collections (for replies listing a hash table's members in its order):
+/// same header (type and length), same members.
+pub fn same_members(p: &mut Pair, args: &[&str]) -> Vec<Vec<u8>> {
+    let (ours, theirs) = p.both(args);
+    let (h1, mut m1) = parts(&ours);
+    let (h2, mut m2) = parts(&theirs);
+    m1.sort();
+    m2.sort();
+    assert_eq!(
+        (String::from_utf8_lossy(&h1), &m1),
+        (String::from_utf8_lossy(&h2), &m2),
+        "members differ from Redis for {args:?}: {:?} vs {:?}",
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+    p.compared += 1;
+    m1
+}
+
 /// Splits a line into words with double-quote support (`"a b"`, `""`,
 /// `\n`, `\xHH`).
 pub fn split_words(line: &str) -> Vec<Vec<u8>> {
