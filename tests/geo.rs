@@ -447,3 +447,44 @@ fn ties_order_like_redis() {
         p.same(&["CONFIG", "SET", "zset-max-listpack-entries", "128"]);
     });
 }
+
+/// Each read of a source key counts one keyspace hit or miss, as Redis's
+/// read lookup does (GEOADD and the destinations of stores count none).
+#[test]
+fn reads_count_keyspace_hits_and_misses_like_redis() {
+    differential(|p| {
+        p.script(
+            r#"
+            GEOADD g 1 1 a 2 2 b
+            SET s x
+            CONFIG RESETSTAT
+            GEOPOS g a
+            GEOPOS nokey a
+            GEODIST g a b
+            GEODIST nokey a b
+            GEOHASH g a
+            GEOHASH s a
+            GEORADIUS g 1 1 500 km
+            GEORADIUS nokey 1 1 5 km
+            GEOSEARCH g FROMMEMBER a BYRADIUS 1 km
+            GEOSEARCHSTORE d g FROMMEMBER a BYRADIUS 1000 km
+            GEORADIUSBYMEMBER g a 1 km STORE d2
+            GEOADD g 3 3 c
+            "#,
+        );
+        let stats = |p: &mut common::Pair| {
+            let (ours, theirs) = p.both(&["INFO", "stats"]);
+            let pick = |raw: Vec<u8>| {
+                String::from_utf8_lossy(&raw)
+                    .lines()
+                    .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            };
+            (pick(ours), pick(theirs))
+        };
+        let (ours, theirs) = stats(p);
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), 2);
+    });
+}

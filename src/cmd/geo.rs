@@ -15,10 +15,10 @@ use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
 use super::zsets;
 use crate::db::{DbView, KeyEvent};
-use crate::error::{CmdError, CmdResult, NOT_FLOAT, SYNTAX};
+use crate::error::{CmdError, CmdResult, NOT_FLOAT, SYNTAX, WRONGTYPE};
 use crate::reply::Reply;
 use crate::types::geohash::{self, Extent, Shape};
-use crate::types::ZSetValue;
+use crate::types::{Value, ZSetValue};
 use crate::util::numfmt::{format_fixed, format_human};
 use bytes::Bytes;
 
@@ -110,6 +110,16 @@ fn box_extent(args: &[Bytes]) -> Result<(f64, f64, f64), CmdError> {
     Ok((w, h, unit(&args[2])?))
 }
 
+/// The sorted set at `key` for a read, counted in INFO's keyspace hits or
+/// misses as Redis's read lookup counts it (WRONGTYPE for another type).
+fn read_zset<'v>(db: &'v mut DbView<'_>, key: &[u8]) -> Result<Option<&'v ZSetValue>, CmdError> {
+    match db.get_counted(key) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
+        Some(_) => Err(WRONGTYPE),
+    }
+}
+
 /// The point a member of `z` is at, if it is a member.
 fn member_point(z: &ZSetValue, member: &[u8]) -> Option<[f64; 2]> {
     z.score(member).map(geohash::point_of)
@@ -179,7 +189,7 @@ fn geoadd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// GEOPOS key member ...: each member's position, or a null array.
 fn geopos(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let z = db.get_zset(&ctx.args[1])?;
+    let z = read_zset(db, &ctx.args[1])?;
     let members = &ctx.args[2..];
     ctx.out.array(members.len());
     for m in members {
@@ -203,7 +213,7 @@ fn geodist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         n if n > 5 => return Err(SYNTAX),
         _ => 1.0,
     };
-    let Some(z) = db.get_zset(&args[1])? else {
+    let Some(z) = read_zset(db, &args[1])? else {
         ctx.out.null();
         return Ok(());
     };
@@ -219,7 +229,7 @@ fn geodist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// GEOHASH key member ...: each member's standard 11-character geohash.
 fn geohash(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let z = db.get_zset(&ctx.args[1])?;
+    let z = read_zset(db, &ctx.args[1])?;
     let members = &ctx.args[2..];
     ctx.out.array(members.len());
     for m in members {
@@ -644,7 +654,7 @@ fn search(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, variant: Variant) -> CmdResult
     } else {
         1
     };
-    let z = db.get_zset(&args[src])?;
+    let z = read_zset(db, &args[src])?;
     let q = parse(args, variant, z)?;
     let (Some(z), Some(center), Some((extent, to_meters))) = (z, q.center, q.extent) else {
         // No source set: nothing found (a store deletes its destination).
