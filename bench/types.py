@@ -12,7 +12,8 @@ back to back in each round with the order alternating, the ratio per
 command the median of the rounds' ratios, and the geometric mean. Keys a
 command reads are loaded once, identically on every server (a 1000-member
 set and sorted set, two pairs of 1000-member keys half overlapping for
-SINTER and ZUNIONSTORE, a 16 KB bitmap, a HyperLogLog of 10k elements);
+SINTER and ZUNIONSTORE, a 16 KB bitmap, a HyperLogLog of 10k elements,
+1000 places around Berlin for GEOSEARCH);
 SPOP and ZPOPMIN get a fresh key with one member per request before each
 run, so every pop pops. A command a server lacks is reported as failed.
 
@@ -59,6 +60,10 @@ CASES = [
     # Offsets may not have leading zeros, so the random part is the key.
     ("SETBIT", ["-r", "100000", "SETBIT", "bm:__rand_int__", "1000", "1"], None),
     ("BITCOUNT", ["BITCOUNT", "bits"], None),
+    # Random places in a square degree around Berlin (each __rand_int__ is
+    # twelve digits, so "13.<digits>" is a longitude there).
+    ("GEOADD", ["-r", "100000", "GEOADD", "mygeo", "13.__rand_int__", "52.__rand_int__",
+                "p:__rand_int__"], None),
     ("GEOSEARCH", ["GEOSEARCH", "geo", "FROMLONLAT", "13.4", "52.5",
                    "BYRADIUS", "50", "km", "ASC", "COUNT", "10"], None),
     ("SINTER", ["SINTER", "s1k:a", "s1k:b"], None),

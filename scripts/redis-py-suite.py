@@ -44,6 +44,8 @@ FAMILIES = {
     "zunionstore zinterstore zdiffstore zintercard zrandmember zscan zscan_iter",
     "bitmaps": "setbit getbit bitcount bitpos bitop bitfield bitfield_ro",
     "hyperloglog": "pfadd pfcount pfmerge",
+    "geo": "geoadd geodist geohash geopos old_geopos geosearch geosearchstore georadius "
+    "georadiusmember",
     "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
     "sort": "sort sort_ro",

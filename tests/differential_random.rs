@@ -13,6 +13,8 @@
 //! certain (0, the whole set, errors). A third generator drives SORT and
 //! SORT_RO over lists, an intset and a sorted set, with weight strings and
 //! hashes and STORE destinations (see `sort_command` for what it avoids).
+//! certain (0, the whole set, errors). Geo commands run over the same
+//! sorted sets (whatever their scores), searches with every option.
 //!
 //! `FERRODIS_DIFF_SEEDS` (default 60) and `FERRODIS_DIFF_STEPS` (default 400)
 //! scale the run; a failure prints the seed and the whole sequence so far.
@@ -95,11 +97,58 @@ fn words(r: &mut Rng, pool: &[&str], min: usize, max: usize) -> Vec<String> {
     (0..n).map(|_| r.pick(pool).to_string()).collect()
 }
 
+const LONGITUDES: &[&str] = &[
+    "13.361389",
+    "15.087269",
+    "0",
+    "-0",
+    "180",
+    "-180",
+    "-73.9857",
+    "1e-3",
+    "200",
+    "abc",
+];
+const LATITUDES: &[&str] = &[
+    "38.115556",
+    "37.502669",
+    "0",
+    "85.05112878",
+    "-85.05112878",
+    "40.7484",
+    "-33.5",
+    "86",
+    "x",
+];
+const RADII: &[&str] = &[
+    "0", "1", "100", "200", "5000", "20000", "1e6", "-1", "inf", "x",
+];
+const GEO_UNITS: &[&str] = &["m", "km", "KM", "mi", "ft", "parsec"];
+
+/// The optional words of a geo search: WITHs, order, COUNT [ANY], and the
+/// command's own store options (`stores`, each one or two words).
+fn geo_options(r: &mut Rng, c: &mut Vec<String>, stores: &[&str]) {
+    let mut pool = vec!["WITHDIST", "WITHCOORD", "WITHHASH", "ASC", "DESC", "ANY"];
+    pool.extend_from_slice(stores);
+    for w in words(r, &pool, 0, 3) {
+        c.extend(w.split(' ').map(String::from));
+    }
+    if r.chance(40) {
+        c.extend([
+            "COUNT".into(),
+            r.pick(&["1", "2", "3", "10", "0", "-1", "x"]).into(),
+        ]);
+        if r.chance(30) {
+            c.push("ANY".into());
+        }
+    }
+}
+
 /// One random command.
 fn command(r: &mut Rng) -> Vec<String> {
     let k = key(r);
     let v = r.pick(VALUES).to_string();
-    let mut c: Vec<String> = match r.below(84) {
+    let mut c: Vec<String> = match r.below(88) {
         // strings and numbers
         0 => vec!["GET".into(), k],
         1 => {
@@ -462,6 +511,64 @@ fn command(r: &mut Rng) -> Vec<String> {
                 }
                 _ => c.extend(["2".into(), k, key(r), r.pick(&["MIN", "MAX"]).into()]),
             }
+            c
+        }
+        84 => {
+            let mut c = vec!["GEOADD".into(), k];
+            c.extend(words(r, &["NX", "XX", "CH"], 0, 2));
+            for _ in 0..1 + r.below(2) {
+                c.extend([r.pick(LONGITUDES).into(), r.pick(LATITUDES).into()]);
+                c.push(r.pick(MEMBERS).into());
+            }
+            c
+        }
+        85 => {
+            let mut c = vec![r.pick(&["GEOPOS", "GEOHASH", "GEODIST"]).into(), k];
+            c.extend(words(r, MEMBERS, 2, 2));
+            if c[0] == "GEODIST" {
+                c.extend(words(r, GEO_UNITS, 0, 1));
+            } else {
+                c.extend(words(r, MEMBERS, 0, 2));
+            }
+            c
+        }
+        86 => {
+            let mut c: Vec<String> = if r.chance(30) {
+                vec!["GEOSEARCHSTORE".into(), key(r), k]
+            } else {
+                vec!["GEOSEARCH".into(), k]
+            };
+            if r.chance(50) {
+                c.extend(["FROMMEMBER".into(), r.pick(MEMBERS).into()]);
+            } else {
+                c.extend(["FROMLONLAT".into(), r.pick(LONGITUDES).into()]);
+                c.push(r.pick(LATITUDES).into());
+            }
+            if r.chance(50) {
+                c.extend(["BYRADIUS".into(), r.pick(RADII).into()]);
+            } else {
+                c.extend(["BYBOX".into(), r.pick(RADII).into(), r.pick(RADII).into()]);
+            }
+            c.push(r.pick(GEO_UNITS).into());
+            geo_options(r, &mut c, &["STOREDIST"]);
+            c
+        }
+        87 => {
+            let name = r.pick(&[
+                "GEORADIUS",
+                "GEORADIUS_RO",
+                "GEORADIUSBYMEMBER",
+                "GEORADIUSBYMEMBER_RO",
+            ]);
+            let mut c = vec![name.into(), k];
+            if name.starts_with("GEORADIUSBYMEMBER") {
+                c.push(r.pick(MEMBERS).into());
+            } else {
+                c.extend([r.pick(LONGITUDES).into(), r.pick(LATITUDES).into()]);
+            }
+            c.extend([r.pick(RADII).into(), r.pick(GEO_UNITS).into()]);
+            let store = [format!("STORE {}", key(r)), format!("STOREDIST {}", key(r))];
+            geo_options(r, &mut c, &[&store[0], &store[1]]);
             c
         }
         _ => vec!["PING".into()],

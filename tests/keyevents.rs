@@ -638,3 +638,32 @@ fn sort_commands() {
     );
     assert!(n > 20, "{n}");
 }
+
+#[test]
+fn geo_commands() {
+    let s = EventServers::start();
+    let n = s.compare(
+        "geo",
+        r#"
+        GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+        GEOADD g 13.361389 38.115556 Palermo
+        GEOADD g XX CH 13.4 38.1 Palermo
+        GEOADD g NX 1 1 Palermo
+        GEOADD g2 XX 1 1 a
+        GEOADD g 500 1 bad
+        GEORADIUS g 15 37 200 km STORE d1
+        GEORADIUS g 15 37 200 km STOREDIST d1
+        GEORADIUS g 0 0 1 km STORE d1
+        GEORADIUS g 0 0 1 km STORE d1
+        GEORADIUSBYMEMBER g Palermo 10 km STORE d2
+        GEORADIUS_RO g 15 37 200 km
+        GEOSEARCHSTORE d3 g FROMMEMBER Palermo BYRADIUS 500 km
+        GEOSEARCHSTORE d3 g FROMMEMBER Palermo BYRADIUS 500 km STOREDIST
+        GEOSEARCHSTORE d3 nokey FROMMEMBER Palermo BYRADIUS 500 km
+        GEOSEARCHSTORE d3 nokey FROMMEMBER Palermo BYRADIUS 500 km
+        GEORADIUS nokey 0 0 1 km STORE d2
+        GEOSEARCH g FROMMEMBER Palermo BYRADIUS 500 km
+        "#,
+    );
+    assert!(n > 12, "{n}");
+}

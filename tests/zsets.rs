@@ -5,19 +5,7 @@
 
 mod common;
 
-use common::{differential, Pair};
-
-/// Runs `script` on a small set and again after the same keys were
-/// forced into the large encoding (zset-max-listpack-entries 0), so both
-/// encodings answer every line.
-fn both_encodings(p: &mut Pair, script: &str) {
-    for entries in ["128", "0"] {
-        p.same(&["FLUSHALL"]);
-        p.same(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
-        p.script(script);
-    }
-    p.same(&["CONFIG", "SET", "zset-max-listpack-entries", "128"]);
-}
+use common::{both_zset_encodings as both_encodings, differential};
 
 #[test]
 fn zadd_and_reads_match_redis() {

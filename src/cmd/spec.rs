@@ -145,6 +145,18 @@ impl CommandSpec {
         }
     }
 
+    /// [`CommandSpec::with_getkeys`] for a command whose complete key
+    /// specs may still name another key than the one its handler uses
+    /// (GEORADIUS's keyword specs find the first STORE, the handler writes
+    /// the last STORE or STOREDIST): it locks by the finder too.
+    pub const fn with_locking_getkeys(self, getkeys: GetKeys) -> Self {
+        CommandSpec {
+            getkeys: Some(getkeys),
+            lock_by_getkeys: true,
+            ..self
+        }
+    }
+
     /// True if every flag in `f` is set.
     #[inline]
     pub fn has(&self, f: u32) -> bool {

@@ -147,7 +147,7 @@ fn hex_float(s: &[u8]) -> Option<f64> {
 /// A score argument as Redis's `string2d` reads it: all of it a number, no
 /// leading space, no overflow to infinity from a finite spelling, no
 /// underflow to zero, not NaN.
-fn score_arg(arg: &[u8], err: CmdError) -> Result<f64, CmdError> {
+pub(super) fn score_arg(arg: &[u8], err: CmdError) -> Result<f64, CmdError> {
     if arg.is_empty() || c_space(arg[0]) {
         return Err(err);
     }
@@ -383,7 +383,7 @@ fn reply_members(out: &mut Reply, items: &[(Vec<u8>, f64)], withscores: bool) {
 
 // ----- ZADD, ZINCRBY -----
 
-fn zadd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+pub(super) fn zadd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     zadd_generic(ctx, db, false)
 }
 
@@ -729,7 +729,7 @@ fn range_generic(
 
 /// Stores `items` at `dst` (or deletes `dst` when there are none) and
 /// replies with the count, as the store commands do.
-fn store_result(
+pub(super) fn store_result(
     ctx: &mut Ctx<'_>,
     db: &mut DbView<'_>,
     dst: &[u8],

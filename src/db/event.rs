@@ -237,6 +237,11 @@ impl KeyEvent {
     pub const ZDIFFSTORE: KeyEvent = KeyEvent::new(class::ZSET, "zdiffstore");
     /// ZRANGESTORE.
     pub const ZRANGESTORE: KeyEvent = KeyEvent::new(class::ZSET, "zrangestore");
+    /// GEORADIUS / GEORADIUSBYMEMBER with STORE or STOREDIST storing a
+    /// result (GEOADD reports `zadd`).
+    pub const GEORADIUSSTORE: KeyEvent = KeyEvent::new(class::ZSET, "georadiusstore");
+    /// GEOSEARCHSTORE storing a result.
+    pub const GEOSEARCHSTORE: KeyEvent = KeyEvent::new(class::ZSET, "geosearchstore");
     // ----- bitmaps and HyperLogLog (string class) -----
     /// SETBIT, and BITFIELD when it changed a field.
     pub const SETBIT: KeyEvent = KeyEvent::new(class::STRING, "setbit");

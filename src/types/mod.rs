@@ -4,9 +4,11 @@
 //! Each type chooses a compact encoding while it is small (integers for
 //! numeric strings, [`listpack::Listpack`] for small hashes and lists) and
 //! converts to a scalable one past the configured thresholds.
-//! [`bitmap`] and [`hyperloglog`] are layouts of string values, not types.
+//! [`bitmap`] and [`hyperloglog`] are layouts of string values, not types;
+//! [`geohash`] is the layout of geo members' sorted-set scores.
 
 pub mod bitmap;
+pub mod geohash;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;

@@ -37,6 +37,49 @@ pub fn format_g(d: f64, precision: usize) -> String {
     }
 }
 
+/// C's `%.17Lf` of the double, trailing zeros (and a bare point) removed,
+/// `-0` written `0`: Redis's "human" long double form (LD_STR_HUMAN), in
+/// which GEOPOS and WITHCOORD print coordinates.
+pub fn format_human(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d.is_nan() {
+        return "nan".into();
+    }
+    let text = format!("{d:.17}");
+    match trim_fraction(&text) {
+        "-0" => "0".into(),
+        t => t.to_string(),
+    }
+}
+
+/// Redis's `fixedpoint_d2string`: `d` rounded to `digits` decimals as
+/// `llrint(d * 10^digits)` does (ties to even; a NaN or an overflow gives
+/// C's `LLONG_MIN`), written with exactly that many decimals. Distances are
+/// printed this way, with 4.
+pub fn format_fixed(d: f64, digits: u32) -> String {
+    if d == 0.0 {
+        return format!("0.{}", "0".repeat(digits as usize));
+    }
+    let scaled = (d * 10f64.powi(digits as i32)).round_ties_even();
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    let n = if (-TWO63..TWO63).contains(&scaled) {
+        scaled as i64
+    } else {
+        i64::MIN
+    };
+    let magnitude = n.unsigned_abs().to_string();
+    let digits = digits as usize;
+    let padded = if magnitude.len() <= digits {
+        format!("{}{magnitude}", "0".repeat(digits + 1 - magnitude.len()))
+    } else {
+        magnitude
+    };
+    let (int, frac) = padded.split_at(padded.len() - digits);
+    format!("{}{int}.{frac}", if n < 0 { "-" } else { "" })
+}
+
 fn trim_fraction(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -63,5 +106,21 @@ mod tests {
         assert_eq!(format_double(1e16), "10000000000000000");
         assert_eq!(format_double(1e17), "1e+17");
         assert_eq!(format_double(0.0001), "0.0001");
+    }
+
+    #[test]
+    fn human_and_fixed_point() {
+        assert_eq!(format_human(13.361389338970184), "13.36138933897018433");
+        assert_eq!(format_human(2.0), "2");
+        assert_eq!(format_human(-0.0), "0");
+        assert_eq!(format_human(-1e-20), "0");
+        assert_eq!(format_human(0.5), "0.5");
+        assert_eq!(format_fixed(0.0, 4), "0.0000");
+        assert_eq!(format_fixed(0.0001, 4), "0.0001");
+        assert_eq!(format_fixed(166274.15156960033, 4), "166274.1516");
+        assert_eq!(format_fixed(0.775, 4), "0.7750");
+        assert_eq!(format_fixed(-0.00005, 4), "0.0000");
+        assert_eq!(format_fixed(-1.5, 4), "-1.5000");
+        assert_eq!(format_fixed(f64::NAN, 4), "-922337203685477.5808");
     }
 }

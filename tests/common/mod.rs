@@ -518,6 +518,18 @@ pub fn same_members(p: &mut Pair, args: &[&str]) -> Vec<Vec<u8>> {
     m1
 }
 
+/// Runs `script` on small sorted sets and again with every set in the
+/// large encoding (zset-max-listpack-entries 0), so both encodings answer
+/// every line; the default comes back at the end.
+pub fn both_zset_encodings(p: &mut Pair, script: &str) {
+    for entries in ["128", "0"] {
+        p.same(&["FLUSHALL"]);
+        p.same(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+        p.script(script);
+    }
+    p.same(&["CONFIG", "SET", "zset-max-listpack-entries", "128"]);
+}
+
 /// Splits a line into words with double-quote support (`"a b"`, `""`,
 /// `\n`, `\xHH`).
 pub fn split_words(line: &str) -> Vec<Vec<u8>> {
