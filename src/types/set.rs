@@ -6,20 +6,25 @@
 //!   Redis's `string2ll` accepts) and there are at most
 //!   `set-max-intset-entries` of them. Held as a sorted array of integers of
 //!   the narrowest width (2, 4 or 8 bytes) that fits every member, widened
-//!   when a larger one arrives; members iterate in ascending order.
+//!   when a larger one arrives; members iterate in ascending order. Up to
+//!   21 bytes of integers (10 of 16 bits) sit in the value itself, more in
+//!   one exact-size allocation.
 //! * `listpack`: at most `set-max-listpack-entries` members, none longer
-//!   than `set-max-listpack-value` bytes, packed in insertion order.
+//!   than `set-max-listpack-value` bytes, packed in insertion order into a
+//!   [`ForwardListpack`] (no back-lengths: a member of up to 127 bytes
+//!   costs its length plus one).
 //! * `hashtable`: a [`Dict`] with no values.
 //!
 //! An intset becomes a listpack or a hash table, a listpack a hash table;
 //! nothing converts back, except a set built afresh (RDB load, the STORE
 //! commands) which takes the smallest encoding its members allow.
 //!
-//! The value is 16 bytes so that a keyspace entry stays one 48-byte
-//! allocation: an intset is held inline (pointer, count, width), the other
-//! encodings behind one pointer.
+//! The value is 24 bytes, its tag first, so that `Value` keeps its own
+//! discriminant in that byte's unused values and stays 24 bytes (a keyspace
+//! node of a short key stays one 48-byte allocation): a small intset is
+//! held inline, a listpack is its 16-byte handle, a hash table is boxed.
 
-use super::listpack::Listpack;
+use super::listpack::ForwardListpack;
 use crate::dict::{hash_key, Dict};
 use std::borrow::Cow;
 use std::ptr::NonNull;
@@ -273,8 +278,8 @@ enum Repr {
     },
     /// A larger intset.
     Ints(IntSet),
-    /// A listpack.
-    Packed(Listpack),
+    /// A listpack (without back-lengths: sets only walk forward).
+    Packed(ForwardListpack),
     /// A hash table.
     Table(Box<Dict<()>>),
 }
@@ -359,7 +364,7 @@ pub enum Iter<'a> {
     /// Over an intset.
     Ints(std::ops::Range<usize>, &'a SetValue),
     /// Over a listpack.
-    Packed(super::listpack::Iter<'a>),
+    Packed(super::listpack::PackIter<'a, false>),
     /// Over a hash table.
     Table(Box<dyn Iterator<Item = &'a [u8]> + 'a>),
 }
@@ -385,7 +390,7 @@ impl SetValue {
         if member_int(first).is_some() && size_hint <= limits.intset_cap() {
             SetValue::default()
         } else if size_hint <= limits.max_listpack_entries {
-            SetValue(Repr::Packed(Listpack::new()))
+            SetValue(Repr::Packed(ForwardListpack::new()))
         } else {
             let mut d = Dict::new();
             d.reserve(size_hint);
@@ -424,7 +429,7 @@ impl SetValue {
         let mut set = if all_ints && n <= limits.intset_cap() {
             SetValue::default()
         } else if n <= limits.max_listpack_entries && max_len <= limits.max_listpack_value {
-            SetValue(Repr::Packed(Listpack::new()))
+            SetValue(Repr::Packed(ForwardListpack::new()))
         } else {
             let mut d = Dict::new();
             d.reserve(n);
@@ -485,7 +490,7 @@ impl SetValue {
         matches!(self.0, Repr::Small { .. } | Repr::Ints(_))
     }
 
-    fn packed_find(lp: &Listpack, member: &[u8]) -> Option<usize> {
+    fn packed_find(lp: &ForwardListpack, member: &[u8]) -> Option<usize> {
         let mut pos = lp.first();
         while let Some(p) = pos {
             if lp.entry(p) == member {
@@ -587,7 +592,7 @@ impl SetValue {
 
     fn convert_to_listpack(&mut self) {
         if let Some(is) = self.0.ints() {
-            let mut lp = Listpack::new();
+            let mut lp = ForwardListpack::new();
             let mut buf = Vec::with_capacity(20);
             for n in is.iter() {
                 buf.clear();
@@ -635,7 +640,7 @@ impl SetValue {
                 if n == 0 {
                     return None;
                 }
-                lp.get((rand() % n as u64) as i64).map(Member::Str)
+                lp.nth((rand() % n as u64) as usize).map(Member::Str)
             }
             Repr::Table(d) => d.fair_random_entry(rand).map(|(k, _)| Member::Str(k)),
         }
