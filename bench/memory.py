@@ -2,6 +2,7 @@
 """Memory use of ferrodis vs redis-server for five datasets.
 
     python3 bench/memory.py [--scale 1.0] [--no-build] [--only WORD]
+                            [--peer NAME=PATH ...]
 
 Each dataset is loaded into a fresh server of each kind by a pipelining
 raw-socket client, then resident memory (VmRSS from /proc/PID/status) and
@@ -17,7 +18,11 @@ INFO's used_memory are compared:
   listpacks in ferrodis as in Redis 7.2)
 
 `--scale` multiplies the key counts (e.g. 0.1 for a quick run); `--only`
-keeps the datasets whose label contains WORD.
+keeps the datasets whose label contains WORD; `--peer` loads each dataset
+into another Redis-compatible server too (e.g.
+`valkey-8.0=/path/to/valkey-server`) and adds its RSS and ferrodis's
+ratio to it as columns. `FERRODIS_BENCH_PORTS=LOW-HIGH` keeps the servers'
+ports in a range.
 """
 
 import argparse
@@ -86,8 +91,8 @@ DATASETS = [
 ]
 
 
-def measure(kind, gen):
-    server = common.Server(kind)
+def measure(kind, gen, binary=None):
+    server = common.Server(kind, binary=binary)
     try:
         base_rss = server.rss_kb()
         t0 = time.time()
@@ -124,26 +129,35 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--only", default="", help="datasets whose label contains this")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
+                    help="another Redis-compatible server to load each dataset "
+                         "into (e.g. valkey-8.0=/path/to/valkey-server)")
     opts = ap.parse_args(argv)
     if argv is None and not opts.no_build:
         common.build_release()
+    peers = [p.split("=", 1) for p in opts.peer]
+    servers = [("ferrodis", "ferrodis", None), ("redis", "redis", None)]
+    servers += [(name, "redis", path) for name, path in peers]
     rows = []
     for label, make in DATASETS:
         if opts.only not in label:
             continue
         res = {}
-        for kind in ("ferrodis", "redis"):
-            common.log(f"loading {label} into {kind}...")
-            res[kind] = measure(kind, make(opts.scale))
-            common.log(f"  {kind}: dbsize {res[kind]['dbsize']}, "
-                       f"rss {mib(res[kind]['rss_kb'])} MiB, "
-                       f"load {res[kind]['load_s']:.1f} s")
+        for name, kind, binary in servers:
+            common.log(f"loading {label} into {name}...")
+            res[name] = measure(kind, make(opts.scale), binary)
+            common.log(f"  {name}: dbsize {res[name]['dbsize']}, "
+                       f"rss {mib(res[name]['rss_kb'])} MiB, "
+                       f"load {res[name]['load_s']:.1f} s")
         rows.append((label, res))
 
     print()
     print("Memory after loading (fresh server per dataset; MiB)")
-    print(f"{'dataset':<22} {'ferrodis RSS':>12} {'redis RSS':>10} {'ratio':>6}"
-          f"   {'ferrodis used':>13} {'redis used':>10} {'ratio':>6}")
+    head = (f"{'dataset':<22} {'ferrodis RSS':>12} {'redis RSS':>10} {'ratio':>6}"
+            f"   {'ferrodis used':>13} {'redis used':>10} {'ratio':>6}")
+    for name, _ in peers:
+        head += f"   {name + ' RSS':>16} {'ratio':>6}"
+    print(head)
     for label, res in rows:
         f, r = res["ferrodis"], res["redis"]
         rss_ratio = f["rss_kb"] / r["rss_kb"] if r["rss_kb"] else 0
@@ -153,11 +167,17 @@ def main(argv=None):
         else:
             fu, used_ratio = "n/a", "n/a"
         ru = f"{r['used_memory'] / 2**20:.1f}" if r["used_memory"] else "n/a"
-        print(f"{label:<22} {mib(f['rss_kb']):>12} {mib(r['rss_kb']):>10} "
-              f"{rss_ratio:>5.2f}x   {fu:>13} {ru:>10} {used_ratio:>6}")
-        if f["dbsize"] != r["dbsize"]:
-            print(f"  WARNING: dbsize differs: ferrodis {f['dbsize']} "
-                  f"redis {r['dbsize']}")
+        line = (f"{label:<22} {mib(f['rss_kb']):>12} {mib(r['rss_kb']):>10} "
+                f"{rss_ratio:>5.2f}x   {fu:>13} {ru:>10} {used_ratio:>6}")
+        for name, _ in peers:
+            p = res[name]
+            ratio = f["rss_kb"] / p["rss_kb"] if p["rss_kb"] else 0
+            line += f"   {mib(p['rss_kb']):>16} {ratio:>5.2f}x"
+        print(line)
+        for name in res:
+            if res[name]["dbsize"] != f["dbsize"]:
+                print(f"  WARNING: dbsize differs: ferrodis {f['dbsize']} "
+                      f"{name} {res[name]['dbsize']}")
 
 
 if __name__ == "__main__":

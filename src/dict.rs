@@ -9,16 +9,21 @@
 //!   chaining) and Redis's reverse-binary cursor.
 //! * `RANDOMKEY`, `HRANDFIELD`, active expiry and eviction sample random
 //!   entries, which needs access to buckets.
-//! * Memory: a bucket is one pointer, an entry one allocation.
+//! * Memory: a bucket is one pointer, an entry one allocation holding the
+//!   chain link, the value, an optional small "aux" field and the key's
+//!   bytes (see [`Dict`]).
 //!
 //! The hash of a key is computed once by the caller (the keyspace also uses it
 //! to pick a shard) and passed in. Entries do not store it: a keyspace node
-//! (chain link, key pointer, 24-byte value, access time) is then exactly 48
-//! bytes, a jemalloc size class, at the price of re-hashing the keys when the
-//! table is resized. Every caller
+//! (chain link, 24-byte value, 4-byte access stamp, 1-byte key length, key)
+//! is then 48 bytes for keys of up to 11 bytes, a jemalloc size class, at the
+//! price of re-hashing the keys when the table is resized. Every caller
 //! hashes with [`hash_key`], which resizing relies on.
 
+use std::alloc::Layout;
 use std::hash::BuildHasher;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 /// The seeded hasher shared by every dictionary of the process.
 fn hasher() -> &'static foldhash::fast::FixedState {
@@ -38,87 +43,48 @@ pub fn hash_key(key: &[u8]) -> u64 {
     hasher().hash_one(key)
 }
 
-struct Node<V> {
-    next: Option<Box<Node<V>>>,
-    key: Key,
-    value: V,
+/// A chain link: the next node of the bucket, if any.
+type Link = Option<NonNull<u8>>;
+
+/// Marks a key length of 255 bytes or more in a node's one-byte length
+/// header; the length then follows as 8 little-endian bytes.
+const LONG_KEY: u8 = u8::MAX;
+
+const fn round_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
 }
 
-/// An owned key in a single allocation holding its length and its bytes, so
-/// the entry keeps one thin pointer (8 bytes) instead of a boxed slice (16).
-///
-/// The length is a 4-byte prefix; keys of 4 GiB or more (possible only with a
-/// raised `proto-max-bulk-len`) use the marker `u32::MAX` and an 8-byte
-/// length after it.
-struct Key(std::ptr::NonNull<u8>);
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 
-// SAFETY: a `Key` owns its allocation exclusively, like a `Box<[u8]>`.
-unsafe impl Send for Key {}
-// SAFETY: shared access only reads the bytes.
-unsafe impl Sync for Key {}
+/// Bytes of a node's key-length header for a key of `len` bytes.
+#[inline]
+fn key_header_len(len: usize) -> usize {
+    if len < LONG_KEY as usize {
+        1
+    } else {
+        9
+    }
+}
 
-const LONG_KEY: u32 = u32::MAX;
+/// A key already in the form a [`Dict`] takes, built ahead of insertion
+/// (so a loader can copy it out of its read buffer on another thread).
+pub struct DictKey(Box<[u8]>);
 
-impl Key {
-    fn header_len(len: usize) -> usize {
-        if len < LONG_KEY as usize {
-            4
-        } else {
-            12
-        }
+impl DictKey {
+    /// Copies `bytes` into a stored key.
+    pub fn new(bytes: &[u8]) -> DictKey {
+        DictKey(bytes.into())
     }
 
-    fn layout(len: usize) -> std::alloc::Layout {
-        // A slice that exists is at most isize::MAX bytes, so adding the
-        // header cannot overflow in practice; failing here is an OOM.
-        std::alloc::Layout::from_size_align(Self::header_len(len) + len, 1)
-            .unwrap_or_else(|_| std::process::abort())
-    }
-
-    fn new(bytes: &[u8]) -> Key {
-        let len = bytes.len();
-        let layout = Self::layout(len);
-        // SAFETY: the layout has a non-zero size (the header is at least 4).
-        let raw = unsafe { std::alloc::alloc(layout) };
-        let Some(ptr) = std::ptr::NonNull::new(raw) else {
-            std::alloc::handle_alloc_error(layout)
-        };
-        let header = Self::header_len(len);
-        // SAFETY: the allocation is `header + len` bytes; we write within it.
-        unsafe {
-            let p = ptr.as_ptr();
-            if header == 4 {
-                std::ptr::copy_nonoverlapping((len as u32).to_le_bytes().as_ptr(), p, 4);
-            } else {
-                std::ptr::copy_nonoverlapping(LONG_KEY.to_le_bytes().as_ptr(), p, 4);
-                std::ptr::copy_nonoverlapping((len as u64).to_le_bytes().as_ptr(), p.add(4), 8);
-            }
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.add(header), len);
-        }
-        Key(ptr)
-    }
-
-    #[inline]
-    fn len(&self) -> usize {
-        let p = self.0.as_ptr();
-        let mut short = [0u8; 4];
-        // SAFETY: every key starts with a 4-byte header.
-        unsafe { std::ptr::copy_nonoverlapping(p, short.as_mut_ptr(), 4) };
-        let short = u32::from_le_bytes(short);
-        if short != LONG_KEY {
-            return short as usize;
-        }
-        let mut long = [0u8; 8];
-        // SAFETY: the marker says an 8-byte length follows.
-        unsafe { std::ptr::copy_nonoverlapping(p.add(4), long.as_mut_ptr(), 8) };
-        u64::from_le_bytes(long) as usize
-    }
-
-    #[inline]
-    fn as_slice(&self) -> &[u8] {
-        let len = self.len();
-        // SAFETY: the bytes follow the header and live as long as `self`.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(Self::header_len(len)), len) }
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -135,54 +101,37 @@ fn prefetch_line(p: *const u8) {
     let _ = p;
 }
 
-/// A key already in the form a [`Dict`] stores, built ahead of insertion
-/// (so a loader can allocate it on another thread than the one inserting).
-pub struct DictKey(Key);
-
-impl DictKey {
-    /// Copies `bytes` into a stored key.
-    pub fn new(bytes: &[u8]) -> DictKey {
-        DictKey(Key::new(bytes))
-    }
-
-    /// The key's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for Key {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        let layout = Self::layout(self.len());
-        // SAFETY: allocated in `Key::new` with this same layout.
-        unsafe { std::alloc::dealloc(self.0.as_ptr(), layout) };
-    }
-}
-
-type Bucket<V> = Option<Box<Node<V>>>;
-
 /// A hash table from byte-string keys to `V` with Redis's scan and sampling
 /// semantics.
-pub struct Dict<V> {
-    buckets: Vec<Bucket<V>>,
+///
+/// Each entry is one allocation laid out as `next | value | aux | key
+/// length | key bytes`: the chain link (8 bytes), the value, `A` (a small
+/// `Copy` field of the caller's, such as the keyspace's access stamp; `()`
+/// by default, taking no room), a 1-byte length (keys of 255 bytes or more:
+/// the marker 255 and an 8-byte length) and the key itself. Keeping the key
+/// in the node saves a second allocation per entry and puts the bytes a
+/// lookup compares on the cache line it has just loaded; nodes are never
+/// handed out as references to a whole struct, only to their value and aux
+/// fields, so the key may start right after `A` without padding.
+pub struct Dict<V, A: Copy = ()> {
+    buckets: Vec<Link>,
     len: usize,
+    owns: PhantomData<(V, A)>,
 }
 
-impl<V> std::fmt::Debug for Dict<V> {
+// SAFETY: a `Dict` owns its nodes and what they hold exclusively, like a
+// `Vec<Box<(V, A, [u8])>>`.
+unsafe impl<V: Send, A: Copy + Send> Send for Dict<V, A> {}
+// SAFETY: shared access only reads through the nodes.
+unsafe impl<V: Sync, A: Copy + Sync> Sync for Dict<V, A> {}
+
+impl<V, A: Copy> std::fmt::Debug for Dict<V, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Dict(len={})", self.len)
     }
 }
 
-impl<V> Default for Dict<V> {
+impl<V, A: Copy> Default for Dict<V, A> {
     fn default() -> Self {
         Self::new()
     }
@@ -190,13 +139,129 @@ impl<V> Default for Dict<V> {
 
 const MIN_BUCKETS: usize = 4;
 
-impl<V> Dict<V> {
+impl<V, A: Copy> Dict<V, A> {
+    /// Offset of the value in a node.
+    const VALUE_AT: usize = round_up(std::mem::size_of::<Link>(), std::mem::align_of::<V>());
+    /// Offset of the aux field.
+    const AUX_AT: usize = round_up(
+        Self::VALUE_AT + std::mem::size_of::<V>(),
+        std::mem::align_of::<A>(),
+    );
+    /// Offset of the key-length header.
+    const KEY_AT: usize = Self::AUX_AT + std::mem::size_of::<A>();
+    /// Alignment of a node.
+    const ALIGN: usize = max(
+        std::mem::align_of::<Link>(),
+        max(std::mem::align_of::<V>(), std::mem::align_of::<A>()),
+    );
+
     /// An empty dictionary; it allocates nothing until the first insert.
     pub const fn new() -> Self {
         Dict {
             buckets: Vec::new(),
             len: 0,
+            owns: PhantomData,
         }
+    }
+
+    /// Bytes requested for the node of a key of `key_len` bytes (jemalloc
+    /// rounds it up to its size class).
+    pub fn node_size(key_len: usize) -> usize {
+        Self::KEY_AT + key_header_len(key_len) + key_len
+    }
+
+    fn layout(key_len: usize) -> Layout {
+        // A slice that exists is at most isize::MAX bytes, so adding the
+        // header cannot overflow in practice; failing here is an OOM.
+        Layout::from_size_align(Self::node_size(key_len), Self::ALIGN)
+            .unwrap_or_else(|_| std::process::abort())
+    }
+
+    /// Allocates a node holding `key`, `value` and `aux`, linked to `next`.
+    fn new_node(key: &[u8], value: V, aux: A, next: Link) -> NonNull<u8> {
+        let len = key.len();
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size (the link alone is 8).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(node) = NonNull::new(raw) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: every write is within the `node_size(len)` bytes just
+        // allocated, at offsets aligned for its type.
+        unsafe {
+            raw.cast::<Link>().write(next);
+            raw.add(Self::VALUE_AT).cast::<V>().write(value);
+            raw.add(Self::AUX_AT).cast::<A>().write(aux);
+            let mut at = raw.add(Self::KEY_AT);
+            if len < LONG_KEY as usize {
+                at.write(len as u8);
+                at = at.add(1);
+            } else {
+                at.write(LONG_KEY);
+                std::ptr::copy_nonoverlapping((len as u64).to_le_bytes().as_ptr(), at.add(1), 8);
+                at = at.add(9);
+            }
+            std::ptr::copy_nonoverlapping(key.as_ptr(), at, len);
+        }
+        node
+    }
+
+    /// The chain link of `node`.
+    ///
+    /// # Safety
+    /// `node` is a live node of this dictionary.
+    #[inline]
+    unsafe fn next_of(node: NonNull<u8>) -> Link {
+        node.as_ptr().cast::<Link>().read()
+    }
+
+    /// # Safety
+    /// `node` is a live node of this dictionary.
+    #[inline]
+    unsafe fn set_next(node: NonNull<u8>, next: Link) {
+        node.as_ptr().cast::<Link>().write(next);
+    }
+
+    /// # Safety
+    /// `node` is a live node of this dictionary.
+    #[inline]
+    unsafe fn value_ptr(node: NonNull<u8>) -> *mut V {
+        node.as_ptr().add(Self::VALUE_AT).cast::<V>()
+    }
+
+    /// # Safety
+    /// `node` is a live node of this dictionary.
+    #[inline]
+    unsafe fn aux_ptr(node: NonNull<u8>) -> *mut A {
+        node.as_ptr().add(Self::AUX_AT).cast::<A>()
+    }
+
+    /// The key of `node`.
+    ///
+    /// # Safety
+    /// `node` is a live node of this dictionary and stays so for `'a`.
+    #[inline]
+    unsafe fn key_of<'a>(node: NonNull<u8>) -> &'a [u8] {
+        let at = node.as_ptr().add(Self::KEY_AT);
+        let short = at.read();
+        if short != LONG_KEY {
+            return std::slice::from_raw_parts(at.add(1), short as usize);
+        }
+        let mut long = [0u8; 8];
+        std::ptr::copy_nonoverlapping(at.add(1), long.as_mut_ptr(), 8);
+        std::slice::from_raw_parts(at.add(9), u64::from_le_bytes(long) as usize)
+    }
+
+    /// Frees `node`, giving back its value and aux.
+    ///
+    /// # Safety
+    /// `node` is a node of this dictionary already unlinked from it.
+    unsafe fn free_node(node: NonNull<u8>) -> (V, A) {
+        let layout = Self::layout(Self::key_of(node).len());
+        let value = Self::value_ptr(node).read();
+        let aux = Self::aux_ptr(node).read();
+        std::alloc::dealloc(node.as_ptr(), layout);
+        (value, aux)
     }
 
     /// Number of entries.
@@ -228,7 +293,7 @@ impl<V> Dict<V> {
     }
 
     /// Asks the CPU to start fetching what a lookup of `hash` will read, at
-    /// `depth` 0 the bucket slot, 1 its first node, 2 that node's key. A
+    /// `depth` 0 the bucket slot, 1 its first node (which holds the key). A
     /// loader that issues each depth for a whole batch of keys before using
     /// them overlaps the cache misses instead of taking them one by one.
     #[inline]
@@ -237,10 +302,9 @@ impl<V> Dict<V> {
             return;
         }
         let slot = &self.buckets[self.index(hash)];
-        let target: *const u8 = match (depth, slot.as_deref()) {
-            (0, _) => (slot as *const Bucket<V>).cast(),
-            (1, Some(node)) => (node as *const Node<V>).cast(),
-            (2, Some(node)) => node.key.0.as_ptr(),
+        let target: *const u8 = match (depth, slot) {
+            (0, _) => (slot as *const Link).cast(),
+            (1, Some(node)) => node.as_ptr(),
             _ => return,
         };
         prefetch_line(target);
@@ -248,8 +312,13 @@ impl<V> Dict<V> {
 
     /// The entries of bucket `idx` (none past the end of the table).
     pub fn bucket_entries(&self, idx: usize) -> impl Iterator<Item = (&[u8], &V)> {
+        self.chain(self.buckets.get(idx).copied().flatten())
+    }
+
+    fn chain(&self, head: Link) -> ChainIter<'_, V, A> {
         ChainIter {
-            cur: self.buckets.get(idx).and_then(|b| b.as_deref()),
+            cur: head,
+            dict: PhantomData,
         }
     }
 
@@ -265,103 +334,138 @@ impl<V> Dict<V> {
         size > MIN_BUCKETS && self.len.saturating_sub(1) * 10 < size
     }
 
-    /// Looks up `key` (whose hash is `hash`).
-    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&V> {
+    /// The node holding `key` (whose hash is `hash`).
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<NonNull<u8>> {
         if self.buckets.is_empty() {
             return None;
         }
-        let mut cur = self.buckets[self.index(hash)].as_deref();
+        let mut cur = self.buckets[self.index(hash)];
         while let Some(node) = cur {
-            if *node.key == *key {
-                return Some(&node.value);
+            // SAFETY: nodes linked from the table are live.
+            unsafe {
+                if Self::key_of(node) == key {
+                    return Some(node);
+                }
+                cur = Self::next_of(node);
             }
-            cur = node.next.as_deref();
         }
         None
     }
 
+    /// Looks up `key` (whose hash is `hash`).
+    #[inline]
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&V> {
+        // SAFETY: the node is live while `self` is borrowed.
+        self.find(hash, key)
+            .map(|n| unsafe { &*Self::value_ptr(n) })
+    }
+
     /// Looks up `key` for modification.
+    #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
-        if self.buckets.is_empty() {
-            return None;
-        }
-        let idx = self.index(hash);
-        let mut cur = self.buckets[idx].as_deref_mut();
-        while let Some(node) = cur {
-            if *node.key == *key {
-                return Some(&mut node.value);
-            }
-            cur = node.next.as_deref_mut();
-        }
-        None
+        // SAFETY: the node is live and exclusively ours while `self` is.
+        self.find(hash, key)
+            .map(|n| unsafe { &mut *Self::value_ptr(n) })
+    }
+
+    /// Looks up `key`, giving its value and aux field.
+    #[inline]
+    pub fn get_with_aux(&self, hash: u64, key: &[u8]) -> Option<(&V, A)> {
+        // SAFETY: the node is live while `self` is borrowed.
+        self.find(hash, key)
+            .map(|n| unsafe { (&*Self::value_ptr(n), *Self::aux_ptr(n)) })
+    }
+
+    /// Looks up `key` for modification of its value and aux field.
+    #[inline]
+    pub fn get_mut_with_aux(&mut self, hash: u64, key: &[u8]) -> Option<(&mut V, &mut A)> {
+        // SAFETY: the node is live and exclusively ours while `self` is;
+        // value and aux do not overlap.
+        self.find(hash, key)
+            .map(|n| unsafe { (&mut *Self::value_ptr(n), &mut *Self::aux_ptr(n)) })
     }
 
     /// Looks up `key` and returns the stored key together with the value.
     pub fn get_key_value(&self, hash: u64, key: &[u8]) -> Option<(&[u8], &V)> {
-        if self.buckets.is_empty() {
-            return None;
-        }
-        let mut cur = self.buckets[self.index(hash)].as_deref();
-        while let Some(node) = cur {
-            if *node.key == *key {
-                return Some((&node.key, &node.value));
-            }
-            cur = node.next.as_deref();
-        }
-        None
+        // SAFETY: the node is live while `self` is borrowed.
+        self.find(hash, key)
+            .map(|n| unsafe { (Self::key_of(n), &*Self::value_ptr(n)) })
     }
 
     /// True if `key` is present.
     pub fn contains(&self, hash: u64, key: &[u8]) -> bool {
-        self.get(hash, key).is_some()
+        self.find(hash, key).is_some()
     }
 
-    /// Inserts or replaces; returns the previous value.
-    pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
-        if let Some(slot) = self.get_mut(hash, key) {
-            return Some(std::mem::replace(slot, value));
+    /// Inserts or replaces `value` with `aux`; returns the previous value.
+    pub fn insert_with_aux(&mut self, hash: u64, key: &[u8], value: V, aux: A) -> Option<V> {
+        if let Some(node) = self.find(hash, key) {
+            // SAFETY: the node is live and exclusively ours.
+            unsafe {
+                *Self::aux_ptr(node) = aux;
+                return Some(std::mem::replace(&mut *Self::value_ptr(node), value));
+            }
         }
-        self.insert_key(hash, Key::new(key), value);
+        self.link_new(hash, key, value, aux);
         None
     }
 
-    /// Inserts a key known to be absent, taking ownership of its bytes.
-    pub fn insert_new(&mut self, hash: u64, key: Box<[u8]>, value: V) {
-        self.insert_key(hash, Key::new(&key), value);
+    /// Inserts or replaces `value` (the aux field reset to its default);
+    /// returns the previous value.
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V>
+    where
+        A: Default,
+    {
+        self.insert_with_aux(hash, key, value, A::default())
     }
 
-    fn insert_key(&mut self, hash: u64, key: Key, value: V) {
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, hash: u64, key: &[u8], value: V)
+    where
+        A: Default,
+    {
+        self.link_new(hash, key, value, A::default());
+    }
+
+    /// Inserts a key known to be absent, returning its value and aux.
+    fn link_new(&mut self, hash: u64, key: &[u8], value: V, aux: A) -> NonNull<u8> {
         if self.len >= self.buckets.len() {
             self.resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
         }
         let idx = self.index(hash);
-        let next = self.buckets[idx].take();
-        self.buckets[idx] = Some(Box::new(Node { next, key, value }));
+        let node = Self::new_node(key, value, aux, self.buckets[idx]);
+        self.buckets[idx] = Some(node);
         self.len += 1;
+        node
     }
 
     /// Inserts `key` unless it is present (one walk of its chain); gives the
     /// value back if it was.
-    pub fn insert_unique(&mut self, hash: u64, key: &[u8], value: V) -> Result<(), V> {
+    pub fn insert_unique(&mut self, hash: u64, key: &[u8], value: V) -> Result<(), V>
+    where
+        A: Default,
+    {
         if self.contains(hash, key) {
             return Err(value);
         }
-        self.insert_key(hash, Key::new(key), value);
+        self.link_new(hash, key, value, A::default());
         Ok(())
     }
 
-    /// [`Dict::insert_unique`] with a key built beforehand; gives both back
-    /// if the key is present.
+    /// [`Dict::insert_unique`] with a key built beforehand and an aux
+    /// field; gives key and value back if the key is present.
     pub fn insert_unique_key(
         &mut self,
         hash: u64,
         key: DictKey,
         value: V,
+        aux: A,
     ) -> Result<(), (DictKey, V)> {
         if self.contains(hash, &key.0) {
             return Err((key, value));
         }
-        self.insert_key(hash, key.0, value);
+        self.link_new(hash, &key.0, value, aux);
         Ok(())
     }
 
@@ -377,44 +481,54 @@ impl<V> Dict<V> {
         }
     }
 
-    /// Returns the value for `key`, inserting `make()` first if absent.
+    /// Returns the value for `key` and its aux field, inserting what
+    /// `make()` gives first if absent.
     pub fn get_or_insert_with(
         &mut self,
         hash: u64,
         key: &[u8],
-        make: impl FnOnce() -> V,
-    ) -> &mut V {
-        if !self.contains(hash, key) {
-            self.insert_key(hash, Key::new(key), make());
-        }
-        self.get_mut(hash, key).expect("entry was just ensured")
+        make: impl FnOnce() -> (V, A),
+    ) -> (&mut V, &mut A) {
+        let node = match self.find(hash, key) {
+            Some(node) => node,
+            None => {
+                let (value, aux) = make();
+                self.link_new(hash, key, value, aux)
+            }
+        };
+        // SAFETY: the node is live and exclusively ours while `self` is;
+        // value and aux do not overlap.
+        unsafe { (&mut *Self::value_ptr(node), &mut *Self::aux_ptr(node)) }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<V> {
-        self.remove_entry(hash, key).map(|(_, v)| v)
-    }
-
-    /// Removes `key`, returning the stored key and value.
-    pub fn remove_entry(&mut self, hash: u64, key: &[u8]) -> Option<(Box<[u8]>, V)> {
         if self.buckets.is_empty() {
             return None;
         }
         let idx = self.index(hash);
-        let mut link = &mut self.buckets[idx];
-        loop {
-            match link {
-                None => return None,
-                Some(node) if *node.key == *key => {
-                    let mut node = link.take().expect("matched Some");
-                    *link = node.next.take();
+        let mut prev: Option<NonNull<u8>> = None;
+        let mut cur = self.buckets[idx];
+        while let Some(node) = cur {
+            // SAFETY: nodes linked from the table are live; the one found
+            // is unlinked before it is freed.
+            unsafe {
+                let next = Self::next_of(node);
+                if Self::key_of(node) == key {
+                    match prev {
+                        None => self.buckets[idx] = next,
+                        Some(p) => Self::set_next(p, next),
+                    }
                     self.len -= 1;
+                    let (value, _) = Self::free_node(node);
                     self.maybe_shrink();
-                    return Some((Box::from(&*node.key), node.value));
+                    return Some(value);
                 }
-                Some(node) => link = &mut node.next,
+                prev = Some(node);
+                cur = next;
             }
         }
+        None
     }
 
     fn maybe_shrink(&mut self) {
@@ -426,14 +540,18 @@ impl<V> Dict<V> {
     }
 
     fn resize(&mut self, new_size: usize) {
-        let mut new_buckets: Vec<Bucket<V>> = Vec::with_capacity(new_size);
-        new_buckets.resize_with(new_size, || None);
+        let mut new_buckets: Vec<Link> = vec![None; new_size];
         let mask = new_size - 1;
         for mut chain in std::mem::take(&mut self.buckets) {
-            while let Some(mut node) = chain {
-                chain = node.next.take();
-                let idx = (hash_key(&node.key) as usize) & mask;
-                node.next = new_buckets[idx].take();
+            while let Some(node) = chain {
+                // SAFETY: each node is moved from the old chains to the new
+                // ones exactly once.
+                let idx = unsafe {
+                    chain = Self::next_of(node);
+                    let idx = (hash_key(Self::key_of(node)) as usize) & mask;
+                    Self::set_next(node, new_buckets[idx]);
+                    idx
+                };
                 new_buckets[idx] = Some(node);
             }
         }
@@ -442,11 +560,14 @@ impl<V> Dict<V> {
 
     /// Removes every entry and frees the table.
     pub fn clear(&mut self) {
-        // Unlink chains iteratively so a long chain cannot overflow the stack
-        // through recursive drops.
         for mut chain in std::mem::take(&mut self.buckets) {
-            while let Some(mut node) = chain {
-                chain = node.next.take();
+            while let Some(node) = chain {
+                // SAFETY: the table no longer links the node; each is freed
+                // once.
+                unsafe {
+                    chain = Self::next_of(node);
+                    drop(Self::free_node(node));
+                }
             }
         }
         self.len = 0;
@@ -454,9 +575,7 @@ impl<V> Dict<V> {
 
     /// Iterates over all entries in bucket order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
-        self.buckets
-            .iter()
-            .flat_map(|b| ChainIter { cur: b.as_deref() })
+        self.buckets.iter().flat_map(|&b| self.chain(b))
     }
 
     /// Calls `f` on every entry of the buckets visited by one SCAN step and
@@ -470,10 +589,8 @@ impl<V> Dict<V> {
         }
         let mask = (self.buckets.len() - 1) as u64;
         let idx = (cursor & mask) as usize;
-        let mut cur = self.buckets[idx].as_deref();
-        while let Some(node) = cur {
-            f(&node.key, &node.value);
-            cur = node.next.as_deref();
+        for (k, v) in self.chain(self.buckets[idx]) {
+            f(k, v);
         }
         let mut v = cursor | !mask;
         v = v.reverse_bits();
@@ -492,10 +609,10 @@ impl<V> Dict<V> {
         let mask = self.buckets.len() - 1;
         loop {
             let idx = (rand() as usize) & mask;
-            if let Some(head) = self.buckets[idx].as_deref() {
-                let chain_len = ChainIter { cur: Some(head) }.count();
+            if let Some(head) = self.buckets[idx] {
+                let chain_len = self.chain(Some(head)).count();
                 let pick = (rand() as usize) % chain_len;
-                return ChainIter { cur: Some(head) }.nth(pick);
+                return self.chain(Some(head)).nth(pick);
             }
         }
     }
@@ -519,41 +636,46 @@ impl<V> Dict<V> {
         for _ in 0..TRIES {
             let idx = (rand() as usize) & mask;
             let slot = (rand() % CHAIN_BOUND) as usize;
-            if let Some(found) = (ChainIter {
-                cur: self.buckets[idx].as_deref(),
-            })
-            .nth(slot)
-            {
+            if let Some(found) = self.chain(self.buckets[idx]).nth(slot) {
                 return Some(found);
             }
         }
         self.random_entry(rand)
     }
 
-    /// Approximate heap bytes used by the table itself and its entries
-    /// (excluding what the values own).
+    /// Approximate heap bytes used by the table and its nodes, keys
+    /// included (excluding what the values own).
     pub fn overhead_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Bucket<V>>()
-            + self.len * std::mem::size_of::<Node<V>>()
+        self.buckets.capacity() * std::mem::size_of::<Link>()
+            + self
+                .iter()
+                .map(|(k, _)| Self::node_size(k.len()))
+                .sum::<usize>()
     }
 }
 
-impl<V> Drop for Dict<V> {
+impl<V, A: Copy> Drop for Dict<V, A> {
     fn drop(&mut self) {
         self.clear();
     }
 }
 
-struct ChainIter<'a, V> {
-    cur: Option<&'a Node<V>>,
+/// The entries of one chain, borrowed from their dictionary.
+struct ChainIter<'a, V, A: Copy> {
+    cur: Link,
+    dict: PhantomData<&'a Dict<V, A>>,
 }
 
-impl<'a, V> Iterator for ChainIter<'a, V> {
+impl<'a, V: 'a, A: Copy + 'a> Iterator for ChainIter<'a, V, A> {
     type Item = (&'a [u8], &'a V);
     fn next(&mut self) -> Option<Self::Item> {
         let node = self.cur?;
-        self.cur = node.next.as_deref();
-        Some((&node.key, &node.value))
+        // SAFETY: the chain's nodes live as long as the borrow of their
+        // dictionary, `'a`.
+        unsafe {
+            self.cur = Dict::<V, A>::next_of(node);
+            Some((Dict::<V, A>::key_of(node), &*Dict::<V, A>::value_ptr(node)))
+        }
     }
 }
 
@@ -568,19 +690,35 @@ mod tests {
 
     #[test]
     fn keys_keep_their_bytes() {
-        for len in [0usize, 1, 7, 15, 100, 70_000] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
-            let key = Key::new(&bytes);
-            assert_eq!(key.len(), len);
-            assert_eq!(&*key, &bytes[..]);
+        let mut d: Dict<u64, u32> = Dict::new();
+        let keys: Vec<Vec<u8>> = [0usize, 1, 7, 15, 100, 254, 255, 256, 70_000]
+            .iter()
+            .map(|&len| (0..len).map(|i| (i * 7) as u8).collect())
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            d.insert_with_aux(hash_key(k), k, i as u64, i as u32 * 3);
         }
-        assert_eq!(Key::header_len(5), 4);
-        assert_eq!(Key::header_len(u32::MAX as usize), 12);
+        for (i, k) in keys.iter().enumerate() {
+            let (stored, v) = d.get_key_value(hash_key(k), k).expect("present");
+            assert_eq!((stored, *v), (&k[..], i as u64));
+            assert_eq!(
+                d.get_with_aux(hash_key(k), k).map(|(_, a)| a),
+                Some(i as u32 * 3)
+            );
+        }
+        for k in &keys {
+            assert!(d.remove(hash_key(k), k).is_some());
+        }
+        assert!(d.is_empty());
+        assert_eq!(key_header_len(254), 1);
+        assert_eq!(key_header_len(255), 9);
     }
 
     #[test]
-    fn keyspace_node_is_a_48_byte_allocation() {
-        assert_eq!(std::mem::size_of::<Node<crate::db::Entry>>(), 48);
+    fn keyspace_node_is_a_48_byte_allocation_for_short_keys() {
+        // next (8) + value (24) + access stamp (4) + length (1) + 11 bytes.
+        assert_eq!(crate::db::Keys::node_size(11), 48);
+        assert_eq!(Dict::<()>::node_size(23), 32);
     }
 
     #[test]

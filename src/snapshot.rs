@@ -474,8 +474,9 @@ pub(crate) fn load_rdb(
                 queued.fetch_sub(1, Ordering::Relaxed);
                 let mut view = shared.keyspace.lock_all(0, now);
                 // Inserting is bound by cache misses in the tables: fetch
-                // the whole batch's buckets, nodes and keys in three sweeps.
-                for depth in 0..3 {
+                // the whole batch's buckets, then the nodes they start with
+                // (which hold the keys), in two sweeps.
+                for depth in 0..2 {
                     for event in &batch {
                         if let LoadEvent::Key(k) = event {
                             view.prefetch_for_load(k.db, k.hash, depth);

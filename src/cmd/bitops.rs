@@ -366,7 +366,7 @@ fn bitop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let len = result.len();
     if len > 0 {
         // Stored raw, never as an integer, as Redis's createObject does.
-        db.set(dest, Value::Str(StrValue::Growable(result)));
+        db.set(dest, Value::Str(StrValue::growable(result)));
         db.modified(dest, KeyEvent::SET);
     } else if db.remove(dest).is_some() {
         db.modified(dest, KeyEvent::DEL);

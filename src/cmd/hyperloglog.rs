@@ -36,12 +36,10 @@ fn sparse_max(ctx: &Ctx<'_>) -> usize {
 /// never is).
 fn check(value: &Value) -> Result<&[u8], CmdError> {
     match value {
-        Value::Str(StrValue::Int(_)) => Err(NOT_HLL),
         Value::Str(s) => {
-            let bytes = match s {
-                StrValue::Bytes(b) => &b[..],
-                StrValue::Growable(v) => &v[..],
-                StrValue::Int(_) => &[],
+            // An integer is never a HyperLogLog.
+            let Some(bytes) = s.stored_bytes() else {
+                return Err(NOT_HLL);
             };
             if hll::is_valid(bytes) {
                 Ok(bytes)
@@ -66,7 +64,7 @@ fn pfadd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut updated = false;
     match db.get_mut(key) {
         None => {
-            db.set(key, Value::Str(StrValue::Growable(hll::new_sparse())));
+            db.set(key, Value::Str(StrValue::growable(hll::new_sparse())));
             updated = true;
         }
         Some(v) => {
@@ -137,7 +135,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let key = &ctx.args[1];
     if !db.exists(key) {
-        db.set(key, Value::Str(StrValue::Growable(hll::new_sparse())));
+        db.set(key, Value::Str(StrValue::growable(hll::new_sparse())));
     }
     let max = sparse_max(ctx);
     let s = writable(db, key)?;

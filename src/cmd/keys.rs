@@ -7,7 +7,7 @@ use super::flags::*;
 use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
 use crate::db::{free_in_background, lru_clock, DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, DB_INDEX, NO_SUCH_KEY, SYNTAX};
-use crate::types::{StrValue, Value};
+use crate::types::Value;
 use crate::util::glob::glob_match;
 
 /// `ERR source and destination objects are the same`
@@ -501,7 +501,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             // policy needs a per-key access time; shared objects report
             // INT_MAX references.
             let shared = shared_ints
-                && matches!(e.value, Value::Str(StrValue::Int(n)) if (0..10_000).contains(&n));
+                && matches!(e.value, Value::Str(s) if s.int_value().is_some_and(|n| (0..10_000).contains(&n)));
             ctx.out.int(if shared { i64::from(i32::MAX) } else { 1 });
         }
         None => ctx.out.null(),

@@ -21,8 +21,11 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
     bind("memory|help", memory_help),
 ];
 
-/// Bytes a key costs beyond its value: the entry, its key and dict slot.
-const KEY_OVERHEAD: usize = 56;
+/// Bytes a key costs beyond what its value owns: its table node (which
+/// holds the key's bytes and the value itself) and its bucket slot.
+fn key_overhead(key_len: usize) -> usize {
+    crate::db::Keys::node_size(key_len) + std::mem::size_of::<usize>()
+}
 
 fn memory_usage(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut i = 3;
@@ -38,7 +41,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[2];
     match db.get(key) {
         Some(v) => {
-            let bytes = KEY_OVERHEAD + key.len() + v.heap_bytes();
+            let bytes = key_overhead(key.len()) + v.heap_bytes();
             ctx.out.int(bytes as i64);
         }
         None => ctx.out.null(),

@@ -432,7 +432,7 @@ fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
                 return Ok(());
             }
             check_length(ctx, offset, value.len() as u64)?;
-            db.set(key, Value::Str(StrValue::Growable(Vec::new())));
+            db.set(key, Value::Str(StrValue::growable(Vec::new())));
         }
         Some(len) => {
             if value.is_empty() {
@@ -461,20 +461,30 @@ fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 fn incr_by(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, delta: i64) -> CmdResult {
     let key = &ctx.args[1];
     let overflow = || CmdError::fixed("ERR increment or decrement would overflow");
-    let value = match db.get_str_mut(key)? {
-        // An integer is updated where it is, as Redis does for an
-        // unshared integer: one lookup, no new entry.
-        Some(StrValue::Int(n)) => {
-            *n = n.checked_add(delta).ok_or_else(overflow)?;
-            *n
-        }
-        current => {
-            let current = match current {
-                None => 0,
-                Some(s) => crate::protocol::parse_i64(&s.as_bytes()).ok_or(NOT_INTEGER)?,
+    // An integer is updated where it is, as Redis does for an unshared
+    // integer: one lookup, no new entry. Otherwise `Err` holds the number
+    // the string reads as.
+    let found = match db.get_str_mut(key)? {
+        None => None,
+        Some(s) => match s.int_mut() {
+            Some(n) => {
+                *n = n.checked_add(delta).ok_or_else(overflow)?;
+                Some(Ok(*n))
+            }
+            None => Some(Err(
+                crate::protocol::parse_i64(&s.as_bytes()).ok_or(NOT_INTEGER)?
+            )),
+        },
+    };
+    let value = match found {
+        Some(Ok(n)) => n,
+        other => {
+            let current = match other {
+                Some(Err(n)) => n,
+                _ => 0,
             };
             let value = current.checked_add(delta).ok_or_else(overflow)?;
-            db.set_keep_ttl(key, Value::Str(StrValue::Int(value)));
+            db.set_keep_ttl(key, Value::Str(StrValue::int(value)));
             value
         }
     };
@@ -513,7 +523,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             IncrError::NotFinite => CmdError::fixed("ERR increment would produce NaN or Infinity"),
         })?;
     // Stored as text, never as an integer, as Redis does.
-    db.set_keep_ttl(key, Value::Str(StrValue::Bytes(result.as_slice().into())));
+    db.set_keep_ttl(key, Value::Str(StrValue::plain(&result)));
     db.modified(key, KeyEvent::INCRBYFLOAT);
     // The sum is logged, not the increment: replaying the float arithmetic
     // is not guaranteed to give the same digits everywhere.

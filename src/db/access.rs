@@ -1,6 +1,7 @@
 //! Per-key access stamps: the LRU clock and Redis's LFU counter, whichever
 //! `maxmemory-policy` asks for, and the keyspace entry that carries one.
 
+use crate::dict::Dict;
 use crate::types::Value;
 
 /// The LRU clock: whole seconds since the Unix epoch, as stored per key.
@@ -99,15 +100,20 @@ impl AccessPolicy {
     }
 }
 
-/// A keyspace entry: the value and when it was last accessed.
+/// One database's key table in a shard: key → value, each node's aux field
+/// holding the key's access stamp ([`lru_clock`] at the last access, or the
+/// LFU counter and its minute, see [`AccessPolicy`]).
 ///
-/// The access time is 4 bytes (seconds, like Redis's 24-bit LRU clock but
-/// wider) so the per-key overhead of OBJECT IDLETIME stays small.
-#[derive(Debug, Clone)]
-pub struct Entry {
+/// The stamp is 4 bytes (seconds, like Redis's 24-bit LRU clock but wider)
+/// in the node itself, so a key with a short name costs one 48-byte node.
+pub type Keys = Dict<Value, u32>;
+
+/// A key's value and access stamp, as [`crate::db::DbView::peek`] shows
+/// them.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
     /// The stored value.
-    pub value: Value,
-    /// The access stamp: [`lru_clock`] at the last access, or the LFU
-    /// counter and its minute (see [`AccessPolicy`]).
+    pub value: &'a Value,
+    /// The access stamp.
     pub lru: u32,
 }

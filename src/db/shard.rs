@@ -3,7 +3,7 @@
 //! the copy-on-write hooks a background save needs from every write, and
 //! the reclaiming of expired hash fields.
 
-use super::access::Entry;
+use super::access::Keys;
 use super::snapshot::DbSnapshot;
 use super::watch::{WatchFlag, Watcher};
 use crate::dict::{hash_key, Dict};
@@ -40,7 +40,7 @@ pub fn shard_of(hash: u64) -> usize {
 #[derive(Default)]
 pub struct ShardDb {
     /// Key → value and access time.
-    pub keys: Dict<Entry>,
+    pub keys: Keys,
     /// Key → absolute expiry time in Unix milliseconds, for volatile keys.
     pub expires: Dict<i64>,
     /// Where active expiry resumes its sampling of `expires`.
@@ -58,11 +58,11 @@ impl ShardDb {
     /// Removes a key and its expiry.
     pub(super) fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Value> {
         self.preserve_for_remove(hash);
-        let entry = self.keys.remove(hash, key)?;
+        let value = self.keys.remove(hash, key)?;
         if !self.expires.is_empty() {
             self.expires.remove(hash, key);
         }
-        Some(entry.value)
+        Some(value)
     }
 
     /// True if `key` is present but its expiry time is `<= now`.
@@ -228,10 +228,7 @@ impl ShardDb {
             let h = hash_key(&key);
             self.preserve(h);
             let keep_tracking = match self.keys.get_mut(h, &key) {
-                Some(Entry {
-                    value: Value::Hash(hash),
-                    ..
-                }) => {
+                Some(Value::Hash(hash)) => {
                     let fields = hash.purge_expired(now_ms);
                     let emptied = hash.is_empty();
                     let keep = !emptied && hash.has_field_ttls();

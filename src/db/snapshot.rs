@@ -1,7 +1,7 @@
 //! A background save's state in one database of one shard and its walk;
 //! the hooks every write calls (`ShardDb::preserve*`) are in `shard.rs`.
 
-use super::access::Entry;
+use super::access::Keys;
 use crate::dict::{hash_key, Dict};
 
 /// A background save's progress through one database of one shard.
@@ -45,27 +45,27 @@ impl DbSnapshot {
     }
 
     /// Serialises bucket `idx` of `keys` unless it is already written.
-    pub(super) fn write_bucket(&mut self, idx: usize, keys: &Dict<Entry>, expires: &Dict<i64>) {
+    pub(super) fn write_bucket(&mut self, idx: usize, keys: &Keys, expires: &Dict<i64>) {
         if self.walked == usize::MAX || idx < self.walked || self.is_preserved(idx) {
             return;
         }
         if let Some(w) = self.preserved.get_mut(idx / 64) {
             *w |= 1 << (idx % 64);
         }
-        for (key, entry) in keys.bucket_entries(idx) {
+        for (key, value) in keys.bucket_entries(idx) {
             let when = if expires.is_empty() {
                 None
             } else {
                 expires.get(hash_key(key), key).copied()
             };
             if when.is_none_or(|t| t > self.now_ms) {
-                self.out.key_value(key, &entry.value, when);
+                self.out.key_value(key, value, when);
             }
         }
     }
 
     /// Walks up to `buckets` more buckets; true once the table is done.
-    pub(super) fn walk(&mut self, buckets: usize, keys: &Dict<Entry>, expires: &Dict<i64>) -> bool {
+    pub(super) fn walk(&mut self, buckets: usize, keys: &Keys, expires: &Dict<i64>) -> bool {
         if self.walked == usize::MAX {
             return true;
         }

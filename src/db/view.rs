@@ -151,13 +151,10 @@ macro_rules! typed_accessors {
             let mask = self.event_mask;
             // Borrows the shard and the event list apart, so the entry
             // stays borrowed while a creation is recorded.
-            let entry = match self.guards[shard_of(hash)].as_deref_mut() {
+            let (value, lru) = match self.guards[shard_of(hash)].as_deref_mut() {
                 Some(shard) => shard.dbs[db].keys.get_or_insert_with(hash, key, || {
                     created = true;
-                    Entry {
-                        value: Value::$variant(Default::default()),
-                        lru: access.new_stamp(now),
-                    }
+                    (Value::$variant(Default::default()), access.new_stamp(now))
                 }),
                 None => unreachable!("the shard was locked above"),
             };
@@ -165,9 +162,9 @@ macro_rules! typed_accessors {
                 record_new(&mut self.events, db, key);
             }
             if touch {
-                entry.lru = access.touched(entry.lru, now);
+                *lru = access.touched(*lru, now);
             }
-            match &mut entry.value {
+            match value {
                 Value::$variant(v) => Ok(std::borrow::BorrowMut::borrow_mut(v)),
                 _ => Err(WRONGTYPE),
             }
@@ -231,41 +228,44 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// The live entry at `key`, its access time updated unless `no_touch`.
-    fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+    /// The live value at `key`, its access time updated unless `no_touch`.
+    fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(hash, key);
         let (db, access, now) = (self.db, self.access, self.now_ms);
         let touch = !self.no_touch
             && (access == AccessPolicy::Lru
                 || (self.shard(hash).dbs[db].keys.contains(hash, key) && self.first_access(hash)));
-        let entry = self.shard(hash).dbs[db].keys.get_mut(hash, key)?;
+        let (value, lru) = self.shard(hash).dbs[db].keys.get_mut_with_aux(hash, key)?;
         if touch {
-            entry.lru = access.touched(entry.lru, now);
+            *lru = access.touched(*lru, now);
         }
-        Some(entry)
+        Some(value)
     }
 
     /// The live value at `key`.
     pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
         let hash = hash_key(key);
-        self.lookup(hash, key).map(|e| &e.value)
+        self.lookup(hash, key).map(|v| &*v)
     }
 
     /// The live entry at `key` without updating its access time (OBJECT,
     /// TYPE-like inspection).
-    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+    pub fn peek(&mut self, key: &[u8]) -> Option<Entry<'_>> {
         let hash = hash_key(key);
         self.expire_if_needed(hash, key);
         let db = self.db;
-        self.shard(hash).dbs[db].keys.get(hash, key)
+        self.shard(hash).dbs[db]
+            .keys
+            .get_with_aux(hash, key)
+            .map(|(value, lru)| Entry { value, lru })
     }
 
     /// Sets the access stamp of `key` (RESTORE's IDLETIME and FREQ).
     pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
         let hash = hash_key(key);
         let db = self.db;
-        if let Some(entry) = self.shard(hash).dbs[db].keys.get_mut(hash, key) {
-            entry.lru = stamp;
+        if let Some((_, lru)) = self.shard(hash).dbs[db].keys.get_mut_with_aux(hash, key) {
+            *lru = stamp;
         }
     }
 
@@ -276,10 +276,10 @@ impl<'a> DbView<'a> {
         self.expire_if_needed(hash, key);
         let (db, access, now) = (self.db, self.access, self.now_ms);
         let first = self.first_access(hash);
-        match self.shard(hash).dbs[db].keys.get_mut(hash, key) {
-            Some(e) => {
+        match self.shard(hash).dbs[db].keys.get_mut_with_aux(hash, key) {
+            Some((_, lru)) => {
                 if first {
-                    e.lru = access.touched(e.lru, now);
+                    *lru = access.touched(*lru, now);
                 }
                 true
             }
@@ -306,10 +306,7 @@ impl<'a> DbView<'a> {
             self.misses += 1;
         }
         let db = self.db;
-        self.shard(hash).dbs[db]
-            .keys
-            .get(hash, key)
-            .map(|e| &e.value)
+        self.shard(hash).dbs[db].keys.get(hash, key)
     }
 
     /// The live value at `key`, mutable.
@@ -317,7 +314,7 @@ impl<'a> DbView<'a> {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).dbs[db].preserve(hash);
-        self.lookup(hash, key).map(|e| &mut e.value)
+        self.lookup(hash, key)
     }
 
     /// True if `key` exists (and has not expired).
@@ -387,8 +384,8 @@ impl<'a> DbView<'a> {
             AccessPolicy::Lru => lru_clock(now),
             AccessPolicy::Lfu { .. } => self.shard(hash).dbs[db]
                 .keys
-                .get(hash, key)
-                .map_or_else(|| access.new_stamp(now), |e| e.lru),
+                .get_with_aux(hash, key)
+                .map_or_else(|| access.new_stamp(now), |(_, lru)| lru),
         }
     }
 
@@ -401,7 +398,7 @@ impl<'a> DbView<'a> {
         let (db, now) = (self.db, self.now_ms);
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        let old = sdb.keys.insert(hash, key, Entry { value, lru });
+        let old = sdb.keys.insert_with_aux(hash, key, value, lru);
         let mut stale = false;
         if !sdb.expires.is_empty() {
             stale = old.is_some() && sdb.expires.remove(hash, key).is_some_and(|t| t <= now);
@@ -434,7 +431,7 @@ impl<'a> DbView<'a> {
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve_for_insert(hash);
-        if sdb.keys.insert(hash, key, Entry { value, lru }).is_none() {
+        if sdb.keys.insert_with_aux(hash, key, value, lru).is_none() {
             self.created(key);
         }
     }
@@ -497,11 +494,10 @@ impl<'a> DbView<'a> {
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         sdb.preserve(hash);
-        if let Some((stored_key, _)) = sdb.keys.get_key_value(hash, key) {
-            let stored_key: Box<[u8]> = stored_key.into();
+        if sdb.keys.contains(hash, key) {
             match sdb.expires.get_mut(hash, key) {
                 Some(slot) => *slot = when_ms,
-                None => sdb.expires.insert_new(hash, stored_key, when_ms),
+                None => sdb.expires.insert_new(hash, key, when_ms),
             }
         }
     }
@@ -522,7 +518,7 @@ impl<'a> DbView<'a> {
         let db = self.db;
         let sdb = &mut self.shard(hash).dbs[db];
         if !sdb.hash_ttl_keys.contains(hash, key) {
-            sdb.hash_ttl_keys.insert_new(hash, key.into(), ());
+            sdb.hash_ttl_keys.insert_new(hash, key, ());
         }
     }
 
@@ -700,7 +696,7 @@ impl<'a> DbView<'a> {
                 if expired {
                     stale.push(k.into());
                 } else {
-                    f(k, &v.value);
+                    f(k, v);
                 }
             });
             // Empty shards cost nothing: only count visits that did work.
@@ -775,14 +771,14 @@ impl<'a> DbView<'a> {
         let name: Option<Box<[u8]>> =
             (expire_ms.is_some() || field_ttls).then(|| key.as_bytes().into());
         sdb.keys
-            .insert_unique_key(hash, key, Entry { value, lru })
+            .insert_unique_key(hash, key, value, lru)
             .map_err(|(key, _)| key)?;
         if let Some(name) = name {
             if let Some(when) = expire_ms {
-                sdb.expires.insert_new(hash, name.clone(), when);
+                sdb.expires.insert_new(hash, &name, when);
             }
             if field_ttls {
-                sdb.hash_ttl_keys.insert_new(hash, name, ());
+                sdb.hash_ttl_keys.insert_new(hash, &name, ());
             }
         }
         Ok(())
@@ -821,7 +817,7 @@ impl<'a> DbView<'a> {
                     sdb.expires.get(hash_key(k), k).copied()
                 };
                 if when.is_none_or(|t| t > now) {
-                    f(k, &e.value, when);
+                    f(k, e, when);
                 }
             }
         }
@@ -834,7 +830,7 @@ impl<'a> DbView<'a> {
             s.dbs.iter().any(|d| {
                 d.hash_ttl_keys.iter().any(|(k, _)| {
                     matches!(d.keys.get(hash_key(k), k),
-                        Some(Entry { value: Value::Hash(h), .. }) if h.has_field_ttls())
+                        Some(Value::Hash(h)) if h.has_field_ttls())
                 })
             })
         })

@@ -2,7 +2,7 @@
 
 use super::listpack::ListpackWriter;
 use super::{crc64, lzf, opcodes, types};
-use crate::types::{HashValue, ListValue, StrValue, Value, ZSetValue};
+use crate::types::{HashValue, ListValue, Value, ZSetValue};
 
 /// Strings longer than this are offered to LZF when compression is on (as
 /// Redis does: shorter ones rarely shrink).
@@ -102,8 +102,10 @@ impl Encoder {
     /// Writes `value`'s body (what follows its type byte and key).
     fn body(&mut self, value: &Value) {
         match value {
-            Value::Str(StrValue::Int(n)) => self.int_string(*n),
-            Value::Str(s) => self.string(&s.as_bytes()),
+            Value::Str(s) => match s.int_value() {
+                Some(n) => self.int_string(n),
+                None => self.string(&s.as_bytes()),
+            },
             Value::List(l) => self.list(l),
             Value::Hash(h) => self.hash(h),
             Value::Set(s) => self.set(s),

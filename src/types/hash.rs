@@ -100,7 +100,7 @@ impl Clone for HashValue {
             EncRef::Table(d) => {
                 let mut copy = Dict::new();
                 for (k, v) in d.iter() {
-                    copy.insert_new(hash_key(k), k.into(), v.clone());
+                    copy.insert_new(hash_key(k), k, v.clone());
                 }
                 Encoding::Table(copy)
             }
@@ -282,7 +282,7 @@ impl HashValue {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                d.insert_new(hash_key(f), f.into(), v.into());
+                d.insert_new(hash_key(f), f, v.into());
             }
             self.boxed().enc = Encoding::Table(d);
         }
@@ -358,9 +358,7 @@ impl HashValue {
     pub fn heap_bytes(&self) -> usize {
         let data = match self.enc() {
             EncRef::Packed(lp) => lp.allocated(),
-            EncRef::Table(d) => {
-                d.overhead_bytes() + d.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-            }
+            EncRef::Table(d) => d.overhead_bytes() + d.iter().map(|(_, v)| v.len()).sum::<usize>(),
         };
         let ttls = self.ttls().map_or(0, |t| {
             t.times.capacity() * std::mem::size_of::<(Box<[u8]>, i64)>()

@@ -1,11 +1,14 @@
 //! A packed sequence of byte strings in one allocation — the counterpart of
 //! Redis's listpack, used for small hashes, small lists and the nodes of large
-//! lists.
+//! lists, and (without back-lengths) small sets.
 //!
-//! Layout of one entry: `varint(len) | bytes | backlen`, where `backlen` is the
-//! varint of the entry's size before it, written back to front so the entry can
-//! be found walking from the end. Positions handed out by the methods are byte
-//! offsets of entry starts; they stay valid until the next modification.
+//! Layout of one entry of a [`Listpack`]: `varint(len) | bytes | backlen`,
+//! where `backlen` is the varint of the entry's size before it, written back
+//! to front so the entry can be found walking from the end. A
+//! [`ForwardListpack`] leaves `backlen` out: it is walked front to back only
+//! (a set's members have no order to walk back in), and a small set's
+//! members cost a byte less each. Positions handed out by the methods are
+//! byte offsets of entry starts; they stay valid until the next modification.
 
 use std::alloc::{handle_alloc_error, realloc, Layout};
 
@@ -14,54 +17,63 @@ use std::alloc::{handle_alloc_error, realloc, Layout};
 /// a listpack past it. It also keeps sizes within the 32-bit length below.
 pub const MAX_SAFE_BYTES: usize = 1 << 30;
 
-/// A compact sequence of byte strings.
+/// A compact sequence of byte strings; `BACK` says whether entries carry
+/// their back-length (see the module's comment). Use it through
+/// [`Listpack`] and [`ForwardListpack`].
 ///
 /// The struct is 16 bytes — a pointer to a block of the allocator's size
 /// class for the length (see `alloc_size`), its 32-bit
 /// length and the entry count — so that a small hash fits in a 16-byte
 /// `HashValue` (see `types::hash`) and a keyspace entry stays in a 48-byte
 /// allocation. Edits go through a `Vec` rebuilt from the same allocation.
-pub struct Listpack {
+pub struct Pack<const BACK: bool> {
     ptr: std::ptr::NonNull<u8>,
     len: u32,
     count: u32,
 }
 
-// SAFETY: a `Listpack` owns its allocation exclusively, like a `Box<[u8]>`.
-unsafe impl Send for Listpack {}
-// SAFETY: shared access only reads the bytes.
-unsafe impl Sync for Listpack {}
+/// A listpack walked both ways (hashes, lists, sorted sets).
+pub type Listpack = Pack<true>;
 
-impl Default for Listpack {
+/// A listpack walked front to back only, its entries without back-lengths
+/// (sets).
+pub type ForwardListpack = Pack<false>;
+
+// SAFETY: a `Pack` owns its allocation exclusively, like a `Box<[u8]>`.
+unsafe impl<const BACK: bool> Send for Pack<BACK> {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl<const BACK: bool> Sync for Pack<BACK> {}
+
+impl<const BACK: bool> Default for Pack<BACK> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Clone for Listpack {
+impl<const BACK: bool> Clone for Pack<BACK> {
     fn clone(&self) -> Self {
-        let mut lp = Listpack::new();
+        let mut lp = Self::new();
         lp.set_vec(self.data().to_vec());
         lp.count = self.count;
         lp
     }
 }
 
-impl PartialEq for Listpack {
+impl<const BACK: bool> PartialEq for Pack<BACK> {
     fn eq(&self, other: &Self) -> bool {
         self.count == other.count && self.data() == other.data()
     }
 }
 
-impl Eq for Listpack {}
+impl<const BACK: bool> Eq for Pack<BACK> {}
 
-impl Drop for Listpack {
+impl<const BACK: bool> Drop for Pack<BACK> {
     fn drop(&mut self) {
         drop(self.take_vec());
     }
 }
 
-impl std::fmt::Debug for Listpack {
+impl<const BACK: bool> std::fmt::Debug for Pack<BACK> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
             .entries(self.iter().map(String::from_utf8_lossy))
@@ -101,11 +113,14 @@ fn read_varint(data: &[u8], mut pos: usize) -> (usize, usize) {
     }
 }
 
-/// Encodes one entry into `out`.
-fn encode_entry(out: &mut Vec<u8>, item: &[u8]) {
+/// Encodes one entry into `out`, with its back-length if `BACK`.
+fn encode_entry<const BACK: bool>(out: &mut Vec<u8>, item: &[u8]) {
     let head = varint_len(item.len());
     push_varint(out, item.len());
     out.extend_from_slice(item);
+    if !BACK {
+        return;
+    }
     let size = head + item.len();
     // backlen: the varint of `size`, bytes reversed.
     let start = out.len();
@@ -115,7 +130,7 @@ fn encode_entry(out: &mut Vec<u8>, item: &[u8]) {
 
 /// Encodes one entry into `out`, which is exactly `encoded_len(item)`
 /// bytes (a gap opened in place, so no temporary buffer is needed).
-fn write_entry(out: &mut [u8], item: &[u8]) {
+fn write_entry<const BACK: bool>(out: &mut [u8], item: &[u8]) {
     let mut at = 0;
     let mut n = item.len();
     while n >= 0x80 {
@@ -127,6 +142,9 @@ fn write_entry(out: &mut [u8], item: &[u8]) {
     at += 1;
     out[at..at + item.len()].copy_from_slice(item);
     at += item.len();
+    if !BACK {
+        return;
+    }
     // backlen: the varint of the size so far, bytes reversed.
     let mut size = at;
     let backlen = varint_len(size);
@@ -142,8 +160,8 @@ fn write_entry(out: &mut [u8], item: &[u8]) {
 
 /// Replaces `data[pos..pos + old]` with the encoding of `item`, moving the
 /// tail once (no temporary buffer, no splice).
-fn put_entry(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
-    let new = encoded_len(item);
+fn put_entry<const BACK: bool>(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
+    let new = encoded_len::<BACK>(item);
     let end = data.len();
     if new > old {
         reserve_class(data, new - old);
@@ -153,7 +171,7 @@ fn put_entry(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
         data.copy_within(pos + old..end, pos + new);
         data.truncate(end - (old - new));
     }
-    write_entry(&mut data[pos..pos + new], item);
+    write_entry::<BACK>(&mut data[pos..pos + new], item);
 }
 
 /// The size of the block that holds a listpack of `len` bytes: jemalloc's
@@ -185,15 +203,19 @@ fn reserve_class(data: &mut Vec<u8>, extra: usize) {
     }
 }
 
-fn encoded_len(item: &[u8]) -> usize {
+fn encoded_len<const BACK: bool>(item: &[u8]) -> usize {
     let size = varint_len(item.len()) + item.len();
-    size + varint_len(size)
+    if BACK {
+        size + varint_len(size)
+    } else {
+        size
+    }
 }
 
-impl Listpack {
+impl<const BACK: bool> Pack<BACK> {
     /// An empty listpack.
     pub const fn new() -> Self {
-        Listpack {
+        Pack {
             ptr: std::ptr::NonNull::dangling(),
             len: 0,
             count: 0,
@@ -305,7 +327,11 @@ impl Listpack {
     fn entry_size(&self, pos: usize) -> usize {
         let (len, head) = read_varint(self.data(), pos);
         let size = head + len;
-        size + varint_len(size)
+        if BACK {
+            size + varint_len(size)
+        } else {
+            size
+        }
     }
 
     /// Offset of the first entry.
@@ -313,18 +339,105 @@ impl Listpack {
         (self.count > 0).then_some(0)
     }
 
+    /// Offset of the entry after the one at `pos`.
+    pub fn next(&self, pos: usize) -> Option<usize> {
+        let next = pos + self.entry_size(pos);
+        (next < self.byte_len()).then_some(next)
+    }
+
+    /// Entry number `index` (0-based), walking from the front.
+    pub fn nth(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.len() {
+            return None;
+        }
+        let mut pos = 0;
+        for _ in 0..index {
+            pos += self.entry_size(pos);
+        }
+        Some(self.entry(pos))
+    }
+
+    /// A listpack of `items`, encoded into one allocation.
+    pub fn from_items<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
+        let size: usize = items.clone().map(encoded_len::<BACK>).sum();
+        let mut data = Vec::with_capacity(alloc_size(size));
+        let mut count = 0u32;
+        for item in items {
+            encode_entry::<BACK>(&mut data, item);
+            count += 1;
+        }
+        let mut lp = Self::new();
+        lp.set_vec(data);
+        lp.count = count;
+        lp
+    }
+
+    /// Appends an entry.
+    pub fn push_back(&mut self, item: &[u8]) {
+        self.edit(|data| {
+            reserve_class(data, encoded_len::<BACK>(item));
+            encode_entry::<BACK>(data, item);
+        });
+        self.count += 1;
+    }
+
+    /// Prepends an entry.
+    pub fn push_front(&mut self, item: &[u8]) {
+        self.insert_at(0, item);
+    }
+
+    /// Inserts an entry before the one at `pos` (or at the end if `pos` is
+    /// `byte_len()`).
+    pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
+        self.edit(|data| put_entry::<BACK>(data, pos, 0, item));
+        self.count += 1;
+    }
+
+    /// Removes the entry at `pos`; returns the offset of the entry that
+    /// followed it, if any.
+    pub fn remove_at(&mut self, pos: usize) -> Option<usize> {
+        let size = self.entry_size(pos);
+        self.edit(|data| data.drain(pos..pos + size).for_each(drop));
+        self.count -= 1;
+        (pos < self.byte_len()).then_some(pos)
+    }
+
+    /// Replaces the entry at `pos`.
+    pub fn replace_at(&mut self, pos: usize, item: &[u8]) {
+        let size = self.entry_size(pos);
+        self.edit(|data| put_entry::<BACK>(data, pos, size, item));
+    }
+
+    /// Removes and returns the first entry.
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let pos = self.first()?;
+        let item = self.entry(pos).to_vec();
+        self.remove_at(pos);
+        Some(item)
+    }
+
+    /// Iterates front to back.
+    pub fn iter(&self) -> PackIter<'_, BACK> {
+        PackIter {
+            lp: self,
+            front: 0,
+            back: self.byte_len(),
+        }
+    }
+
+    /// Releases spare capacity (a no-op: the block is always the size
+    /// class of the length).
+    pub fn shrink_to_fit(&mut self) {}
+}
+
+/// What needs the back-lengths: walking from the end.
+impl Listpack {
     /// Offset of the last entry.
     pub fn last(&self) -> Option<usize> {
         if self.count == 0 {
             return None;
         }
         self.prev(self.byte_len())
-    }
-
-    /// Offset of the entry after the one at `pos`.
-    pub fn next(&self, pos: usize) -> Option<usize> {
-        let next = pos + self.entry_size(pos);
-        (next < self.byte_len()).then_some(next)
     }
 
     /// Offset of the entry before `pos` (`pos` may be the end, `byte_len()`).
@@ -382,65 +495,6 @@ impl Listpack {
         self.seek(index).map(|p| self.entry(p))
     }
 
-    /// A listpack of `items`, encoded into one allocation.
-    pub fn from_items<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Listpack {
-        let size: usize = items.clone().map(encoded_len).sum();
-        let mut data = Vec::with_capacity(alloc_size(size));
-        let mut count = 0u32;
-        for item in items {
-            encode_entry(&mut data, item);
-            count += 1;
-        }
-        let mut lp = Listpack::new();
-        lp.set_vec(data);
-        lp.count = count;
-        lp
-    }
-
-    /// Appends an entry.
-    pub fn push_back(&mut self, item: &[u8]) {
-        self.edit(|data| {
-            reserve_class(data, encoded_len(item));
-            encode_entry(data, item);
-        });
-        self.count += 1;
-    }
-
-    /// Prepends an entry.
-    pub fn push_front(&mut self, item: &[u8]) {
-        self.insert_at(0, item);
-    }
-
-    /// Inserts an entry before the one at `pos` (or at the end if `pos` is
-    /// `byte_len()`).
-    pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
-        self.edit(|data| put_entry(data, pos, 0, item));
-        self.count += 1;
-    }
-
-    /// Removes the entry at `pos`; returns the offset of the entry that
-    /// followed it, if any.
-    pub fn remove_at(&mut self, pos: usize) -> Option<usize> {
-        let size = self.entry_size(pos);
-        self.edit(|data| data.drain(pos..pos + size).for_each(drop));
-        self.count -= 1;
-        (pos < self.byte_len()).then_some(pos)
-    }
-
-    /// Replaces the entry at `pos`.
-    pub fn replace_at(&mut self, pos: usize, item: &[u8]) {
-        let size = self.entry_size(pos);
-        self.edit(|data| put_entry(data, pos, size, item));
-    }
-
-    /// Removes and returns the first entry.
-    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        let pos = self.first()?;
-        let item = self.entry(pos).to_vec();
-        self.remove_at(pos);
-        Some(item)
-    }
-
     /// Removes and returns the last entry.
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let pos = self.last()?;
@@ -463,29 +517,19 @@ impl Listpack {
         self.edit(|data| data.drain(from..to).for_each(drop));
         self.count -= removed as u32;
     }
-
-    /// Iterates front to back.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            lp: self,
-            front: 0,
-            back: self.byte_len(),
-        }
-    }
-
-    /// Releases spare capacity (a no-op: the block is always the size
-    /// class of the length).
-    pub fn shrink_to_fit(&mut self) {}
 }
 
-/// Double-ended iterator over a listpack's entries.
-pub struct Iter<'a> {
-    lp: &'a Listpack,
+/// Iterator over a listpack's entries (double-ended for a [`Listpack`]).
+pub struct PackIter<'a, const BACK: bool> {
+    lp: &'a Pack<BACK>,
     front: usize,
     back: usize,
 }
 
-impl<'a> Iterator for Iter<'a> {
+/// Double-ended iterator over a [`Listpack`]'s entries.
+pub type Iter<'a> = PackIter<'a, true>;
+
+impl<'a, const BACK: bool> Iterator for PackIter<'a, BACK> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.front >= self.back {
@@ -497,7 +541,7 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl<'a> DoubleEndedIterator for Iter<'a> {
+impl<'a> DoubleEndedIterator for PackIter<'a, true> {
     fn next_back(&mut self) -> Option<&'a [u8]> {
         if self.front >= self.back {
             return None;
@@ -508,15 +552,15 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
     }
 }
 
-impl<'a> FromIterator<&'a [u8]> for Listpack {
+impl<'a, const BACK: bool> FromIterator<&'a [u8]> for Pack<BACK> {
     fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
         let mut data = Vec::new();
         let mut count = 0u32;
         for item in iter {
-            encode_entry(&mut data, item);
+            encode_entry::<BACK>(&mut data, item);
             count += 1;
         }
-        let mut lp = Listpack::new();
+        let mut lp = Self::new();
         lp.set_vec(data);
         lp.count = count;
         lp
@@ -590,10 +634,15 @@ mod tests {
         ] {
             let item = vec![b'v'; len];
             let mut appended = Vec::new();
-            encode_entry(&mut appended, &item);
-            let mut written = vec![0; encoded_len(&item)];
-            write_entry(&mut written, &item);
+            encode_entry::<true>(&mut appended, &item);
+            let mut written = vec![0; encoded_len::<true>(&item)];
+            write_entry::<true>(&mut written, &item);
             assert_eq!(written, appended, "item of {len} bytes");
+            let mut appended = Vec::new();
+            encode_entry::<false>(&mut appended, &item);
+            let mut written = vec![0; encoded_len::<false>(&item)];
+            write_entry::<false>(&mut written, &item);
+            assert_eq!(written, appended, "item of {len} bytes, forward only");
         }
         let sizes = [0usize, 3, 127, 128, 300, 16_384];
         for &a in &sizes {
@@ -611,6 +660,26 @@ mod tests {
                 assert_eq!(lp.iter().rev().nth(2), Some(&x[..]));
             }
         }
+    }
+
+    #[test]
+    fn forward_listpacks_leave_out_back_lengths() {
+        let mut lp = ForwardListpack::new();
+        let long = vec![b'x'; 300];
+        for item in [&b"tag:12345"[..], b"", &long, b"z"] {
+            lp.push_back(item);
+        }
+        // 1 + 9, 1, 2 + 300, 1 + 1.
+        assert_eq!(lp.byte_len(), 10 + 1 + 302 + 2);
+        assert_eq!(lp.nth(2), Some(&long[..]));
+        assert_eq!(lp.nth(4), None);
+        let at = lp.first().and_then(|p| lp.next(p)).unwrap();
+        lp.replace_at(at, b"empty no more");
+        lp.remove_at(lp.first().unwrap());
+        let items: Vec<&[u8]> = lp.iter().collect();
+        assert_eq!(items, vec![&b"empty no more"[..], &long, b"z"]);
+        let rebuilt: ForwardListpack = items.iter().copied().collect();
+        assert_eq!(rebuilt, lp);
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub use zset::ZSetValue;
 /// A value stored under a key.
 #[derive(Debug, Clone)]
 pub enum Value {
-    /// A string (or integer held as an integer).
+    /// A string (or integer held as an integer; 16 bytes, short strings
+    /// inline).
     Str(StrValue),
     /// A list (boxed: lists are large anyway, and it keeps `Value` at 24
     /// bytes so a keyspace entry fits a 48-byte allocation).
@@ -36,7 +37,9 @@ pub enum Value {
     /// A sorted set (16 bytes inline: its listpack, or a pointer to its
     /// tree).
     ZSet(ZSetValue),
-    /// A set (16 bytes: an intset inline, other encodings boxed).
+    /// A set (24 bytes, its tag first: `Value`'s own discriminant lives in
+    /// that byte's unused values, so a small intset and a listpack's handle
+    /// are held inline).
     Set(SetValue),
 }
 
@@ -78,9 +81,11 @@ impl Value {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn values_and_entries_stay_small() {
-        // A keyspace node is `next` + key pointer + entry: 48 bytes.
+    fn values_stay_small() {
+        // A keyspace node is `next`, value, access stamp and key: 48 bytes
+        // for keys of up to 11 bytes (see `dict.rs`).
         assert_eq!(std::mem::size_of::<super::Value>(), 24);
-        assert_eq!(std::mem::size_of::<crate::db::Entry>(), 32);
+        assert_eq!(std::mem::size_of::<super::StrValue>(), 16);
+        assert_eq!(std::mem::size_of::<super::SetValue>(), 24);
     }
 }

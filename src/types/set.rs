@@ -6,20 +6,25 @@
 //!   Redis's `string2ll` accepts) and there are at most
 //!   `set-max-intset-entries` of them. Held as a sorted array of integers of
 //!   the narrowest width (2, 4 or 8 bytes) that fits every member, widened
-//!   when a larger one arrives; members iterate in ascending order.
+//!   when a larger one arrives; members iterate in ascending order. Up to
+//!   21 bytes of integers (10 of 16 bits) sit in the value itself, more in
+//!   one exact-size allocation.
 //! * `listpack`: at most `set-max-listpack-entries` members, none longer
-//!   than `set-max-listpack-value` bytes, packed in insertion order.
+//!   than `set-max-listpack-value` bytes, packed in insertion order into a
+//!   [`ForwardListpack`] (no back-lengths: a member of up to 127 bytes
+//!   costs its length plus one).
 //! * `hashtable`: a [`Dict`] with no values.
 //!
 //! An intset becomes a listpack or a hash table, a listpack a hash table;
 //! nothing converts back, except a set built afresh (RDB load, the STORE
 //! commands) which takes the smallest encoding its members allow.
 //!
-//! The value is 16 bytes so that a keyspace entry stays one 48-byte
-//! allocation: an intset is held inline (pointer, count, width), the other
-//! encodings behind one pointer.
+//! The value is 24 bytes, its tag first, so that `Value` keeps its own
+//! discriminant in that byte's unused values and stays 24 bytes (a keyspace
+//! node of a short key stays one 48-byte allocation): a small intset is
+//! held inline, a listpack is its 16-byte handle, a hash table is boxed.
 
-use super::listpack::Listpack;
+use super::listpack::ForwardListpack;
 use crate::dict::{hash_key, Dict};
 use std::borrow::Cow;
 use std::ptr::NonNull;
@@ -101,76 +106,27 @@ impl Width {
     }
 }
 
-/// A sorted array of distinct integers in one exact-size allocation.
-struct IntSet {
-    ptr: NonNull<u8>,
-    count: u32,
+/// Bytes of integers a set holds inline (see [`Repr::Small`]): 10 of 16
+/// bits, 5 of 32, 2 of 64.
+const SMALL_BYTES: usize = 21;
+
+/// A sorted array of distinct integers of one width, borrowed from either
+/// intset representation.
+#[derive(Clone, Copy)]
+struct Ints<'a> {
+    data: &'a [u8],
     width: Width,
 }
 
-// SAFETY: an `IntSet` owns its allocation exclusively, like a `Box<[u8]>`.
-unsafe impl Send for IntSet {}
-// SAFETY: shared access only reads the bytes.
-unsafe impl Sync for IntSet {}
-
-impl IntSet {
-    const fn new() -> IntSet {
-        IntSet {
-            ptr: NonNull::dangling(),
-            count: 0,
-            width: Width::W16,
-        }
-    }
-
-    fn byte_len(&self) -> usize {
-        self.count as usize * self.width.bytes()
-    }
-
-    fn data(&self) -> &[u8] {
-        // SAFETY: `ptr` owns `byte_len` initialised bytes (dangling only
-        // when that is 0).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.byte_len()) }
-    }
-
-    /// Takes the bytes out as a `Vec`, leaving the set empty.
-    fn take_vec(&mut self) -> Vec<u8> {
-        let len = self.byte_len();
-        let ptr = std::mem::replace(&mut self.ptr, NonNull::dangling());
-        self.count = 0;
-        if len == 0 {
-            return Vec::new();
-        }
-        // SAFETY: the allocation came from a boxed slice of exactly `len`
-        // bytes (`set_vec`), which is a `Vec` of capacity `len`.
-        unsafe { Vec::from_raw_parts(ptr.as_ptr(), len, len) }
-    }
-
-    /// Stores `data` (whole integers of `width`) as the content.
-    fn set_vec(&mut self, data: Vec<u8>, width: Width) {
-        debug_assert_eq!(self.count, 0);
-        let count = data.len() / width.bytes();
-        // The count is capped at 2^30 by the conversion rules.
-        let Ok(count32) = u32::try_from(count) else {
-            std::process::abort()
-        };
-        self.width = width;
-        if count == 0 {
-            return;
-        }
-        let boxed: Box<[u8]> = data.into_boxed_slice();
-        // SAFETY: a Box of a non-empty slice is non-null.
-        self.ptr = unsafe { NonNull::new_unchecked(Box::into_raw(boxed).cast::<u8>()) };
-        self.count = count32;
-    }
-
+impl<'a> Ints<'a> {
     fn len(&self) -> usize {
-        self.count as usize
+        self.data.len() / self.width.bytes()
     }
 
     #[inline]
     fn get(&self, i: usize) -> i64 {
         let w = self.width.bytes();
-        let b = &self.data()[i * w..(i + 1) * w];
+        let b = &self.data[i * w..(i + 1) * w];
         match self.width {
             Width::W16 => i64::from(i16::from_le_bytes([b[0], b[1]])),
             Width::W32 => i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
@@ -208,90 +164,162 @@ impl IntSet {
         }
     }
 
-    /// Adds `n`; false if present.
-    fn insert(&mut self, n: i64) -> bool {
+    /// The contents with `n` added (`None` if present), and their width.
+    fn with(&self, n: i64) -> Option<(Vec<u8>, Width)> {
         let need = Width::of(n);
         if need > self.width {
             // A wider value is below or above every member: re-encode all.
-            let width = need;
-            let mut out = Vec::with_capacity((self.len() + 1) * width.bytes());
+            let mut out = Vec::with_capacity((self.len() + 1) * need.bytes());
             if n < 0 {
-                Self::push_encoded(&mut out, n, width);
+                Self::push_encoded(&mut out, n, need);
             }
             for i in 0..self.len() {
-                Self::push_encoded(&mut out, self.get(i), width);
+                Self::push_encoded(&mut out, self.get(i), need);
             }
             if n >= 0 {
-                Self::push_encoded(&mut out, n, width);
+                Self::push_encoded(&mut out, n, need);
             }
-            self.take_vec();
-            self.set_vec(out, width);
-            return true;
+            return Some((out, need));
         }
-        let Err(at) = self.search(n) else {
-            return false;
-        };
-        let width = self.width;
-        let mut data = self.take_vec();
-        let mut enc = Vec::with_capacity(8);
-        Self::push_encoded(&mut enc, n, width);
-        let pos = at * width.bytes();
-        data.splice(pos..pos, enc);
-        self.set_vec(data, width);
-        true
+        let at = self.search(n).err()? * self.width.bytes();
+        let mut out = Vec::with_capacity(self.data.len() + self.width.bytes());
+        out.extend_from_slice(&self.data[..at]);
+        Self::push_encoded(&mut out, n, self.width);
+        out.extend_from_slice(&self.data[at..]);
+        Some((out, self.width))
     }
 
-    /// Removes `n`; false if absent.
-    fn remove(&mut self, n: i64) -> bool {
+    /// The contents without `n` (`None` if absent).
+    fn without(&self, n: i64) -> Option<Vec<u8>> {
         if Width::of(n) > self.width {
-            return false;
+            return None;
         }
-        let Ok(at) = self.search(n) else {
-            return false;
-        };
-        let width = self.width;
-        let mut data = self.take_vec();
-        let pos = at * width.bytes();
-        data.drain(pos..pos + width.bytes());
-        self.set_vec(data, width);
-        true
+        let at = self.search(n).ok()? * self.width.bytes();
+        let mut out = Vec::with_capacity(self.data.len() - self.width.bytes());
+        out.extend_from_slice(&self.data[..at]);
+        out.extend_from_slice(&self.data[at + self.width.bytes()..]);
+        Some(out)
     }
 
-    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
-        (0..self.len()).map(|i| self.get(i))
+    fn iter(self) -> impl Iterator<Item = i64> + 'a {
+        (0..self.len()).map(move |i| self.get(i))
     }
 
     /// Redis's intset blob: encoding (u32), length (u32), contents, all
     /// little-endian.
     fn blob(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + self.byte_len());
+        let mut out = Vec::with_capacity(8 + self.data.len());
         out.extend_from_slice(&(self.width as u32).to_le_bytes());
-        out.extend_from_slice(&self.count.to_le_bytes());
-        out.extend_from_slice(self.data());
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.data);
         out
+    }
+}
+
+/// A sorted array of distinct integers in one exact-size allocation (an
+/// intset too large to be held inline).
+struct IntSet {
+    ptr: NonNull<u8>,
+    count: u32,
+    width: Width,
+}
+
+// SAFETY: an `IntSet` owns its allocation exclusively, like a `Box<[u8]>`.
+unsafe impl Send for IntSet {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl Sync for IntSet {}
+
+impl IntSet {
+    /// Takes over `data`, whole integers of `width`, at least one.
+    fn new(data: Vec<u8>, width: Width) -> IntSet {
+        // The count is capped at 2^30 by the conversion rules.
+        let Ok(count) = u32::try_from(data.len() / width.bytes()) else {
+            std::process::abort()
+        };
+        let boxed: Box<[u8]> = data.into_boxed_slice();
+        debug_assert!(!boxed.is_empty());
+        // SAFETY: a Box of a slice is non-null.
+        let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(boxed).cast::<u8>()) };
+        IntSet { ptr, count, width }
+    }
+
+    fn view(&self) -> Ints<'_> {
+        let len = self.count as usize * self.width.bytes();
+        // SAFETY: `ptr` owns `len` initialised bytes.
+        let data = unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), len) };
+        Ints {
+            data,
+            width: self.width,
+        }
     }
 }
 
 impl Drop for IntSet {
     fn drop(&mut self) {
-        drop(self.take_vec());
+        let len = self.count as usize * self.width.bytes();
+        let slice = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), len);
+        // SAFETY: the allocation is the boxed slice of `len` bytes taken
+        // over in `IntSet::new`.
+        drop(unsafe { Box::from_raw(slice) });
     }
 }
 
-impl Clone for IntSet {
-    fn clone(&self) -> Self {
-        let mut copy = IntSet::new();
-        copy.set_vec(self.data().to_vec(), self.width);
-        copy
-    }
-}
-
-/// The encodings. `Ints` is held inline; its `width` byte carries the
-/// discriminant of the other two, so the whole is 16 bytes.
+/// The encodings. The enum is 24 bytes with its tag in the first byte, so
+/// that `Value` can keep its own discriminant in that byte's unused values
+/// and stay 24 bytes: a small intset is held inline (an 8-member intset of
+/// 16-bit integers costs no allocation), a listpack is its 16-byte handle.
 enum Repr {
+    /// An intset of at most [`SMALL_BYTES`] bytes, in the value itself;
+    /// `width` is a [`Width`] as a byte.
+    Small {
+        len: u8,
+        width: u8,
+        data: [u8; SMALL_BYTES],
+    },
+    /// A larger intset.
     Ints(IntSet),
-    Packed(Box<Listpack>),
+    /// A listpack (without back-lengths: sets only walk forward).
+    Packed(ForwardListpack),
+    /// A hash table.
     Table(Box<Dict<()>>),
+}
+
+impl Repr {
+    const EMPTY: Repr = Repr::Small {
+        len: 0,
+        width: Width::W16 as u8,
+        data: [0; SMALL_BYTES],
+    };
+
+    /// The integers of an intset.
+    fn ints(&self) -> Option<Ints<'_>> {
+        match self {
+            Repr::Small { len, width, data } => Some(Ints {
+                data: &data[..*len as usize],
+                width: match *width {
+                    2 => Width::W16,
+                    4 => Width::W32,
+                    _ => Width::W64,
+                },
+            }),
+            Repr::Ints(is) => Some(is.view()),
+            _ => None,
+        }
+    }
+
+    /// An intset of `data`, inline when it fits.
+    fn from_ints(data: Vec<u8>, width: Width) -> Repr {
+        if data.len() > SMALL_BYTES {
+            return Repr::Ints(IntSet::new(data, width));
+        }
+        let mut inline = [0; SMALL_BYTES];
+        inline[..data.len()].copy_from_slice(&data);
+        Repr::Small {
+            len: data.len() as u8,
+            width: width as u8,
+            data: inline,
+        }
+    }
 }
 
 /// A set value.
@@ -305,20 +333,25 @@ impl std::fmt::Debug for SetValue {
 
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue(Repr::Ints(IntSet::new()))
+        SetValue(Repr::EMPTY)
     }
 }
 
 impl Clone for SetValue {
     fn clone(&self) -> Self {
         SetValue(match &self.0 {
-            Repr::Ints(is) => Repr::Ints(is.clone()),
+            Repr::Small { len, width, data } => Repr::Small {
+                len: *len,
+                width: *width,
+                data: *data,
+            },
+            Repr::Ints(is) => Repr::from_ints(is.view().data.to_vec(), is.width),
             Repr::Packed(lp) => Repr::Packed(lp.clone()),
             Repr::Table(d) => {
                 let mut copy = Dict::new();
                 copy.reserve(d.len());
                 for (k, _) in d.iter() {
-                    copy.insert_new(hash_key(k), k.into(), ());
+                    copy.insert_new(hash_key(k), k, ());
                 }
                 Repr::Table(Box::new(copy))
             }
@@ -331,7 +364,7 @@ pub enum Iter<'a> {
     /// Over an intset.
     Ints(std::ops::Range<usize>, &'a SetValue),
     /// Over a listpack.
-    Packed(super::listpack::Iter<'a>),
+    Packed(super::listpack::PackIter<'a, false>),
     /// Over a hash table.
     Table(Box<dyn Iterator<Item = &'a [u8]> + 'a>),
 }
@@ -342,10 +375,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Ints(range, set) => {
                 let i = range.next()?;
-                match &set.0 {
-                    Repr::Ints(is) => Some(Member::Int(is.get(i))),
-                    _ => None,
-                }
+                set.0.ints().map(|is| Member::Int(is.get(i)))
             }
             Iter::Packed(it) => it.next().map(Member::Str),
             Iter::Table(it) => it.next().map(Member::Str),
@@ -360,7 +390,7 @@ impl SetValue {
         if member_int(first).is_some() && size_hint <= limits.intset_cap() {
             SetValue::default()
         } else if size_hint <= limits.max_listpack_entries {
-            SetValue(Repr::Packed(Box::default()))
+            SetValue(Repr::Packed(ForwardListpack::new()))
         } else {
             let mut d = Dict::new();
             d.reserve(size_hint);
@@ -373,7 +403,7 @@ impl SetValue {
     /// `setTypeMaybeConvert`).
     pub fn maybe_convert(&mut self, size_hint: usize, limits: SetLimits) {
         let over = match &self.0 {
-            Repr::Ints(_) => size_hint > limits.intset_cap(),
+            Repr::Small { .. } | Repr::Ints(_) => size_hint > limits.intset_cap(),
             Repr::Packed(_) => size_hint > limits.max_listpack_entries,
             Repr::Table(_) => false,
         };
@@ -399,7 +429,7 @@ impl SetValue {
         let mut set = if all_ints && n <= limits.intset_cap() {
             SetValue::default()
         } else if n <= limits.max_listpack_entries && max_len <= limits.max_listpack_value {
-            SetValue(Repr::Packed(Box::default()))
+            SetValue(Repr::Packed(ForwardListpack::new()))
         } else {
             let mut d = Dict::new();
             d.reserve(n);
@@ -421,11 +451,9 @@ impl SetValue {
             .unwrap_or(Width::W16);
         let mut data = Vec::with_capacity(ints.len() * width.bytes());
         for &n in ints {
-            IntSet::push_encoded(&mut data, n, width);
+            Ints::push_encoded(&mut data, n, width);
         }
-        let mut is = IntSet::new();
-        is.set_vec(data, width);
-        let mut set = SetValue(Repr::Ints(is));
+        let mut set = SetValue(Repr::from_ints(data, width));
         if ints.len() > limits.intset_cap() {
             set.convert_to_table(ints.len());
         }
@@ -441,9 +469,9 @@ impl SetValue {
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.0 {
-            Repr::Ints(is) => is.len(),
             Repr::Packed(lp) => lp.len(),
             Repr::Table(d) => d.len(),
+            ints => ints.ints().map_or(0, |is| is.len()),
         }
     }
 
@@ -459,10 +487,10 @@ impl SetValue {
 
     /// True for the intset encoding.
     pub fn is_intset(&self) -> bool {
-        matches!(self.0, Repr::Ints(_))
+        matches!(self.0, Repr::Small { .. } | Repr::Ints(_))
     }
 
-    fn packed_find(lp: &Listpack, member: &[u8]) -> Option<usize> {
+    fn packed_find(lp: &ForwardListpack, member: &[u8]) -> Option<usize> {
         let mut pos = lp.first();
         while let Some(p) = pos {
             if lp.entry(p) == member {
@@ -476,47 +504,50 @@ impl SetValue {
     /// True if `member` is in the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.0 {
-            Repr::Ints(is) => member_int(member).is_some_and(|n| is.contains(n)),
             Repr::Packed(lp) => Self::packed_find(lp, member).is_some(),
             Repr::Table(d) => d.contains(hash_key(member), member),
+            ints => {
+                member_int(member).is_some_and(|n| ints.ints().is_some_and(|is| is.contains(n)))
+            }
         }
     }
 
     /// Adds `member`; true if it was not there. Converts the encoding as
     /// Redis 7.2's `setTypeAdd` does.
     pub fn add(&mut self, member: &[u8], limits: SetLimits) -> bool {
-        match &mut self.0 {
-            Repr::Ints(is) => {
-                if let Some(n) = member_int(member) {
-                    if !is.insert(n) {
-                        return false;
-                    }
-                    if is.len() > limits.intset_cap() {
-                        self.convert_to_table(0);
-                    }
-                    return true;
-                }
-                // A string joins: a listpack if the integers and it fit one.
-                let n = is.len();
-                let max_digits = if n == 0 {
-                    0
-                } else {
-                    digits10(is.get(0)).max(digits10(is.get(n - 1)))
+        if let Some(is) = self.0.ints() {
+            if let Some(n) = member_int(member) {
+                let Some((data, width)) = is.with(n) else {
+                    return false;
                 };
-                // Each listpack entry costs its bytes plus at most 2+5 for
-                // its header and back-length.
-                let total = (max_digits + 7) * n + member.len() + 7;
-                if n < limits.max_listpack_entries
-                    && member.len() <= limits.max_listpack_value
-                    && max_digits <= limits.max_listpack_value
-                    && total < super::listpack::MAX_SAFE_BYTES
-                {
-                    self.convert_to_listpack();
-                } else {
-                    self.convert_to_table(n + 1);
+                self.0 = Repr::from_ints(data, width);
+                if self.len() > limits.intset_cap() {
+                    self.convert_to_table(0);
                 }
-                self.add(member, limits)
+                return true;
             }
+            // A string joins: a listpack if the integers and it fit one.
+            let n = is.len();
+            let max_digits = if n == 0 {
+                0
+            } else {
+                digits10(is.get(0)).max(digits10(is.get(n - 1)))
+            };
+            // Each listpack entry costs its bytes plus at most 2+5 for
+            // its header and back-length.
+            let total = (max_digits + 7) * n + member.len() + 7;
+            if n < limits.max_listpack_entries
+                && member.len() <= limits.max_listpack_value
+                && max_digits <= limits.max_listpack_value
+                && total < super::listpack::MAX_SAFE_BYTES
+            {
+                self.convert_to_listpack();
+            } else {
+                self.convert_to_table(n + 1);
+            }
+            return self.add(member, limits);
+        }
+        match &mut self.0 {
             Repr::Packed(lp) => {
                 if Self::packed_find(lp, member).is_some() {
                     return false;
@@ -533,13 +564,21 @@ impl SetValue {
                 self.add(member, limits)
             }
             Repr::Table(d) => d.insert_unique(hash_key(member), member, ()).is_ok(),
+            Repr::Small { .. } | Repr::Ints(_) => unreachable!("intsets handled above"),
         }
     }
 
     /// Removes `member`; true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
+        if let Some(is) = self.0.ints() {
+            let Some(data) = member_int(member).and_then(|n| is.without(n)) else {
+                return false;
+            };
+            self.0 = Repr::from_ints(data, is.width);
+            return true;
+        }
         match &mut self.0 {
-            Repr::Ints(is) => member_int(member).is_some_and(|n| is.remove(n)),
+            Repr::Small { .. } | Repr::Ints(_) => false,
             Repr::Packed(lp) => match Self::packed_find(lp, member) {
                 Some(p) => {
                     lp.remove_at(p);
@@ -552,15 +591,15 @@ impl SetValue {
     }
 
     fn convert_to_listpack(&mut self) {
-        if let Repr::Ints(is) = &self.0 {
-            let mut lp = Listpack::new();
+        if let Some(is) = self.0.ints() {
+            let mut lp = ForwardListpack::new();
             let mut buf = Vec::with_capacity(20);
             for n in is.iter() {
                 buf.clear();
                 crate::reply::push_i64(&mut buf, n);
                 lp.push_back(&buf);
             }
-            self.0 = Repr::Packed(Box::new(lp));
+            self.0 = Repr::Packed(lp);
         }
     }
 
@@ -573,7 +612,7 @@ impl SetValue {
         d.reserve(capacity.max(self.len()));
         for m in self.iter() {
             let bytes = m.bytes();
-            d.insert_new(hash_key(&bytes), (&*bytes).into(), ());
+            d.insert_new(hash_key(&bytes), &bytes, ());
         }
         self.0 = Repr::Table(Box::new(d));
     }
@@ -582,16 +621,17 @@ impl SetValue {
     /// for a listpack, bucket order for a hash table.
     pub fn iter(&self) -> Iter<'_> {
         match &self.0 {
-            Repr::Ints(is) => Iter::Ints(0..is.len(), self),
             Repr::Packed(lp) => Iter::Packed(lp.iter()),
             Repr::Table(d) => Iter::Table(Box::new(d.iter().map(|(k, _)| k))),
+            ints => Iter::Ints(0..ints.ints().map_or(0, |is| is.len()), self),
         }
     }
 
     /// A uniformly random member, `rand` supplying random numbers.
     pub fn random_member(&self, mut rand: impl FnMut() -> u64) -> Option<Member<'_>> {
         match &self.0 {
-            Repr::Ints(is) => {
+            Repr::Small { .. } | Repr::Ints(_) => {
+                let is = self.0.ints()?;
                 let n = is.len();
                 (n > 0).then(|| Member::Int(is.get((rand() % n as u64) as usize)))
             }
@@ -600,7 +640,7 @@ impl SetValue {
                 if n == 0 {
                     return None;
                 }
-                lp.get((rand() % n as u64) as i64).map(Member::Str)
+                lp.nth((rand() % n as u64) as usize).map(Member::Str)
             }
             Repr::Table(d) => d.fair_random_entry(rand).map(|(k, _)| Member::Str(k)),
         }
@@ -617,16 +657,13 @@ impl SetValue {
 
     /// Redis's intset blob (RDB `SET_INTSET`), for an intset.
     pub fn intset_blob(&self) -> Option<Vec<u8>> {
-        match &self.0 {
-            Repr::Ints(is) => Some(is.blob()),
-            _ => None,
-        }
+        self.0.ints().map(|is| is.blob())
     }
 
     /// The name `OBJECT ENCODING` reports.
     pub fn encoding_name(&self) -> &'static str {
         match &self.0 {
-            Repr::Ints(_) => "intset",
+            Repr::Small { .. } | Repr::Ints(_) => "intset",
             Repr::Packed(_) => "listpack",
             Repr::Table(_) => "hashtable",
         }
@@ -635,13 +672,10 @@ impl SetValue {
     /// Approximate heap bytes owned.
     pub fn heap_bytes(&self) -> usize {
         match &self.0 {
-            Repr::Ints(is) => is.byte_len(),
-            Repr::Packed(lp) => std::mem::size_of::<Listpack>() + lp.allocated(),
-            Repr::Table(d) => {
-                std::mem::size_of::<Dict<()>>()
-                    + d.overhead_bytes()
-                    + d.iter().map(|(k, _)| k.len() + 4).sum::<usize>()
-            }
+            Repr::Small { .. } => 0,
+            Repr::Ints(is) => is.view().data.len(),
+            Repr::Packed(lp) => lp.allocated(),
+            Repr::Table(d) => std::mem::size_of::<Dict<()>>() + d.overhead_bytes(),
         }
     }
 }
@@ -692,13 +726,32 @@ mod tests {
         max_listpack_value: 8,
     };
 
+    const LIMITS_BIG: SetLimits = SetLimits {
+        max_intset: 512,
+        max_listpack_entries: 128,
+        max_listpack_value: 64,
+    };
+
     fn members(s: &SetValue) -> Vec<Vec<u8>> {
         s.iter().map(|m| m.to_vec()).collect()
     }
 
     #[test]
-    fn a_set_is_sixteen_bytes() {
-        assert_eq!(std::mem::size_of::<SetValue>(), 16);
+    fn a_set_is_24_bytes_and_small_intsets_are_inline() {
+        assert_eq!(std::mem::size_of::<SetValue>(), 24);
+        let mut s = SetValue::default();
+        for n in 0..10 {
+            s.add(n.to_string().as_bytes(), LIMITS_BIG);
+        }
+        assert!(matches!(s.0, Repr::Small { .. }));
+        s.add(b"10", LIMITS_BIG);
+        assert!(matches!(s.0, Repr::Ints(_)));
+        assert!(s.remove(b"10"));
+        assert!(matches!(s.0, Repr::Small { .. }));
+        assert_eq!(s.len(), 10);
+        assert_eq!(members(&s)[9], b"9");
+        assert!(s.remove(b"0") && !s.remove(b"0"));
+        assert!(s.contains(b"9") && !s.contains(b"0"));
     }
 
     #[test]
