@@ -5,6 +5,7 @@ stopped by the pid this module started, never by name.
 """
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -32,9 +33,22 @@ def build_release():
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port: from FERRODIS_PORT_RANGE ("17400-17599") when
+    set, so that engineers sharing a machine keep to their own ranges, else
+    one the kernel picks."""
+    span = os.environ.get("FERRODIS_PORT_RANGE")
+    candidates = [0]
+    if span:
+        lo, hi = (int(x) for x in span.split("-"))
+        candidates = random.sample(range(lo, hi + 1), hi - lo + 1)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in {span}")
 
 
 class Server:
