@@ -5,7 +5,6 @@ stopped by the pid this module started, never by name.
 """
 
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -33,22 +32,25 @@ def build_release():
 
 
 def free_port():
-    """A free 127.0.0.1 port: from FERRODIS_PORT_RANGE ("17400-17599") when
-    set, so that engineers sharing a machine keep to their own ranges, else
-    one the kernel picks."""
-    span = os.environ.get("FERRODIS_PORT_RANGE")
-    candidates = [0]
+    """A port free a moment ago: from the range `FERRODIS_BENCH_PORTS`
+    (`LOW-HIGH`) when it is set, for machines where runs share port
+    ranges, else one the kernel picks."""
+    span = os.environ.get("FERRODIS_BENCH_PORTS")
     if span:
-        lo, hi = (int(x) for x in span.split("-"))
-        candidates = random.sample(range(lo, hi + 1), hi - lo + 1)
-    for port in candidates:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError(f"no free port in {span}")
+        low, high = (int(x) for x in span.split("-"))
+        start = int.from_bytes(os.urandom(2), "little") % (high - low + 1)
+        for i in range(high - low + 1):
+            port = low + (start + i) % (high - low + 1)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in {span}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Server:

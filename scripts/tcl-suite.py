@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 
-# The benchmarks' port picker (honours FERRODIS_PORT_RANGE).
+# The benchmarks' port picker (honours FERRODIS_BENCH_PORTS).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 from common import free_port  # noqa: E402
 import time
