@@ -235,6 +235,14 @@ impl Reply {
     }
 }
 
+/// "00" … "99": two decimal digits per table lookup halve the divisions.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the decimal form of `n` to `out` without going through `fmt`.
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     let mut buf = [0u8; 20];
@@ -245,13 +253,19 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
 fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut v = n.unsigned_abs();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     if n < 0 {
         // 19 digits at most after the sign: i64::MIN has 19.
@@ -264,6 +278,35 @@ fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_i64_matches_display() {
+        let mut cases = vec![
+            0,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            -100,
+            101,
+            999,
+            1000,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut x: i64 = 1;
+        while let Some(next) = x.checked_mul(7) {
+            cases.extend([next, next - 1, -next, -next + 1]);
+            x = next;
+        }
+        for n in cases {
+            let mut out = Vec::new();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes(), "{n}");
+        }
+    }
 
     #[test]
     fn resp2_and_resp3_downgrades() {

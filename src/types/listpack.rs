@@ -7,6 +7,8 @@
 //! be found walking from the end. Positions handed out by the methods are byte
 //! offsets of entry starts; they stay valid until the next modification.
 
+use std::alloc::{handle_alloc_error, realloc, Layout};
+
 /// Largest encoded size of one listpack, as Redis's listpack safety limit:
 /// a hash converts to a table and a list starts a new node rather than grow
 /// a listpack past it. It also keeps sizes within the 32-bit length below.
@@ -14,7 +16,8 @@ pub const MAX_SAFE_BYTES: usize = 1 << 30;
 
 /// A compact sequence of byte strings.
 ///
-/// The struct is 16 bytes — a pointer to an exact-size allocation, its 32-bit
+/// The struct is 16 bytes — a pointer to a block of the allocator's size
+/// class for the length (see `alloc_size`), its 32-bit
 /// length and the entry count — so that a small hash fits in a 16-byte
 /// `HashValue` (see `types::hash`) and a keyspace entry stays in a 48-byte
 /// allocation. Edits go through a `Vec` rebuilt from the same allocation.
@@ -143,7 +146,7 @@ fn put_entry(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
     let new = encoded_len(item);
     let end = data.len();
     if new > old {
-        data.reserve_exact(new - old);
+        reserve_class(data, new - old);
         data.resize(end + new - old, 0);
         data.copy_within(pos + old..end, pos + new);
     } else if new < old {
@@ -151,6 +154,35 @@ fn put_entry(data: &mut Vec<u8>, pos: usize, old: usize, item: &[u8]) {
         data.truncate(end - (old - new));
     }
     write_entry(&mut data[pos..pos + new], item);
+}
+
+/// The size of the block that holds a listpack of `len` bytes: jemalloc's
+/// size class for `len` (8, then multiples of 16 up to 128, then four
+/// classes per doubling). The allocator rounds a request up to its class
+/// anyway, so asking for the whole class costs no memory, and an edit that
+/// stays within it (most pushes and removals) needs no reallocation. The
+/// block's size is a function of the length alone, so it need not be
+/// stored: `take_vec` rebuilds the capacity from the length.
+#[inline]
+fn alloc_size(len: usize) -> usize {
+    if len <= 8 {
+        8
+    } else if len <= 128 {
+        (len + 15) & !15
+    } else {
+        let spacing = 1usize << ((usize::BITS - 1 - (len - 1).leading_zeros()) - 2);
+        (len + spacing - 1) & !(spacing - 1)
+    }
+}
+
+/// Makes room in `data` for `extra` more bytes, growing its block straight
+/// to the size class `set_vec` will keep it in.
+#[inline]
+fn reserve_class(data: &mut Vec<u8>, extra: usize) {
+    let need = data.len() + extra;
+    if need > data.capacity() {
+        data.reserve_exact(alloc_size(need) - data.len());
+    }
 }
 
 fn encoded_len(item: &[u8]) -> usize {
@@ -184,12 +216,14 @@ impl Listpack {
         if len == 0 {
             return Vec::new();
         }
-        // SAFETY: the allocation came from a `Box<[u8]>` of exactly `len`
-        // bytes (see `set_vec`), which is a `Vec` with capacity `len`.
-        unsafe { Vec::from_raw_parts(ptr.as_ptr(), len, len) }
+        // SAFETY: the allocation holds `len` initialised bytes in a block of
+        // exactly `alloc_size(len)` bytes with alignment 1 (see `set_vec`),
+        // which is what a `Vec<u8>` of that capacity owns.
+        unsafe { Vec::from_raw_parts(ptr.as_ptr(), len, alloc_size(len)) }
     }
 
-    /// Stores `data` as the encoded bytes, trimmed to its exact size.
+    /// Stores `data` as the encoded bytes, in a block of `alloc_size` of its
+    /// length.
     fn set_vec(&mut self, data: Vec<u8>) {
         debug_assert_eq!(self.len, 0, "set_vec over live bytes");
         // Callers keep listpacks under MAX_SAFE_BYTES; beyond 4 GiB the
@@ -200,9 +234,25 @@ impl Listpack {
         if len == 0 {
             return;
         }
-        let boxed: Box<[u8]> = data.into_boxed_slice();
-        // SAFETY: a Box of a non-empty slice is a non-null pointer.
-        self.ptr = unsafe { std::ptr::NonNull::new_unchecked(Box::into_raw(boxed).cast::<u8>()) };
+        let want = alloc_size(len as usize);
+        let mut data = std::mem::ManuallyDrop::new(data);
+        let (ptr, cap) = (data.as_mut_ptr(), data.capacity());
+        let ptr = if cap == want {
+            ptr
+        } else {
+            // SAFETY: `ptr` is the Vec's live block of `cap` (> 0) bytes with
+            // alignment 1, and the Vec is forgotten, so the block changes
+            // hands here; `want` is below 2^33, a valid layout size.
+            unsafe {
+                let resized = realloc(ptr, Layout::from_size_align_unchecked(cap, 1), want);
+                if resized.is_null() {
+                    handle_alloc_error(Layout::from_size_align_unchecked(want, 1));
+                }
+                resized
+            }
+        };
+        // SAFETY: checked non-null above (or the Vec's own non-empty block).
+        self.ptr = unsafe { std::ptr::NonNull::new_unchecked(ptr) };
         self.len = len;
     }
 
@@ -234,7 +284,10 @@ impl Listpack {
 
     /// Heap bytes held.
     pub fn allocated(&self) -> usize {
-        self.len as usize
+        match self.len {
+            0 => 0,
+            len => alloc_size(len as usize),
+        }
     }
 
     /// True if `extra` more bytes keep the listpack within
@@ -329,10 +382,10 @@ impl Listpack {
         self.seek(index).map(|p| self.entry(p))
     }
 
-    /// A listpack of `items`, encoded into one exact-size allocation.
+    /// A listpack of `items`, encoded into one allocation.
     pub fn from_items<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Listpack {
         let size: usize = items.clone().map(encoded_len).sum();
-        let mut data = Vec::with_capacity(size);
+        let mut data = Vec::with_capacity(alloc_size(size));
         let mut count = 0u32;
         for item in items {
             encode_entry(&mut data, item);
@@ -347,7 +400,7 @@ impl Listpack {
     /// Appends an entry.
     pub fn push_back(&mut self, item: &[u8]) {
         self.edit(|data| {
-            data.reserve_exact(encoded_len(item));
+            reserve_class(data, encoded_len(item));
             encode_entry(data, item);
         });
         self.count += 1;
@@ -420,7 +473,8 @@ impl Listpack {
         }
     }
 
-    /// Releases spare capacity (a no-op: the allocation is always exact).
+    /// Releases spare capacity (a no-op: the block is always the size
+    /// class of the length).
     pub fn shrink_to_fit(&mut self) {}
 }
 
@@ -472,6 +526,24 @@ impl<'a> FromIterator<&'a [u8]> for Listpack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alloc_size_is_jemallocs_size_class() {
+        use std::alloc::GlobalAlloc;
+        let jemalloc = tikv_jemallocator::Jemalloc;
+        for len in (1..5000).chain([16_383, 16_385, 100_000, 1 << 20, (1 << 20) + 1]) {
+            let layout = Layout::from_size_align(len, 1).unwrap();
+            // SAFETY: a valid non-zero layout; freed with the same layout.
+            let usable = unsafe {
+                let ptr = jemalloc.alloc(layout);
+                assert!(!ptr.is_null());
+                let usable = tikv_jemallocator::usable_size(ptr);
+                jemalloc.dealloc(ptr, layout);
+                usable
+            };
+            assert_eq!(alloc_size(len), usable, "size class of {len}");
+        }
+    }
 
     #[test]
     fn push_pop_both_ends_and_long_entries() {
