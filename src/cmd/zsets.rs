@@ -910,32 +910,30 @@ fn pop_generic(
     let want = count.unwrap_or(1);
     let resp3 = ctx.out.is_resp3();
     let nested = with_key || (resp3 && count.is_some());
+    // Every pop below succeeds, so the reply's length is known up front
+    // and each member is written as it leaves (no copies).
     let n = want.min(z.len());
-    let mut popped = Vec::with_capacity(n);
-    for _ in 0..n {
-        let Some(one) = z.pop(max) else {
-            break;
-        };
-        popped.push(one);
-    }
-    let emptied = z.is_empty();
     if with_key {
         ctx.out.array(2);
         ctx.out.bulk(key);
-        ctx.out.array(popped.len());
+        ctx.out.array(n);
     } else if nested {
-        ctx.out.array(popped.len());
+        ctx.out.array(n);
     } else {
-        ctx.out.array(popped.len() * 2);
+        ctx.out.array(n * 2);
     }
-    for (m, s) in &popped {
-        if nested {
-            ctx.out.array(2);
-        }
-        ctx.out.bulk(m);
-        ctx.out.double(*s);
+    for _ in 0..n {
+        let out = &mut *ctx.out;
+        z.pop_with(max, |m, s| {
+            if nested {
+                out.array(2);
+            }
+            out.bulk(m);
+            out.double(s);
+        });
     }
-    if !popped.is_empty() {
+    let emptied = z.is_empty();
+    if n > 0 {
         db.modified(
             key,
             if max {
@@ -949,7 +947,7 @@ fn pop_generic(
         }
         if with_key && db.logging {
             let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-            let n = popped.len().to_string();
+            let n = n.to_string();
             db.log_effect(crate::aof::command(&[name, key, n.as_bytes()]));
         }
     }

@@ -903,15 +903,20 @@ impl Tree {
     }
 
     /// Removes the first member (or the last, with `last`).
-    fn pop(&mut self, last: bool) -> Option<(Box<[u8]>, f64)> {
+    /// Removes the first member (or the last, with `last`), showing it to
+    /// `f` before it is freed; false if the set is empty.
+    fn pop_with(&mut self, last: bool, f: impl FnOnce(&[u8], f64)) -> bool {
         if self.len() == 0 {
-            return None;
+            return false;
         }
-        let m = self.root.pop_end(last)?;
+        let Some(m) = self.root.pop_end(last) else {
+            return false;
+        };
         self.collapse_root();
         let unchained = self.index.take(m.bytes());
         debug_assert_eq!(unchained, Some(m.0));
-        Some((m.bytes().into(), m.score()))
+        f(m.bytes(), m.score());
+        true
     }
 
     /// Removes `member`; returns its score.
@@ -1248,22 +1253,24 @@ impl ZSetValue {
         out
     }
 
-    /// Removes the first member (the last with `last`); returns it and its
-    /// score.
-    pub fn pop(&mut self, last: bool) -> Option<(Box<[u8]>, f64)> {
+    /// Removes the first member (the last with `last`), showing it and its
+    /// score to `f` first (no copy); false if the set is empty.
+    pub fn pop_with(&mut self, last: bool, f: impl FnOnce(&[u8], f64)) -> bool {
         match &mut self.0 {
             Repr::Packed(lp) => {
                 let n = lp.len();
                 if n < 2 {
-                    return None;
+                    return false;
                 }
                 let at = if last { n - 2 } else { 0 };
-                let m: Box<[u8]> = lp.get(at as i64)?.into();
-                let s = decode_score(lp.get(at as i64 + 1)?);
+                let (Some(m), Some(s)) = (lp.get(at as i64), lp.get(at as i64 + 1)) else {
+                    return false;
+                };
+                f(m, decode_score(s));
                 lp.remove_range(at, 2);
-                Some((m, s))
+                true
             }
-            Repr::Tree(t) => t.pop(last),
+            Repr::Tree(t) => t.pop_with(last, f),
         }
     }
 
@@ -1318,6 +1325,12 @@ mod tests {
         }
     }
 
+    fn pop(z: &mut ZSetValue, last: bool) -> Option<(Vec<u8>, f64)> {
+        let mut out = None;
+        z.pop_with(last, |m, s| out = Some((m.to_vec(), s)));
+        out
+    }
+
     fn model_sorted(model: &std::collections::HashMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
         let mut v: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
         v.sort_by(|a, b| key_cmp((a.1, &a.0), (b.1, &b.0)));
@@ -1355,7 +1368,7 @@ mod tests {
                         let last = rng.next() % 2 == 0;
                         let sorted = model_sorted(&model);
                         let want = if last { sorted.last() } else { sorted.first() };
-                        let got = z.pop(last);
+                        let got = pop(&mut z, last);
                         assert_eq!(got.as_ref().map(|(m, s)| (m.to_vec(), *s)), want.cloned());
                         if let Some((m, _)) = got {
                             model.remove(&m[..]);
@@ -1487,7 +1500,7 @@ mod tests {
         }
         let copy = z.clone();
         assert_eq!(copy.pairs(), z.pairs());
-        assert_eq!(z.pop(true).map(|(m, _)| m.len()), Some(70_000));
+        assert_eq!(pop(&mut z, true).map(|(m, _)| m.len()), Some(70_000));
     }
 
     #[test]
