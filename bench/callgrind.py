@@ -16,6 +16,11 @@ bench/compare.py for CPU time).
 ferrodis runs with `idle-poll-usec 0`: polling before sleeping adds
 instructions that depend on timing, not on the command.
 
+`--types ZINCRBY,ZPOPMIN,...` measures bench/types.py's cases instead of
+redis-benchmark's own tests: the same preloaded keys, the same command
+lines, and for the pops a key refilled with one member per prepared
+request (the same size in both runs).
+
 Standard library only; needs valgrind (callgrind_control) and
 redis-benchmark. Servers listen on 127.0.0.1 and are stopped by the pid
 this script started.
@@ -36,6 +41,19 @@ import common  # noqa: E402
 TESTS = ["set", "get", "incr", "lpush", "rpop", "hset"]
 
 
+def types_case(label):
+    """bench/types.py's case `label`: (redis-benchmark arguments, setup)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_types", os.path.join(os.path.dirname(os.path.abspath(__file__)), "types.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name, argv, setup in mod.CASES:
+        if name == label.upper():
+            return argv, setup, mod.preload
+    raise SystemExit(f"no case {label} in bench/types.py")
+
+
 def run_one(kind, test, requests, clients, pipeline, outdir):
     """Instructions per request of `test` on fresh servers of `kind`."""
     # Both runs start from the same keyspace, with (almost) every key the
@@ -53,7 +71,8 @@ def total_for(kind, test, prepared, requests, clients, pipeline, outdir):
     load the keys it reads or updates."""
     port = common.free_port()
     workdir = tempfile.mkdtemp(prefix=f"ferrodis-cg-{kind}-")
-    out = os.path.join(outdir, f"{kind}-{test}-{requests}.out")
+    name = "case" if isinstance(test, tuple) else test
+    out = os.path.join(outdir, f"{kind}-{name}-{requests}.out")
     binary = common.FERRODIS_BIN if kind == "ferrodis" else shutil.which("redis-server")
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", workdir]
@@ -64,9 +83,16 @@ def total_for(kind, test, prepared, requests, clients, pipeline, outdir):
     try:
         wait_ready(proc, port)
         # The keys the command reads or updates, the same in both runs.
-        prepare = {"get": "set", "rpop": "lpush"}.get(test, test)
-        bench(port, ["-t", prepare], prepared, clients, pipeline)
-        bench(port, ["-t", test], requests, clients, pipeline)
+        if isinstance(test, tuple):
+            argv, setup, preload = test
+            preload(port)
+            if setup is not None:
+                setup(port, prepared)
+            bench(port, argv, requests, clients, pipeline)
+        else:
+            prepare = {"get": "set", "rpop": "lpush"}.get(test, test)
+            bench(port, ["-t", prepare], prepared, clients, pipeline)
+            bench(port, ["-t", test], requests, clients, pipeline)
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"],
                        capture_output=True, timeout=120)
         proc.wait(timeout=300)
@@ -113,6 +139,8 @@ def total_instructions(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--tests", default=",".join(TESTS))
+    ap.add_argument("--types", help="comma-separated case labels of bench/types.py "
+                    "(instead of --tests)")
     ap.add_argument("--requests", type=int, default=100_000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--pipeline", type=int, default=16)
@@ -133,13 +161,17 @@ def main():
     outdir = tempfile.mkdtemp(prefix="ferrodis-cg-out-")
     rows = []
     try:
-        for test in args.tests.split(","):
+        if args.types:
+            tests = [(label.upper(), types_case(label)) for label in args.types.split(",")]
+        else:
+            tests = [(test.upper(), test) for test in args.tests.split(",")]
+        for label, test in tests:
             per = {}
             for kind in ("ferrodis",) if args.only_ferrodis else ("ferrodis", "redis"):
                 per[kind] = run_one(kind, test, args.requests, args.clients,
                                     args.pipeline, outdir)
-                common.log(f"  {test.upper()} {kind}: {per[kind]:,.0f} instructions per command")
-            rows.append((test.upper(), per["ferrodis"], per.get("redis")))
+                common.log(f"  {label} {kind}: {per[kind]:,.0f} instructions per command")
+            rows.append((label, per["ferrodis"], per.get("redis")))
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
     print(f"| instructions per command ({args.clients} clients, -P {args.pipeline}, "

@@ -36,6 +36,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+
+# The benchmarks' port picker (honours FERRODIS_BENCH_PORTS).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from common import free_port  # noqa: E402
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,14 +69,6 @@ def skip_pattern(m):
         return name
     parts = re.split(r"\$\w+|\[[^\]]*\]", name)
     return "/^" + ".*".join(re.escape(p) for p in parts) + "$"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start(cmd, port):

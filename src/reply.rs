@@ -108,9 +108,8 @@ impl Reply {
 
     /// A bulk string holding the decimal form of `n`.
     pub fn bulk_int(&mut self, n: i64) {
-        let mut digits = Vec::with_capacity(20);
-        push_i64(&mut digits, n);
-        self.bulk(&digits);
+        let mut buf = [0u8; 20];
+        self.bulk(i64_digits(n, &mut buf));
     }
 
     /// The null bulk string (`$-1` in RESP2, `_` in RESP3).
@@ -176,13 +175,23 @@ impl Reply {
     /// A double: RESP3 `,` type, RESP2 bulk string, formatted like Redis 7.0
     /// (`%.17g`, `inf`, `-inf`).
     pub fn double(&mut self, d: f64) {
-        let text = crate::util::numfmt::format_double(d);
+        // Whole scores, the usual ones, skip the general `%.17g` (which
+        // prints them as their digits anyway) and its allocation.
+        let mut buf = [0u8; 20];
+        let general;
+        let text = match crate::util::numfmt::small_integer(d) {
+            Some(n) => i64_digits(n, &mut buf),
+            None => {
+                general = crate::util::numfmt::format_double(d);
+                general.as_bytes()
+            }
+        };
         if self.is_resp3() {
             self.buf.push(b',');
-            self.buf.extend_from_slice(text.as_bytes());
+            self.buf.extend_from_slice(text);
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(text.as_bytes());
+            self.bulk(text);
         }
     }
 
@@ -236,27 +245,34 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 
 /// Appends the decimal form of `n` to `out` without going through `fmt`.
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(i64_digits(n, &mut buf));
+}
+
+/// The decimal form of `n`, written at the end of `buf`.
+fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
     let mut v = n.unsigned_abs();
     while v >= 100 {
         let pair = (v % 100) as usize * 2;
         v /= 100;
         i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
     if v >= 10 {
         let pair = v as usize * 2;
         i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     } else {
         i -= 1;
-        digits[i] = b'0' + v as u8;
+        buf[i] = b'0' + v as u8;
     }
     if n < 0 {
-        out.push(b'-');
+        // 19 digits at most after the sign: i64::MIN has 19.
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&digits[i..]);
+    &buf[i..]
 }
 
 #[cfg(test)]

@@ -73,16 +73,14 @@ fn sadd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let limits = limits(ctx);
     let key = &ctx.args[1];
     let members = &ctx.args[2..];
-    match db.get_set_mut(key)? {
-        Some(set) => set.maybe_convert(members.len(), limits),
-        None => db.set(
-            key,
-            Value::Set(SetValue::create(&members[0], members.len(), limits)),
-        ),
+    // One lookup: an existing set is never empty, so an empty one was
+    // just created and takes the encoding Redis picks for these members.
+    let set = db.set_or_create(key)?;
+    if set.is_empty() {
+        *set = SetValue::create(&members[0], members.len(), limits);
+    } else {
+        set.maybe_convert(members.len(), limits);
     }
-    let Some(set) = db.get_set_mut(key)? else {
-        return Err(crate::error::WRONGTYPE);
-    };
     let added = members.iter().filter(|m| set.add(m, limits)).count();
     if added > 0 {
         db.modified(key, KeyEvent::SADD);
@@ -178,6 +176,11 @@ fn smove(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// Logs SREM effects for `members` popped from `key`, in batches.
 fn log_srem(db: &mut DbView<'_>, key: &Bytes, members: &[Vec<u8>]) {
+    if !db.logging {
+        // Nothing to build: the command still logs its own effects.
+        db.log_nothing();
+        return;
+    }
     for batch in members.chunks(SREM_BATCH) {
         let mut effect = Vec::with_capacity(batch.len() + 2);
         effect.push(Bytes::from_static(b"SREM"));
@@ -206,10 +209,13 @@ fn spop_one(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     };
     set.remove(&member);
+    let emptied = set.is_empty();
     db.modified(key, KeyEvent::SPOP);
     log_srem(db, key, std::slice::from_ref(&member));
     ctx.out.bulk(&member);
-    db.remove_if_empty(key);
+    if emptied {
+        db.remove_emptied(key);
+    }
     Ok(())
 }
 

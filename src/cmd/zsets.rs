@@ -438,12 +438,16 @@ fn zadd_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, mut incr: bool) -> CmdRe
         .collect::<Result<Vec<f64>, _>>()?;
     let key = &ctx.args[1];
     let limits = limits(ctx);
-    let exists = db.get_zset(key)?.is_some();
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
     let mut last = 0.0;
     let mut nan = false;
-    if exists || !xx {
-        let z = db.zset_or_create(key)?;
+    // XX never creates the key.
+    let target = if xx {
+        db.get_zset_mut(key)?
+    } else {
+        Some(db.zset_or_create(key)?)
+    };
+    if let Some(z) = target {
         if z.is_empty() && (limits.max_entries == 0 || pairs[1].len() > limits.max_value) {
             z.convert_to_tree();
         }
@@ -483,6 +487,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, mut incr: bool) -> CmdRe
                 }
             }
         }
+        // Only a key this command created can be empty (nothing added).
+        let emptied = z.is_empty();
         if added + updated > 0 {
             db.modified(
                 key,
@@ -493,7 +499,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, mut incr: bool) -> CmdRe
                 },
             );
         }
-        if db.get_zset(key)?.is_some_and(|z| z.is_empty()) {
+        if emptied {
+            // Never seen by anyone: no event.
             db.remove(key);
         }
     }
@@ -878,14 +885,17 @@ fn pop_generic(
     count: Option<usize>,
     with_key: bool,
 ) -> CmdResult {
-    let mut found = None;
-    for k in keys {
+    // The first existing key; the last one is looked up only once.
+    let Some((mut key, rest)) = keys.split_last() else {
+        return Ok(());
+    };
+    for k in rest {
         if db.get_zset(k)?.is_some() {
-            found = Some(k);
+            key = k;
             break;
         }
     }
-    let Some(key) = found else {
+    let Some(z) = db.get_zset_mut(key)? else {
         if with_key {
             ctx.out.null_array();
         } else {
@@ -900,39 +910,30 @@ fn pop_generic(
     let want = count.unwrap_or(1);
     let resp3 = ctx.out.is_resp3();
     let nested = with_key || (resp3 && count.is_some());
-    let popped = {
-        let Some(z) = db.get_zset_mut(key)? else {
-            return Ok(());
-        };
-        let n = want.min(z.len());
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let rank = if max { z.len() - 1 } else { 0 };
-            let Some((m, s)) = z.at(rank).map(|(m, s)| (m.to_vec(), s)) else {
-                break;
-            };
-            z.remove(&m);
-            out.push((m, s));
-        }
-        out
-    };
+    // Every pop below succeeds, so the reply's length is known up front
+    // and each member is written as it leaves (no copies).
+    let n = want.min(z.len());
     if with_key {
         ctx.out.array(2);
         ctx.out.bulk(key);
-        ctx.out.array(popped.len());
+        ctx.out.array(n);
     } else if nested {
-        ctx.out.array(popped.len());
+        ctx.out.array(n);
     } else {
-        ctx.out.array(popped.len() * 2);
+        ctx.out.array(n * 2);
     }
-    for (m, s) in &popped {
-        if nested {
-            ctx.out.array(2);
-        }
-        ctx.out.bulk(m);
-        ctx.out.double(*s);
+    for _ in 0..n {
+        let out = &mut *ctx.out;
+        z.pop_with(max, |m, s| {
+            if nested {
+                out.array(2);
+            }
+            out.bulk(m);
+            out.double(s);
+        });
     }
-    if !popped.is_empty() {
+    let emptied = z.is_empty();
+    if n > 0 {
         db.modified(
             key,
             if max {
@@ -941,10 +942,12 @@ fn pop_generic(
                 KeyEvent::ZPOPMIN
             },
         );
-        db.remove_if_empty(key);
+        if emptied {
+            db.remove_emptied(key);
+        }
         if with_key && db.logging {
             let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-            let n = popped.len().to_string();
+            let n = n.to_string();
             db.log_effect(crate::aof::command(&[name, key, n.as_bytes()]));
         }
     }
@@ -1371,24 +1374,27 @@ fn zscan(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     };
     let (count, pattern) = super::hashes::scan_options(&ctx.args[3..])?;
-    let count = count as usize;
     let mut items: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut next = 0u64;
     if z.is_packed() {
         items = z.pairs();
     } else {
-        // The cursor is a rank: a large set is visited in order, COUNT
-        // members a call. (A member removed meanwhile shifts the ranks
-        // after it, so one member may be returned twice or skipped once.)
-        let from = cursor as usize;
-        let take = count;
-        z.walk(from, false, |m, s| {
-            items.push((m.to_vec(), s));
-            items.len() < take
-        });
-        let end = from.saturating_add(items.len());
-        if end < z.len() && !items.is_empty() {
-            next = end as u64;
+        // As Redis: the cursor walks the member index's buckets in
+        // reverse-binary order (so members present throughout are all
+        // returned whatever is added or removed meanwhile); COUNT bounds
+        // the reply's elements (members and scores both count), and at
+        // most ten times COUNT buckets are visited.
+        let count = count as usize;
+        let mut budget = count.saturating_mul(10);
+        next = cursor;
+        loop {
+            next = z
+                .scan_step(next, |m, s| items.push((m.to_vec(), s)))
+                .unwrap_or(0);
+            if next == 0 || budget == 0 || items.len() * 2 >= count {
+                break;
+            }
+            budget -= 1;
         }
     }
     if let Some(p) = pattern {

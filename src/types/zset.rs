@@ -17,8 +17,6 @@
 
 use super::listpack::Listpack;
 use std::cmp::Ordering;
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 /// Conversion thresholds (from the configuration).
 #[derive(Debug, Clone, Copy)]
@@ -111,14 +109,22 @@ const LEAF_MAX: usize = 128;
 /// Most children of an inner node.
 const INNER_MAX: usize = 32;
 
-/// Bytes before a member's bytes in its allocation: the score (8) and the
-/// length (4; `u32::MAX` says an 8-byte length follows).
-const MEMBER_HEAD: usize = 12;
+/// Bytes before a member's bytes in its allocation: the score (8), the
+/// member index's chain link (8) and the length (1 byte; `LONG_MEMBER`
+/// says an 8-byte length follows), so a member of up to 15 bytes fits
+/// jemalloc's 32-byte class.
+const MEMBER_HEAD: usize = 17;
+/// The length byte of a member of `LONG_MEMBER` bytes or more.
+const LONG_MEMBER: u8 = u8::MAX;
+/// Offset of the chain link in a member allocation.
+const LINK_AT: usize = 8;
+/// Offset of the length in a member allocation.
+const LEN_AT: usize = 16;
 
-/// A member of a large set: one allocation holding its score, its length
-/// and its bytes, owned by a tree leaf (8 bytes there). The member index
-/// points at the same allocation, so a member is stored once and the
-/// index finds its score without a copy.
+/// A member of a large set: one allocation holding its score, the link of
+/// its member-index chain, its length and its bytes, owned by a tree leaf
+/// (8 bytes there). The member index chains the same allocations, so a
+/// member is stored once and the index finds its score without a copy.
 struct Member(std::ptr::NonNull<u8>);
 
 // SAFETY: a `Member` owns its allocation exclusively, like a `Box`.
@@ -133,12 +139,39 @@ unsafe fn member_score(p: std::ptr::NonNull<u8>) -> f64 {
     std::ptr::read_unaligned(p.as_ptr() as *const f64)
 }
 
+/// Overwrites a member allocation's score (the tree's order must still
+/// hold afterwards, or the member must be out of the tree meanwhile).
+///
+/// SAFETY (callers): `p` points at a live member allocation and no
+/// reference to its score is held.
+unsafe fn set_member_score(p: std::ptr::NonNull<u8>, score: f64) {
+    std::ptr::write_unaligned(p.as_ptr() as *mut f64, score)
+}
+
+/// Reads a member allocation's chain link (the next member in its index
+/// bucket).
+///
+/// SAFETY (callers): `p` points at a live member allocation.
+unsafe fn member_link(p: std::ptr::NonNull<u8>) -> Option<std::ptr::NonNull<u8>> {
+    std::ptr::NonNull::new(std::ptr::read_unaligned(
+        p.as_ptr().add(LINK_AT) as *const *mut u8
+    ))
+}
+
+/// Sets a member allocation's chain link.
+///
+/// SAFETY (callers): `p` points at a live member allocation.
+unsafe fn set_member_link(p: std::ptr::NonNull<u8>, next: Option<std::ptr::NonNull<u8>>) {
+    let raw = next.map_or(std::ptr::null_mut(), |n| n.as_ptr());
+    std::ptr::write_unaligned(p.as_ptr().add(LINK_AT) as *mut *mut u8, raw)
+}
+
 /// Reads a member allocation's length and where its bytes start.
 ///
 /// SAFETY (callers): `p` points at a live member allocation.
 unsafe fn member_span(p: std::ptr::NonNull<u8>) -> (usize, usize) {
-    let short = std::ptr::read_unaligned(p.as_ptr().add(8) as *const u32);
-    if short == u32::MAX {
+    let short = *p.as_ptr().add(LEN_AT);
+    if short == LONG_MEMBER {
         let long = std::ptr::read_unaligned(p.as_ptr().add(MEMBER_HEAD) as *const u64);
         (long as usize, MEMBER_HEAD + 8)
     } else {
@@ -165,7 +198,7 @@ fn member_layout(len: usize, head: usize) -> std::alloc::Layout {
 
 impl Member {
     fn new(score: f64, bytes: &[u8]) -> Member {
-        let long = bytes.len() >= u32::MAX as usize;
+        let long = bytes.len() >= usize::from(LONG_MEMBER);
         let head = if long { MEMBER_HEAD + 8 } else { MEMBER_HEAD };
         let layout = member_layout(bytes.len(), head);
         // SAFETY: the layout has a non-zero size (the header); every byte
@@ -176,11 +209,12 @@ impl Member {
                 std::alloc::handle_alloc_error(layout)
             };
             std::ptr::write_unaligned(raw as *mut f64, score);
+            std::ptr::write_unaligned(raw.add(LINK_AT) as *mut *mut u8, std::ptr::null_mut());
             if long {
-                std::ptr::write_unaligned(raw.add(8) as *mut u32, u32::MAX);
+                *raw.add(LEN_AT) = LONG_MEMBER;
                 std::ptr::write_unaligned(raw.add(MEMBER_HEAD) as *mut u64, bytes.len() as u64);
             } else {
-                std::ptr::write_unaligned(raw.add(8) as *mut u32, bytes.len() as u32);
+                *raw.add(LEN_AT) = bytes.len() as u8;
             }
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), raw.add(head), bytes.len());
             Member(p)
@@ -361,6 +395,86 @@ impl Node {
                 let i = Node::child_for(children, key);
                 let out = children[i].node.remove(key)?;
                 children[i].refresh();
+                Node::rebalance(children, i);
+                Some(out)
+            }
+        }
+    }
+
+    /// Gives the member with key `old` the score `score` if it then stays
+    /// in the same leaf, moving it there to keep the order; returns false,
+    /// changing nothing, when it would cross into another leaf (the caller
+    /// then takes it out and puts it back). Sizes do not change, only which
+    /// member ends a subtree.
+    fn reposition(&mut self, old: (f64, &[u8]), score: f64) -> bool {
+        match self {
+            Node::Leaf(items) => {
+                let Ok(pos) = items.binary_search_by(|m| key_cmp(m.key(), old)) else {
+                    return false;
+                };
+                let new = (score, old.1);
+                let up = key_cmp(new, old) == Ordering::Greater;
+                // Where it goes among the others: the members it passes
+                // are moved one place towards where it was.
+                let (lo, hi) = if up {
+                    let passed = items[pos + 1..]
+                        .partition_point(|m| key_cmp(m.key(), new) == Ordering::Less);
+                    (pos, pos + passed)
+                } else {
+                    let stays =
+                        items[..pos].partition_point(|m| key_cmp(m.key(), new) == Ordering::Less);
+                    (stays, pos)
+                };
+                // Ending up last (going up) or first (going down) in the
+                // leaf, it may belong to the neighbouring leaf.
+                if (up && hi + 1 == items.len()) || (!up && lo == 0) {
+                    return false;
+                }
+                // SAFETY: the member is live (owned by this leaf) and no
+                // reference to its score is held.
+                unsafe { set_member_score(items[pos].0, score) };
+                if up {
+                    items[lo..=hi].rotate_left(1);
+                } else {
+                    items[lo..=hi].rotate_right(1);
+                }
+                true
+            }
+            Node::Inner(children) => {
+                let i = Node::child_for(children, old);
+                if !children[i].node.reposition(old, score) {
+                    return false;
+                }
+                children[i].last = children[i].node.last_member();
+                true
+            }
+        }
+    }
+
+    /// Takes out the first member (or the last, with `last`); the node must
+    /// not be empty.
+    fn pop_end(&mut self, last: bool) -> Option<Member> {
+        match self {
+            Node::Leaf(items) => {
+                let out = if last {
+                    items.pop()
+                } else if items.is_empty() {
+                    None
+                } else {
+                    Some(items.remove(0))
+                };
+                if items.capacity() > items.len() + items.len() / 2 + 8 {
+                    items.shrink_to_fit();
+                }
+                out
+            }
+            Node::Inner(children) => {
+                let i = if last { children.len() - 1 } else { 0 };
+                let out = children[i].node.pop_end(last)?;
+                children[i].count -= 1;
+                if children[i].count > 0 && last {
+                    children[i].last = children[i].node.last_member();
+                }
                 Node::rebalance(children, i);
                 Some(out)
             }
@@ -562,59 +676,156 @@ impl Node {
     }
 }
 
-/// An index entry: a member allocation owned by the tree.
-struct MemberRef(std::ptr::NonNull<u8>);
+/// The member index: a chained hash table of the tree's member
+/// allocations, keyed by their bytes, with the chain links inside the
+/// allocations themselves (so an entry costs its bucket share and 8 bytes
+/// in the member). Shaped like Redis's dict for the same reasons as
+/// `crate::dict`: a member's bucket is `hash & mask` in a power-of-two
+/// table, so ZSCAN's reverse-binary cursor returns every member present
+/// for a whole iteration even if the table grows or shrinks in between.
+/// The index owns nothing: the tree owns the members, and every member is
+/// in both or in neither.
+struct Index {
+    buckets: Vec<Option<std::ptr::NonNull<u8>>>,
+    len: usize,
+}
 
-// SAFETY: a `MemberRef` points into a member owned by the same `Tree`,
-// which is only ever accessed through `&`/`&mut` of that tree.
-unsafe impl Send for MemberRef {}
+// SAFETY: the pointers are members owned by the same `Tree`, which is only
+// ever accessed through `&`/`&mut` of that tree.
+unsafe impl Send for Index {}
 // SAFETY: as above; shared access only reads.
-unsafe impl Sync for MemberRef {}
+unsafe impl Sync for Index {}
 
-impl MemberRef {
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the tree keeps the member allocation alive for as long
-        // as this entry is in the index (both are removed together), and
-        // the allocation never moves (only the `Member` pointing at it
-        // does).
-        unsafe { member_bytes(self.0) }
+/// Fewest buckets of a non-empty index.
+const INDEX_MIN_BUCKETS: usize = 4;
+
+impl Index {
+    const fn new() -> Index {
+        Index {
+            buckets: Vec::new(),
+            len: 0,
+        }
     }
 
-    fn score(&self) -> f64 {
-        // SAFETY: as in `bytes`.
-        unsafe { member_score(self.0) }
+    fn bucket(&self, hash: u64) -> usize {
+        (hash as usize) & (self.buckets.len() - 1)
     }
-}
 
-impl Hash for MemberRef {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.bytes().hash(state)
+    /// The member allocation holding `member`.
+    fn get(&self, member: &[u8]) -> Option<std::ptr::NonNull<u8>> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut cur = self.buckets[self.bucket(crate::dict::hash_key(member))];
+        while let Some(p) = cur {
+            // SAFETY: every chained pointer is a live member of the tree.
+            unsafe {
+                if member_bytes(p) == member {
+                    return Some(p);
+                }
+                cur = member_link(p);
+            }
+        }
+        None
     }
-}
 
-impl PartialEq for MemberRef {
-    fn eq(&self, other: &Self) -> bool {
-        self.bytes() == other.bytes()
+    /// Chains a member whose bytes are not in the index yet.
+    fn insert_new(&mut self, p: std::ptr::NonNull<u8>) {
+        if self.len >= self.buckets.len() {
+            self.resize((self.len + 1).next_power_of_two().max(INDEX_MIN_BUCKETS));
+        }
+        // SAFETY: `p` is a live member being added to the tree.
+        let b = self.bucket(crate::dict::hash_key(unsafe { member_bytes(p) }));
+        // SAFETY: as above.
+        unsafe { set_member_link(p, self.buckets[b]) };
+        self.buckets[b] = Some(p);
+        self.len += 1;
     }
-}
 
-impl Eq for MemberRef {}
+    /// Unchains the member holding `member`; returns its allocation.
+    fn take(&mut self, member: &[u8]) -> Option<std::ptr::NonNull<u8>> {
+        if self.len == 0 {
+            return None;
+        }
+        let b = self.bucket(crate::dict::hash_key(member));
+        let mut prev: Option<std::ptr::NonNull<u8>> = None;
+        let mut cur = self.buckets[b];
+        while let Some(p) = cur {
+            // SAFETY: every chained pointer is a live member of the tree.
+            unsafe {
+                let next = member_link(p);
+                if member_bytes(p) == member {
+                    match prev {
+                        Some(q) => set_member_link(q, next),
+                        None => self.buckets[b] = next,
+                    }
+                    set_member_link(p, None);
+                    self.len -= 1;
+                    // Shrink below a tenth full, as Redis does.
+                    if self.buckets.len() > INDEX_MIN_BUCKETS && self.len * 10 < self.buckets.len()
+                    {
+                        self.resize(self.len.next_power_of_two().max(INDEX_MIN_BUCKETS));
+                    }
+                    return Some(p);
+                }
+                prev = Some(p);
+                cur = next;
+            }
+        }
+        None
+    }
 
-impl std::borrow::Borrow<[u8]> for MemberRef {
-    fn borrow(&self) -> &[u8] {
-        self.bytes()
+    /// Rechains every member into `n` (a power of two) buckets.
+    fn resize(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.buckets, vec![None; n]);
+        for head in old {
+            let mut cur = head;
+            while let Some(p) = cur {
+                // SAFETY: every chained pointer is a live member of the tree.
+                unsafe {
+                    cur = member_link(p);
+                    let b = self.bucket(crate::dict::hash_key(member_bytes(p)));
+                    set_member_link(p, self.buckets[b]);
+                    self.buckets[b] = Some(p);
+                }
+            }
+        }
+    }
+
+    /// Calls `f` on the members of the bucket at `cursor` and returns the
+    /// next cursor (0 at the end): Redis's reverse-binary increment, which
+    /// visits the buckets of a smaller or larger table in an order that
+    /// skips none of a key's possible buckets after a resize.
+    fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = (self.buckets.len() - 1) as u64;
+        let mut cur = self.buckets[(cursor & mask) as usize];
+        while let Some(p) = cur {
+            // SAFETY: every chained pointer is a live member of the tree.
+            unsafe {
+                f(member_bytes(p), member_score(p));
+                cur = member_link(p);
+            }
+        }
+        ((cursor | !mask).reverse_bits().wrapping_add(1)).reverse_bits()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<Option<std::ptr::NonNull<u8>>>()
     }
 }
 
 /// The large encoding: the ordered tree and the member index.
 pub struct Tree {
     root: Node,
-    index: HashSet<MemberRef, foldhash::fast::RandomState>,
+    index: Index,
 }
 
 impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tree({} members)", self.index.len())
+        write!(f, "Tree({} members)", self.index.len)
     }
 }
 
@@ -622,35 +833,43 @@ impl Tree {
     fn new() -> Tree {
         Tree {
             root: Node::Leaf(Vec::new()),
-            index: HashSet::default(),
+            index: Index::new(),
         }
     }
 
     fn len(&self) -> usize {
-        self.index.len()
+        self.index.len
     }
 
     fn score(&self, member: &[u8]) -> Option<f64> {
-        self.index.get(member).map(|r| r.score())
+        // SAFETY: the index holds live members of this tree.
+        self.index.get(member).map(|p| unsafe { member_score(p) })
     }
 
     /// Inserts a member known to be absent.
     fn insert_new(&mut self, score: f64, member: &[u8]) {
         let m = Member::new(score, member);
-        self.index.insert(MemberRef(m.0));
+        self.index.insert_new(m.0);
+        self.insert_member(m);
+    }
+
+    /// Puts a member allocation into the tree (not the index).
+    fn insert_member(&mut self, m: Member) {
         if let Some(right) = self.root.insert(m) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             self.root = Node::Inner(vec![Child::new(left), Child::new(right)]);
         }
     }
 
-    /// Removes `member`; returns its score.
-    fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let r = self.index.take(member)?;
-        let score = r.score();
-        // The member's allocation is freed here, after the index entry
-        // pointing at it is gone.
-        let removed = self.root.remove((score, member));
+    /// Takes the member with key `key` out of the tree (not the index).
+    fn remove_member(&mut self, key: (f64, &[u8])) -> Option<Member> {
+        let removed = self.root.remove(key);
+        self.collapse_root();
+        removed
+    }
+
+    /// After a removal: a root with one child gives way to that child.
+    fn collapse_root(&mut self) {
         if let Node::Inner(children) = &mut self.root {
             if children.len() == 1 {
                 if let Some(only) = children.pop() {
@@ -658,7 +877,56 @@ impl Tree {
                 }
             }
         }
-        drop(removed);
+    }
+
+    /// Sets `member`'s score, adding it if absent (then returns true). A
+    /// member already there changes in place when it stays in its leaf,
+    /// else leaves the tree and comes back (the allocation, and so the
+    /// index entry, stays the same).
+    fn set_score(&mut self, member: &[u8], score: f64) -> bool {
+        let Some(p) = self.index.get(member) else {
+            self.insert_new(score, member);
+            return true;
+        };
+        // SAFETY: `p` is in the index, so it is a live member of the tree.
+        let old = unsafe { member_score(p) };
+        if old == score || self.root.reposition((old, member), score) {
+            return false;
+        }
+        if let Some(m) = self.remove_member((old, member)) {
+            // SAFETY: `m` is out of the tree, so no order depends on its
+            // score.
+            unsafe { set_member_score(m.0, score) };
+            self.insert_member(m);
+        }
+        false
+    }
+
+    /// Removes the first member (or the last, with `last`).
+    /// Removes the first member (or the last, with `last`), showing it to
+    /// `f` before it is freed; false if the set is empty.
+    fn pop_with(&mut self, last: bool, f: impl FnOnce(&[u8], f64)) -> bool {
+        if self.len() == 0 {
+            return false;
+        }
+        let Some(m) = self.root.pop_end(last) else {
+            return false;
+        };
+        self.collapse_root();
+        let unchained = self.index.take(m.bytes());
+        debug_assert_eq!(unchained, Some(m.0));
+        f(m.bytes(), m.score());
+        true
+    }
+
+    /// Removes `member`; returns its score.
+    fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let p = self.index.take(member)?;
+        // SAFETY: `p` was in the index, so it is a live member of the tree.
+        let score = unsafe { member_score(p) };
+        // The member's allocation is freed here, after the index entry
+        // pointing at it is gone.
+        drop(self.remove_member((score, member)));
         Some(score)
     }
 
@@ -672,11 +940,9 @@ impl Tree {
 impl Clone for Tree {
     fn clone(&self) -> Self {
         let root = self.root.deep_clone();
-        let mut index: HashSet<MemberRef, foldhash::fast::RandomState> = HashSet::default();
-        index.reserve(self.index.len());
-        root.for_each_member(&mut |m| {
-            index.insert(MemberRef(m.0));
-        });
+        let mut index = Index::new();
+        index.resize(self.index.buckets.len().max(INDEX_MIN_BUCKETS));
+        root.for_each_member(&mut |m| index.insert_new(m.0));
         Tree { root, index }
     }
 }
@@ -769,9 +1035,7 @@ impl ZSetValue {
         match &self.0 {
             Repr::Packed(lp) => lp.allocated(),
             Repr::Tree(t) => {
-                std::mem::size_of::<Tree>()
-                    + t.root.heap_bytes()
-                    + t.index.capacity() * (std::mem::size_of::<MemberRef>() + 1)
+                std::mem::size_of::<Tree>() + t.root.heap_bytes() + t.index.heap_bytes()
             }
         }
     }
@@ -829,6 +1093,9 @@ impl ZSetValue {
     /// Sets `member`'s score, adding it if absent (converting to the tree
     /// encoding past `limits`). Returns true if it was added.
     pub fn set(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> bool {
+        if let Repr::Tree(t) = &mut self.0 {
+            return t.set_score(member, score);
+        }
         let existed = self.remove(member).is_some();
         if let (false, Repr::Packed(lp)) = (existed, &self.0) {
             if lp.len() / 2 + 1 > limits.max_entries
@@ -882,6 +1149,16 @@ impl ZSetValue {
                 None
             }
             Repr::Tree(t) => t.remove(member),
+        }
+    }
+
+    /// One ZSCAN step over a large set (see `Index::scan_step`): calls `f`
+    /// on the members of one bucket of the member index and returns the
+    /// next cursor; `None` for a packed set, which is scanned whole at once.
+    pub fn scan_step(&self, cursor: u64, f: impl FnMut(&[u8], f64)) -> Option<u64> {
+        match &self.0 {
+            Repr::Packed(_) => None,
+            Repr::Tree(t) => Some(t.index.scan_step(cursor, f)),
         }
     }
 
@@ -976,6 +1253,27 @@ impl ZSetValue {
         out
     }
 
+    /// Removes the first member (the last with `last`), showing it and its
+    /// score to `f` first (no copy); false if the set is empty.
+    pub fn pop_with(&mut self, last: bool, f: impl FnOnce(&[u8], f64)) -> bool {
+        match &mut self.0 {
+            Repr::Packed(lp) => {
+                let n = lp.len();
+                if n < 2 {
+                    return false;
+                }
+                let at = if last { n - 2 } else { 0 };
+                let (Some(m), Some(s)) = (lp.get(at as i64), lp.get(at as i64 + 1)) else {
+                    return false;
+                };
+                f(m, decode_score(s));
+                lp.remove_range(at, 2);
+                true
+            }
+            Repr::Tree(t) => t.pop_with(last, f),
+        }
+    }
+
     /// Removes the members of ascending ranks `start..=end` (in range);
     /// returns the removed members.
     pub fn remove_ranks(&mut self, start: usize, end: usize) -> Vec<Box<[u8]>> {
@@ -1027,6 +1325,12 @@ mod tests {
         }
     }
 
+    fn pop(z: &mut ZSetValue, last: bool) -> Option<(Vec<u8>, f64)> {
+        let mut out = None;
+        z.pop_with(last, |m, s| out = Some((m.to_vec(), s)));
+        out
+    }
+
     fn model_sorted(model: &std::collections::HashMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
         let mut v: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
         v.sort_by(|a, b| key_cmp((a.1, &a.0), (b.1, &b.0)));
@@ -1059,6 +1363,16 @@ mod tests {
                     }
                     6..=7 => {
                         assert_eq!(z.remove(&member), model.remove(&member));
+                    }
+                    8 if rng.next() % 4 == 0 => {
+                        let last = rng.next() % 2 == 0;
+                        let sorted = model_sorted(&model);
+                        let want = if last { sorted.last() } else { sorted.first() };
+                        let got = pop(&mut z, last);
+                        assert_eq!(got.as_ref().map(|(m, s)| (m.to_vec(), *s)), want.cloned());
+                        if let Some((m, _)) = got {
+                            model.remove(&m[..]);
+                        }
                     }
                     8 => {
                         if !model.is_empty() {
@@ -1115,6 +1429,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Runs ZSCAN steps from `cursor` until at least `count` members came
+    /// back or the iteration ended; returns the next cursor.
+    fn scan_some(z: &ZSetValue, mut cursor: u64, count: usize, seen: &mut Vec<Vec<u8>>) -> u64 {
+        let start = seen.len();
+        loop {
+            cursor = z
+                .scan_step(cursor, |m, _| seen.push(m.to_vec()))
+                .unwrap_or(0);
+            if cursor == 0 || seen.len() - start >= count {
+                return cursor;
+            }
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_member_present_throughout() {
+        let mut rng = Rng(42);
+        for round in 0..20 {
+            let mut z = ZSetValue::with_hint(1, 0, SMALL);
+            let n = 50 + (rng.next() % 3000) as usize;
+            for i in 0..n {
+                z.set(format!("k{i}").as_bytes(), i as f64, SMALL);
+            }
+            // Members 0..n/2 stay; the others come and go, and new ones
+            // arrive, growing and shrinking the index between steps.
+            let stay: Vec<Vec<u8>> = (0..n / 2).map(|i| format!("k{i}").into_bytes()).collect();
+            let mut seen = Vec::new();
+            let mut cursor = 0;
+            let mut next_new = n;
+            loop {
+                cursor = scan_some(&z, cursor, 1 + (rng.next() % 40) as usize, &mut seen);
+                if cursor == 0 {
+                    break;
+                }
+                for _ in 0..(rng.next() % 200) {
+                    if round % 2 == 0 {
+                        // Shrinking: drop movers (and some newcomers).
+                        let i = n / 2 + (rng.next() as usize) % (next_new - n / 2);
+                        z.remove(format!("k{i}").as_bytes());
+                    } else {
+                        z.set(format!("k{next_new}").as_bytes(), rng.next() as f64, SMALL);
+                        next_new += 1;
+                    }
+                }
+                // Score changes move members in the tree, not in the index.
+                let i = (rng.next() as usize) % stay.len();
+                z.set(&stay[i], (rng.next() % 100) as f64, SMALL);
+            }
+            let seen: std::collections::HashSet<Vec<u8>> = seen.into_iter().collect();
+            for m in &stay {
+                assert!(seen.contains(m), "round {round}: {:?} missed", m);
+            }
+        }
+    }
+
+    #[test]
+    fn members_of_every_length_class_round_trip() {
+        let mut z = ZSetValue::with_hint(1, 0, SMALL);
+        let lens = [0usize, 1, 15, 16, 254, 255, 256, 70_000];
+        for (i, &n) in lens.iter().enumerate() {
+            z.set(&vec![b'a' + i as u8; n], i as f64, SMALL);
+        }
+        for (i, &n) in lens.iter().enumerate() {
+            let m = vec![b'a' + i as u8; n];
+            assert_eq!(z.score(&m), Some(i as f64));
+            assert_eq!(z.at(i).map(|(b, _)| b.len()), Some(n));
+        }
+        let copy = z.clone();
+        assert_eq!(copy.pairs(), z.pairs());
+        assert_eq!(pop(&mut z, true).map(|(m, _)| m.len()), Some(70_000));
     }
 
     #[test]

@@ -9,7 +9,18 @@ pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
     }
+    if let Some(n) = small_integer(d) {
+        return n.to_string();
+    }
     format_g(d, 17)
+}
+
+/// `d` as an integer when `%.17g` prints it as one with the same digits:
+/// a whole, non-zero double of magnitude below 2^53 (so at most 16
+/// digits, all exact). Zero is left out because `%.17g` keeps its sign.
+#[inline]
+pub fn small_integer(d: f64) -> Option<i64> {
+    (d != 0.0 && d.fract() == 0.0 && d.abs() < 9_007_199_254_740_992.0).then_some(d as i64)
 }
 
 /// C's `%.<precision>g`.
@@ -106,6 +117,21 @@ mod tests {
         assert_eq!(format_double(1e16), "10000000000000000");
         assert_eq!(format_double(1e17), "1e+17");
         assert_eq!(format_double(0.0001), "0.0001");
+        assert_eq!(format_double(-0.0), "-0");
+        assert_eq!(format_double(-42.0), "-42");
+        assert_eq!(format_double(9007199254740991.0), "9007199254740991");
+        assert_eq!(format_double(9007199254740992.0), "9007199254740992");
+        assert_eq!(format_double(-9007199254740994.0), "-9007199254740994");
+        for d in [
+            1.0,
+            -3.0,
+            1e15,
+            123456.0,
+            9007199254740991.0,
+            -9007199254740991.0,
+        ] {
+            assert_eq!(format_double(d), format_g(d, 17), "{d}");
+        }
     }
 
     #[test]
