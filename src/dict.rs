@@ -632,12 +632,28 @@ impl<V, A: Copy> Dict<V, A> {
         if self.len == 0 {
             return None;
         }
+        // Probes go in batches whose buckets, then chain heads, are
+        // prefetched together: on a large table each probe is a cache miss
+        // or two, and most probes fail, so overlapping them is most of the
+        // cost (SPOP holds its shard lock meanwhile). The first success in
+        // probe order wins, so the choice is as fair as probing one by one.
+        const BATCH: usize = 8;
         let mask = self.buckets.len() - 1;
-        for _ in 0..TRIES {
-            let idx = (rand() as usize) & mask;
-            let slot = (rand() % CHAIN_BOUND) as usize;
-            if let Some(found) = self.chain(self.buckets[idx]).nth(slot) {
-                return Some(found);
+        for _ in 0..TRIES / BATCH {
+            let mut probes = [(0usize, 0usize); BATCH];
+            for probe in &mut probes {
+                *probe = ((rand() as usize) & mask, (rand() % CHAIN_BOUND) as usize);
+                prefetch_line((&self.buckets[probe.0] as *const Link).cast());
+            }
+            for &(idx, _) in &probes {
+                if let Some(head) = self.buckets[idx] {
+                    prefetch_line(head.as_ptr());
+                }
+            }
+            for (idx, slot) in probes {
+                if let Some(found) = self.chain(self.buckets[idx]).nth(slot) {
+                    return Some(found);
+                }
             }
         }
         self.random_entry(rand)
