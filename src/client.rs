@@ -41,7 +41,10 @@ pub struct ClientInfo {
     pub killed: AtomicBool,
     /// Frames any thread may queue for the client; its wake-up also
     /// tells the connection it was killed.
-    pub outbox: Outbox,
+    pub outbox: Arc<Outbox>,
+    /// The client's waiter while a blocking command waits (the `b` flag,
+    /// CLIENT UNBLOCK).
+    pub blocked: Mutex<Option<Arc<crate::db::Waiter>>>,
     /// Channels, patterns and shard channels subscribed to (CLIENT LIST
     /// `sub`, `psub`, `ssub`; set by pub/sub, which makes the client's
     /// class [`ClientClass::Pubsub`]).
@@ -77,7 +80,8 @@ impl ClientInfo {
             last_cmd: Mutex::new("NULL"),
             commands: AtomicU64::new(0),
             killed: AtomicBool::new(false),
-            outbox: Outbox::default(),
+            outbox: Arc::new(Outbox::default()),
+            blocked: Mutex::new(None),
             subscriptions: Default::default(),
             base_mem: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),
@@ -102,6 +106,9 @@ impl ClientInfo {
         let mut flags = String::new();
         if self.monitor.load(r) {
             flags.push('O');
+        }
+        if self.blocked.lock().is_some() {
+            flags.push('b');
         }
         if self.in_multi.load(r) {
             flags.push('x');

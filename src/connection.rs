@@ -15,8 +15,9 @@
 
 use crate::client::{ClientInfo, Closing};
 use crate::cmd::admit::{admit, Admission, Caller, Rejection, Wait};
-use crate::cmd::spec::{ClientState, Queued};
+use crate::cmd::spec::{BlockedWait, ClientState, Queued};
 use crate::cmd::{self, Ctx};
+use crate::db::unblock;
 use crate::outbox::FIXED_BUFFER;
 use crate::protocol::{Parsed, RequestParser, BIG_ARG};
 use crate::reply::Reply;
@@ -171,6 +172,31 @@ pub async fn serve(
                         client.clock_us = 0;
                     }
                     parser.recycle(args);
+                    if let Some(blocked) = client.blocked.take() {
+                        // Nothing more of this client runs until its
+                        // blocking command is answered; the replies so far
+                        // go out first.
+                        if out.buf.len() > output.sent
+                            && Flush::new(shared, socket, &info, client.aof_offset)
+                                .run(out, output, Drain::AsLimitsAllow)
+                                .await
+                                .is_err()
+                        {
+                            finish_blocked(shared, &info, &blocked);
+                            return Served::Closed;
+                        }
+                        let answered =
+                            wait_blocked(shared, socket, &info, inbuf, &blocked, out).await;
+                        finish_blocked(shared, &info, &blocked);
+                        if !answered {
+                            return Served::Closed;
+                        }
+                        // A served reply may show changes logged by the writer.
+                        if shared.aof.policy() == crate::aof::FsyncPolicy::Always {
+                            client.aof_offset = client.aof_offset.max(shared.aof.appended());
+                        }
+                        client.clock_us = 0;
+                    }
                     if client.close_after_reply {
                         let _ = Flush::new(shared, socket, &info, client.aof_offset)
                             .run(out, output, Drain::All)
@@ -275,6 +301,94 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// Waits until the blocked command is answered: served by a writer (its
+/// reply arrives through the outbox), timed out, or unblocked by CLIENT
+/// UNBLOCK, writing the reply into `out`. Input that arrives meanwhile is
+/// kept for later; false if the client closed or was killed.
+async fn wait_blocked(
+    shared: &Shared,
+    socket: &ClientSocket,
+    info: &ClientInfo,
+    inbuf: &mut BytesMut,
+    blocked: &BlockedWait,
+    out: &mut Reply,
+) -> bool {
+    let waiter = &blocked.waiter;
+    let deadline = blocked.deadline_ms;
+    let mut timer_live = deadline > 0;
+    let sleep = tokio::time::sleep(Duration::from_millis(
+        deadline.saturating_sub(crate::util::now_ms()).max(0) as u64,
+    ));
+    tokio::pin!(sleep);
+    loop {
+        if waiter.is_delivered() {
+            info.outbox.drain_into(&mut out.buf);
+            return true;
+        }
+        tokio::select! {
+            _ = info.outbox.woken() => {
+                if info.killed.load(Ordering::Acquire) {
+                    waiter.claim();
+                    return false;
+                }
+                info.outbox.drain_into(&mut out.buf);
+                let how = waiter.unblock.load(Ordering::Acquire);
+                if how != unblock::NONE && waiter.claim() {
+                    if how == unblock::ERROR {
+                        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                        shared.stats.record_error("UNBLOCKED");
+                    } else {
+                        out.null_array();
+                    }
+                    return true;
+                }
+            }
+            _ = &mut sleep, if timer_live => {
+                timer_live = false;
+                if waiter.claim() {
+                    // Redis answers every timed-out blocking command with
+                    // the null array, BLMOVE's too.
+                    out.null_array();
+                    return true;
+                }
+                // A writer took it: its reply is on the way.
+            }
+            r = socket.read_buf(inbuf) => match r {
+                Ok(0) | Err(_) => {
+                    waiter.claim();
+                    return false;
+                }
+                Ok(n) => {
+                    shared.stats.net_input_bytes.add(n as u64);
+                    // The client is not idle while blocked, as in Redis.
+                    info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+                }
+            },
+        }
+    }
+}
+
+/// Takes an answered (or abandoned) waiter out of its keys' FIFOs and the
+/// blocked-client counts.
+fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
+    let waiter = &blocked.waiter;
+    // Nobody may serve it any more: claimed by now unless the connection
+    // failed before it waited.
+    waiter.claim();
+    let keyspace = &shared.keyspace;
+    {
+        let keys = waiter.keys.iter().map(|k| &k[..]);
+        let mut view = keyspace.lock_keys(keys, waiter.db, crate::util::now_ms());
+        view.unblock(waiter, keyspace.blocking());
+    }
+    let counts = keyspace.blocking();
+    counts.blocked.fetch_sub(1, Ordering::Relaxed);
+    if blocked.deadline_ms > 0 {
+        counts.with_timeout.fetch_sub(1, Ordering::Relaxed);
+    }
+    *info.blocked.lock() = None;
 }
 
 /// Waits out a held request's reason (or part of it: the caller asks again).

@@ -73,3 +73,13 @@ int ferrodis_ld_classify(const char *text, size_t len) {
     if (!parse_ld(text, len, &value)) return 0;
     return isinf(value) ? 2 : 1;
 }
+
+/* A blocking command's timeout in seconds as Redis reads it: parsed as a
+ * long double, then (long long) ceill(value * 1000). 0 if not a valid
+ * float. */
+int ferrodis_ld_timeout_ms(const char *text, size_t len, long long *out) {
+    long double value;
+    if (!parse_ld(text, len, &value)) return 0;
+    *out = (long long)ceill(value * 1000.0);
+    return 1;
+}

@@ -757,8 +757,9 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if timeout > 0 {
             let now = crate::util::now_ms();
             for c in shared.clients.snapshot() {
-                if c.monitor.load(Ordering::Relaxed) {
-                    // Like replicas, monitors are never idle.
+                if c.monitor.load(Ordering::Relaxed) || c.blocked.lock().is_some() {
+                    // Like replicas, monitors are never idle; a blocked
+                    // client waits on its own timeout only, as in Redis.
                     continue;
                 }
                 let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);

@@ -380,6 +380,21 @@ impl ExpireCondition {
     }
 }
 
+/// A blocking command's timeout in seconds (sub-second precision) as the
+/// absolute Unix ms deadline it sets from `now_ms`, 0 for "forever", with
+/// Redis's texts for a bad or negative value.
+pub fn timeout_deadline(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+    let Some(ms) = crate::util::longdouble::timeout_ms(arg) else {
+        return Err(CmdError::fixed(
+            "ERR timeout is not a float or out of range",
+        ));
+    };
+    if ms < 0 {
+        return Err(CmdError::fixed("ERR timeout is negative"));
+    }
+    Ok(if ms > 0 { ms.saturating_add(now_ms) } else { 0 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

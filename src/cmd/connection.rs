@@ -474,16 +474,35 @@ fn client_unblock(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     if ctx.args.len() > 4 {
         return Err(super::introspect::subcommand_syntax_error(ctx.args));
     }
-    args::int(&ctx.args[2])?;
+    let id = args::int(&ctx.args[2])?;
+    let mut how = crate::db::unblock::TIMEOUT;
     if let Some(reason) = ctx.args.get(3) {
-        if !args::is(reason, "TIMEOUT") && !args::is(reason, "ERROR") {
+        if args::is(reason, "ERROR") {
+            how = crate::db::unblock::ERROR;
+        } else if !args::is(reason, "TIMEOUT") {
             return Err(CmdError::fixed(
                 "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ));
         }
     }
-    // No command blocks yet, so there is never a client to unblock.
-    ctx.out.int(0);
+    // The blocked connection answers itself once woken (unless a writer
+    // serves it first).
+    let mut unblocked = false;
+    ctx.server.clients.for_each(|c| {
+        if c.id as i64 != id {
+            return;
+        }
+        if let Some(waiter) = c.blocked.lock().as_ref() {
+            if !waiter.is_claimed() {
+                waiter
+                    .unblock
+                    .store(how, std::sync::atomic::Ordering::Release);
+                c.outbox.wake();
+                unblocked = true;
+            }
+        }
+    });
+    ctx.out.int(unblocked as i64);
     Ok(())
 }
 

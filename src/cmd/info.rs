@@ -176,9 +176,15 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 "{}",
                 server.stats.recent_output_peak()
             );
-            field!(out, "blocked_clients", "0");
+            let blocking = server.keyspace.blocking();
+            field!(out, "blocked_clients", "{}", blocking.blocked.load(r));
             field!(out, "tracking_clients", "0");
-            field!(out, "clients_in_timeout_table", "0");
+            field!(
+                out,
+                "clients_in_timeout_table",
+                "{}",
+                blocking.with_timeout.load(r)
+            );
         }
         "memory" => {
             let m = memory_figures();

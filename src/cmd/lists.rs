@@ -1,16 +1,26 @@
-//! List commands (non-blocking).
+//! List commands, the blocking ones (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE,
+//! BLMPOP) included: when there is nothing to pop they register a waiter
+//! ([`Ctx::block`]) whose pop ([`BlockedOp`]) a later writer runs.
 
 use super::args::{self, is};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
-use crate::db::{DbView, KeyEvent};
+use crate::db::{BlockedOp, DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
+use crate::reply::Reply;
+use crate::types::list::ListLimits;
 use crate::types::list::{End, ListValue};
 use crate::types::Value;
+use bytes::Bytes;
 
 /// LMPOP's key finder (for a count its key spec cannot parse).
 fn lmpop_keys(args: &[bytes::Bytes], keys: &mut Vec<KeyRef>) {
     super::keyspec::count_then_keys(args, None, 1, 2, 1, keys);
+}
+
+/// BLMPOP's key finder: the count after the timeout.
+fn blmpop_keys(args: &[bytes::Bytes], keys: &mut Vec<KeyRef>) {
+    super::keyspec::count_then_keys(args, None, 2, 3, 1, keys);
 }
 
 /// The list family's command table.
@@ -32,6 +42,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind("lmove", lmove),
     bind("rpoplpush", rpoplpush),
     bind("lmpop", lmpop).with_getkeys(lmpop_keys),
+    bind("blpop", blpop),
+    bind("brpop", brpop),
+    bind("brpoplpush", brpoplpush),
+    bind("blmove", blmove),
+    bind("blmpop", blmpop).with_getkeys(blmpop_keys),
 ];
 
 /// The list at `key` for a read command (counts a keyspace hit or miss).
@@ -130,12 +145,12 @@ fn rpushx(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 // ----- pop -----
 
 /// Pops up to `count` elements from `end` and replies with them as an array.
-fn pop_range_reply(ctx: &mut Ctx<'_>, list: &mut ListValue, end: End, count: usize) {
+fn pop_range_reply(out: &mut Reply, list: &mut ListValue, end: End, count: usize) {
     let n = count.min(list.len());
-    ctx.out.array(n);
+    out.array(n);
     for _ in 0..n {
         if let Some(item) = list.pop(end) {
-            ctx.out.bulk(&item);
+            out.bulk(&item);
         }
     }
 }
@@ -169,7 +184,7 @@ fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
             ctx.out.array(0);
             return Ok(());
         }
-        Some(n) => pop_range_reply(ctx, list, end, n),
+        Some(n) => pop_range_reply(ctx.out, list, end, n),
         None => {
             if !list.pop_with(end, |item| ctx.out.bulk(item)) {
                 ctx.out.null();
@@ -397,22 +412,33 @@ fn ltrim(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 /// Pops from `src` at `from` and pushes onto `dst` at `to`; replies with the
 /// element, or null when `src` is empty or missing.
 fn move_element(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, from: End, to: End) -> CmdResult {
-    let (src, dst) = (&ctx.args[1], &ctx.args[2]);
+    let limits = ctx.server.hot.list_limits();
+    move_core(db, &ctx.args[1], &ctx.args[2], (from, to), limits, ctx.out)
+}
+
+/// LMOVE's work (also BLMOVE's, served or not).
+fn move_core(
+    db: &mut DbView<'_>,
+    src: &[u8],
+    dst: &[u8],
+    (from, to): (End, End),
+    limits: ListLimits,
+    out: &mut Reply,
+) -> CmdResult {
     if db.get_list(src)?.is_none() {
-        ctx.out.null();
+        out.null();
         return Ok(());
     }
     // The destination's type is checked before anything moves.
     db.get_list(dst)?;
-    let limits = ctx.server.hot.list_limits();
     let Some(item) = db.get_list_mut(src)?.and_then(|l| l.pop(from)) else {
-        ctx.out.null();
+        out.null();
         return Ok(());
     };
     db.list_or_create(dst)?.push(to, &item, limits);
     db.modified(dst, push_event(to));
     finish_write(db, src, pop_event(from));
-    ctx.out.bulk(&item);
+    out.bulk(&item);
     Ok(())
 }
 
@@ -428,13 +454,25 @@ fn rpoplpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn lmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    mpop(ctx, db, 1, None)
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn blmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let deadline = args::timeout_deadline(&ctx.args[1], db.now_ms)?;
+    mpop(ctx, db, 2, Some(deadline))
+}
+
+/// LMPOP and BLMPOP from the numkeys argument at `at`; `deadline` for
+/// the blocking form.
+fn mpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, at: usize, deadline: Option<i64>) -> CmdResult {
     let numkeys_err = "ERR numkeys should be greater than 0";
-    let numkeys = match crate::protocol::parse_i64(&ctx.args[1]) {
+    let numkeys = match crate::protocol::parse_i64(&ctx.args[at]) {
         Some(n) if n >= 1 => n as usize,
         _ => return Err(CmdError::fixed(numkeys_err)),
     };
     let where_idx = numkeys
-        .checked_add(2)
+        .checked_add(at + 1)
         .filter(|&w| w < ctx.args.len())
         .ok_or(SYNTAX)?;
     let end = end_arg(&ctx.args[where_idx])?;
@@ -453,19 +491,227 @@ fn lmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         i += 2;
     }
     let count = count.unwrap_or(1);
-    for key in &ctx.args[2..where_idx] {
-        let Some(list) = db.get_list_mut(key)? else {
-            continue;
-        };
-        if list.is_empty() {
+    let keys = &ctx.args[at + 1..where_idx];
+    for key in keys {
+        if !non_empty_list(db, key)? {
             continue;
         }
-        ctx.out.array(2);
-        ctx.out.bulk(key);
-        pop_range_reply(ctx, list, end, count);
-        finish_write(db, key, pop_event(end));
+        let effect = pop_served(db, key, end, Some(count), ctx.out);
+        if deadline.is_some() {
+            // Replayed as the pop it was, as Redis rewrites it.
+            db.log_effect(effect);
+        }
         return Ok(());
     }
-    ctx.out.null_array();
+    match deadline {
+        Some(deadline) if ctx.may_block() => {
+            let op = ListPop {
+                end,
+                count: Some(count),
+            };
+            ctx.block(db, keys, Box::new(op), None, deadline);
+        }
+        _ => ctx.out.null_array(),
+    }
+    Ok(())
+}
+
+// ----- blocking -----
+
+/// True if `key` holds a non-empty list; WRONGTYPE for another type.
+fn non_empty_list(db: &mut DbView<'_>, key: &[u8]) -> Result<bool, CmdError> {
+    Ok(db.get_list(key)?.is_some_and(|l| !l.is_empty()))
+}
+
+/// The name of the pop at `end`, as it is logged.
+fn pop_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
+/// The name of a list end, as LMOVE takes it.
+fn end_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LEFT",
+        End::Tail => b"RIGHT",
+    }
+}
+
+/// Pops from the non-empty list at `key` for BLPOP/BRPOP (`count` None:
+/// replies key and element) or BLMPOP/LMPOP (replies key and up to
+/// `count` elements), reports the change, and returns the pop as it is
+/// logged (`LPOP key [n]`).
+fn pop_served(
+    db: &mut DbView<'_>,
+    key: &[u8],
+    end: End,
+    count: Option<usize>,
+    out: &mut Reply,
+) -> Vec<Bytes> {
+    let mut effect = vec![
+        Bytes::from_static(pop_name(end)),
+        Bytes::copy_from_slice(key),
+    ];
+    let Ok(Some(list)) = db.get_list_mut(key) else {
+        return effect;
+    };
+    out.array(2);
+    out.bulk(key);
+    match count {
+        None => {
+            list.pop_with(end, |item| out.bulk(item));
+        }
+        Some(n) => {
+            effect.push(Bytes::from(n.min(list.len()).to_string()));
+            pop_range_reply(out, list, end, n);
+        }
+    }
+    let emptied = list.is_empty();
+    db.modified(key, pop_event(end));
+    if emptied {
+        db.remove_emptied(key);
+    }
+    effect
+}
+
+/// A blocked BLPOP, BRPOP or BLMPOP.
+struct ListPop {
+    end: End,
+    /// BLMPOP's count; None for BLPOP/BRPOP's reply.
+    count: Option<usize>,
+}
+
+impl BlockedOp for ListPop {
+    fn ready(&self, view: &mut DbView<'_>, key: &[u8]) -> bool {
+        non_empty_list(view, key).unwrap_or(false)
+    }
+
+    fn serve(&self, view: &mut DbView<'_>, key: &[u8], out: &mut Reply) {
+        let effect = pop_served(view, key, self.end, self.count, out);
+        view.log_side_effect(effect);
+    }
+}
+
+/// A blocked BLMOVE or BRPOPLPUSH.
+struct ListMove {
+    dest: Bytes,
+    ends: (End, End),
+    limits: ListLimits,
+    /// Logged as RPOPLPUSH rather than LMOVE.
+    rpoplpush: bool,
+}
+
+impl ListMove {
+    /// The move as it is logged.
+    fn effect(&self, src: &[u8]) -> Vec<Bytes> {
+        let (from, to) = self.ends;
+        let mut args = vec![
+            Bytes::from_static(if self.rpoplpush {
+                b"RPOPLPUSH"
+            } else {
+                b"LMOVE"
+            }),
+            Bytes::copy_from_slice(src),
+            self.dest.clone(),
+        ];
+        if !self.rpoplpush {
+            args.push(Bytes::from_static(end_name(from)));
+            args.push(Bytes::from_static(end_name(to)));
+        }
+        args
+    }
+}
+
+impl BlockedOp for ListMove {
+    fn ready(&self, view: &mut DbView<'_>, key: &[u8]) -> bool {
+        non_empty_list(view, key).unwrap_or(false)
+    }
+
+    fn serve(&self, view: &mut DbView<'_>, key: &[u8], out: &mut Reply) {
+        let dirty = view.dirty;
+        if let Err(e) = move_core(view, key, &self.dest, self.ends, self.limits, out) {
+            // A destination of another type: the client gets WRONGTYPE and
+            // nothing moves, as in Redis.
+            out.error(e.text());
+        }
+        if view.dirty > dirty {
+            view.log_side_effect(self.effect(key));
+        }
+    }
+}
+
+fn blpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    bpop(ctx, db, End::Head)
+}
+
+fn brpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    bpop(ctx, db, End::Tail)
+}
+
+/// BLPOP / BRPOP key [key ...] timeout
+fn bpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
+    let last = ctx.args.len() - 1;
+    let deadline = args::timeout_deadline(&ctx.args[last], db.now_ms)?;
+    let keys = &ctx.args[1..last];
+    for key in keys {
+        if non_empty_list(db, key)? {
+            let effect = pop_served(db, key, end, None, ctx.out);
+            db.log_effect(effect);
+            return Ok(());
+        }
+    }
+    if !ctx.may_block() {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    let op = ListPop { end, count: None };
+    ctx.block(db, keys, Box::new(op), None, deadline);
+    Ok(())
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+fn blmove(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let from = end_arg(&ctx.args[3])?;
+    let to = end_arg(&ctx.args[4])?;
+    block_move(ctx, db, (from, to), 5, false)
+}
+
+/// BRPOPLPUSH source destination timeout
+fn brpoplpush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    block_move(ctx, db, (End::Tail, End::Head), 3, true)
+}
+
+fn block_move(
+    ctx: &mut Ctx<'_>,
+    db: &mut DbView<'_>,
+    ends: (End, End),
+    timeout_at: usize,
+    rpoplpush: bool,
+) -> CmdResult {
+    let deadline = args::timeout_deadline(&ctx.args[timeout_at], db.now_ms)?;
+    let (src, dst) = (&ctx.args[1], &ctx.args[2]);
+    let op = ListMove {
+        dest: dst.clone(),
+        ends,
+        limits: ctx.server.hot.list_limits(),
+        rpoplpush,
+    };
+    if db.get_list(src)?.is_some() {
+        let dirty = db.dirty;
+        move_core(db, src, dst, ends, op.limits, ctx.out)?;
+        if db.dirty > dirty {
+            db.log_effect(op.effect(src));
+        }
+        return Ok(());
+    }
+    if !ctx.may_block() {
+        ctx.out.null();
+        return Ok(());
+    }
+    let keys = std::slice::from_ref(src);
+    let dest = Some(dst.clone());
+    ctx.block(db, keys, Box::new(op), dest, deadline);
     Ok(())
 }

@@ -286,6 +286,25 @@ fn note_effects(
     }
 }
 
+/// Serves ready keys whose next waiter needed a shard the writer did not
+/// hold (a chain of BLMOVEs across shards, or a waiter that joined while
+/// the writer locked), each under a lock set holding what its serve writes.
+fn serve_deferred(server: &crate::state::Shared, mut deferred: Vec<crate::db::Deferred>, now: i64) {
+    let keyspace = &server.keyspace;
+    while let Some(d) = deferred.pop() {
+        let mask = keyspace.blocking().with_serve_needs(d.mask);
+        let mut view = keyspace.lock_mask(mask, d.db, now);
+        view.access = server.hot.access_policy();
+        view.logging = server.aof.is_logging();
+        view.mark_ready_key(d.db, &d.key);
+        deferred.extend(view.serve_ready(keyspace.blocking()));
+        if !view.effects.is_empty() {
+            server.aof.append(&view.effects);
+        }
+        view.deliver_events(keyspace.events());
+    }
+}
+
 /// Runs a resolved command: locks the shards its keys live in (or all of
 /// them), calls the handler, writes an error reply if it failed, and updates
 /// the command's counters. With `view` (inside EXEC) the caller holds the
@@ -307,6 +326,7 @@ pub fn execute(
     let db = ctx.client.db;
     // Names the command in the bug report should the handler panic.
     let _scope = crate::crash::CommandScope::enter(ctx.client.info.id, spec.name, ctx.args.len());
+    let mut deferred = Vec::new();
     let result = match view {
         // Inside EXEC the caller already holds every shard (and appends the
         // whole transaction's effects to the log).
@@ -336,7 +356,14 @@ pub fn execute(
                 held.view()
             } else {
                 plain = keyspace.unlocked_view(db, now);
-                if !keyspace.try_lock_into(shards_for(spec, ctx.args), &mut plain) {
+                let mask = shards_for(spec, ctx.args);
+                let locked = if spec.has(flags::WRITE) {
+                    // Serving blocked clients may write a shard more.
+                    keyspace.try_lock_for_write(mask, &mut plain)
+                } else {
+                    keyspace.try_lock_into(mask, &mut plain)
+                };
+                if !locked {
                     return Executed::Blocked;
                 }
                 &mut plain
@@ -348,6 +375,13 @@ pub fn execute(
             let result = (spec.handler)(ctx, view);
             if view.logging {
                 note_effects(spec, ctx.args, view, 0, db);
+            }
+            // Clients blocked on the keys this command (or transaction)
+            // filled are served before anyone else can touch them.
+            if view.has_ready() {
+                deferred = view.serve_ready(keyspace.blocking());
+            }
+            if view.logging {
                 // Appended before the locks drop: the log's order of
                 // changes to a key is the order they happened in.
                 if !view.effects.is_empty() {
@@ -367,6 +401,9 @@ pub fn execute(
             result
         }
     };
+    if !deferred.is_empty() {
+        serve_deferred(ctx.server, deferred, start_us.div_euclid(1000));
+    }
     if let Err(e) = &result {
         ctx.out.error(e.text());
     }

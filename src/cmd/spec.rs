@@ -18,7 +18,7 @@ use super::flags;
 use super::keyspec::{self, GetKeys, KeySpec, LockKeys};
 use super::meta;
 use crate::client::ClientInfo;
-use crate::db::{DbView, WatchFlag};
+use crate::db::{blocked_op, BlockedOp, DbView, Waiter, WatchFlag};
 use crate::error::{wrong_arity, CmdResult};
 use crate::reply::Reply;
 use crate::state::Shared;
@@ -212,7 +212,61 @@ pub struct Ctx<'a> {
     pub registry: &'static Registry,
 }
 
+/// What a blocked connection waits for: its waiter (in its keys' FIFOs)
+/// and its deadline.
+pub struct BlockedWait {
+    /// The waiter a writer serves.
+    pub waiter: Arc<Waiter>,
+    /// Unix ms when it times out; 0 waits forever.
+    pub deadline_ms: i64,
+}
+
 impl Ctx<'_> {
+    /// True if the running command may block: not inside EXEC (Redis's
+    /// `CLIENT_DENY_BLOCKING`; scripts, later, likewise).
+    pub fn may_block(&self) -> bool {
+        !self.client.in_exec
+    }
+
+    /// Blocks the client on `keys` of the current database until a writer
+    /// serves it with `op` or `deadline_ms` passes (0: never). The view
+    /// holds the keys' shards and `dest`'s, the key `op` writes besides.
+    /// The handler writes no reply: the connection writes the served
+    /// reply, or the timeout's.
+    pub fn block(
+        &mut self,
+        view: &mut DbView<'_>,
+        keys: &[Bytes],
+        op: Box<dyn BlockedOp>,
+        dest: Option<Bytes>,
+        deadline_ms: i64,
+    ) {
+        let info = &self.client.info;
+        let waiter = Arc::new(Waiter::new(
+            info.id,
+            self.client.db,
+            keys.to_vec(),
+            if self.out.is_resp3() { 3 } else { 2 },
+            blocked_op(op),
+            dest.map(|k| {
+                let shard = crate::db::shard_of(crate::dict::hash_key(&k));
+                (k, shard)
+            }),
+            info.outbox.clone(),
+        ));
+        let blocking = self.server.keyspace.blocking();
+        view.block(&waiter, blocking);
+        blocking.blocked.fetch_add(1, Ordering::Relaxed);
+        if deadline_ms > 0 {
+            blocking.with_timeout.fetch_add(1, Ordering::Relaxed);
+        }
+        *info.blocked.lock() = Some(waiter.clone());
+        self.client.blocked = Some(BlockedWait {
+            waiter,
+            deadline_ms,
+        });
+    }
+
     /// For a reply whose length the client chose (HRANDFIELD, ZRANDMEMBER
     /// with a negative count), written since `start` (a `Reply::mark`):
     /// once it passes the output hard limit, drops it, marks the client to
@@ -298,6 +352,10 @@ pub struct ClientState {
     pub worker: (usize, usize),
     /// DEBUG WORKER: the worker to move to once the replies are written.
     pub move_to: Option<usize>,
+    /// Set by a blocking command that found nothing to pop: the
+    /// connection waits for its reply or its timeout (see
+    /// [`Ctx::block`]).
+    pub blocked: Option<BlockedWait>,
 }
 
 impl ClientState {
@@ -321,6 +379,7 @@ impl ClientState {
             aof_offset: 0,
             worker: (0, 1),
             move_to: None,
+            blocked: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! Sorted set commands (Redis 7.0's family, without the blocking ones).
+//! Sorted set commands (Redis 7.0's family; the blocking BZPOPMIN,
+//! BZPOPMAX and BZMPOP register a waiter when there is nothing to pop).
 //!
 //! Scores are parsed with Redis's two rules: a score given to ZADD,
 //! ZINCRBY or WEIGHTS must be a whole, finite-or-infinite number (Redis's
@@ -9,7 +10,7 @@
 use super::args::{self, is};
 use super::keyspec::KeyRef;
 use super::spec::{bind, CommandSpec, Ctx};
-use crate::db::{DbView, KeyEvent};
+use crate::db::{BlockedOp, DbView, KeyEvent};
 use crate::error::{CmdError, CmdResult, NOT_FLOAT, SYNTAX};
 use crate::reply::Reply;
 use crate::types::zset::{ZSetLimits, ZSetValue};
@@ -42,6 +43,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind("zpopmin", zpopmin),
     bind("zpopmax", zpopmax),
     bind("zmpop", zmpop).with_getkeys(count_then_keys_at_1),
+    bind("bzpopmin", bzpopmin),
+    bind("bzpopmax", bzpopmax),
+    bind("bzmpop", bzmpop).with_getkeys(count_then_keys_at_2),
     bind("zunion", zunion).with_getkeys(count_then_keys_at_1),
     bind("zinter", zinter).with_getkeys(count_then_keys_at_1),
     bind("zdiff", zdiff).with_getkeys(count_then_keys_at_1),
@@ -57,6 +61,11 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// count their key specs cannot parse): numkeys at 1, keys from 2.
 fn count_then_keys_at_1(args: &[Bytes], keys: &mut Vec<KeyRef>) {
     super::keyspec::count_then_keys(args, None, 1, 2, 1, keys);
+}
+
+/// BZMPOP's key finder: numkeys at 2 (after the timeout), keys from 3.
+fn count_then_keys_at_2(args: &[Bytes], keys: &mut Vec<KeyRef>) {
+    super::keyspec::count_then_keys(args, None, 2, 3, 1, keys);
 }
 
 /// The key finder of the store forms: numkeys at 2, keys from 3, then the
@@ -981,14 +990,23 @@ fn zpopmax(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn zmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let (keys, max, count) = mpop_args(ctx.args, 1)?;
+    pop_generic(ctx, db, keys, max, Some(count), true)
+}
+
+/// ZMPOP's arguments from numkeys at `at` (BZMPOP's are after its
+/// timeout): the keys, MAX, and the count.
+fn mpop_args(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdError> {
     const NUMKEYS: CmdError = CmdError::fixed("ERR numkeys should be greater than 0");
     const COUNT: CmdError = CmdError::fixed("ERR count should be greater than 0");
-    let args = ctx.args;
-    let numkeys = args::int_or(&args[1], NUMKEYS)?;
+    let numkeys = args::int_or(&args[at], NUMKEYS)?;
     if numkeys < 1 {
         return Err(NUMKEYS);
     }
-    let where_idx = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
+    let where_idx = match usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(at + 1))
+    {
         Some(i) if i < args.len() => i,
         _ => return Err(SYNTAX),
     };
@@ -1015,8 +1033,133 @@ fn zmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         j += 1;
     }
-    let keys = &args[2..where_idx];
-    pop_generic(ctx, db, keys, max, Some(count.unwrap_or(1)), true)
+    Ok((&args[at + 1..where_idx], max, count.unwrap_or(1)))
+}
+
+// ----- blocking pops -----
+
+/// Pops from the sorted set at `key` for a blocking pop: BZPOPMIN/BZPOPMAX
+/// (`count` None: replies key, member, score) or BZMPOP (replies key and
+/// up to `count` member-score pairs); reports the change and returns the
+/// pop as it is logged (`ZPOPMIN key [n]`).
+fn pop_blocking(
+    db: &mut DbView<'_>,
+    key: &[u8],
+    max: bool,
+    count: Option<usize>,
+    out: &mut Reply,
+) -> Vec<Bytes> {
+    let name: &'static [u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut effect = vec![Bytes::from_static(name), Bytes::copy_from_slice(key)];
+    let Ok(Some(z)) = db.get_zset_mut(key) else {
+        return effect;
+    };
+    let n = count.unwrap_or(1).min(z.len());
+    let mut popped = Vec::with_capacity(n);
+    while popped.len() < n {
+        let rank = if max { z.len() - 1 } else { 0 };
+        let Some((m, s)) = z.at(rank).map(|(m, s)| (m.to_vec(), s)) else {
+            break;
+        };
+        z.remove(&m);
+        popped.push((m, s));
+    }
+    match count {
+        None => {
+            out.array(3);
+            out.bulk(key);
+        }
+        Some(_) => {
+            out.array(2);
+            out.bulk(key);
+            out.array(popped.len());
+            effect.push(Bytes::from(popped.len().to_string()));
+        }
+    }
+    for (m, s) in &popped {
+        if count.is_some() {
+            out.array(2);
+        }
+        out.bulk(m);
+        out.double(*s);
+    }
+    let event = if max {
+        KeyEvent::ZPOPMAX
+    } else {
+        KeyEvent::ZPOPMIN
+    };
+    db.modified(key, event);
+    db.remove_if_empty(key);
+    effect
+}
+
+/// A blocked BZPOPMIN, BZPOPMAX or BZMPOP.
+struct ZPop {
+    max: bool,
+    /// BZMPOP's count; None for BZPOPMIN/BZPOPMAX's reply.
+    count: Option<usize>,
+}
+
+impl BlockedOp for ZPop {
+    fn ready(&self, view: &mut DbView<'_>, key: &[u8]) -> bool {
+        // A sorted set is never empty.
+        matches!(view.get_zset(key), Ok(Some(_)))
+    }
+
+    fn serve(&self, view: &mut DbView<'_>, key: &[u8], out: &mut Reply) {
+        let effect = pop_blocking(view, key, self.max, self.count, out);
+        view.log_side_effect(effect);
+    }
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    bzpop(ctx, db, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    bzpop(ctx, db, true)
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout
+fn bzpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, max: bool) -> CmdResult {
+    let last = ctx.args.len() - 1;
+    let deadline = args::timeout_deadline(&ctx.args[last], db.now_ms)?;
+    let keys = &ctx.args[1..last];
+    for key in keys {
+        if db.get_zset(key)?.is_some() {
+            let effect = pop_blocking(db, key, max, None, ctx.out);
+            db.log_effect(effect);
+            return Ok(());
+        }
+    }
+    block_or_nil(ctx, db, keys, ZPop { max, count: None }, deadline);
+    Ok(())
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let deadline = args::timeout_deadline(&ctx.args[1], db.now_ms)?;
+    let (keys, max, count) = mpop_args(ctx.args, 2)?;
+    for key in keys {
+        if db.get_zset(key)?.is_some() {
+            return pop_generic(ctx, db, keys, max, Some(count), true);
+        }
+    }
+    let op = ZPop {
+        max,
+        count: Some(count),
+    };
+    block_or_nil(ctx, db, keys, op, deadline);
+    Ok(())
+}
+
+/// Blocks on `keys` with `op`, or (inside MULTI) replies the null array.
+fn block_or_nil(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, keys: &[Bytes], op: ZPop, deadline: i64) {
+    if ctx.may_block() {
+        ctx.block(db, keys, Box::new(op), None, deadline);
+    } else {
+        ctx.out.null_array();
+    }
 }
 
 // ----- union, intersection, difference -----

@@ -2,6 +2,7 @@
 //! exclusive gate long commands enter through, the sink of keyspace events,
 //! and the steps of a background save's walk.
 
+use super::blocking::BlockingMasks;
 use super::event::EventSink;
 use super::shard::{shard_mask, shard_of, Shard, ALL_SHARDS_MASK, SHARD_COUNT};
 use super::snapshot::SnapshotChunk;
@@ -25,6 +26,8 @@ pub struct Keyspace {
     gate: ExclusiveGate,
     /// Where the keyspace events of every change go.
     pub(super) events: EventSink,
+    /// What writers need to know of blocked clients without a lock.
+    blocking: BlockingMasks,
 }
 
 /// A view holding every shard for a long command, with the exclusive gate
@@ -58,6 +61,7 @@ impl Keyspace {
             num_dbs,
             gate: ExclusiveGate::default(),
             events: EventSink::default(),
+            blocking: BlockingMasks::default(),
         }
     }
 
@@ -122,6 +126,31 @@ impl Keyspace {
         // sees all the events of the commands that lock after it.
         view.event_mask = self.events.wanted();
         true
+    }
+
+    /// The blocked clients' lock-free state.
+    pub fn blocking(&self) -> &BlockingMasks {
+        &self.blocking
+    }
+
+    /// [`Keyspace::try_lock_into`] for a write command: also locks the
+    /// shards that serving the blocked clients of `mask`'s keys may write
+    /// (BLMOVE destinations), re-checked under the locks in case a waiter
+    /// joined meanwhile.
+    #[inline]
+    pub fn try_lock_for_write<'a>(&'a self, mask: u32, view: &mut DbView<'a>) -> bool {
+        let mut want = self.blocking.with_serve_needs(mask);
+        loop {
+            if !self.try_lock_into(want, view) {
+                return false;
+            }
+            let needed = self.blocking.with_serve_needs(want);
+            if needed & !want == 0 {
+                return true;
+            }
+            view.guards.iter_mut().for_each(|g| *g = None);
+            want = needed;
+        }
     }
 
     /// Number of databases (`databases` directive).

@@ -31,19 +31,23 @@
 //! gate) and `expire` (active expiry). This file only names them.
 
 mod access;
+mod blocking;
 mod event;
 mod expire;
 mod keyspace;
 mod lazyfree;
+mod serve;
 mod shard;
 mod snapshot;
 mod view;
 mod watch;
 
 pub use access::*;
+pub use blocking::*;
 pub use event::*;
 pub use keyspace::*;
 pub use lazyfree::*;
+pub use serve::*;
 pub use shard::*;
 pub use snapshot::*;
 pub use view::*;

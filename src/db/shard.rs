@@ -4,6 +4,7 @@
 //! the reclaiming of expired hash fields.
 
 use super::access::Keys;
+use super::blocking::ShardWaiters;
 use super::snapshot::DbSnapshot;
 use super::watch::{WatchFlag, Watcher};
 use crate::dict::{hash_key, Dict};
@@ -78,6 +79,8 @@ pub struct Shard {
     pub dbs: Box<[ShardDb]>,
     /// (db, key) → flags of the clients watching it.
     pub(super) watches: HashMap<(usize, Box<[u8]>), Vec<Watcher>>,
+    /// The clients blocked on its keys.
+    pub(super) waiters: ShardWaiters,
 }
 
 impl Shard {
@@ -85,6 +88,7 @@ impl Shard {
         Shard {
             dbs: (0..num_dbs).map(|_| ShardDb::default()).collect(),
             watches: HashMap::new(),
+            waiters: ShardWaiters::default(),
         }
     }
 

@@ -52,6 +52,9 @@ pub struct DbView<'a> {
     /// The events of the command (or transaction) so far, in order, until
     /// [`DbView::deliver_events`] hands them to the sink.
     pub(super) events: EventList,
+    /// Keys with blocked clients that a change here may have made
+    /// servable, as (db, key), for `DbView::serve_ready`.
+    pub(super) ready: Vec<(usize, Box<[u8]>)>,
 }
 
 impl DbView<'_> {
@@ -74,6 +77,7 @@ impl DbView<'_> {
             lfu_touched_len: 0,
             event_mask: 0,
             events: EventList::default(),
+            ready: Vec::new(),
         }
     }
 }
@@ -192,6 +196,24 @@ impl<'a> DbView<'a> {
             Some(shard) => shard,
             // The command table's key positions decide what is locked; a key
             // outside them is a bug in the table, not a client error.
+            None => panic!("keyspace shard {idx} accessed without its lock"),
+        }
+    }
+
+    /// Marks `key` (which has waiters) ready to serve (from `modified`).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn mark_ready(&mut self, key: &[u8]) {
+        let entry = (self.db, Box::from(key));
+        if !self.ready.contains(&entry) {
+            self.ready.push(entry);
+        }
+    }
+
+    /// Shard `idx`, which the view must hold.
+    pub(super) fn shard_at(&mut self, idx: usize) -> &mut Shard {
+        match self.guards[idx].as_deref_mut() {
+            Some(shard) => shard,
             None => panic!("keyspace shard {idx} accessed without its lock"),
         }
     }
@@ -536,7 +558,11 @@ impl<'a> DbView<'a> {
     pub fn modified(&mut self, key: &[u8], event: KeyEvent) {
         let hash = hash_key(key);
         let db = self.db;
-        self.shard(hash).touch_watchers(db, key);
+        let shard = self.shard(hash);
+        shard.touch_watchers(db, key);
+        if !shard.waiters.is_empty() && shard.waiters.has(db, key) {
+            self.mark_ready(key);
+        }
         self.dirty += 1;
         self.record(key, event);
     }

@@ -14,6 +14,11 @@ extern "C" {
         out: *mut c_char,
     ) -> c_long;
     fn ferrodis_ld_classify(text: *const c_char, len: usize) -> c_int;
+    fn ferrodis_ld_timeout_ms(
+        text: *const c_char,
+        len: usize,
+        out: *mut std::ffi::c_longlong,
+    ) -> c_int;
 }
 
 /// Longest number text accepted, and size of the result buffer.
@@ -69,6 +74,20 @@ pub fn classify(text: &[u8]) -> Option<bool> {
     match unsafe { ferrodis_ld_classify(text.as_ptr() as *const c_char, text.len()) } {
         1 => Some(true),
         2 => Some(false),
+        _ => None,
+    }
+}
+
+/// A blocking command's timeout in seconds, as Redis converts it to
+/// milliseconds (`ceill(value * 1000)` cast to `long long`, so an infinite
+/// or huge value comes out as the platform's cast gives it); `None` if the
+/// text is not a valid float.
+pub fn timeout_ms(text: &[u8]) -> Option<i64> {
+    let mut out: std::ffi::c_longlong = 0;
+    // SAFETY: a live slice and a live output; the C side reads `len` bytes
+    // after checking the length against its buffer.
+    match unsafe { ferrodis_ld_timeout_ms(text.as_ptr() as *const c_char, text.len(), &mut out) } {
+        1 => Some(out),
         _ => None,
     }
 }

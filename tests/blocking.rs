@@ -1,0 +1,406 @@
+//! Blocking commands (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN,
+//! BZPOPMAX, BZMPOP): replies compared with Redis byte for byte over RESP2
+//! and RESP3, served and timed out; and Redis's guarantees: FIFO among
+//! blocked clients (on either worker), pushes inside MULTI served after
+//! EXEC, CLIENT UNBLOCK, disconnects, INFO and CLIENT LIST, the AOF.
+
+mod common;
+
+use common::{differential, start_ferrodis, start_redis, Pair, RawClient, TempDir};
+use std::time::{Duration, Instant};
+
+/// Sends `args` without reading the reply.
+fn send(client: &mut RawClient, args: &[&str]) {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    client.send_raw(&RawClient::encode(&args));
+}
+
+/// Sends `args` to both servers of `p` without reading the replies.
+fn send_both(p: &mut Pair, args: &[&str]) {
+    send(&mut p.ours, args);
+    send(&mut p.redis, args);
+}
+
+/// Reads one reply from each server of `p` and compares them.
+fn read_same(p: &mut Pair, what: &str) {
+    let ours = p.ours.read_reply();
+    let theirs = p.redis.read_reply();
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs),
+        "served reply differs from Redis for {what}"
+    );
+}
+
+/// Waits until `client`'s server reports `n` blocked clients.
+fn wait_blocked(client: &mut RawClient, n: usize) {
+    let want = format!("blocked_clients:{n}\r");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = String::from_utf8_lossy(&client.cmd(&["INFO", "clients"])).into_owned();
+        if info.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {want}: {info}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn immediate_pops_errors_timeouts_and_multi() {
+    differential(|p| {
+        p.script(
+            r#"
+            RPUSH l a b c d e
+            BLPOP nol l 0
+            BRPOP l nol 0
+            BLMPOP 0 2 nol l LEFT COUNT 2
+            BLMPOP 0 1 l RIGHT COUNT 10
+            EXISTS l
+            BLPOP l 0.01
+            BRPOP l 0.001
+            BLMPOP 0.01 1 l LEFT
+            BLMOVE l m LEFT RIGHT 0.01
+            BRPOPLPUSH l m 0.01
+            RPUSH src 1 2 3
+            BLMOVE src dst LEFT RIGHT 0
+            BRPOPLPUSH src dst 0
+            LRANGE dst 0 -1
+            BLPOP l -1
+            BLPOP l abc
+            BLPOP l inf
+            BLPOP l -inf
+            BLPOP l nan
+            BLPOP l 1e400
+            BLPOP l 0x10
+            BLPOP l ""
+            BLPOP l " 1"
+            BLMPOP x 1 l LEFT
+            BLMPOP -1 1 l LEFT
+            BLMPOP 0 0 l LEFT
+            BLMPOP 0 1 l MIDDLE
+            BLMPOP 0 1 l LEFT COUNT 0
+            BLMPOP 0 1 l LEFT COUNT 1 COUNT 2
+            BLMPOP 0 5 l LEFT
+            BLMOVE l m UP RIGHT 0
+            BLMOVE l m LEFT RIGHT -1
+            BLPOP l
+            ZADD z 1 a 2 b 3 c 4 d
+            BZPOPMIN noz z 0
+            BZPOPMAX z 0
+            BZMPOP 0 2 noz z MIN COUNT 10
+            BZPOPMIN z 0.01
+            BZMPOP 0.01 1 z MAX
+            BZPOPMIN z -1
+            BZPOPMIN z x
+            BZMPOP 0 1 z MIDDLE
+            BZMPOP 0 0 z MIN
+            BZMPOP 0 1 z MIN COUNT -1
+            SET s str
+            BLPOP nol s l 0
+            BRPOP s 0
+            BLMPOP 0 1 s LEFT
+            BLMOVE s m LEFT LEFT 0
+            RPUSH l2 x
+            BLMOVE l2 s LEFT LEFT 0
+            BZPOPMIN s 0
+            BZMPOP 0 1 s MIN
+            MULTI
+            BLPOP nol 0
+            BRPOPLPUSH nol m 0
+            BLMOVE nol m LEFT LEFT 0
+            BLMPOP 0 1 nol LEFT
+            BZPOPMIN noz 0
+            BZMPOP 0 1 noz MAX
+            RPUSH nol a
+            BLPOP nol 0
+            EXEC
+            "#,
+        );
+    });
+}
+
+#[test]
+fn served_replies_match_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    for resp in [2, 3] {
+        let mut blocked = Pair::connect(&ours, &redis, resp);
+        let mut pusher = Pair::connect(&ours, &redis, 2);
+        pusher.same(&["FLUSHALL"]);
+        let cases: &[(&[&str], &[&[&str]])] = &[
+            (&["BLPOP", "a", "b", "0"], &[&["RPUSH", "b", "x", "y"]]),
+            (&["BRPOP", "a", "b", "0"], &[&["RPUSH", "a", "1", "2"]]),
+            (
+                &["BLMPOP", "0", "2", "c", "d", "RIGHT", "COUNT", "5"],
+                &[&["RPUSH", "d", "1", "2", "3"]],
+            ),
+            (
+                &["BLMOVE", "e", "f", "RIGHT", "LEFT", "0"],
+                &[&["RPUSH", "e", "1", "2"], &["LRANGE", "f", "0", "-1"]],
+            ),
+            (
+                &["BRPOPLPUSH", "g", "h", "0"],
+                &[&["LPUSH", "g", "x"], &["LRANGE", "h", "0", "-1"]],
+            ),
+            // A destination of another type: WRONGTYPE, nothing moves.
+            (
+                &["BLMOVE", "i", "str", "LEFT", "LEFT", "0"],
+                &[&["SET", "str", "v"], &["RPUSH", "i", "x"], &["LLEN", "i"]],
+            ),
+            (
+                &["BZPOPMIN", "z1", "z2", "0"],
+                &[&["ZADD", "z2", "1.5", "m", "2", "n"]],
+            ),
+            (
+                &["BZPOPMAX", "z3", "0"],
+                &[&["ZADD", "z3", "1", "a", "2", "b"]],
+            ),
+            (
+                &["BZMPOP", "0", "1", "z4", "MAX", "COUNT", "2"],
+                &[&["ZADD", "z4", "1", "a", "2", "b", "3", "c"]],
+            ),
+            // The key becomes a string: the client stays blocked (7.0),
+            // and is served once it is a list again.
+            (
+                &["BLPOP", "k", "0"],
+                &[&["SET", "k", "v"], &["DEL", "k"], &["RPUSH", "k", "after"]],
+            ),
+            // A list waiter is not served by a sorted set.
+            (
+                &["BLPOP", "mixed", "0"],
+                &[
+                    &["ZADD", "mixed", "1", "a"],
+                    &["DEL", "mixed"],
+                    &["LPUSH", "mixed", "l"],
+                ],
+            ),
+            // A push and a pop inside MULTI leave nothing to serve; the
+            // next push serves.
+            (
+                &["BLPOP", "tx", "0"],
+                &[
+                    &["MULTI"],
+                    &["RPUSH", "tx", "1"],
+                    &["LPOP", "tx"],
+                    &["EXEC"],
+                    &["RPUSH", "tx", "2"],
+                ],
+            ),
+        ];
+        for (block, pushes) in cases {
+            send_both(&mut blocked, block);
+            wait_blocked(&mut pusher.ours, 1);
+            wait_blocked(&mut pusher.redis, 1);
+            for push in *pushes {
+                pusher.same(push);
+            }
+            read_same(&mut blocked, &block.join(" "));
+            pusher.same(&["FLUSHALL"]);
+        }
+        // Timed out while blocked: BLMOVE's reply is the null array too.
+        for block in [
+            &["BLMOVE", "none", "x", "LEFT", "LEFT", "0.05"][..],
+            &["BRPOPLPUSH", "none", "x", "0.05"],
+            &["BLPOP", "none", "0.05"],
+            &["BZMPOP", "0.05", "1", "none", "MIN"],
+        ] {
+            send_both(&mut blocked, block);
+            read_same(&mut blocked, &block.join(" "));
+        }
+        // A blocked client's pipelined commands run after it is served.
+        let mut pipelined = RawClient::encode(&[b"BLPOP", b"p", b"0"]);
+        pipelined.extend(RawClient::encode(&[b"LLEN", b"p"]));
+        blocked.ours.send_raw(&pipelined);
+        blocked.redis.send_raw(&pipelined);
+        wait_blocked(&mut pusher.ours, 1);
+        wait_blocked(&mut pusher.redis, 1);
+        pusher.same(&["RPUSH", "p", "1", "2"]);
+        read_same(&mut blocked, "BLPOP p 0");
+        read_same(&mut blocked, "LLEN p");
+    }
+}
+
+#[test]
+fn clients_are_served_in_the_order_they_blocked_on_either_worker() {
+    let server = start_ferrodis(&[]);
+    let mut control = RawClient::connect(server.port);
+    let mut waiters: Vec<RawClient> = (0..6)
+        .map(|i| {
+            let mut c = RawClient::connect(server.port);
+            // Alternate workers (ignored when there is only one).
+            c.cmd(&["DEBUG", "WORKER", &(i % 2).to_string()]);
+            c
+        })
+        .collect();
+    for (i, c) in waiters.iter_mut().enumerate() {
+        // Keys in different orders and shards: the FIFO is per key.
+        send(c, &["BRPOP", &format!("other{i}"), "q", "0"]);
+        wait_blocked(&mut control, i + 1);
+    }
+    assert!(control.text(&["CLIENT", "LIST"]).contains("flags=b db=0"));
+    control.cmd(&["RPUSH", "q", "1", "2", "3", "4", "5", "6"]);
+    for (i, c) in waiters.iter_mut().enumerate() {
+        // BRPOP pops from the tail: the first blocked gets 6.
+        let want = format!("*2\r\n$1\r\nq\r\n$1\r\n{}\r\n", 6 - i);
+        assert_eq!(String::from_utf8_lossy(&c.read_reply()), want, "waiter {i}");
+    }
+    wait_blocked(&mut control, 0);
+    assert_eq!(control.text(&["EXISTS", "q"]), ":0\r\n");
+}
+
+#[test]
+fn the_longest_waiting_client_wins_against_a_concurrent_pop() {
+    // A popper on the other worker hammers the key while clients block on
+    // it: every pushed element goes to a blocked client before any LPOP
+    // can see it.
+    let server = start_ferrodis(&[]);
+    let mut control = RawClient::connect(server.port);
+    let mut popper = RawClient::connect(server.port);
+    popper.cmd(&["DEBUG", "WORKER", "1"]);
+    for round in 0..20 {
+        let mut waiter = RawClient::connect(server.port);
+        send(&mut waiter, &["BLPOP", "race", "0"]);
+        wait_blocked(&mut control, 1);
+        let mut batch = Vec::new();
+        for _ in 0..20 {
+            batch.extend(RawClient::encode(&[b"LPOP", b"race"]));
+        }
+        popper.send_raw(&batch);
+        control.cmd(&["RPUSH", "race", &format!("v{round}")]);
+        assert_eq!(
+            String::from_utf8_lossy(&waiter.read_reply()),
+            format!(
+                "*2\r\n$4\r\nrace\r\n${}\r\nv{round}\r\n",
+                1 + round.to_string().len()
+            )
+        );
+        for _ in 0..20 {
+            assert_eq!(popper.read_reply(), b"$-1\r\n");
+        }
+    }
+}
+
+#[test]
+fn a_push_inside_multi_serves_after_exec() {
+    let server = start_ferrodis(&[]);
+    let mut control = RawClient::connect(server.port);
+    let mut waiter = RawClient::connect(server.port);
+    send(&mut waiter, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
+    wait_blocked(&mut control, 1);
+    control.cmd(&["MULTI"]);
+    control.cmd(&["RPUSH", "src", "a", "b"]);
+    control.cmd(&["LLEN", "src"]);
+    assert_eq!(
+        control.text(&["EXEC"]),
+        "*2\r\n:2\r\n:2\r\n",
+        "nothing is served inside the transaction"
+    );
+    assert_eq!(waiter.read_reply(), b"$1\r\na\r\n");
+    assert_eq!(
+        control.text(&["LRANGE", "dst", "0", "-1"]),
+        "*1\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        control.text(&["LRANGE", "src", "0", "-1"]),
+        "*1\r\n$1\r\nb\r\n"
+    );
+}
+
+#[test]
+fn timeouts_have_sub_second_precision_and_ignore_the_timeout_directive() {
+    let server = start_ferrodis(&["--timeout", "1"]);
+    let mut c = RawClient::connect(server.port);
+    let start = Instant::now();
+    assert_eq!(c.cmd(&["BLPOP", "nokey", "0.2"]), b"*-1\r\n");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(195) && took < Duration::from_millis(900),
+        "{took:?}"
+    );
+    // Blocked longer than `timeout` without being closed.
+    assert_eq!(c.cmd(&["BLPOP", "nokey", "2.5"]), b"*-1\r\n");
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn client_unblock_and_disconnects() {
+    let server = start_ferrodis(&[]);
+    let mut control = RawClient::connect(server.port);
+    let mut waiter = RawClient::connect(server.port);
+    let id = String::from_utf8_lossy(&waiter.cmd(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    assert_eq!(control.text(&["CLIENT", "UNBLOCK", &id]), ":0\r\n");
+    send(&mut waiter, &["BLPOP", "u", "0"]);
+    wait_blocked(&mut control, 1);
+    assert!(control
+        .text(&["INFO", "clients"])
+        .contains("clients_in_timeout_table:0\r"));
+    assert_eq!(control.text(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
+    assert_eq!(waiter.read_reply(), b"*-1\r\n");
+    send(&mut waiter, &["BZPOPMIN", "u", "100"]);
+    wait_blocked(&mut control, 1);
+    assert!(control
+        .text(&["INFO", "clients"])
+        .contains("clients_in_timeout_table:1\r"));
+    assert_eq!(control.text(&["CLIENT", "UNBLOCK", &id, "ERROR"]), ":1\r\n");
+    assert_eq!(
+        waiter.read_reply(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    wait_blocked(&mut control, 0);
+    // A client that disconnects while blocked leaves no waiter behind.
+    send(&mut waiter, &["BLPOP", "gone", "0"]);
+    wait_blocked(&mut control, 1);
+    drop(waiter);
+    wait_blocked(&mut control, 0);
+    control.cmd(&["RPUSH", "gone", "x"]);
+    assert_eq!(control.text(&["LLEN", "gone"]), ":1\r\n");
+}
+
+#[test]
+fn served_pops_reach_the_aof_as_their_effects() {
+    let dir = TempDir::new("blocking-aof");
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let args = ["--appendonly", "yes", "--dir", &dir_arg];
+    {
+        let server = start_ferrodis(&args);
+        let mut control = RawClient::connect(server.port);
+        let mut a = RawClient::connect(server.port);
+        let mut b = RawClient::connect(server.port);
+        send(&mut a, &["BLMOVE", "s", "d", "LEFT", "RIGHT", "0"]);
+        wait_blocked(&mut control, 1);
+        send(&mut b, &["BZPOPMAX", "z", "0"]);
+        wait_blocked(&mut control, 2);
+        control.cmd(&["RPUSH", "s", "1", "2"]);
+        control.cmd(&["ZADD", "z", "1", "x", "2", "y"]);
+        assert_eq!(a.read_reply(), b"$1\r\n1\r\n");
+        b.read_reply();
+        // everysec writes within a millisecond or so.
+        std::thread::sleep(Duration::from_millis(300));
+        let aof = std::fs::read_dir(dir.0.join("appendonlydir"))
+            .expect("aof dir")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))
+            .map(|e| std::fs::read(e.path()).expect("read"))
+            .next()
+            .expect("an incremental file");
+        let text = String::from_utf8_lossy(&aof);
+        assert!(
+            text.contains("$5\r\nLMOVE\r\n$1\r\ns\r\n$1\r\nd\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("$7\r\nZPOPMAX\r\n$1\r\nz\r\n"), "{text}");
+        assert!(
+            !text.contains("BLMOVE") && !text.contains("BZPOPMAX"),
+            "{text}"
+        );
+    }
+    let server = start_ferrodis(&args);
+    let mut c = RawClient::connect(server.port);
+    assert_eq!(c.text(&["LRANGE", "d", "0", "-1"]), "*1\r\n$1\r\n1\r\n");
+    assert_eq!(c.text(&["LRANGE", "s", "0", "-1"]), "*1\r\n$1\r\n2\r\n");
+    assert_eq!(c.text(&["ZRANGE", "z", "0", "-1"]), "*1\r\n$1\r\nx\r\n");
+}
