@@ -28,6 +28,7 @@ later feature. Tests named after blocking commands are skipped up front in
 both runs (BLOCKING_TESTS) and not counted.
 """
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -197,6 +198,10 @@ def main():
         sys.exit("no ferrodis binary at " + binary)
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is not installed (Debian: apt-get install redis-server)")
+    # Redis's runner listens on a fixed port of its own, so two runs on one
+    # machine would collide: a second run waits for the first.
+    lock = open(os.path.join(tempfile.gettempdir(), "ferrodis-tcl-suite.lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     work = tempfile.mkdtemp(prefix="tcl-suite-")
     gate_ok, gate_failed, notes = 0, [], []
     started = time.time()
