@@ -20,6 +20,7 @@ use crate::reply::Reply;
 use crate::types::geohash::{self, Extent, Shape};
 use crate::types::{Value, ZSetValue};
 use crate::util::numfmt::{format_fixed, format_human};
+use crate::util::pqsort::partial_sort;
 use bytes::Bytes;
 
 /// The geo family's command table.
@@ -526,122 +527,7 @@ fn sort_found(found: &mut [Found], order: Order, keep: usize) {
     if keep == found.len() {
         found.sort_by(|a, b| cmp(a, b).cmp(&0));
     } else if keep > 0 {
-        partial_quicksort(found, 0, found.len(), keep - 1, cmp);
-    }
-}
-
-/// Bentley and McIlroy's quicksort ("Engineering a Sort Function", the one
-/// Redis's `pqsort` is) over `v[start..start + n]`, skipping the parts that
-/// hold no rank in `0..=last`: those ranks end up in order, the rest
-/// partitioned around them. The ties' order depends on the exact steps, so
-/// they are the published algorithm's: a median of three (of three
-/// medians past 40 elements) as pivot, a three-way partition that gathers
-/// the pivot's equals at both ends and swaps them into the middle, and an
-/// insertion sort below 7 elements.
-fn partial_quicksort(
-    v: &mut [Found],
-    mut start: usize,
-    mut n: usize,
-    last: usize,
-    cmp: fn(&Found, &Found) -> i32,
-) {
-    let c = |v: &[Found], i: usize, j: usize| cmp(&v[i], &v[j]);
-    let med3 = |v: &[Found], a: usize, b: usize, d: usize| {
-        if c(v, a, b) < 0 {
-            if c(v, b, d) < 0 {
-                b
-            } else if c(v, a, d) < 0 {
-                d
-            } else {
-                a
-            }
-        } else if c(v, b, d) > 0 {
-            b
-        } else if c(v, a, d) < 0 {
-            a
-        } else {
-            d
-        }
-    };
-    let swap_runs = |v: &mut [Found], i: usize, j: usize, len: usize| {
-        for k in 0..len {
-            v.swap(i + k, j + k);
-        }
-    };
-    // Whether a part from rank `start` on holds any rank in 0..=last.
-    let wanted = |start: usize| start <= last;
-    loop {
-        let a = start;
-        if n < 7 {
-            for m in a + 1..a + n {
-                let mut l = m;
-                while l > a && c(v, l - 1, l) > 0 {
-                    v.swap(l, l - 1);
-                    l -= 1;
-                }
-            }
-            return;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d);
-                pm = med3(v, pm - d, pm, pm + d);
-                pn = med3(v, pn - 2 * d, pn - d, pn);
-            }
-            pm = med3(v, pl, pm, pn);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                let r = c(v, pb, a);
-                if r > 0 {
-                    break;
-                }
-                if r == 0 {
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let r = c(v, pc, a);
-                if r < 0 {
-                    break;
-                }
-                if r == 0 {
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let end = a + n;
-        let r = (pa - a).min(pb - pa);
-        swap_runs(v, a, pb - r, r);
-        let r = (pd - pc).min(end - pd - 1);
-        swap_runs(v, pb, end - r, r);
-        let left = pb - pa;
-        if left > 1 && wanted(a) {
-            partial_quicksort(v, a, left, last, cmp);
-        }
-        let right = pd - pc;
-        if right <= 1 || !wanted(end - right) {
-            return;
-        }
-        start = end - right;
-        n = right;
+        partial_sort(found, 0, keep as i64 - 1, |a, b| cmp(a, b).cmp(&0));
     }
 }
 

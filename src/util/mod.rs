@@ -8,6 +8,7 @@ pub mod glob;
 pub mod longdouble;
 pub mod memory;
 pub mod numfmt;
+pub mod pqsort;
 
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
