@@ -21,30 +21,8 @@
 
 mod common;
 
+use common::rng::XorShiftStar as Rng;
 use common::{start_ferrodis, start_redis, Pair};
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 const KEYS: &[&str] = &["k1", "k2", "k3", "k4", "{t}a", "{t}b"];
 const FIELDS: &[&str] = &["f1", "f2", "f3", "name", "age", ""];

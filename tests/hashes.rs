@@ -6,37 +6,21 @@
 
 mod common;
 
-use common::{differential, start_ferrodis, start_redis, Pair, RawClient};
+use common::{differential, start_ferrodis, start_redis, tokens, Pair, RawClient, Token};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Splits a reply made only of aggregate headers and bulk strings into its
 /// bulk strings (nulls become `None`), ignoring the aggregate structure.
 fn bulks(reply: &[u8]) -> Vec<Option<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < reply.len() {
-        let end = i + reply[i..]
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("line end");
-        let line = &reply[i..end];
-        i = end + 2;
-        match line[0] {
-            b'$' => {
-                let n: i64 = std::str::from_utf8(&line[1..]).unwrap().parse().unwrap();
-                if n < 0 {
-                    out.push(None);
-                } else {
-                    out.push(Some(reply[i..i + n as usize].to_vec()));
-                    i += n as usize + 2;
-                }
-            }
-            b'_' => out.push(None),
-            _ => {}
-        }
-    }
-    out
+    tokens(reply)
+        .into_iter()
+        .filter_map(|token| match token {
+            Token::Bulk(payload) => Some(payload.map(<[u8]>::to_vec)),
+            Token::Line(b'_', _) => Some(None),
+            Token::Line(..) => None,
+        })
+        .collect()
 }
 
 fn strings(reply: &[u8]) -> Vec<String> {

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::rng::XorShiftStar as Rng;
 use common::{RawClient, ServerProcess};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -159,33 +160,17 @@ fn malformed_requests_match_redis_and_lose_nothing() {
     assert_eq!(RawClient::connect(ours.port).cmd(&["DBSIZE"]), b":4\r\n");
 }
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Random input biased towards protocol-looking fragments.
 fn random_payload(rng: &mut Rng) -> Vec<u8> {
     const FRAGMENTS: &[&[u8]] = &[
         b"*", b"$", b"\r\n", b"\r", b"\n", b"-", b"0", b"1", b"3", b"9", b"\"", b"'", b"\\x", b" ",
         b"PING", b"ECHO", b"GET", b"*2\r\n", b"$4\r\n", b"$-1\r\n",
     ];
-    let len = rng.below(64) as usize;
+    let len = rng.below(64);
     let mut out = Vec::new();
     for _ in 0..len {
         if rng.below(2) == 0 {
-            out.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len() as u64) as usize]);
+            out.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len())]);
         } else {
             let n = rng.below(8);
             out.extend((0..n).map(|_| rng.next() as u8));

@@ -4,21 +4,9 @@
 
 include!("../fuzz/protocol_invariants.rs");
 
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::rng::XorShiftStar as Rng;
 
 /// Inputs mixing protocol fragments, numbers near the limits and raw bytes.
 fn random_input(rng: &mut Rng) -> Vec<u8> {
@@ -69,13 +57,13 @@ fn random_input(rng: &mut Rng) -> Vec<u8> {
                 let args = 1 + rng.below(3);
                 out.extend_from_slice(format!("*{args}\r\n").as_bytes());
                 for _ in 0..args {
-                    let len = rng.below(12) as usize;
+                    let len = rng.below(12);
                     out.extend_from_slice(format!("${len}\r\n").as_bytes());
                     out.extend((0..len).map(|_| rng.next() as u8));
                     out.extend_from_slice(b"\r\n");
                 }
             }
-            _ => out.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len() as u64) as usize]),
+            _ => out.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len())]),
         }
     }
     out

@@ -472,12 +472,19 @@ impl Pair {
     }
 }
 
-/// Splits an aggregate reply made of one header and bulk strings into the
-/// header line and its bulk strings.
-pub fn parts(reply: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let mut lines = Vec::new();
+/// One element of a reply read flat: a line with its type byte (`*`, `:`,
+/// `+`, `_`, ...; the byte is left out of the text), or a bulk string's
+/// payload (`$`, `None` for the RESP2 null bulk).
+pub enum Token<'a> {
+    Line(u8, &'a [u8]),
+    Bulk(Option<&'a [u8]>),
+}
+
+/// Reads a reply as a flat sequence of lines and bulk payloads, ignoring
+/// the aggregate structure.
+pub fn tokens(reply: &[u8]) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
     let mut i = 0;
-    let mut header = Vec::new();
     while i < reply.len() {
         let end = i + reply[i..]
             .windows(2)
@@ -486,13 +493,33 @@ pub fn parts(reply: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
         let line = &reply[i..end];
         i = end + 2;
         if line[0] == b'$' {
-            let n: usize = std::str::from_utf8(&line[1..]).unwrap().parse().unwrap();
-            lines.push(reply[i..i + n].to_vec());
-            i += n + 2;
-        } else if header.is_empty() {
-            header = line.to_vec();
-        } else if !b"*~%".contains(&line[0]) {
-            lines.push(line.to_vec());
+            let n: i64 = std::str::from_utf8(&line[1..]).unwrap().parse().unwrap();
+            if n < 0 {
+                out.push(Token::Bulk(None));
+            } else {
+                out.push(Token::Bulk(Some(&reply[i..i + n as usize])));
+                i += n as usize + 2;
+            }
+        } else {
+            out.push(Token::Line(line[0], &line[1..]));
+        }
+    }
+    out
+}
+
+/// Splits an aggregate reply made of one header and bulk strings into the
+/// header line and its bulk strings (and any other non-aggregate lines).
+pub fn parts(reply: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut header = Vec::new();
+    let mut lines = Vec::new();
+    for token in tokens(reply) {
+        match token {
+            Token::Bulk(payload) => lines.push(payload.unwrap_or_default().to_vec()),
+            Token::Line(kind, text) if header.is_empty() => header = [&[kind][..], text].concat(),
+            Token::Line(kind, text) if !b"*~%".contains(&kind) => {
+                lines.push([&[kind][..], text].concat())
+            }
+            Token::Line(..) => {}
         }
     }
     (header, lines)
