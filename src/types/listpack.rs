@@ -360,7 +360,12 @@ impl<const BACK: bool> Pack<BACK> {
     /// A listpack of `items`, encoded into one allocation.
     pub fn from_items<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
         let size: usize = items.clone().map(encoded_len::<BACK>).sum();
-        let mut data = Vec::with_capacity(alloc_size(size));
+        Self::encode_into(Vec::with_capacity(alloc_size(size)), items)
+    }
+
+    /// Appends `items` to `data` (empty, maybe with room reserved) and makes
+    /// the pack of them.
+    fn encode_into<'a>(mut data: Vec<u8>, items: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut count = 0u32;
         for item in items {
             encode_entry::<BACK>(&mut data, item);
@@ -554,16 +559,7 @@ impl<'a> DoubleEndedIterator for PackIter<'a, true> {
 
 impl<'a, const BACK: bool> FromIterator<&'a [u8]> for Pack<BACK> {
     fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
-        let mut data = Vec::new();
-        let mut count = 0u32;
-        for item in iter {
-            encode_entry::<BACK>(&mut data, item);
-            count += 1;
-        }
-        let mut lp = Self::new();
-        lp.set_vec(data);
-        lp.count = count;
-        lp
+        Self::encode_into(Vec::new(), iter)
     }
 }
 
