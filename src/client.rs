@@ -62,6 +62,9 @@ pub struct ClientInfo {
     pub fd: i64,
     /// In MONITOR mode (the `O` flag).
     pub monitor: AtomicBool,
+    /// Bytes in the query buffer (CLIENT LIST `qbuf`): while a batch of
+    /// requests runs, the whole batch, as Redis counts it.
+    pub qbuf: AtomicUsize,
 }
 
 impl ClientInfo {
@@ -89,6 +92,7 @@ impl ClientInfo {
             in_multi: AtomicBool::new(false),
             fd,
             monitor: AtomicBool::new(false),
+            qbuf: AtomicUsize::new(0),
         }
     }
 
@@ -131,7 +135,7 @@ impl ClientInfo {
         let omem = obl + self.outbox.queued_bytes();
         let events = if obl > 0 { "rw" } else { "r" };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -142,6 +146,7 @@ impl ClientInfo {
             flags,
             self.db.load(r),
             multi,
+            self.qbuf.load(r),
             self.outbox.queued_frames(),
             omem + self.base_mem.load(r),
             self.last_cmd.lock(),
