@@ -65,6 +65,8 @@ pub struct ClientInfo {
     /// Bytes in the query buffer (CLIENT LIST `qbuf`): while a batch of
     /// requests runs, the whole batch, as Redis counts it.
     pub qbuf: AtomicUsize,
+    /// Held by CLIENT PAUSE (shown as blocked, the `b` flag, as in Redis).
+    pub paused: AtomicBool,
 }
 
 impl ClientInfo {
@@ -93,6 +95,7 @@ impl ClientInfo {
             fd,
             monitor: AtomicBool::new(false),
             qbuf: AtomicUsize::new(0),
+            paused: AtomicBool::new(false),
         }
     }
 
@@ -111,7 +114,7 @@ impl ClientInfo {
         if self.monitor.load(r) {
             flags.push('O');
         }
-        if self.blocked.lock().is_some() {
+        if self.blocked.lock().is_some() || self.paused.load(r) {
             flags.push('b');
         }
         if self.in_multi.load(r) {

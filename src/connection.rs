@@ -155,6 +155,9 @@ pub async fn serve(
                     while let Dispatched::Held(wait) = dispatch(shared, client, &args, out) {
                         if wait == Wait::Pause && ticket.is_none() {
                             ticket = Some(shared.pause.ticket());
+                            info.paused.store(true, Ordering::Relaxed);
+                            // The held request has left the query buffer.
+                            info.qbuf.store(inbuf.len(), Ordering::Relaxed);
                         }
                         if out.buf.len() > output.sent
                             && Flush::new(shared, socket, &info, client.aof_offset)
@@ -180,7 +183,9 @@ pub async fn serve(
                         }
                         client.clock_us = 0;
                     }
-                    drop(ticket);
+                    if ticket.take().is_some() {
+                        info.paused.store(false, Ordering::Relaxed);
+                    }
                     parser.recycle(args);
                     if let Some(blocked) = client.blocked.take() {
                         // Nothing more of this client runs until its

@@ -1578,6 +1578,8 @@ fn pause_session(port: u16) -> Vec<String> {
         stat(&mut admin, "expired_keys") != expired_before
     ));
     let mut writers: Vec<RawClient> = (0..3).map(|_| RawClient::connect(port)).collect();
+    let first_id = text(&writers[0].cmd(&["CLIENT", "ID"]));
+    let first_id = first_id.trim_start_matches(':').trim_end();
     for (i, w) in writers.iter_mut().enumerate() {
         w.send_raw(&RawClient::encode(&[
             b"RPUSH",
@@ -1590,6 +1592,11 @@ fn pause_session(port: u16) -> Vec<String> {
             assert!(Instant::now() < deadline, "writer {i} not held");
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+    // A held client shows as blocked, with the command it waits to run.
+    let line = body(&admin.cmd(&["CLIENT", "LIST", "ID", first_id]));
+    for name in ["flags", "cmd", "qbuf"] {
+        seen.push(format!("{name}={}", field_of(&line, name)));
     }
     assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
     for w in writers.iter_mut() {
@@ -1613,7 +1620,8 @@ fn client_pause_holds_expiry_and_resumes_writers_in_order() {
     let got = pause_session(ours.port);
     assert_eq!(got, pause_session(redis.port));
     // The writers resumed in the order they were held.
-    assert_eq!(got[3..6], [":1\r\n", ":2\r\n", ":3\r\n"]);
+    assert_eq!(got[3..6], ["flags=b", "cmd=rpush", "qbuf=0"]);
+    assert_eq!(got[6..9], [":1\r\n", ":2\r\n", ":3\r\n"]);
     assert_eq!(got[1], ":0\r\n");
     assert_eq!(got[2], "expired during pause: false");
 }

@@ -190,6 +190,8 @@ pub fn admit(
         let may_change =
             spec.has(WRITE) || spec.has(MAY_REPLICATE) || queued(WRITE | MAY_REPLICATE);
         if may_change || shared.pause.holds_all() {
+            // CLIENT LIST shows the held command, as Redis does.
+            *client.info.last_cmd.lock() = spec.name;
             return Admission::Wait(Wait::Pause);
         }
     }
