@@ -62,6 +62,11 @@ pub struct ClientInfo {
     pub fd: i64,
     /// In MONITOR mode (the `O` flag).
     pub monitor: AtomicBool,
+    /// Bytes in the query buffer (CLIENT LIST `qbuf`): while a batch of
+    /// requests runs, the whole batch, as Redis counts it.
+    pub qbuf: AtomicUsize,
+    /// Held by CLIENT PAUSE (shown as blocked, the `b` flag, as in Redis).
+    pub paused: AtomicBool,
 }
 
 impl ClientInfo {
@@ -89,6 +94,8 @@ impl ClientInfo {
             in_multi: AtomicBool::new(false),
             fd,
             monitor: AtomicBool::new(false),
+            qbuf: AtomicUsize::new(0),
+            paused: AtomicBool::new(false),
         }
     }
 
@@ -107,7 +114,7 @@ impl ClientInfo {
         if self.monitor.load(r) {
             flags.push('O');
         }
-        if self.blocked.lock().is_some() {
+        if self.blocked.lock().is_some() || self.paused.load(r) {
             flags.push('b');
         }
         if self.in_multi.load(r) {
@@ -131,7 +138,7 @@ impl ClientInfo {
         let omem = obl + self.outbox.queued_bytes();
         let events = if obl > 0 { "rw" } else { "r" };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -142,6 +149,7 @@ impl ClientInfo {
             flags,
             self.db.load(r),
             multi,
+            self.qbuf.load(r),
             self.outbox.queued_frames(),
             omem + self.base_mem.load(r),
             self.last_cmd.lock(),

@@ -337,6 +337,7 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("slave-read-only", "yes", true),
     boolean("replica-lazy-flush", "no", true),
     until_supported("replication", text("replicaof", "", false)),
+    until_supported("replication", text("slaveof", "", false)),
     text("masterauth", "", true),
     text("masteruser", "", true),
     mem("repl-backlog-size", "1048576", true),
@@ -395,6 +396,17 @@ const ALIASES: &[(&str, &str)] = &[
     ("slave-read-only", "replica-read-only"),
     ("min-slaves-to-write", "min-replicas-to-write"),
     ("lua-time-limit", "busy-reply-threshold"),
+    ("slaveof", "replicaof"),
+];
+
+/// Testing knobs that CONFIG GET shows only when asked by their exact
+/// name, never through a pattern (Redis's hidden configs).
+pub const HIDDEN: &[&str] = &[
+    "use-exit-on-panic",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "watchdog-period",
+    "loading-process-events-interval-bytes",
 ];
 
 /// The directive named `name` (case-insensitive).
@@ -611,7 +623,7 @@ impl Config {
             // `save` takes its pairs as separate words (`save ""` disables),
             // `bind` its addresses, `client-output-buffer-limit` its groups.
             Kind::SaveRules | Kind::OutputLimits | Kind::Flags(_) => rest.join(" "),
-            Kind::Text if d.name == "bind" || d.name == "replicaof" => rest.join(" "),
+            Kind::Text if matches!(d.name, "bind" | "replicaof" | "slaveof") => rest.join(" "),
             _ => {
                 if rest.len() != 1 {
                     return Err("wrong number of arguments".into());

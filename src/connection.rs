@@ -138,6 +138,9 @@ pub async fn serve(
     } = session;
     let info = client.info.clone();
     loop {
+        // CLIENT LIST's `qbuf` while this batch runs: what was buffered,
+        // the running request included, as Redis shows it.
+        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         // Run every complete request already buffered.
         loop {
             let max_bulk = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed);
@@ -145,8 +148,17 @@ pub async fn serve(
                 Ok(Parsed::Request(args)) => {
                     // A held request (CLIENT PAUSE, another command's long
                     // hold on every shard) waits here without blocking the
-                    // worker; the replies so far go out first.
+                    // worker; the replies so far go out first. A client held
+                    // by a pause keeps its place in the pause's queue until
+                    // its request has run.
+                    let mut ticket = None;
                     while let Dispatched::Held(wait) = dispatch(shared, client, &args, out) {
+                        if wait == Wait::Pause && ticket.is_none() {
+                            ticket = Some(shared.pause.ticket());
+                            info.paused.store(true, Ordering::Relaxed);
+                            // The held request has left the query buffer.
+                            info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+                        }
                         if out.buf.len() > output.sent
                             && Flush::new(shared, socket, &info, client.aof_offset)
                                 .run(out, output, Drain::AsLimitsAllow)
@@ -156,7 +168,7 @@ pub async fn serve(
                             return Served::Closed;
                         }
                         tokio::select! {
-                            _ = held(shared, wait) => {}
+                            _ = held(shared, wait, ticket.as_ref()) => {}
                             w = socket.writable(), if out.buf.len() > output.sent => {
                                 if w.is_err() {
                                     return Served::Closed;
@@ -170,6 +182,9 @@ pub async fn serve(
                             }
                         }
                         client.clock_us = 0;
+                    }
+                    if ticket.take().is_some() {
+                        info.paused.store(false, Ordering::Relaxed);
                     }
                     parser.recycle(args);
                     if let Some(blocked) = client.blocked.take() {
@@ -237,6 +252,7 @@ pub async fn serve(
                 }
             }
         }
+        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         if out.buf.len() > output.sent
             && Flush::new(shared, socket, &info, client.aof_offset)
                 .run(out, output, Drain::AsLimitsAllow)
@@ -392,10 +408,11 @@ fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
 }
 
 /// Waits out a held request's reason (or part of it: the caller asks again).
-async fn held(shared: &Shared, wait: Wait) {
-    match wait {
-        Wait::Pause(d) => tokio::time::sleep(d).await,
-        Wait::Exclusive => shared.keyspace.gate().changed().await,
+async fn held(shared: &Shared, wait: Wait, ticket: Option<&crate::pause::Ticket<'_>>) {
+    match (wait, ticket) {
+        (Wait::Pause, Some(ticket)) => shared.pause.wait(ticket).await,
+        (Wait::Pause, None) => tokio::time::sleep(Duration::from_millis(20)).await,
+        (Wait::Exclusive, _) => shared.keyspace.gate().changed().await,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod gate;
 pub mod idle_poll;
 pub mod log;
 pub mod outbox;
+pub mod pause;
 pub mod protocol;
 pub mod rdb;
 pub mod reply;

@@ -711,13 +711,13 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         // Nothing expires while the dataset loads: a replayed log must see
         // the keys its commands saw.
         let loading = shared.persistence.loading.load(Ordering::Relaxed);
-        let deleted = if shared.active_expire.load(Ordering::Relaxed) && !loading {
-            shared.keyspace.active_expire_cycle(
-                crate::util::now_ms(),
-                deadline,
-                sample,
-                &shared.aof,
-            )
+        // Nor during CLIENT PAUSE, which holds the data set still.
+        let now = crate::util::now_ms();
+        let held = shared.keyspace.expiry_held(now);
+        let deleted = if shared.active_expire.load(Ordering::Relaxed) && !loading && !held {
+            shared
+                .keyspace
+                .active_expire_cycle(now, deadline, sample, &shared.aof)
         } else {
             0
         };

@@ -412,10 +412,8 @@ pub struct Shared {
     pub started_unix: i64,
     /// The slow log (SLOWLOG), newest first.
     pub slowlog: SlowLog,
-    /// CLIENT PAUSE: Unix ms the pause ends (0: not paused).
-    pub pause_until_ms: AtomicI64,
-    /// CLIENT PAUSE ALL (else only writes are held).
-    pub pause_all: AtomicBool,
+    /// CLIENT PAUSE: the pause in force and its held clients.
+    pub pause: crate::pause::Pause,
     /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
     pub cron_paused: AtomicBool,
     /// The MONITOR clients, whose queues get every executed command's line.
@@ -449,8 +447,7 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             started_unix: crate::util::now_ms() / 1000,
             slowlog: Default::default(),
-            pause_until_ms: AtomicI64::new(0),
-            pause_all: AtomicBool::new(false),
+            pause: Default::default(),
             cron_paused: AtomicBool::new(false),
             monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),

@@ -1549,6 +1549,108 @@ fn client_pause_holds_writes_or_everything() {
     );
 }
 
+/// One CLIENT PAUSE session: keys past their time during the pause, three
+/// writers held in turn, then UNPAUSE. Returns what a client observes.
+fn pause_session(port: u16) -> Vec<String> {
+    let mut admin = RawClient::connect(port);
+    let mut seen = Vec::new();
+    let stat = |c: &mut RawClient, name: &str| {
+        info_fields(c, &["INFO", "all"])
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    };
+    admin.cmd(&["FLUSHALL"]);
+    let expired_before = stat(&mut admin, "expired_keys");
+    admin.cmd(&["SET", "soon", "v", "PX", "50"]);
+    assert_eq!(
+        admin.cmd(&["CLIENT", "PAUSE", "60000", "WRITE"]),
+        b"+OK\r\n"
+    );
+    // Past its time (and past a few active expire cycles) the key reads
+    // as gone, but nothing is deleted while the pause lasts.
+    std::thread::sleep(Duration::from_millis(300));
+    seen.push(text(&admin.cmd(&["GET", "soon"])));
+    seen.push(text(&admin.cmd(&["EXISTS", "soon"])));
+    seen.push(format!(
+        "expired during pause: {}",
+        stat(&mut admin, "expired_keys") != expired_before
+    ));
+    let mut writers: Vec<RawClient> = (0..3).map(|_| RawClient::connect(port)).collect();
+    let first_id = text(&writers[0].cmd(&["CLIENT", "ID"]));
+    let first_id = first_id.trim_start_matches(':').trim_end();
+    for (i, w) in writers.iter_mut().enumerate() {
+        w.send_raw(&RawClient::encode(&[
+            b"RPUSH",
+            b"order",
+            i.to_string().as_bytes(),
+        ]));
+        // Each is held before the next one asks.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stat(&mut admin, "blocked_clients") != (i + 1).to_string() {
+            assert!(Instant::now() < deadline, "writer {i} not held");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // A held client shows as blocked, with the command it waits to run.
+    let line = body(&admin.cmd(&["CLIENT", "LIST", "ID", first_id]));
+    for name in ["flags", "cmd", "qbuf"] {
+        seen.push(format!("{name}={}", field_of(&line, name)));
+    }
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    for w in writers.iter_mut() {
+        seen.push(text(&w.read_reply()));
+    }
+    seen.push(text(&admin.cmd(&["LRANGE", "order", "0", "-1"])));
+    seen.push(stat(&mut admin, "blocked_clients"));
+    // After the pause the key expires for real.
+    seen.push(text(&admin.cmd(&["GET", "soon"])));
+    seen.push(format!(
+        "expired after pause: {}",
+        stat(&mut admin, "expired_keys") != expired_before
+    ));
+    seen
+}
+
+#[test]
+fn client_pause_holds_expiry_and_resumes_writers_in_order() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let got = pause_session(ours.port);
+    assert_eq!(got, pause_session(redis.port));
+    // The writers resumed in the order they were held.
+    assert_eq!(got[3..6], ["flags=b", "cmd=rpush", "qbuf=0"]);
+    assert_eq!(got[6..9], [":1\r\n", ":2\r\n", ":3\r\n"]);
+    assert_eq!(got[1], ":0\r\n");
+    assert_eq!(got[2], "expired during pause: false");
+}
+
+#[test]
+fn client_info_qbuf_and_config_get_patterns_match_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut pair = common::Pair::connect(&ours, &redis, 2);
+    // qbuf counts the running request's bytes, as Redis shows them.
+    let (a, b) = pair.both(&["CLIENT", "INFO"]);
+    assert_eq!(field_of(&body(&a), "qbuf"), field_of(&body(&b), "qbuf"));
+    assert_eq!(field_of(&body(&a), "qbuf"), "26");
+    // Hidden configs answer only to their exact name.
+    pair.same(&["CONFIG", "GET", "key-load-delay"]);
+    let names = |reply: Vec<u8>| {
+        let mut names: Vec<String> = common::dataset::bulks(&reply)
+            .chunks(2)
+            .map(|p| String::from_utf8_lossy(&p[0]).into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (a, b) = pair.both(&["CONFIG", "GET", "*of", "maxmemory", "bind"]);
+    assert_eq!(names(a), names(b));
+    let (a, _) = pair.both(&["CONFIG", "GET", "*"]);
+    assert!(!names(a).contains(&"key-load-delay".to_string()));
+}
+
 #[test]
 fn acl_basics() {
     let s = start_ferrodis(&[]);

@@ -32,7 +32,6 @@ use crate::state::Shared;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// Who asks to run a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +62,8 @@ pub enum Admission {
 /// Why a request is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// CLIENT PAUSE: re-check after at most this long.
-    Pause(Duration),
+    /// CLIENT PAUSE: wait for the pause to end (see [`crate::pause`]).
+    Pause,
     /// A long command holds every shard: wait for the gate to change.
     Exclusive,
 }
@@ -187,11 +186,13 @@ pub fn admit(
             None => Admission::Wait(Wait::Exclusive),
         };
     }
-    if let Some(left) = pause_left(shared) {
+    if paused(shared) {
         let may_change =
             spec.has(WRITE) || spec.has(MAY_REPLICATE) || queued(WRITE | MAY_REPLICATE);
-        if shared.pause_all.load(Ordering::Relaxed) || may_change {
-            return Admission::Wait(Wait::Pause(left));
+        if may_change || shared.pause.holds_all() {
+            // CLIENT LIST shows the held command, as Redis does.
+            *client.info.last_cmd.lock() = spec.name;
+            return Admission::Wait(Wait::Pause);
         }
     }
     if client.multi.is_some() && !spec.has(TX_CONTROL) {
@@ -246,14 +247,9 @@ fn refused_writes(shared: &Shared) -> Option<Cow<'static, str>> {
     None
 }
 
-/// CLIENT PAUSE: how long to hold a held command before checking again
-/// (ALL holds everything, WRITE what may change data), if a pause is on.
+/// True while a CLIENT PAUSE is in force (one load when there is none).
 #[inline]
-fn pause_left(shared: &Shared) -> Option<Duration> {
-    let until = shared.pause_until_ms.load(Ordering::Relaxed);
-    if until == 0 {
-        return None;
-    }
-    let left = until - crate::util::now_ms();
-    (left > 0).then(|| Duration::from_millis(left.min(20) as u64))
+fn paused(shared: &Shared) -> bool {
+    let until = shared.pause.until_ms();
+    until != 0 && until > crate::util::now_ms()
 }

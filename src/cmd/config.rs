@@ -26,7 +26,8 @@ fn config_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         let is_glob = pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
         for (name, value) in config.iter() {
             let hit = if is_glob {
-                crate::util::glob::glob_match(&pattern, name.as_bytes())
+                !crate::config::HIDDEN.contains(&name)
+                    && crate::util::glob::glob_match(&pattern, name.as_bytes())
             } else {
                 name.as_bytes() == pattern.as_slice()
             };

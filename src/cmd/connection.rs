@@ -527,23 +527,19 @@ fn client_pause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     if ms < 0 {
         return Err(CmdError::fixed("ERR timeout is negative"));
     }
-    let until = crate::util::now_ms().saturating_add(ms);
+    let now = crate::util::now_ms();
     let server = ctx.server;
-    // Like Redis, a new pause never shortens or weakens one in force.
-    let current = server.pause_until_ms.load(Ordering::Relaxed);
-    let in_force = current > crate::util::now_ms();
-    server.pause_until_ms.store(
-        if in_force { current.max(until) } else { until },
-        Ordering::Relaxed,
-    );
-    let was_all = in_force && server.pause_all.load(Ordering::Relaxed);
-    server.pause_all.store(all || was_all, Ordering::Relaxed);
+    server.pause.start(now.saturating_add(ms), all, now);
+    // Nothing expires while clients are paused (the data set stays as the
+    // pause found it); a MULTI issuing the pause still sees its own clock.
+    server.keyspace.hold_expiry(server.pause.until_ms());
     ctx.out.ok();
     Ok(())
 }
 
 fn client_unpause(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    ctx.server.pause_until_ms.store(0, Ordering::Relaxed);
+    ctx.server.pause.end();
+    ctx.server.keyspace.hold_expiry(0);
     ctx.out.ok();
     Ok(())
 }

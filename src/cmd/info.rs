@@ -177,7 +177,9 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 server.stats.recent_output_peak()
             );
             let blocking = server.keyspace.blocking();
-            field!(out, "blocked_clients", "{}", blocking.blocked.load(r));
+            // Clients held by CLIENT PAUSE count as blocked, as in Redis.
+            let blocked = blocking.blocked.load(r) + server.pause.held();
+            field!(out, "blocked_clients", "{blocked}");
             field!(out, "tracking_clients", "0");
             field!(
                 out,

@@ -11,6 +11,7 @@ use super::watch::WatchFlag;
 use crate::dict::hash_key;
 use crate::gate::ExclusiveGate;
 use parking_lot::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// How long a connection's command waits on a contended shard before it
@@ -28,6 +29,8 @@ pub struct Keyspace {
     pub(super) events: EventSink,
     /// What writers need to know of blocked clients without a lock.
     blocking: BlockingMasks,
+    /// Unix ms until which expiry is held (CLIENT PAUSE); 0 when not.
+    expiry_held_until: AtomicI64,
 }
 
 /// A view holding every shard for a long command, with the exclusive gate
@@ -62,7 +65,20 @@ impl Keyspace {
             gate: ExclusiveGate::default(),
             events: EventSink::default(),
             blocking: BlockingMasks::default(),
+            expiry_held_until: AtomicI64::new(0),
         }
+    }
+
+    /// Holds expiry, lazy and active, until Unix ms `until_ms` (0: not at
+    /// all): during CLIENT PAUSE the data set must not change.
+    pub fn hold_expiry(&self, until_ms: i64) {
+        self.expiry_held_until.store(until_ms, Ordering::Relaxed);
+    }
+
+    /// True while expiry is held at Unix ms `now_ms`.
+    #[inline]
+    pub fn expiry_held(&self, now_ms: i64) -> bool {
+        now_ms < self.expiry_held_until.load(Ordering::Relaxed)
     }
 
     /// The gate long commands enter through.
@@ -93,7 +109,9 @@ impl Keyspace {
     /// [`Keyspace::try_lock_into`].
     #[inline]
     pub fn unlocked_view(&self, db: usize, now_ms: i64) -> DbView<'_> {
-        DbView::empty(db, now_ms)
+        let mut view = DbView::empty(db, now_ms);
+        view.hold_expiry = self.expiry_held(now_ms);
+        view
     }
 
     /// Locks the shards in `mask` into `view` (which holds none), unless a
@@ -183,6 +201,7 @@ impl Keyspace {
             bits &= bits - 1;
         }
         view.event_mask = self.events.wanted();
+        view.hold_expiry = self.expiry_held(now_ms);
         view
     }
 

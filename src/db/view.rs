@@ -32,6 +32,9 @@ pub struct DbView<'a> {
     pub expired: u64,
     /// Lookups leave access times alone (CLIENT NO-TOUCH).
     pub no_touch: bool,
+    /// Expiry is held (CLIENT PAUSE): reads treat keys past their time as
+    /// absent without deleting them, so nothing changes during a pause.
+    pub hold_expiry: bool,
     /// What access stamps record (from `maxmemory-policy`).
     pub access: AccessPolicy,
     /// Changes are being logged (the AOF is on): effects are collected in
@@ -69,6 +72,7 @@ impl DbView<'_> {
             misses: 0,
             expired: 0,
             no_touch: false,
+            hold_expiry: false,
             access: AccessPolicy::Lru,
             logging: false,
             effects: Vec::new(),
@@ -227,6 +231,17 @@ impl<'a> DbView<'a> {
         self.guards.iter().all(Option::is_some)
     }
 
+    /// For a read: true if `key`'s time has passed. The key is deleted
+    /// then, unless expiry is held (CLIENT PAUSE), when it only counts as
+    /// absent.
+    fn expired_for_read(&mut self, hash: u64, key: &[u8]) -> bool {
+        if self.hold_expiry {
+            let (db, now) = (self.db, self.now_ms);
+            return self.shard(hash).dbs[db].is_stale(hash, key, now);
+        }
+        self.expire_if_needed(hash, key)
+    }
+
     /// Deletes `key` if its time has passed; true if it did.
     fn expire_if_needed(&mut self, hash: u64, key: &[u8]) -> bool {
         let (db, now) = (self.db, self.now_ms);
@@ -250,9 +265,16 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// The live value at `key`, its access time updated unless `no_touch`.
-    fn lookup(&mut self, hash: u64, key: &[u8]) -> Option<&mut Value> {
-        self.expire_if_needed(hash, key);
+    /// The live value at `key`, its access time updated unless `no_touch`;
+    /// `read` for a lookup that changes nothing (see `hold_expiry`).
+    fn lookup(&mut self, hash: u64, key: &[u8], read: bool) -> Option<&mut Value> {
+        if read {
+            if self.expired_for_read(hash, key) {
+                return None;
+            }
+        } else {
+            self.expire_if_needed(hash, key);
+        }
         let (db, access, now) = (self.db, self.access, self.now_ms);
         let touch = !self.no_touch
             && (access == AccessPolicy::Lru
@@ -267,14 +289,16 @@ impl<'a> DbView<'a> {
     /// The live value at `key`.
     pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
         let hash = hash_key(key);
-        self.lookup(hash, key).map(|v| &*v)
+        self.lookup(hash, key, true).map(|v| &*v)
     }
 
     /// The live entry at `key` without updating its access time (OBJECT,
     /// TYPE-like inspection).
     pub fn peek(&mut self, key: &[u8]) -> Option<Entry<'_>> {
         let hash = hash_key(key);
-        self.expire_if_needed(hash, key);
+        if self.expired_for_read(hash, key) {
+            return None;
+        }
         let db = self.db;
         self.shard(hash).dbs[db]
             .keys
@@ -295,7 +319,9 @@ impl<'a> DbView<'a> {
     /// TOUCH command); true if the key exists.
     pub fn touch(&mut self, key: &[u8]) -> bool {
         let hash = hash_key(key);
-        self.expire_if_needed(hash, key);
+        if self.expired_for_read(hash, key) {
+            return false;
+        }
         let (db, access, now) = (self.db, self.access, self.now_ms);
         let first = self.first_access(hash);
         match self.shard(hash).dbs[db].keys.get_mut_with_aux(hash, key) {
@@ -321,11 +347,12 @@ impl<'a> DbView<'a> {
     /// lookups INFO's `keyspace_hits`/`keyspace_misses` count).
     pub fn get_counted(&mut self, key: &[u8]) -> Option<&Value> {
         let hash = hash_key(key);
-        let found = self.lookup(hash, key).is_some();
+        let found = self.lookup(hash, key, true).is_some();
         if found {
             self.hits += 1;
         } else {
             self.misses += 1;
+            return None;
         }
         let db = self.db;
         self.shard(hash).dbs[db].keys.get(hash, key)
@@ -336,7 +363,7 @@ impl<'a> DbView<'a> {
         let hash = hash_key(key);
         let db = self.db;
         self.shard(hash).dbs[db].preserve(hash);
-        self.lookup(hash, key)
+        self.lookup(hash, key, false)
     }
 
     /// True if `key` exists (and has not expired).
@@ -742,7 +769,7 @@ impl<'a> DbView<'a> {
         if !stale.is_empty() {
             let saved = std::mem::replace(&mut self.db, db);
             for key in stale {
-                self.expire_if_needed(hash_key(&key), &key);
+                self.expired_for_read(hash_key(&key), &key);
             }
             self.db = saved;
         }
