@@ -107,7 +107,9 @@ impl Session {
     pub fn finish(&mut self, shared: &Shared) {
         crate::cmd::transactions::forget_client(shared, &mut self.client);
         shared.monitors.remove(self.client.info.id);
-        shared.pubsub.forget(self.client.info.id);
+        if self.client.info.subscribed() {
+            shared.pubsub.forget(self.client.info.id);
+        }
         self.client.info.outbox.close();
         self.client.info.outbox.set_unsent(0);
     }

@@ -276,7 +276,24 @@ impl Publisher<'_> {
     /// matching pattern; the number of deliveries (a client matching by
     /// two patterns counts twice, as in Redis).
     pub fn publish(&mut self, space: Space, channel: &[u8], message: &[u8]) -> usize {
+        self.publish_from(space, channel, message, None)
+    }
+
+    /// [`Publisher::publish`] by a client that may be among the receivers:
+    /// its own frames go to `own.1` (its reply, where Redis writes them,
+    /// before the command's own reply) instead of its outbox.
+    pub fn publish_from(
+        &mut self,
+        space: Space,
+        channel: &[u8],
+        message: &[u8],
+        mut own: Option<(u64, &mut Vec<u8>)>,
+    ) -> usize {
         let limits = self.limits;
+        let mut send = |s: &Sub, frame: Bytes| match own.as_mut() {
+            Some((id, out)) if *id == s.id() => out.extend_from_slice(&frame),
+            _ => s.deliver(frame, limits),
+        };
         let registry = &*self.registry;
         let mut receivers = 0;
         let (table, kind): (_, &[u8]) = match space {
@@ -287,7 +304,7 @@ impl Publisher<'_> {
             let mut frames = Frames::default();
             for s in list {
                 let frame = frames.get(s.resp3(), |f| message_frame(f, kind, channel, message));
-                s.deliver(frame, limits);
+                send(s, frame);
             }
             receivers += list.len();
         }
@@ -303,7 +320,7 @@ impl Publisher<'_> {
                 let frame = frames.get(s.resp3(), |f| {
                     encode(f, &[b"pmessage", pattern, channel, message]);
                 });
-                s.deliver(frame, limits);
+                send(s, frame);
             }
             receivers += list.len();
         }

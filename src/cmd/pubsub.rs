@@ -6,7 +6,8 @@
 //! CLIENT REPLY OFF does not silence, as in Redis. An unsubscribe first
 //! moves the messages already queued for the client into its reply, under
 //! the registry's lock, so no message of a channel follows the confirmation
-//! of leaving it.
+//! of leaving it; a subscriber's PUBLISH writes its own copies into its
+//! reply, before the count, as Redis does.
 
 use super::flags::NO_KEYS;
 use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
@@ -115,7 +116,21 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn publish_in(ctx: &mut Ctx<'_>, space: Space) -> CmdResult {
-    let n = ctx.server.pubsub.publish(space, &ctx.args[1], &ctx.args[2]);
+    let (channel, message) = (&ctx.args[1], &ctx.args[2]);
+    let n = if ctx.client.info.subscribed() {
+        // A subscriber publishing (RESP3, or inside MULTI) gets its own
+        // message before the reply, as from Redis, after what was queued
+        // for it earlier.
+        let mut registry = ctx.server.pubsub.lock();
+        let info = &ctx.client.info;
+        info.outbox.drain_into(&mut ctx.out.buf);
+        let own = Some((info.id, &mut ctx.out.buf));
+        let n = registry.publish_from(space, channel, message, own);
+        ctx.out.keep_pushed();
+        n
+    } else {
+        ctx.server.pubsub.publish(space, channel, message)
+    };
     ctx.out.int(n as i64);
     Ok(())
 }
