@@ -24,6 +24,7 @@ pub mod log;
 pub mod outbox;
 pub mod pause;
 pub mod protocol;
+pub mod pubsub;
 pub mod rdb;
 pub mod reply;
 pub mod server;

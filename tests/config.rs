@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 const PENDING: &[(&str, &str, &str, bool)] = &[
     ("maxmemory", "1mb", "0", true),
     ("maxmemory-clients", "1mb", "0", true),
-    ("notify-keyspace-events", "KEA", "", true),
     ("latency-monitor-threshold", "100", "0", true),
     ("activedefrag", "yes", "no", true),
     ("min-replicas-to-write", "1", "0", true),
@@ -180,6 +179,13 @@ fn accepted_values_and_errors_match_redis() {
         // Defaults, and values that mean the same, are accepted.
         &["CONFIG", "SET", "maxmemory", "0"],
         &["CONFIG", "SET", "maxmemory", "0mb"],
+        &["CONFIG", "SET", "notify-keyspace-events", ""],
+        // Keyspace notifications: Redis's classes, its refusal, its form.
+        &["CONFIG", "SET", "notify-keyspace-events", "KEAnm"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "SET", "notify-keyspace-events", "KEq"],
+        &["CONFIG", "SET", "notify-keyspace-events", "$lshzxeKE"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
         &["CONFIG", "SET", "notify-keyspace-events", ""],
         &[
             "CONFIG",

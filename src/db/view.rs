@@ -352,6 +352,7 @@ impl<'a> DbView<'a> {
             self.hits += 1;
         } else {
             self.misses += 1;
+            self.record(key, KeyEvent::KEYMISS);
             return None;
         }
         let db = self.db;
