@@ -49,11 +49,12 @@ FAMILIES = {
     "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
     "sort": "sort sort_ro",
+    "blocking": "blpop brpop brpoplpush blmove blmovem blmpop bzpopmin bzpopmax bzmpop",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

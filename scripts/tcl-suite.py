@@ -24,8 +24,7 @@ A test that raises an exception (typically an unknown command of a later
 milestone: sets, sorted sets, blocking pops, ...) aborts the rest of its
 file in external mode, so such a test is skipped by name and the file
 re-run; skipped tests are listed, so each can be checked to really need a
-later feature. Tests named after blocking commands are skipped up front in
-both runs (BLOCKING_TESTS) and not counted.
+later feature.
 """
 import argparse
 import fcntl
@@ -52,11 +51,6 @@ DEFAULT_BASELINE = os.path.join(ROOT, "tests", "tcl", "baseline.txt")
 RUN_TIMEOUT = 300
 SUITE_BUDGET = 1800
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Tests named after blocking commands (a later milestone) are skipped up
-# front in both runs: there are about a hundred of them in the list file,
-# too many to discover one re-run at a time. Regexps, as runtest takes them.
-BLOCKING_TESTS = ["/B[LR]POP", "/BLMOVE", "/BRPOPLPUSH", "/BLMPOP", "/BZPOP", "/BZMPOP", "/[Bb]lock",
-                  "/[Uu]nblock"]
 # The failing test's source line in the exception trace: `"test {name} {`
 # or `"test "name" {` (the name may hold unexpanded $variables).
 FAILING_TEST = re.compile(r'^"test (?:\{(.+?)\}|"(.+?)") \{', re.M)
@@ -118,7 +112,7 @@ def run_file(tree, kind, binary, test_file, deadline):
         args = ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", test_file,
                 "--ignore-encoding", "--ignore-digest", "--tags", "-needs:repl",
                 "--tags", "-needs:debug", "--clients", "1"]
-        for name in BLOCKING_TESTS + skipped:
+        for name in skipped:
             args += ["--skiptest", name]
         try:
             out, timed_out = run_bounded(args, tree, timeout)

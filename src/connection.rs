@@ -188,8 +188,16 @@ pub async fn serve(
                         let answered =
                             wait_blocked(shared, socket, &info, inbuf, &blocked, out).await;
                         finish_blocked(shared, &info, &blocked);
-                        if !answered {
+                        let Some(failed) = answered else {
                             return Served::Closed;
+                        };
+                        if failed {
+                            // Counted when the error reaches the client,
+                            // as Redis counts an unblocked command's.
+                            let name = *info.last_cmd.lock();
+                            if let Some(stats) = cmd::registry().stats(name) {
+                                stats.record_failed();
+                            }
                         }
                         // A served reply may show changes logged by the writer.
                         if shared.aof.policy() == crate::aof::FsyncPolicy::Always {
@@ -306,7 +314,9 @@ pub async fn serve(
 /// Waits until the blocked command is answered: served by a writer (its
 /// reply arrives through the outbox), timed out, or unblocked by CLIENT
 /// UNBLOCK, writing the reply into `out`. Input that arrives meanwhile is
-/// kept for later; false if the client closed or was killed.
+/// kept for later. `Some(true)` if the answer is an error (a served
+/// BLMOVE's WRONGTYPE, CLIENT UNBLOCK ERROR), `None` if the client closed
+/// or was killed.
 async fn wait_blocked(
     shared: &Shared,
     socket: &ClientSocket,
@@ -314,8 +324,10 @@ async fn wait_blocked(
     inbuf: &mut BytesMut,
     blocked: &BlockedWait,
     out: &mut Reply,
-) -> bool {
+) -> Option<bool> {
     let waiter = &blocked.waiter;
+    // Where the answer starts (what the outbox held before it comes first).
+    let start = out.buf.len();
     let deadline = blocked.deadline_ms;
     let mut timer_live = deadline > 0;
     let sleep = tokio::time::sleep(Duration::from_millis(
@@ -325,13 +337,21 @@ async fn wait_blocked(
     loop {
         if waiter.is_delivered() {
             info.outbox.drain_into(&mut out.buf);
-            return true;
+            let failed = out.buf.get(start) == Some(&b'-');
+            if failed {
+                let code = out.buf[start + 1..]
+                    .split(|&b| b == b' ' || b == b'\r')
+                    .next()
+                    .unwrap_or_default();
+                shared.stats.record_error(&String::from_utf8_lossy(code));
+            }
+            return Some(failed);
         }
         tokio::select! {
             _ = info.outbox.woken() => {
                 if info.killed.load(Ordering::Acquire) {
                     waiter.claim();
-                    return false;
+                    return None;
                 }
                 info.outbox.drain_into(&mut out.buf);
                 let how = waiter.unblock.load(Ordering::Acquire);
@@ -339,26 +359,24 @@ async fn wait_blocked(
                     if how == unblock::ERROR {
                         out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                         shared.stats.record_error("UNBLOCKED");
-                    } else {
-                        out.null_array();
+                        return Some(true);
                     }
-                    return true;
+                    crate::db::timeout_reply(waiter, out);
+                    return Some(false);
                 }
             }
             _ = &mut sleep, if timer_live => {
                 timer_live = false;
                 if waiter.claim() {
-                    // Redis answers every timed-out blocking command with
-                    // the null array, BLMOVE's too.
-                    out.null_array();
-                    return true;
+                    crate::db::timeout_reply(waiter, out);
+                    return Some(false);
                 }
                 // A writer took it: its reply is on the way.
             }
             r = socket.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => {
                     waiter.claim();
-                    return false;
+                    return None;
                 }
                 Ok(n) => {
                     shared.stats.net_input_bytes.add(n as u64);

@@ -411,6 +411,12 @@ impl CommandStats {
         }
     }
 
+    /// Counts a failure of a call counted already (a blocked command
+    /// answered with an error once unblocked).
+    pub fn record_failed(&self) {
+        self.0.add_to(Self::FAILED, 1);
+    }
+
     /// Counts a call rejected before running (arity, MULTI queue errors, ...).
     pub fn record_rejected(&self) {
         self.0.add_to(Self::REJECTED, 1);

@@ -157,6 +157,14 @@ impl ShardWaiters {
         self.fifos.contains_key(&(db, Box::from(key)))
     }
 
+    /// The keys of `db` that clients wait on.
+    pub(super) fn keys_in(&self, db: usize) -> impl Iterator<Item = &[u8]> {
+        self.fifos
+            .keys()
+            .filter(move |(d, _)| *d == db)
+            .map(|(_, k)| &k[..])
+    }
+
     /// The mask of shards this shard's waiters' serves write.
     fn needs_mask(&self) -> u32 {
         let mut mask = 0;
