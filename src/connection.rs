@@ -396,11 +396,7 @@ fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
     // failed before it waited.
     waiter.claim();
     let keyspace = &shared.keyspace;
-    {
-        let keys = waiter.keys.iter().map(|k| &k[..]);
-        let mut view = keyspace.lock_keys(keys, waiter.db, crate::util::now_ms());
-        view.unblock(waiter, keyspace.blocking());
-    }
+    keyspace.remove_waiter(waiter, crate::util::now_ms());
     let counts = keyspace.blocking();
     counts.blocked.fetch_sub(1, Ordering::Relaxed);
     if blocked.deadline_ms > 0 {

@@ -602,3 +602,34 @@ fn killed_blocked_clients_and_failed_calls() {
     control.same(&["RPUSH", "killed", "x"]);
     control.same(&["LLEN", "killed"]);
 }
+
+#[test]
+fn a_long_hold_on_every_shard_does_not_stall_a_blocked_clients_worker() {
+    let server = start_ferrodis(&["--busy-reply-threshold", "5000"]);
+    let place = |worker: usize| {
+        let mut c = RawClient::connect(server.port);
+        let want = format!(":{worker}\r\n");
+        assert_eq!(c.text(&["DEBUG", "WORKER", &worker.to_string()]), want);
+        c
+    };
+    let (mut holder, mut waiter, mut other) = (place(0), place(1), place(1));
+    send(&mut waiter, &["BLPOP", "held", "0.3"]);
+    wait_blocked(&mut other, 1);
+    send(&mut holder, &["DEBUG", "HOLD-SHARDS", "2000"]);
+    std::thread::sleep(Duration::from_millis(50));
+    // The timeout is answered during the hold, and the waiter's worker
+    // goes on answering: removing the waiter does not wait for the shard.
+    let start = Instant::now();
+    assert_eq!(waiter.read_reply(), b"*-1\r\n");
+    assert!(start.elapsed() < Duration::from_millis(1000));
+    let start = Instant::now();
+    assert_eq!(other.cmd(&["HELLO", "2"])[..4], *b"*14\r");
+    assert!(start.elapsed() < Duration::from_millis(300));
+    assert!(other
+        .text(&["INFO", "clients"])
+        .contains("blocked_clients:0\r"));
+    assert_eq!(holder.read_reply(), b"+OK\r\n");
+    // After the hold the stale entry is gone or skipped: the push stays.
+    assert_eq!(other.cmd(&["RPUSH", "held", "x"]), b":1\r\n");
+    assert_eq!(other.cmd(&["LLEN", "held"]), b":1\r\n");
+}
