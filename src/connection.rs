@@ -188,17 +188,10 @@ pub async fn serve(
                         let answered =
                             wait_blocked(shared, socket, &info, inbuf, &blocked, out).await;
                         finish_blocked(shared, &info, &blocked);
-                        let Some(failed) = answered else {
+                        let Some(answer) = answered else {
                             return Served::Closed;
                         };
-                        if failed {
-                            // Counted when the error reaches the client,
-                            // as Redis counts an unblocked command's.
-                            let name = *info.last_cmd.lock();
-                            if let Some(stats) = cmd::registry().stats(name) {
-                                stats.record_failed();
-                            }
-                        }
+                        note_unblocked(shared, &info, &blocked, answer);
                         // A served reply may show changes logged by the writer.
                         if shared.aof.policy() == crate::aof::FsyncPolicy::Always {
                             client.aof_offset = client.aof_offset.max(shared.aof.appended());
@@ -311,12 +304,45 @@ pub async fn serve(
     }
 }
 
+/// How a blocked command was answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A writer served it; `true` if the reply is an error (a BLMOVE whose
+    /// destination holds another type).
+    Served(bool),
+    /// Its timeout passed.
+    TimedOut,
+    /// CLIENT UNBLOCK ended it (either way).
+    Unblocked,
+}
+
+/// The statistics of an answered blocked command, as Redis 7.0 updates
+/// them on unblock: a served command goes to the slow log with its
+/// arguments (and counts a failed call if its reply is an error); one
+/// ended by CLIENT UNBLOCK counts a failed call, TIMEOUT or ERROR alike,
+/// and goes to the slow log without arguments (Redis has freed them by
+/// then); a timeout changes nothing.
+fn note_unblocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait, answer: Answer) {
+    let Some(spec) = blocked.spec else {
+        return;
+    };
+    let (failed, args) = match answer {
+        Answer::TimedOut => return,
+        Answer::Served(failed) => (failed, &blocked.args[..]),
+        Answer::Unblocked => (true, &[][..]),
+    };
+    if failed {
+        if let Some(stats) = cmd::registry().stats(spec.name) {
+            stats.record_failed();
+        }
+    }
+    cmd::slowlog::slowlog_record_args(shared, info, spec, args, blocked.run_us);
+}
+
 /// Waits until the blocked command is answered: served by a writer (its
 /// reply arrives through the outbox), timed out, or unblocked by CLIENT
 /// UNBLOCK, writing the reply into `out`. Input that arrives meanwhile is
-/// kept for later. `Some(true)` if the answer is an error (a served
-/// BLMOVE's WRONGTYPE, CLIENT UNBLOCK ERROR), `None` if the client closed
-/// or was killed.
+/// kept for later. `None` if the client closed or was killed.
 async fn wait_blocked(
     shared: &Shared,
     socket: &ClientSocket,
@@ -324,7 +350,7 @@ async fn wait_blocked(
     inbuf: &mut BytesMut,
     blocked: &BlockedWait,
     out: &mut Reply,
-) -> Option<bool> {
+) -> Option<Answer> {
     let waiter = &blocked.waiter;
     // Where the answer starts (what the outbox held before it comes first).
     let start = out.buf.len();
@@ -345,7 +371,7 @@ async fn wait_blocked(
                     .unwrap_or_default();
                 shared.stats.record_error(&String::from_utf8_lossy(code));
             }
-            return Some(failed);
+            return Some(Answer::Served(failed));
         }
         tokio::select! {
             _ = info.outbox.woken() => {
@@ -359,17 +385,17 @@ async fn wait_blocked(
                     if how == unblock::ERROR {
                         out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                         shared.stats.record_error("UNBLOCKED");
-                        return Some(true);
+                    } else {
+                        crate::db::timeout_reply(waiter, out);
                     }
-                    crate::db::timeout_reply(waiter, out);
-                    return Some(false);
+                    return Some(Answer::Unblocked);
                 }
             }
             _ = &mut sleep, if timer_live => {
                 timer_live = false;
                 if waiter.claim() {
                     crate::db::timeout_reply(waiter, out);
-                    return Some(false);
+                    return Some(Answer::TimedOut);
                 }
                 // A writer took it: its reply is on the way.
             }

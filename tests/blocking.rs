@@ -633,3 +633,41 @@ fn a_long_hold_on_every_shard_does_not_stall_a_blocked_clients_worker() {
     assert_eq!(other.cmd(&["RPUSH", "held", "x"]), b":1\r\n");
     assert_eq!(other.cmd(&["LLEN", "held"]), b":1\r\n");
 }
+
+#[test]
+fn blocked_commands_reach_the_slow_log_once_answered() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut control = Pair::connect(&ours, &redis, 2);
+    let mut w = Pair::connect(&ours, &redis, 2);
+    control.same(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    control.same(&["SLOWLOG", "RESET"]);
+    // The entries' arguments, newest first (ids, times and peers differ).
+    let args = |c: &mut RawClient| {
+        let log = c.text(&["SLOWLOG", "GET", "-1"]);
+        log.split("*6\r\n")
+            .skip(1)
+            .map(|e| {
+                let lines: Vec<&str> = e.split("\r\n").collect();
+                let n: usize = lines[3].trim_start_matches('*').parse().expect("argc");
+                (0..n)
+                    .map(|i| lines[5 + 2 * i])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+    };
+    send_both(&mut w, &["BLPOP", "l", "0"]);
+    wait_blocked(&mut control.ours, 1);
+    wait_blocked(&mut control.redis, 1);
+    // Not logged while blocked.
+    assert_eq!(args(&mut control.ours), args(&mut control.redis));
+    control.same(&["RPUSH", "l", "x"]);
+    read_same(&mut w, "BLPOP served");
+    // A timeout is not logged at all.
+    send_both(&mut w, &["BLPOP", "l", "0.02"]);
+    read_same(&mut w, "BLPOP timed out");
+    let (ours, theirs) = (args(&mut control.ours), args(&mut control.redis));
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|e| e == "BLPOP l 0"), "{ours:?}");
+}

@@ -219,6 +219,13 @@ pub struct BlockedWait {
     pub waiter: Arc<Waiter>,
     /// Unix ms when it times out; 0 waits forever.
     pub deadline_ms: i64,
+    /// The blocked command, its arguments (copied: the read buffer is not
+    /// held) and how long its call ran, for the slow log once answered.
+    pub spec: Option<&'static CommandSpec>,
+    /// See `spec`.
+    pub args: Vec<Bytes>,
+    /// See `spec`.
+    pub run_us: u64,
 }
 
 impl Ctx<'_> {
@@ -264,6 +271,9 @@ impl Ctx<'_> {
         self.client.blocked = Some(BlockedWait {
             waiter,
             deadline_ms,
+            spec: None,
+            args: Vec::new(),
+            run_us: 0,
         });
     }
 
