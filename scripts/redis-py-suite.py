@@ -54,12 +54,13 @@ FAMILIES = {
     "sets": "sadd srem smembers sismember smismember scard smove spop srandmember sinter "
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
     "sort": "sort sort_ro",
+    "blocking": "blpop brpop brpoplpush blmove blmovem blmpop bzpopmin bzpopmax bzmpop",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry;
 # pub/sub).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash", "tests.test_pubsub")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|blpop|brpop|blmove|blmpop|brpoplpush")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

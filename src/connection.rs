@@ -207,9 +207,10 @@ pub async fn serve(
                         let answered =
                             wait_blocked(shared, socket, &info, inbuf, &blocked, out).await;
                         finish_blocked(shared, &info, &blocked);
-                        if !answered {
+                        let Some(answer) = answered else {
                             return Served::Closed;
-                        }
+                        };
+                        note_unblocked(shared, &info, &blocked, answer);
                         // A served reply may show changes logged by the writer.
                         if shared.aof.policy() == crate::aof::FsyncPolicy::Always {
                             client.aof_offset = client.aof_offset.max(shared.aof.appended());
@@ -323,10 +324,45 @@ pub async fn serve(
     }
 }
 
+/// How a blocked command was answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A writer served it; `true` if the reply is an error (a BLMOVE whose
+    /// destination holds another type).
+    Served(bool),
+    /// Its timeout passed.
+    TimedOut,
+    /// CLIENT UNBLOCK ended it (either way).
+    Unblocked,
+}
+
+/// The statistics of an answered blocked command, as Redis 7.0 updates
+/// them on unblock: a served command goes to the slow log with its
+/// arguments (and counts a failed call if its reply is an error); one
+/// ended by CLIENT UNBLOCK counts a failed call, TIMEOUT or ERROR alike,
+/// and goes to the slow log without arguments (Redis has freed them by
+/// then); a timeout changes nothing.
+fn note_unblocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait, answer: Answer) {
+    let Some(spec) = blocked.spec else {
+        return;
+    };
+    let (failed, args) = match answer {
+        Answer::TimedOut => return,
+        Answer::Served(failed) => (failed, &blocked.args[..]),
+        Answer::Unblocked => (true, &[][..]),
+    };
+    if failed {
+        if let Some(stats) = cmd::registry().stats(spec.name) {
+            stats.record_failed();
+        }
+    }
+    cmd::slowlog::slowlog_record_args(shared, info, spec, args, blocked.run_us);
+}
+
 /// Waits until the blocked command is answered: served by a writer (its
 /// reply arrives through the outbox), timed out, or unblocked by CLIENT
 /// UNBLOCK, writing the reply into `out`. Input that arrives meanwhile is
-/// kept for later; false if the client closed or was killed.
+/// kept for later. `None` if the client closed or was killed.
 async fn wait_blocked(
     shared: &Shared,
     socket: &ClientSocket,
@@ -334,8 +370,10 @@ async fn wait_blocked(
     inbuf: &mut BytesMut,
     blocked: &BlockedWait,
     out: &mut Reply,
-) -> bool {
+) -> Option<Answer> {
     let waiter = &blocked.waiter;
+    // Where the answer starts (what the outbox held before it comes first).
+    let start = out.buf.len();
     let deadline = blocked.deadline_ms;
     let mut timer_live = deadline > 0;
     let sleep = tokio::time::sleep(Duration::from_millis(
@@ -345,13 +383,21 @@ async fn wait_blocked(
     loop {
         if waiter.is_delivered() {
             info.outbox.drain_into(&mut out.buf);
-            return true;
+            let failed = out.buf.get(start) == Some(&b'-');
+            if failed {
+                let code = out.buf[start + 1..]
+                    .split(|&b| b == b' ' || b == b'\r')
+                    .next()
+                    .unwrap_or_default();
+                shared.stats.record_error(&String::from_utf8_lossy(code));
+            }
+            return Some(Answer::Served(failed));
         }
         tokio::select! {
             _ = info.outbox.woken() => {
                 if info.killed.load(Ordering::Acquire) {
                     waiter.claim();
-                    return false;
+                    return None;
                 }
                 info.outbox.drain_into(&mut out.buf);
                 let how = waiter.unblock.load(Ordering::Acquire);
@@ -360,25 +406,23 @@ async fn wait_blocked(
                         out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                         shared.stats.record_error("UNBLOCKED");
                     } else {
-                        out.null_array();
+                        crate::db::timeout_reply(waiter, out);
                     }
-                    return true;
+                    return Some(Answer::Unblocked);
                 }
             }
             _ = &mut sleep, if timer_live => {
                 timer_live = false;
                 if waiter.claim() {
-                    // Redis answers every timed-out blocking command with
-                    // the null array, BLMOVE's too.
-                    out.null_array();
-                    return true;
+                    crate::db::timeout_reply(waiter, out);
+                    return Some(Answer::TimedOut);
                 }
                 // A writer took it: its reply is on the way.
             }
             r = socket.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => {
                     waiter.claim();
-                    return false;
+                    return None;
                 }
                 Ok(n) => {
                     shared.stats.net_input_bytes.add(n as u64);
@@ -398,11 +442,7 @@ fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
     // failed before it waited.
     waiter.claim();
     let keyspace = &shared.keyspace;
-    {
-        let keys = waiter.keys.iter().map(|k| &k[..]);
-        let mut view = keyspace.lock_keys(keys, waiter.db, crate::util::now_ms());
-        view.unblock(waiter, keyspace.blocking());
-    }
+    keyspace.remove_waiter(waiter, crate::util::now_ms());
     let counts = keyspace.blocking();
     counts.blocked.fetch_sub(1, Ordering::Relaxed);
     if blocked.deadline_ms > 0 {

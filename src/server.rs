@@ -724,6 +724,8 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         if deleted > 0 {
             shared.stats.expired_keys.add(deleted);
         }
+        // Blocked clients answered while a long command held their shards.
+        shared.keyspace.remove_stale_waiters(crate::util::now_ms());
         // Saves lock every shard: none starts while a long command holds
         // them (this thread also accepts connections).
         if !loading && !shared.keyspace.gate().is_held() {

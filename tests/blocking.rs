@@ -187,6 +187,94 @@ fn served_replies_match_redis() {
                     &["RPUSH", "tx", "2"],
                 ],
             ),
+            // SWAPDB brings a list into the blocked client's database.
+            (
+                &["BLPOP", "sw", "0"],
+                &[
+                    &["SELECT", "1"],
+                    &["RPUSH", "sw", "moved"],
+                    &["SWAPDB", "0", "1"],
+                    &["SELECT", "0"],
+                ],
+            ),
+            // A swap bringing a key of another type serves nobody; a later
+            // swap bringing a list does.
+            (
+                &["BZPOPMIN", "sw2", "0"],
+                &[
+                    &["SELECT", "2"],
+                    &["RPUSH", "sw2", "l"],
+                    &["SWAPDB", "0", "2"],
+                    &["SELECT", "3"],
+                    &["ZADD", "sw2", "1", "z"],
+                    &["SWAPDB", "2", "3"],
+                    &["SWAPDB", "0", "2"],
+                    &["SELECT", "0"],
+                ],
+            ),
+            // RENAME, MOVE, COPY and stores create the key: served.
+            (
+                &["BLPOP", "rn", "0"],
+                &[&["RPUSH", "rnsrc", "a", "b"], &["RENAME", "rnsrc", "rn"]],
+            ),
+            (
+                &["BRPOP", "mv", "0"],
+                &[
+                    &["SELECT", "1"],
+                    &["RPUSH", "mv", "a"],
+                    &["MOVE", "mv", "0"],
+                    &["SELECT", "0"],
+                ],
+            ),
+            (
+                &["BLMPOP", "0", "1", "cp", "LEFT", "COUNT", "3"],
+                &[&["RPUSH", "cpsrc", "a", "b"], &["COPY", "cpsrc", "cp"]],
+            ),
+            (
+                &["BLPOP", "so", "0"],
+                &[
+                    &["RPUSH", "sosrc", "3", "1", "2"],
+                    &["SORT", "sosrc", "STORE", "so"],
+                ],
+            ),
+            (
+                &["BZPOPMAX", "zs", "0"],
+                &[
+                    &["ZADD", "za", "1", "a", "2", "b"],
+                    &["ZUNIONSTORE", "zs", "1", "za"],
+                ],
+            ),
+            (
+                &["BZMPOP", "0", "1", "geo", "MIN"],
+                &[&["GEOADD", "geo", "13.36", "38.11", "palermo"]],
+            ),
+            // Deleted, then recreated as the wrong type, then renamed over
+            // by a list: served by the rename.
+            (
+                &["BLPOP", "dl", "0"],
+                &[
+                    &["MULTI"],
+                    &["RPUSH", "dl", "x"],
+                    &["DEL", "dl"],
+                    &["EXEC"],
+                    &["SET", "dl", "str"],
+                    &["RPUSH", "dlsrc", "y"],
+                    &["RENAME", "dlsrc", "dl"],
+                ],
+            ),
+            // A push then a type change inside MULTI: nothing to serve
+            // after EXEC; the client stays blocked until a list comes.
+            (
+                &["BLPOP", "tc", "0"],
+                &[
+                    &["MULTI"],
+                    &["RPUSH", "tc", "x"],
+                    &["SET", "tc", "str"],
+                    &["EXEC"],
+                    &["DEL", "tc"],
+                    &["RPUSH", "tc", "late"],
+                ],
+            ),
         ];
         for (block, pushes) in cases {
             send_both(&mut blocked, block);
@@ -403,4 +491,183 @@ fn served_pops_reach_the_aof_as_their_effects() {
     assert_eq!(c.text(&["LRANGE", "d", "0", "-1"]), "*1\r\n$1\r\n1\r\n");
     assert_eq!(c.text(&["LRANGE", "s", "0", "-1"]), "*1\r\n$1\r\n2\r\n");
     assert_eq!(c.text(&["ZRANGE", "z", "0", "-1"]), "*1\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn wait_answers_and_blocks_like_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    for resp in [2, 3] {
+        let mut p = Pair::connect(&ours, &redis, resp);
+        p.script(
+            r#"
+            WAIT 0 0
+            WAIT -1 10
+            WAIT 1 abc
+            WAIT x 1
+            WAIT 1 -1
+            WAIT 1 1.5
+            WAIT 1 99999999999999999999
+            WAIT 1 20
+            MULTI
+            WAIT 1 0
+            EXEC
+            "#,
+        );
+        // Timeout 0 waits until CLIENT UNBLOCK (as a timeout: the count,
+        // or the error).
+        let mut control = Pair::connect(&ours, &redis, 2);
+        for how in ["TIMEOUT", "ERROR"] {
+            let ids = (
+                p.ours.text(&["CLIENT", "ID"]),
+                p.redis.text(&["CLIENT", "ID"]),
+            );
+            send_both(&mut p, &["WAIT", "1", "0"]);
+            wait_blocked(&mut control.ours, 1);
+            wait_blocked(&mut control.redis, 1);
+            let id = |s: &str| s.trim_start_matches(':').trim().to_string();
+            assert_eq!(
+                control.ours.text(&["CLIENT", "UNBLOCK", &id(&ids.0), how]),
+                ":1\r\n"
+            );
+            assert_eq!(
+                control.redis.text(&["CLIENT", "UNBLOCK", &id(&ids.1), how]),
+                ":1\r\n"
+            );
+            read_same(&mut p, &format!("WAIT unblocked with {how}"));
+        }
+    }
+}
+
+#[test]
+fn killed_blocked_clients_and_failed_calls() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut control = Pair::connect(&ours, &redis, 2);
+    let mut w = Pair::connect(&ours, &redis, 2);
+    control.same(&["CONFIG", "RESETSTAT"]);
+    let id = |s: String| s.trim_start_matches(':').trim().to_string();
+    let ids = (
+        id(w.ours.text(&["CLIENT", "ID"])),
+        id(w.redis.text(&["CLIENT", "ID"])),
+    );
+    // CLIENT UNBLOCK ERROR and a served WRONGTYPE fail the call.
+    send_both(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut control.ours, 1);
+    wait_blocked(&mut control.redis, 1);
+    control.ours.cmd(&["CLIENT", "UNBLOCK", &ids.0, "ERROR"]);
+    control.redis.cmd(&["CLIENT", "UNBLOCK", &ids.1, "ERROR"]);
+    read_same(&mut w, "BLPOP unblocked with an error");
+    send_both(&mut w, &["BLMOVE", "src", "str", "LEFT", "LEFT", "0"]);
+    wait_blocked(&mut control.ours, 1);
+    wait_blocked(&mut control.redis, 1);
+    control.same(&["SET", "str", "x"]);
+    control.same(&["RPUSH", "src", "a"]);
+    read_same(&mut w, "BLMOVE to a string");
+    for section in ["commandstats", "errorstats"] {
+        // The lines of the two commands and the errors, without timings.
+        let pick = |info: String| {
+            info.lines()
+                .filter(|l| {
+                    l.contains("blpop") || l.contains("blmove") || l.starts_with("errorstat")
+                })
+                .map(|l| {
+                    l.split(',')
+                        .filter(|field| !field.starts_with("usec"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(
+            pick(control.ours.text(&["INFO", section])),
+            pick(control.redis.text(&["INFO", section])),
+            "{section}"
+        );
+    }
+    // CLIENT KILL of a blocked client: gone from the counts and the FIFO.
+    send_both(&mut w, &["BRPOP", "killed", "0"]);
+    wait_blocked(&mut control.ours, 1);
+    wait_blocked(&mut control.redis, 1);
+    assert_eq!(
+        control.ours.text(&["CLIENT", "KILL", "ID", &ids.0]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        control.redis.text(&["CLIENT", "KILL", "ID", &ids.1]),
+        ":1\r\n"
+    );
+    wait_blocked(&mut control.ours, 0);
+    wait_blocked(&mut control.redis, 0);
+    control.same(&["RPUSH", "killed", "x"]);
+    control.same(&["LLEN", "killed"]);
+}
+
+#[test]
+fn a_long_hold_on_every_shard_does_not_stall_a_blocked_clients_worker() {
+    let server = start_ferrodis(&["--busy-reply-threshold", "5000"]);
+    let place = |worker: usize| {
+        let mut c = RawClient::connect(server.port);
+        let want = format!(":{worker}\r\n");
+        assert_eq!(c.text(&["DEBUG", "WORKER", &worker.to_string()]), want);
+        c
+    };
+    let (mut holder, mut waiter, mut other) = (place(0), place(1), place(1));
+    send(&mut waiter, &["BLPOP", "held", "0.3"]);
+    wait_blocked(&mut other, 1);
+    send(&mut holder, &["DEBUG", "HOLD-SHARDS", "2000"]);
+    std::thread::sleep(Duration::from_millis(50));
+    // The timeout is answered during the hold, and the waiter's worker
+    // goes on answering: removing the waiter does not wait for the shard.
+    let start = Instant::now();
+    assert_eq!(waiter.read_reply(), b"*-1\r\n");
+    assert!(start.elapsed() < Duration::from_millis(1000));
+    let start = Instant::now();
+    assert_eq!(other.cmd(&["HELLO", "2"])[..4], *b"*14\r");
+    assert!(start.elapsed() < Duration::from_millis(300));
+    assert!(other
+        .text(&["INFO", "clients"])
+        .contains("blocked_clients:0\r"));
+    assert_eq!(holder.read_reply(), b"+OK\r\n");
+    // After the hold the stale entry is gone or skipped: the push stays.
+    assert_eq!(other.cmd(&["RPUSH", "held", "x"]), b":1\r\n");
+    assert_eq!(other.cmd(&["LLEN", "held"]), b":1\r\n");
+}
+
+#[test]
+fn blocked_commands_reach_the_slow_log_once_answered() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut control = Pair::connect(&ours, &redis, 2);
+    let mut w = Pair::connect(&ours, &redis, 2);
+    control.same(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    control.same(&["SLOWLOG", "RESET"]);
+    // The entries' arguments, newest first (ids, times and peers differ).
+    let args = |c: &mut RawClient| {
+        let log = c.text(&["SLOWLOG", "GET", "-1"]);
+        log.split("*6\r\n")
+            .skip(1)
+            .map(|e| {
+                let lines: Vec<&str> = e.split("\r\n").collect();
+                let n: usize = lines[3].trim_start_matches('*').parse().expect("argc");
+                (0..n)
+                    .map(|i| lines[5 + 2 * i])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+    };
+    send_both(&mut w, &["BLPOP", "l", "0"]);
+    wait_blocked(&mut control.ours, 1);
+    wait_blocked(&mut control.redis, 1);
+    // Not logged while blocked.
+    assert_eq!(args(&mut control.ours), args(&mut control.redis));
+    control.same(&["RPUSH", "l", "x"]);
+    read_same(&mut w, "BLPOP served");
+    // A timeout is not logged at all.
+    send_both(&mut w, &["BLPOP", "l", "0.02"]);
+    read_same(&mut w, "BLPOP timed out");
+    let (ours, theirs) = (args(&mut control.ours), args(&mut control.redis));
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|e| e == "BLPOP l 0"), "{ours:?}");
 }

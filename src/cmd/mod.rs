@@ -416,7 +416,15 @@ pub fn execute(
     let end_us = crate::util::now_us();
     ctx.client.clock_us = end_us;
     let elapsed_us = end_us.saturating_sub(start_us).max(0) as u64;
-    slowlog::slowlog_record(ctx, spec, elapsed_us);
+    match ctx.client.blocked.as_mut() {
+        // Logged when answered, as Redis logs a blocked command on unblock.
+        Some(blocked) => {
+            blocked.spec = Some(spec);
+            blocked.args = ctx.args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+            blocked.run_us = elapsed_us;
+        }
+        None => slowlog::slowlog_record(ctx, spec, elapsed_us),
+    }
     let stats = match ctx.client.last_command {
         Some(hit) if std::ptr::eq(hit.spec, spec) => hit.stats,
         _ => ctx.registry.stats(spec.name),

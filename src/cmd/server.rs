@@ -1,9 +1,12 @@
-//! Server identity and lifecycle: TIME, ROLE, SHUTDOWN.
+//! Server identity and lifecycle: TIME, ROLE, SHUTDOWN; WAIT, which
+//! counts replicas (none until replication exists) and blocks as the
+//! blocking pops do.
 
 use super::args;
 use super::spec::{bind, CommandSpec, Ctx};
-use crate::db::DbView;
+use crate::db::{BlockedOp, DbView};
 use crate::error::{CmdError, CmdResult, SYNTAX};
+use crate::reply::Reply;
 use std::sync::atomic::Ordering;
 
 /// The server family's bindings.
@@ -11,6 +14,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind("time", time),
     bind("role", role),
     bind("shutdown", shutdown),
+    bind("wait", wait),
 ];
 
 fn time(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
@@ -71,5 +75,50 @@ fn shutdown(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     ctx.server.shutdown.notify_one();
     // Like Redis, the connection closes without a reply on success.
     ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// A WAIT that blocked: no replica ever acknowledges (there are none), so
+/// only its timeout, CLIENT UNBLOCK or a disconnect ends it.
+struct ReplicaWait;
+
+impl BlockedOp for ReplicaWait {
+    fn ready(&self, _view: &mut DbView<'_>, _key: &[u8]) -> bool {
+        false
+    }
+
+    fn serve(&self, _view: &mut DbView<'_>, _key: &[u8], out: &mut Reply) {
+        out.int(0);
+    }
+
+    /// The number of replicas that acknowledged: none.
+    fn timed_out(&self, out: &mut Reply) {
+        out.int(0);
+    }
+}
+
+/// WAIT numreplicas timeout: the replicas that acknowledged the client's
+/// writes (0, without replication) once `numreplicas` did or the timeout
+/// (milliseconds, 0 = forever) passed. Inside MULTI it answers at once.
+fn wait(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let wanted = args::int(&ctx.args[1])?;
+    let timeout = args::int_or(
+        &ctx.args[2],
+        CmdError::fixed("ERR timeout is not an integer or out of range"),
+    )?;
+    if timeout < 0 {
+        return Err(CmdError::fixed("ERR timeout is negative"));
+    }
+    let acked = 0;
+    if acked >= wanted || !ctx.may_block() {
+        ctx.out.int(acked);
+        return Ok(());
+    }
+    let deadline = if timeout > 0 {
+        db.now_ms.saturating_add(timeout)
+    } else {
+        0
+    };
+    ctx.block(db, &[], Box::new(ReplicaWait), None, deadline);
     Ok(())
 }

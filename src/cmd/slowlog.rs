@@ -23,18 +23,32 @@ const SLOWLOG_MAX_ARGS: usize = 32;
 /// Bytes kept per argument.
 const SLOWLOG_MAX_ARG_LEN: usize = 128;
 
-/// Logs the command just run if it took at least `slowlog-log-slower-than`.
+/// Logs the command just run if it took at least `slowlog-log-slower-than`
+/// (a blocked command is logged once it is answered: see
+/// [`slowlog_record_args`]).
 pub fn slowlog_record(ctx: &Ctx<'_>, spec: &CommandSpec, duration_us: u64) {
-    let hot = &ctx.server.hot;
+    slowlog_record_args(ctx.server, &ctx.client.info, spec, ctx.args, duration_us);
+}
+
+/// Logs a command of `client` with arguments `argv` if it took at least
+/// `slowlog-log-slower-than`.
+pub fn slowlog_record_args(
+    server: &crate::state::Shared,
+    client: &crate::client::ClientInfo,
+    spec: &CommandSpec,
+    argv: &[bytes::Bytes],
+    duration_us: u64,
+) {
+    let hot = &server.hot;
     let threshold = hot.slowlog_slower_than.load(Ordering::Relaxed);
     if threshold < 0 || (duration_us as i64) < threshold || spec.has(SKIP_SLOWLOG) {
         return;
     }
-    let argc = ctx.args.len();
+    let argc = argv.len();
     let kept = argc.min(SLOWLOG_MAX_ARGS);
     let args = (0..kept)
         .map(|j| {
-            let a = &ctx.args[j];
+            let a = &argv[j];
             if kept != argc && j == kept - 1 {
                 format!("... ({} more arguments)", argc - kept + 1).into_bytes()
             } else if a.len() > SLOWLOG_MAX_ARG_LEN {
@@ -48,16 +62,14 @@ pub fn slowlog_record(ctx: &Ctx<'_>, spec: &CommandSpec, duration_us: u64) {
             }
         })
         .collect();
-    let log = &ctx.server.slowlog;
+    let log = &server.slowlog;
     let entry = crate::state::SlowEntry {
         id: log.next_id.fetch_add(1, Ordering::Relaxed),
         time: crate::util::now_ms() / 1000,
         duration_us,
         args,
-        peer: ctx.client.info.addr.to_string(),
-        name: ctx
-            .client
-            .info
+        peer: client.addr.to_string(),
+        name: client
             .name
             .lock()
             .as_ref()

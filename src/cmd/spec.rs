@@ -219,6 +219,13 @@ pub struct BlockedWait {
     pub waiter: Arc<Waiter>,
     /// Unix ms when it times out; 0 waits forever.
     pub deadline_ms: i64,
+    /// The blocked command, its arguments (copied: the read buffer is not
+    /// held) and how long its call ran, for the slow log once answered.
+    pub spec: Option<&'static CommandSpec>,
+    /// See `spec`.
+    pub args: Vec<Bytes>,
+    /// See `spec`.
+    pub run_us: u64,
 }
 
 impl Ctx<'_> {
@@ -264,6 +271,9 @@ impl Ctx<'_> {
         self.client.blocked = Some(BlockedWait {
             waiter,
             deadline_ms,
+            spec: None,
+            args: Vec::new(),
+            run_us: 0,
         });
     }
 
@@ -409,6 +419,12 @@ impl CommandStats {
         if failed {
             self.0.add_to(Self::FAILED, 1);
         }
+    }
+
+    /// Counts a failure of a call counted already (a blocked command
+    /// answered with an error once unblocked).
+    pub fn record_failed(&self) {
+        self.0.add_to(Self::FAILED, 1);
     }
 
     /// Counts a call rejected before running (arity, MULTI queue errors, ...).

@@ -157,6 +157,14 @@ impl ShardWaiters {
         self.fifos.contains_key(&(db, Box::from(key)))
     }
 
+    /// The keys of `db` that clients wait on.
+    pub(super) fn keys_in(&self, db: usize) -> impl Iterator<Item = &[u8]> {
+        self.fifos
+            .keys()
+            .filter(move |(d, _)| *d == db)
+            .map(|(_, k)| &k[..])
+    }
+
     /// The mask of shards this shard's waiters' serves write.
     fn needs_mask(&self) -> u32 {
         let mut mask = 0;
@@ -220,6 +228,12 @@ pub struct BlockingMasks {
     pub blocked: AtomicUsize,
     /// Of those, the ones with a timeout (INFO `clients_in_timeout_table`).
     pub with_timeout: AtomicUsize,
+    /// Answered waiters whose FIFO entries are still to be removed: their
+    /// connection found a shard held by a long command and did not wait
+    /// for it (see [`BlockingMasks::defer_removal`]).
+    stale: parking_lot::Mutex<Vec<Arc<Waiter>>>,
+    /// `stale` is not empty.
+    has_stale: AtomicBool,
 }
 
 impl BlockingMasks {
@@ -235,6 +249,23 @@ impl BlockingMasks {
             bits &= bits - 1;
         }
         all
+    }
+
+    /// Leaves the removal of an answered (claimed) waiter's FIFO entries to
+    /// [`crate::db::Keyspace::remove_stale_waiters`]: a connection does
+    /// not wait for a shard a long command holds. Until then writers skip
+    /// the entries (the waiter is claimed) and drop those they meet.
+    pub fn defer_removal(&self, waiter: Arc<Waiter>) {
+        self.stale.lock().push(waiter);
+        self.has_stale.store(true, Ordering::Release);
+    }
+
+    /// Takes the waiters left for later removal (none: no lock taken).
+    pub(super) fn take_stale(&self) -> Vec<Arc<Waiter>> {
+        if !self.has_stale.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.stale.lock())
     }
 
     pub(super) fn publish(&self, shard: usize, waiters: &ShardWaiters) {

@@ -2,7 +2,7 @@
 //! exclusive gate long commands enter through, the sink of keyspace events,
 //! and the steps of a background save's walk.
 
-use super::blocking::BlockingMasks;
+use super::blocking::{BlockingMasks, Waiter};
 use super::event::EventSink;
 use super::shard::{shard_mask, shard_of, Shard, ALL_SHARDS_MASK, SHARD_COUNT};
 use super::snapshot::SnapshotChunk;
@@ -168,6 +168,33 @@ impl Keyspace {
             }
             view.guards.iter_mut().for_each(|g| *g = None);
             want = needed;
+        }
+    }
+
+    /// Removes answered waiter `waiter` from its keys' FIFOs, unless a
+    /// long command holds the gate: then the removal is left for
+    /// [`Keyspace::remove_stale_waiters`], so that a connection never
+    /// waits on a shard mutex for it.
+    pub fn remove_waiter(&self, waiter: &Arc<Waiter>, now_ms: i64) {
+        let mask = shard_mask(waiter.keys.iter().map(|k| &k[..]));
+        if mask == 0 {
+            return;
+        }
+        let mut view = self.unlocked_view(waiter.db, now_ms);
+        if self.try_lock_into(mask, &mut view) {
+            view.unblock(waiter, &self.blocking);
+        } else {
+            self.blocking.defer_removal(waiter.clone());
+        }
+    }
+
+    /// Removes the waiters whose removal was deferred (see
+    /// [`Keyspace::remove_waiter`]) where their shards can be had without
+    /// waiting for a long command; the others stay for the next call (the
+    /// periodic task's).
+    pub fn remove_stale_waiters(&self, now_ms: i64) {
+        for waiter in self.blocking.take_stale() {
+            self.remove_waiter(&waiter, now_ms);
         }
     }
 

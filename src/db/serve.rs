@@ -20,6 +20,17 @@ pub trait BlockedOp: Send + Sync {
     /// client's reply into `out`, reporting the changes through the view
     /// and logging the effect (the equivalent non-blocking command).
     fn serve(&self, view: &mut DbView<'_>, key: &[u8], out: &mut Reply);
+    /// Writes the reply of a wait that timed out (or that CLIENT UNBLOCK
+    /// ended as a timeout): the null array, as Redis answers every
+    /// blocking pop, BLMOVE's too.
+    fn timed_out(&self, out: &mut Reply) {
+        out.null_array();
+    }
+}
+
+/// Writes `waiter`'s timeout reply (see [`BlockedOp::timed_out`]).
+pub fn timeout_reply(waiter: &Waiter, out: &mut Reply) {
+    op_of(waiter).timed_out(out);
 }
 
 /// The waiter's pop.

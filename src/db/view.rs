@@ -712,6 +712,23 @@ impl<'a> DbView<'a> {
             shard.dbs.swap(a, b);
         }
         self.dirty += 1;
+        // Waiters stay with their database number, as in Redis: a key the
+        // swap brought in may serve them (the serve checks type and expiry).
+        let mut ready = Vec::new();
+        for shard in self.locked_shards() {
+            for db in [a, b] {
+                for key in shard.waiters.keys_in(db) {
+                    if shard.dbs[db].keys.get(hash_key(key), key).is_some() {
+                        ready.push((db, Box::<[u8]>::from(key)));
+                    }
+                }
+            }
+        }
+        for entry in ready {
+            if !self.ready.contains(&entry) {
+                self.ready.push(entry);
+            }
+        }
     }
 
     /// One step of SCAN over database `db`: visits buckets from `cursor`
