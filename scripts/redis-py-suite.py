@@ -53,7 +53,7 @@ FAMILIES = {
 # Whole files that belong to the families (transactions and pipelines; hash field expiry).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

@@ -210,6 +210,8 @@ pub struct HotConfig {
     jemalloc_bg_thread: std::sync::atomic::AtomicU8,
     /// `client-output-buffer-limit`, per client class.
     pub output_limits: crate::outbox::OutputLimits,
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_max_keys: AtomicUsize,
 }
 
 impl HotConfig {
@@ -239,6 +241,7 @@ impl HotConfig {
             active_expire_effort: AtomicU64::new(1),
             jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
             output_limits: Default::default(),
+            tracking_max_keys: AtomicUsize::new(0),
         };
         hot.refresh(config);
         hot
@@ -252,6 +255,8 @@ impl HotConfig {
         self.hash_max_value
             .store(c.int("hash-max-listpack-value") as usize, r);
         self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        self.tracking_max_keys
+            .store(c.int("tracking-table-max-keys") as usize, r);
         self.zset_max_entries
             .store(c.int("zset-max-listpack-entries") as usize, r);
         self.zset_max_value
@@ -434,7 +439,7 @@ impl Shared {
         let run_id: String = (0..5)
             .map(|_| format!("{:08x}", crate::util::rand_u64() as u32))
             .collect();
-        Arc::new_cyclic(|me| Shared {
+        let shared = Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             keyspace: Keyspace::new(config.int("databases") as usize),
             hot: HotConfig::from(&config),
@@ -455,7 +460,24 @@ impl Shared {
             monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),
             aof: crate::aof::Aof::default(),
-        })
+        });
+        // Client tracking finds the clients it sends to by id; a weak
+        // handle, as the keyspace lives inside this state.
+        let me = Arc::downgrade(&shared);
+        shared
+            .keyspace
+            .events()
+            .tracking()
+            .install_directory(Box::new(move |id| {
+                let shared = me.upgrade()?;
+                let info = shared.clients.get(id)?;
+                Some(crate::db::Endpoint {
+                    outbox: info.outbox.clone(),
+                    resp: info.resp.load(Ordering::Relaxed) as u8,
+                    subscribed: info.class() == crate::outbox::ClientClass::Pubsub,
+                })
+            }));
+        shared
     }
 
     /// A new handle on this state (it always lives in the `Arc` that
