@@ -111,6 +111,9 @@ impl ClientInfo {
         if self.monitor.load(r) {
             flags.push('O');
         }
+        if self.subscribed() {
+            flags.push('P');
+        }
         if self.blocked.lock().is_some() {
             flags.push('b');
         }
@@ -180,15 +183,20 @@ impl ClientInfo {
     /// subscriber is `pubsub`, everyone else (MONITOR clients included)
     /// `normal`, until replicas exist.
     pub fn class(&self) -> ClientClass {
-        if self
-            .subscriptions
-            .iter()
-            .any(|n| n.load(Ordering::Relaxed) > 0)
-        {
+        if self.subscribed() {
             ClientClass::Pubsub
         } else {
             ClientClass::Normal
         }
+    }
+
+    /// True while the client has a subscription: it is in pub/sub mode
+    /// (Redis's `CLIENT_PUBSUB`, the `P` flag).
+    #[inline]
+    pub fn subscribed(&self) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|n| n.load(Ordering::Relaxed) > 0)
     }
 
     /// Queues a frame for the client (from any thread) and enforces its
@@ -229,6 +237,28 @@ impl ClientInfo {
         }
         self.kill();
         true
+    }
+}
+
+/// Subscribers are clients: the registry queues their messages through
+/// [`ClientInfo::push`], which enforces their output limits.
+impl crate::pubsub::Receiver for ClientInfo {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn resp3(&self) -> bool {
+        self.resp.load(Ordering::Relaxed) >= 3
+    }
+
+    fn deliver(&self, frame: Bytes, limits: &OutputLimits) {
+        self.push(frame, limits);
+    }
+
+    fn set_counts(&self, counts: [usize; 3]) {
+        for (slot, n) in self.subscriptions.iter().zip(counts) {
+            slot.store(n, Ordering::Relaxed);
+        }
     }
 }
 

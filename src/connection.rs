@@ -102,11 +102,13 @@ impl Session {
     }
 
     /// Releases what the connection held in the server (WATCHed keys, its
-    /// place among the monitors, its queued frames) once it has closed.
+    /// place among the monitors, its subscriptions, its queued frames) once
+    /// it has closed.
     pub fn finish(&mut self, shared: &Shared) {
         crate::cmd::transactions::forget_client(shared, &mut self.client);
         crate::cmd::tracking::forget(shared, &mut self.client);
         shared.monitors.remove(self.client.info.id);
+        shared.pubsub.forget(self.client.info.id);
         self.client.info.outbox.close();
         self.client.info.outbox.set_unsent(0);
     }
@@ -568,9 +570,11 @@ pub fn dispatch(
         shared.stats.record_error(&out.last_error_code);
     }
     // CLIENT REPLY OFF / SKIP: the command ran, its reply is dropped.
+    // Pub/sub pushes the command wrote are not silenced.
+    let pushed_to = std::mem::take(&mut out.pushed_to);
     let skip_this = std::mem::take(&mut client.reply_skip);
     if client.reply_off || skip_this {
-        out.buf.truncate(reply_start);
+        out.buf.truncate(reply_start.max(pushed_to));
     }
     if std::mem::take(&mut client.reply_skip_next) {
         client.reply_skip = true;

@@ -23,6 +23,7 @@ pub mod idle_poll;
 pub mod log;
 pub mod outbox;
 pub mod protocol;
+pub mod pubsub;
 pub mod rdb;
 pub mod reply;
 pub mod server;

@@ -25,6 +25,10 @@ pub struct Reply {
     pub errors: u64,
     /// Prefix (e.g. "ERR", "WRONGTYPE") of the last error written.
     pub last_error_code: String,
+    /// The running command's output up to here is pub/sub pushes, which
+    /// CLIENT REPLY OFF / SKIP do not silence (0: none; the dispatcher
+    /// takes it after each command).
+    pub pushed_to: usize,
 }
 
 impl Reply {
@@ -35,6 +39,7 @@ impl Reply {
             resp,
             errors: 0,
             last_error_code: String::new(),
+            pushed_to: 0,
         }
     }
 
@@ -160,6 +165,12 @@ impl Reply {
         } else {
             self.header(b'*', n as i64);
         }
+    }
+
+    /// Marks everything written so far as pushes that survive CLIENT
+    /// REPLY OFF / SKIP (see [`Reply::pushed_to`]).
+    pub fn keep_pushed(&mut self) {
+        self.pushed_to = self.buf.len();
     }
 
     /// A boolean (RESP3 `#t`/`#f`, RESP2 `:1`/`:0`).

@@ -133,7 +133,7 @@ fn fit_open_files_limit(shared: &Shared) {
     );
     let mut config = shared.config.write();
     if config.set("maxclients", &fit.to_string()).is_ok() {
-        shared.hot.refresh(&config);
+        shared.refresh_hot(&config);
     }
 }
 

@@ -209,7 +209,9 @@ pub struct HotConfig {
     /// `jemalloc-bg-thread` as last applied to the allocator (0 = not yet).
     jemalloc_bg_thread: std::sync::atomic::AtomicU8,
     /// `client-output-buffer-limit`, per client class.
-    pub output_limits: crate::outbox::OutputLimits,
+    pub output_limits: Arc<crate::outbox::OutputLimits>,
+    /// `notify-keyspace-events` as class bits (see `db::class`).
+    pub notify_flags: std::sync::atomic::AtomicU32,
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_max_keys: AtomicUsize,
 }
@@ -242,6 +244,7 @@ impl HotConfig {
             jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
             output_limits: Default::default(),
             tracking_max_keys: AtomicUsize::new(0),
+            notify_flags: Default::default(),
         };
         hot.refresh(config);
         hot
@@ -320,6 +323,10 @@ impl HotConfig {
                 },
             );
         }
+        // Validated when set: an unknown class character never gets here.
+        let notify = c.get("notify-keyspace-events").unwrap_or("");
+        self.notify_flags
+            .store(crate::db::class::parse(notify.as_bytes()).unwrap_or(0), r);
         // The allocator is told only when the setting changes.
         let bg_thread = if c.flag("jemalloc-bg-thread") { 2 } else { 1 };
         if self.jemalloc_bg_thread.swap(bg_thread, r) != bg_thread {
@@ -423,6 +430,8 @@ pub struct Shared {
     pub pause_all: AtomicBool,
     /// DEBUG PAUSE-CRON: the periodic task does nothing while set.
     pub cron_paused: AtomicBool,
+    /// The pub/sub registry (also the keyspace's notifications' way out).
+    pub pubsub: Arc<crate::pubsub::PubSub>,
     /// The MONITOR clients, whose queues get every executed command's line.
     pub monitors: crate::client::Monitors,
     /// RDB save and load state.
@@ -439,10 +448,18 @@ impl Shared {
         let run_id: String = (0..5)
             .map(|_| format!("{:08x}", crate::util::rand_u64() as u32))
             .collect();
+        let hot = HotConfig::from(&config);
+        let pubsub = Arc::new(crate::pubsub::PubSub::new(hot.output_limits.clone()));
+        let keyspace = Keyspace::new(config.int("databases") as usize);
+        keyspace.events().attach(pubsub.clone());
+        keyspace
+            .events()
+            .set_notify(hot.notify_flags.load(Ordering::Relaxed));
         let shared = Arc::new_cyclic(|me| Shared {
             me: me.clone(),
-            keyspace: Keyspace::new(config.int("databases") as usize),
-            hot: HotConfig::from(&config),
+            keyspace,
+            hot,
+            pubsub,
             config: RwLock::new(config),
             stats: Stats::default(),
             clients: ClientRegistry::default(),
@@ -486,6 +503,15 @@ impl Shared {
         self.me
             .upgrade()
             .unwrap_or_else(|| unreachable!("a Shared is only reached through its Arc"))
+    }
+
+    /// Re-reads the hot configuration after a change, and hands the
+    /// keyspace-event classes `notify-keyspace-events` names to the sink.
+    pub fn refresh_hot(&self, config: &Config) {
+        self.hot.refresh(config);
+        self.keyspace
+            .events()
+            .set_notify(self.hot.notify_flags.load(Ordering::Relaxed));
     }
 
     /// True when `save` rules are configured (a save happens at shutdown).

@@ -88,8 +88,9 @@ fn messages(c: &mut RawClient) -> Vec<u8> {
 /// Runs a script on both servers: each line is `<client> <command ...>`,
 /// `<client> ~` (read the messages it has been sent, up to a PING's
 /// reply), `<client> <` (read one reply or message), `<client> 2 <command
-/// ...>` (a command Redis answers twice), or `sleep <ms>`; every reply is
-/// compared byte for byte.
+/// ...>` (a command Redis answers twice), `<client> 0 <command ...>` (one
+/// it does not answer), or `sleep <ms>`; every reply is compared byte for
+/// byte.
 fn run_script(ours: &ServerProcess, redis: &ServerProcess, script: &str) -> usize {
     let mut sides = [ours.port, redis.port].map(|port| Side {
         clients: HashMap::new(),
@@ -109,6 +110,7 @@ fn run_script(ours: &ServerProcess, redis: &ServerProcess, script: &str) -> usiz
             std::thread::sleep(Duration::from_millis(ms));
             continue;
         }
+        let started = Instant::now();
         let replies: Vec<String> = sides
             .iter_mut()
             .map(|side| {
@@ -118,12 +120,13 @@ fn run_script(ours: &ServerProcess, redis: &ServerProcess, script: &str) -> usiz
                 }
                 if words[1] == b"<" {
                     let got = side.client(&name).read_reply();
+                    assert!(!got.is_empty(), "nothing to read at `{line}`");
                     return side.normalize(&got, &[]);
                 }
-                let (count, args) = if words[1] == b"2" {
-                    (2, &words[2..])
-                } else {
-                    (1, &words[1..])
+                let (count, args) = match &words[1][..] {
+                    b"2" => (2, &words[2..]),
+                    b"0" => (0, &words[2..]),
+                    _ => (1, &words[1..]),
                 };
                 let args: Vec<Vec<u8>> = args.iter().map(|w| side.expand(w)).collect();
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
@@ -134,6 +137,12 @@ fn run_script(ours: &ServerProcess, redis: &ServerProcess, script: &str) -> usiz
             })
             .collect();
         assert_eq!(replies[0], replies[1], "differs from Redis at `{line}`");
+        // A reply that never came (a read timing out on both servers)
+        // would compare equal: it must not go unnoticed.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "waited for nothing at `{line}`"
+        );
         compared += 1;
     }
     compared
@@ -481,7 +490,7 @@ fn broken_redirect_and_reply_off_match_redis() {
         s HELLO 3
         s CLIENT TRACKING on
         s GET foo
-        s CLIENT REPLY OFF
+        s 0 CLIENT REPLY OFF
         w SET foo 1
         s <
         s CLIENT REPLY ON
@@ -489,7 +498,7 @@ fn broken_redirect_and_reply_off_match_redis() {
         t HELLO 3
         t CLIENT TRACKING on redirect $gone2
         t GET bar
-        t CLIENT REPLY OFF
+        t 0 CLIENT REPLY OFF
         gone2 QUIT
         w SET bar 1
         t <
@@ -694,4 +703,51 @@ fn nobody_tracking_records_nothing() {
     t.cmd(&["CLIENT", "TRACKING", "on"]);
     w.cmd(&["SET", "a", "1"]);
     assert_eq!(messages(&mut t), b"", "a key read before is forgotten");
+}
+
+#[test]
+fn resp2_redirects_to_a_subscriber_match_redis() {
+    compare(
+        r#"
+        r SUBSCRIBE __redis__:invalidate
+        t CLIENT TRACKING on redirect $r
+        w SET k 1
+        t GET k
+        w SET k 2
+        r <
+        t MGET k a
+        w SET a 1
+        w DEL k a
+        r <
+        r <
+        t GET k
+        w FLUSHALL
+        r <
+        # A RESP3 tracker: its null, RESP3's, inside the RESP2 message.
+        t HELLO 3
+        t GET k
+        w FLUSHDB
+        r <
+        t CLIENT TRACKING off
+        t CLIENT TRACKING on bcast redirect $r prefix p:
+        w MSET p:1 1 p:2 2 q 1
+        r <
+        t CLIENT TRACKING off
+        # Not subscribed: a RESP2 redirect client hears nothing.
+        t CLIENT TRACKING on redirect $n
+        t GET z
+        w SET z 1
+        n PING
+        n SUBSCRIBE x
+        w SET z 2
+        t GET z
+        w SET z 3
+        n <
+        r UNSUBSCRIBE
+        t CLIENT TRACKING on redirect $r
+        t GET z
+        w SET z 4
+        r PING
+        "#,
+    );
 }

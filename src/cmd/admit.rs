@@ -18,9 +18,10 @@
 //! commands; refused writes after a failed save or AOF write (MISCONF);
 //! LOADING; another command's exclusive hold (BUSY once it is past
 //! `busy-reply-threshold`, a wait before); CLIENT PAUSE; then MULTI
-//! queueing. ACL permissions, OOM under `maxmemory`, READONLY replicas and
-//! the RESP2 subscribed-mode restriction take their places in this order
-//! when those features arrive.
+//! queueing, with RESP2's subscribed-mode restriction (only the
+//! subscription commands, PING, QUIT and RESET) between MISCONF and
+//! LOADING. ACL permissions, OOM under `maxmemory` and READONLY replicas
+//! take their places in this order when those features arrive.
 
 use super::flags::{
     ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
@@ -176,6 +177,18 @@ pub fn admit(
             return reject(error);
         }
     }
+    if client.info.subscribed()
+        && !allowed_when_subscribed(spec)
+        && client.info.resp.load(Ordering::Relaxed) == 2
+    {
+        return reject(
+            format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )
+            .into(),
+        );
+    }
     let loading = shared.persistence.loading.load(Ordering::Relaxed);
     if loading && (!spec.has(LOADING) || queued_lacks(LOADING)) {
         return reject(LOADING_ERROR.into());
@@ -198,6 +211,22 @@ pub fn admit(
         return Admission::Queue(spec);
     }
     Admission::Run(spec)
+}
+
+/// The commands RESP2's subscribed mode allows.
+fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// The rejection of a request that names no command, or has a bad arity.

@@ -44,6 +44,9 @@ fn config_get(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
                     std::env::current_dir()
                         .map(|d| d.display().to_string())
                         .unwrap_or_else(|_| value.to_string())
+                } else if name.eq_ignore_ascii_case("notify-keyspace-events") {
+                    // Shown as Redis prints its flags.
+                    crate::db::class::format(crate::db::class::parse(value.as_bytes()).unwrap_or(0))
                 } else {
                     value.to_string()
                 };
@@ -119,7 +122,7 @@ fn config_set(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         }
     }
     *config = updated;
-    ctx.server.hot.refresh(&config);
+    ctx.server.refresh_hot(&config);
     crate::log::set_level(config.get("loglevel").unwrap_or("notice"));
     drop(config);
     let touches_aof = pairs.iter().any(|(name, _)| {

@@ -45,6 +45,13 @@ const CLIENT: &[CommandSpec] = &[
 pub use crate::util::REDIS_COMPAT_VERSION;
 
 fn ping(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() <= 2 && !ctx.out.is_resp3() && ctx.client.info.subscribed() {
+        // RESP2's subscribed mode answers in a message's shape.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(ctx.args.get(1).map_or(&b""[..], |a| &a[..]));
+        return Ok(());
+    }
     match ctx.args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&ctx.args[1]),
@@ -212,6 +219,8 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     ctx.client.info.monitor.store(false, Ordering::Relaxed);
     ctx.server.monitors.remove(ctx.client.info.id);
     tracking::forget(ctx.server, ctx.client);
+    // Leaving pub/sub mode without confirmations, as Redis's RESET does.
+    ctx.server.pubsub.forget(ctx.client.info.id);
     ctx.client.authenticated = ctx
         .server
         .config

@@ -57,8 +57,11 @@ pub const TX_CONTROL: u32 = 1 << 25;
 /// later): enters through the keyspace's exclusive gate, so that other
 /// workers wait for it (or answer BUSY) without blocking on a mutex.
 pub const EXCLUSIVE: u32 = 1 << 26;
+/// Internal: locks no keyspace shard, its key-spec arguments naming shard
+/// channels, not keys (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH).
+pub const NO_KEYS: u32 = 1 << 27;
 /// Every internal flag (what a binding may add to Redis's flags).
-pub const INTERNAL: u32 = ALL_SHARDS | TX_CONTROL | EXCLUSIVE;
+pub const INTERNAL: u32 = ALL_SHARDS | TX_CONTROL | EXCLUSIVE | NO_KEYS;
 
 /// Names of the flags `COMMAND INFO` shows, in its order (Redis hides
 /// may_replicate, sentinel, only_sentinel, protected and

@@ -495,9 +495,10 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "current_eviction_exceeded_time", "0");
             field!(out, "keyspace_hits", "{}", stats.keyspace_hits.get());
             field!(out, "keyspace_misses", "{}", stats.keyspace_misses.get());
-            field!(out, "pubsub_channels", "0");
-            field!(out, "pubsub_patterns", "0");
-            field!(out, "pubsubshard_channels", "0");
+            let [channels, patterns, shard] = ctx.server.pubsub.counts();
+            field!(out, "pubsub_channels", "{channels}");
+            field!(out, "pubsub_patterns", "{patterns}");
+            field!(out, "pubsubshard_channels", "{shard}");
             field!(out, "latest_fork_usec", "0");
             field!(out, "total_forks", "0");
             field!(out, "migrate_cached_sockets", "0");

@@ -46,6 +46,7 @@ pub mod memory;
 pub mod meta;
 pub mod monitor;
 pub mod persistence;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
@@ -90,6 +91,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     sort::COMMANDS,
     geo::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// The process-wide command table: every family's bindings, with
@@ -215,7 +217,10 @@ pub fn lock_for<'k>(
 /// The shards `spec` run with `args` locks.
 #[inline]
 fn shards_for(spec: &CommandSpec, args: &[Bytes]) -> u32 {
-    if spec.has(flags::ALL_SHARDS) {
+    if spec.flags & (flags::ALL_SHARDS | flags::NO_KEYS) != 0 {
+        if spec.has(flags::NO_KEYS) {
+            return 0;
+        }
         crate::db::ALL_SHARDS_MASK
     } else if spec.flags & flags::MOVABLE_KEYS == 0 && !spec.lock_by_getkeys {
         // Without movable keys, Redis's legacy (first, last, step) names
@@ -445,7 +450,7 @@ mod tests {
         // from its minimum arity to six more.
         let mut checked = 0;
         for spec in bound() {
-            if spec.has(flags::ALL_SHARDS)
+            if spec.flags & (flags::ALL_SHARDS | flags::NO_KEYS) != 0
                 || spec.flags & flags::MOVABLE_KEYS != 0
                 || spec.lock_by_getkeys
             {

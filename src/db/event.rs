@@ -20,8 +20,10 @@
 //! here too.
 
 use super::tracking::{Track, Tracking};
+use crate::pubsub::{PubSub, Space};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Redis 7.0's notification classes (its `NOTIFY_*` bits, same values), as
 /// `notify-keyspace-events` names them by one character each.
@@ -163,6 +165,8 @@ impl KeyEvent {
     // ----- keys -----
     /// A key was created (before the creating command's own event).
     pub const NEW: KeyEvent = KeyEvent::new(class::NEW, "new");
+    /// A read lookup found no key (class `m`).
+    pub const KEYMISS: KeyEvent = KeyEvent::new(class::KEY_MISS, "keymiss");
     /// A key was found past its time and deleted, lazily or actively.
     pub const EXPIRED: KeyEvent = KeyEvent::new(class::EXPIRED, "expired");
     /// A key was deleted (DEL, UNLINK, GETDEL, a container emptied, an
@@ -351,6 +355,11 @@ pub struct EventSink {
     recorder: Mutex<Option<Recording>>,
     /// Client tracking: the table of tracked keys and its clients.
     tracking: Tracking,
+    /// `notify-keyspace-events`: the classes published as keyspace
+    /// notifications, with the `K`/`E` channel selectors.
+    notify: AtomicU32,
+    /// Where notifications are published.
+    pubsub: OnceLock<Arc<PubSub>>,
 }
 
 /// Most events a recording keeps between two reads; past it, events are
@@ -383,12 +392,8 @@ impl EventSink {
     /// for a first client or off for the last one. Call it with the
     /// tracking change made, before the command that made it replies.
     pub fn refresh_wanted(&self) {
-        let recording = self.recorder.lock().is_some();
-        let mut wanted = if recording { class::NOTIFIED } else { 0 };
-        if self.tracking.active() {
-            wanted |= class::CHANGES | class::TRACKING;
-        }
-        self.wanted.store(wanted, Ordering::Relaxed);
+        let recorder = self.recorder.lock();
+        self.update_wanted(recorder.is_some());
     }
 
     /// [`EventSink::deliver`] for the events of client `origin`'s command
@@ -417,8 +422,15 @@ impl EventSink {
     }
 
     /// Hands over `events` (in the order they happened) and leaves the
-    /// vector empty. Called with the shard locks of their keys held.
+    /// vector empty. Called with the shard locks of their keys held, so
+    /// notifications are published in one global order.
     pub fn deliver(&self, events: &mut Vec<Recorded>) {
+        let notify = self.notify.load(Ordering::Relaxed);
+        if notify & (class::KEYSPACE | class::KEYEVENT) != 0 {
+            if let Some(pubsub) = self.pubsub.get() {
+                publish_notifications(pubsub, notify, events);
+            }
+        }
         if let Some(rec) = self.recorder.lock().as_mut() {
             // Only what notifications would see.
             events.retain(|r| r.event.class & class::NOTIFIED != 0);
@@ -434,20 +446,81 @@ impl EventSink {
     /// Starts (or restarts) recording every event. Call with every shard
     /// locked, so that each command sees recording either on or off.
     pub fn start_recording(&self) {
-        *self.recorder.lock() = Some(Recording::default());
-        self.refresh_wanted();
+        let mut recorder = self.recorder.lock();
+        *recorder = Some(Recording::default());
+        self.update_wanted(true);
     }
 
     /// Stops recording and drops what was recorded.
     pub fn stop_recording(&self) {
-        *self.recorder.lock() = None;
-        self.refresh_wanted();
+        let mut recorder = self.recorder.lock();
+        *recorder = None;
+        self.update_wanted(false);
+    }
+
+    /// Where keyspace notifications are published (set once, at start-up).
+    pub fn attach(&self, pubsub: Arc<PubSub>) {
+        let _ = self.pubsub.set(pubsub);
+    }
+
+    /// Sets the classes published as notifications (`notify-keyspace-events`
+    /// as class bits).
+    pub fn set_notify(&self, flags: u32) {
+        let recorder = self.recorder.lock();
+        self.notify.store(flags, Ordering::Relaxed);
+        self.update_wanted(recorder.is_some());
+    }
+
+    /// Recomputes the union of what the consumers want (the recorder's lock
+    /// held, so that the two setters do not race).
+    fn update_wanted(&self, recording: bool) {
+        let notify = self.notify.load(Ordering::Relaxed);
+        // Without a channel selector Redis publishes nothing.
+        let published = if notify & (class::KEYSPACE | class::KEYEVENT) != 0 {
+            notify
+        } else {
+            0
+        };
+        let mut wanted = if recording { u32::MAX } else { published };
+        // Client tracking hears of every change while some client tracks.
+        if self.tracking.active() {
+            wanted |= class::CHANGES | class::TRACKING;
+        }
+        self.wanted.store(wanted, Ordering::Relaxed);
     }
 
     /// What was recorded since recording started or since the last call
     /// (`None` if recording is off).
     pub fn take_recorded(&self) -> Option<Recording> {
         self.recorder.lock().as_mut().map(std::mem::take)
+    }
+}
+
+/// Publishes `events` of the classes in `notify` as Redis's keyspace
+/// notifications: `__keyspace@<db>__:<key>` with the event name, then
+/// `__keyevent@<db>__:<event>` with the key, as the `K` and `E` selectors
+/// ask. One registry lock for the whole batch.
+fn publish_notifications(pubsub: &PubSub, notify: u32, events: &[Recorded]) {
+    let mut registry = None;
+    let mut channel = Vec::new();
+    for e in events.iter().filter(|e| e.event.class & notify != 0) {
+        let registry = registry.get_or_insert_with(|| pubsub.lock());
+        let db = e.db.to_string();
+        let name = e.event.name.as_bytes();
+        for (selector, kind, suffix, message) in [
+            (class::KEYSPACE, "__keyspace@", &e.key[..], name),
+            (class::KEYEVENT, "__keyevent@", name, &e.key[..]),
+        ] {
+            if notify & selector == 0 {
+                continue;
+            }
+            channel.clear();
+            channel.extend_from_slice(kind.as_bytes());
+            channel.extend_from_slice(db.as_bytes());
+            channel.extend_from_slice(b"__:");
+            channel.extend_from_slice(suffix);
+            registry.publish(Space::Channels, &channel, message);
+        }
     }
 }
 

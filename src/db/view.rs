@@ -362,6 +362,7 @@ impl<'a> DbView<'a> {
             self.hits += 1;
         } else {
             self.misses += 1;
+            self.record(key, KeyEvent::KEYMISS);
         }
         let db = self.db;
         self.shard(hash).dbs[db].keys.get(hash, key)
