@@ -351,10 +351,12 @@ impl Tracking {
     fn clear(&self) {
         for stripe in &self.stripes {
             let old = std::mem::take(&mut *stripe.lock());
-            drop(old);
+            // What the stripe held, taken off the counts (another thread
+            // may be counting off a key it took from another stripe).
+            let items: usize = old.iter().map(|(_, ids)| ids.len()).sum();
+            self.keys.fetch_sub(old.len(), Ordering::Relaxed);
+            self.items.fetch_sub(items, Ordering::Relaxed);
         }
-        self.keys.store(0, Ordering::Relaxed);
-        self.items.store(0, Ordering::Relaxed);
     }
 
     fn stripe(&self, hash: u64) -> &Mutex<Dict<Ids>> {
