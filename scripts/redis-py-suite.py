@@ -22,7 +22,12 @@ import time
 import xml.etree.ElementTree as ET
 
 # Test files of the suite that are run; tests are then selected by family.
-FILES = ["tests/test_commands.py", "tests/test_pipeline.py", "tests/test_hash.py"]
+FILES = [
+    "tests/test_commands.py",
+    "tests/test_pipeline.py",
+    "tests/test_hash.py",
+    "tests/test_pubsub.py",
+]
 
 # Command families of this milestone, as test-name prefixes (after "test_").
 FAMILIES = {
@@ -50,10 +55,15 @@ FAMILIES = {
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
     "sort": "sort sort_ro",
 }
-# Whole files that belong to the families (transactions and pipelines; hash field expiry).
-FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash")
+# Whole files that belong to the families (transactions and pipelines; hash field expiry;
+# pub/sub).
+FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash", "tests.test_pubsub")
 # Name parts that put a test in another family despite a matching prefix.
+<<<<<<< HEAD
 EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|pubsub|blpop|brpop|blmove|blmpop|brpoplpush")
+=======
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching|blpop|brpop|blmove|blmpop|brpoplpush")
+>>>>>>> lead-pubsub
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

@@ -23,8 +23,11 @@
 use crate::outbox::OutputLimits;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// The registry's tables hash with foldhash, randomly seeded per table.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// A subscriber as the registry sees it.
 pub trait Receiver: Send + Sync {
@@ -157,9 +160,9 @@ impl Publisher<'_> {
             .entry(id)
             .or_insert_with(|| ClientSubs {
                 who: who.clone(),
-                channels: HashSet::new(),
+                channels: HashSet::default(),
                 patterns: Vec::new(),
-                shard: HashSet::new(),
+                shard: HashSet::default(),
             });
         let added = match space {
             Space::Channels => subs.channels.insert(name.clone()),
@@ -355,15 +358,29 @@ fn message_frame(out: &mut Vec<u8>, kind: &[u8], channel: &[u8], message: &[u8])
     encode(out, &[kind, channel, message]);
 }
 
-/// The frame of a pub/sub `message` on `channel`, as a RESP3 push or a
-/// RESP2 array, for a message sent to one client outside any subscription
-/// (client tracking's `__redis__:invalidate` to a redirect client).
-pub fn message(resp3: bool, channel: &[u8], message: &[u8]) -> Bytes {
+/// The frame of a pub/sub `message` on `channel` with a bulk payload, as
+/// a RESP3 push or a RESP2 array, for a message sent to one client outside
+/// any subscription.
+pub fn message(resp3: bool, channel: &[u8], payload: &[u8]) -> Bytes {
     let mut f = Vec::new();
-    message_frame(&mut f, b"message", channel, message);
+    message_frame(&mut f, b"message", channel, payload);
     if resp3 {
         f[0] = b'>';
     }
+    Bytes::from(f)
+}
+
+/// [`message`] with a payload already RESP-encoded (client tracking's
+/// `__redis__:invalidate` carries an array of keys, or a null).
+pub fn message_with(resp3: bool, channel: &[u8], encoded_payload: &[u8]) -> Bytes {
+    let mut f = Vec::with_capacity(32 + channel.len() + encoded_payload.len());
+    f.extend_from_slice(if resp3 { b">3\r\n" } else { b"*3\r\n" });
+    f.extend_from_slice(b"$7\r\nmessage\r\n$");
+    crate::reply::push_i64(&mut f, channel.len() as i64);
+    f.extend_from_slice(b"\r\n");
+    f.extend_from_slice(channel);
+    f.extend_from_slice(b"\r\n");
+    f.extend_from_slice(encoded_payload);
     Bytes::from(f)
 }
 
@@ -488,5 +505,10 @@ mod tests {
             b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$1\r\nk\r\n"
         );
         assert_eq!(message(true, b"c", b"m")[0], b'>');
+        assert_eq!(
+            &message_with(false, b"c", b"*1\r\n$1\r\nk\r\n")[..],
+            b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n*1\r\n$1\r\nk\r\n"
+        );
+        assert_eq!(message_with(true, b"c", b"_\r\n")[0], b'>');
     }
 }

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 const PENDING: &[(&str, &str, &str, bool)] = &[
     ("maxmemory", "1mb", "0", true),
     ("maxmemory-clients", "1mb", "0", true),
-    ("notify-keyspace-events", "KEA", "", true),
     ("latency-monitor-threshold", "100", "0", true),
     ("activedefrag", "yes", "no", true),
     ("min-replicas-to-write", "1", "0", true),

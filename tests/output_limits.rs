@@ -615,3 +615,72 @@ fn monitor_gets_every_line_in_execution_order_from_two_workers() {
     assert_eq!(sets_seen, [ROUNDS * BATCH; 2]);
     assert!(server.limit_lines().is_empty());
 }
+
+#[test]
+fn a_subscriber_that_stops_reading_is_closed_at_the_pubsub_hard_limit_and_no_one_else_loses_anything(
+) {
+    for server in both(&["--client-output-buffer-limit", "pubsub", "256kb", "0", "0"]) {
+        let kind = server.kind;
+        let mut publisher = RawClient::connect(server.port);
+        let mut stalled = stalled_client(server.port);
+        let id = stalled_id(&mut stalled);
+        send(&mut stalled, &["SUBSCRIBE", "news"]);
+        // A subscriber that reads everything, on the other worker.
+        let mut reader = RawClient::connect(server.port);
+        if kind == Kind::Ferrodis {
+            reader.cmd(&["DEBUG", "WORKER", "1"]);
+        }
+        reader.cmd(&["SUBSCRIBE", "news"]);
+        assert!(
+            eventually(Duration::from_secs(5), || client_fields(
+                &mut publisher,
+                &id
+            )
+            .is_some_and(|f| field(&f, "flags") == "P")),
+            "{kind:?}: not subscribed"
+        );
+        const MESSAGES: usize = 2000;
+        let payload = "m".repeat(4000);
+        let reading = std::thread::spawn(move || {
+            for i in 0..MESSAGES {
+                let raw = reader.read_reply();
+                assert!(
+                    raw.ends_with(format!("{i}:{}\r\n", "m".repeat(4000)).as_bytes()),
+                    "message {i} lost or out of order"
+                );
+            }
+        });
+        // About 8 MB for a subscriber that reads none of it.
+        let mut receivers = Vec::new();
+        for i in 0..MESSAGES {
+            let reply = publisher.text(&["PUBLISH", "news", &format!("{i}:{payload}")]);
+            receivers.push(reply);
+        }
+        reading
+            .join()
+            .expect("the reading subscriber got everything");
+        assert!(
+            eventually(Duration::from_secs(10), || client_fields(
+                &mut publisher,
+                &id
+            )
+            .is_none()),
+            "{kind:?}: the stalled subscriber is still connected"
+        );
+        // Both received until the stalled one was closed, then only one.
+        assert_eq!(receivers[0], ":2\r\n", "{kind:?}");
+        assert_eq!(receivers[MESSAGES - 1], ":1\r\n", "{kind:?}");
+        let lines = server.limit_lines();
+        assert_eq!(lines.len(), 1, "{kind:?}: {lines:?}");
+        assert!(
+            lines[0].contains(&format!("Client id={id} "))
+                && lines[0].contains(" flags=P ")
+                && lines[0].contains(" sub=1 ")
+                && lines[0].ends_with(
+                    " scheduled to be closed ASAP for overcoming of output buffer limits."
+                ),
+            "{kind:?}: {}",
+            lines[0]
+        );
+    }
+}

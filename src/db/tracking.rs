@@ -434,30 +434,32 @@ impl Tracking {
             }
             return;
         };
-        let mut frame = Vec::new();
-        if target.resp >= 3 {
-            frame.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n");
-        } else if redirect != 0 && target.subscribed {
-            frame.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n");
-            bulk(&mut frame, INVALIDATE_CHANNEL);
-        } else {
-            return;
-        }
-        match payload {
-            Payload::Keys(keys) => frame.extend_from_slice(keys),
+        let mut body = Vec::new();
+        let body: &[u8] = match payload {
+            Payload::Keys(keys) => keys,
             Payload::All => {
                 let resp = if redirect == 0 {
                     target.resp
                 } else {
                     self.endpoint(tracker.id).map_or(2, |e| e.resp)
                 };
-                frame.extend_from_slice(if resp >= 3 { b"_\r\n" } else { b"$-1\r\n" });
+                body.extend_from_slice(if resp >= 3 { b"_\r\n" } else { b"$-1\r\n" });
+                &body
             }
-        }
+        };
+        let frame: Bytes = if target.resp >= 3 {
+            let mut frame = b">2\r\n$10\r\ninvalidate\r\n".to_vec();
+            frame.extend_from_slice(body);
+            frame.into()
+        } else if redirect != 0 && target.subscribed {
+            crate::pubsub::message_with(false, INVALIDATE_CHANNEL, body)
+        } else {
+            return;
+        };
         if redirect == 0 && tracker.id == origin {
             own.extend_from_slice(&frame);
         } else {
-            target.outbox.push(Bytes::from(frame));
+            target.outbox.push(frame);
         }
     }
 
