@@ -60,7 +60,7 @@ FAMILIES = {
 # pub/sub).
 FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash", "tests.test_pubsub")
 # Name parts that put a test in another family despite a matching prefix.
-EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_|tracking|_caching")
+EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_")
 
 PREFIX = re.compile(
     r"^test_(?:%s)(?:_|$|\[)"

@@ -67,6 +67,9 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     /// Held by CLIENT PAUSE (shown as blocked, the `b` flag, as in Redis).
     pub paused: AtomicBool,
+    /// Client tracking's state of this client (CLIENT TRACKING; the `t`,
+    /// `R`, `B` flags and `redir=`).
+    pub tracker: Arc<crate::db::Tracker>,
 }
 
 impl ClientInfo {
@@ -96,6 +99,7 @@ impl ClientInfo {
             monitor: AtomicBool::new(false),
             qbuf: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
+            tracker: Arc::new(crate::db::Tracker::new(id)),
         }
     }
 
@@ -123,6 +127,21 @@ impl ClientInfo {
         if self.in_multi.load(r) {
             flags.push('x');
         }
+        let tracking = self.tracker.flags();
+        for (bit, ch) in [
+            (crate::db::flag::ON, 't'),
+            (crate::db::flag::BROKEN_REDIR, 'R'),
+            (crate::db::flag::BCAST, 'B'),
+        ] {
+            if tracking & bit != 0 {
+                flags.push(ch);
+            }
+        }
+        let redir = if tracking & crate::db::flag::ON != 0 {
+            self.tracker.redirect() as i64
+        } else {
+            -1
+        };
         if self.no_evict.load(r) {
             flags.push('e');
         }
@@ -141,7 +160,7 @@ impl ClientInfo {
         let omem = obl + self.outbox.queued_bytes();
         let events = if obl > 0 { "rw" } else { "r" };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={obl} oll={} omem={omem} tot-mem={} events={events} cmd={} user=default redir={redir} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -282,6 +301,11 @@ impl ClientRegistry {
     /// Unregisters a connection.
     pub fn remove(&self, id: u64) {
         self.clients.lock().remove(&id);
+    }
+
+    /// The client with `id`, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
     }
 
     /// Number of connected clients.

@@ -106,6 +106,7 @@ impl Session {
     /// it has closed.
     pub fn finish(&mut self, shared: &Shared) {
         crate::cmd::transactions::forget_client(shared, &mut self.client);
+        crate::cmd::tracking::forget(shared, &mut self.client);
         shared.monitors.remove(self.client.info.id);
         if self.client.info.subscribed() {
             shared.pubsub.forget(self.client.info.id);
@@ -318,6 +319,12 @@ pub async fn serve(
                 shared.stats.net_input_bytes.add(n as u64);
                 if info.killed.load(Ordering::Acquire) {
                     return Served::Closed;
+                }
+                // Frames queued before this input arrived (an invalidation
+                // of a write this client saw answered) go before the
+                // replies to it, as Redis has them in its buffer already.
+                if info.outbox.queued_frames() > 0 {
+                    info.outbox.drain_into(&mut out.buf);
                 }
             }
         }
@@ -608,6 +615,9 @@ pub fn dispatch(
     args: &[Bytes],
     out: &mut Reply,
 ) -> Dispatched {
+    if shared.keyspace.events().tracking().active() {
+        limit_tracking(shared, client, out);
+    }
     let errors_before = out.errors;
     let reply_start = out.buf.len();
     match run_request(shared, client, args, out) {
@@ -628,7 +638,33 @@ pub fn dispatch(
     if std::mem::take(&mut client.reply_skip_next) {
         client.reply_skip = true;
     }
+    if client.tracking != 0 {
+        after_tracking_command(client, args, out);
+    }
     Dispatched::Done
+}
+
+/// Before a command while some client tracks: the tracking table is kept
+/// within `tracking-table-max-keys` (Redis's `processCommand` does it
+/// too); invalidations for this client go out before the reply.
+#[cold]
+fn limit_tracking(shared: &Shared, client: &mut ClientState, out: &mut Reply) {
+    let max = shared.hot.tracking_max_keys.load(Ordering::Relaxed);
+    let tracking = shared.keyspace.events().tracking();
+    tracking.limit_keys(max, client.info.id, &mut client.pushes);
+    out.buf.append(&mut client.pushes);
+}
+
+/// After a tracking client's command: its own invalidations follow the
+/// reply (even with CLIENT REPLY OFF, as Redis's pushes do), and CLIENT
+/// CACHING's choice lapses unless the command was a CLIENT subcommand or
+/// a transaction is open (Redis's `resetClient`).
+#[cold]
+fn after_tracking_command(client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
+    out.buf.append(&mut client.pushes);
+    if client.caching && client.multi.is_none() && !args[0].eq_ignore_ascii_case(b"client") {
+        client.caching = false;
+    }
 }
 
 fn run_request(

@@ -726,6 +726,13 @@ async fn cron(shared: Arc<Shared>, workers: Arc<Workers>) {
         }
         // Blocked clients answered while a long command held their shards.
         shared.keyspace.remove_stale_waiters(crate::util::now_ms());
+        // The tracking table over `tracking-table-max-keys` shrinks even
+        // when no command runs (after a CONFIG SET lowering it).
+        let tracking = shared.keyspace.events().tracking();
+        if tracking.active() {
+            let max = shared.hot.tracking_max_keys.load(Ordering::Relaxed);
+            tracking.limit_keys(max, 0, &mut Vec::new());
+        }
         // Saves lock every shard: none starts while a long command holds
         // them (this thread also accepts connections).
         if !loading && !shared.keyspace.gate().is_held() {

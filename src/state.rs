@@ -212,6 +212,8 @@ pub struct HotConfig {
     pub output_limits: Arc<crate::outbox::OutputLimits>,
     /// `notify-keyspace-events` as class bits (see `db::class`).
     pub notify_flags: std::sync::atomic::AtomicU32,
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_max_keys: AtomicUsize,
 }
 
 impl HotConfig {
@@ -241,6 +243,7 @@ impl HotConfig {
             active_expire_effort: AtomicU64::new(1),
             jemalloc_bg_thread: std::sync::atomic::AtomicU8::new(0),
             output_limits: Default::default(),
+            tracking_max_keys: AtomicUsize::new(0),
             notify_flags: Default::default(),
         };
         hot.refresh(config);
@@ -255,6 +258,8 @@ impl HotConfig {
         self.hash_max_value
             .store(c.int("hash-max-listpack-value") as usize, r);
         self.list_max_size.store(c.int("list-max-listpack-size"), r);
+        self.tracking_max_keys
+            .store(c.int("tracking-table-max-keys") as usize, r);
         self.zset_max_entries
             .store(c.int("zset-max-listpack-entries") as usize, r);
         self.zset_max_value
@@ -448,7 +453,7 @@ impl Shared {
         keyspace
             .events()
             .set_notify(hot.notify_flags.load(Ordering::Relaxed));
-        Arc::new_cyclic(|me| Shared {
+        let shared = Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             keyspace,
             hot,
@@ -469,7 +474,24 @@ impl Shared {
             monitors: Default::default(),
             persistence: Persistence::new(crate::util::now_ms() / 1000),
             aof: crate::aof::Aof::default(),
-        })
+        });
+        // Client tracking finds the clients it sends to by id; a weak
+        // handle, as the keyspace lives inside this state.
+        let me = Arc::downgrade(&shared);
+        shared
+            .keyspace
+            .events()
+            .tracking()
+            .install_directory(Box::new(move |id| {
+                let shared = me.upgrade()?;
+                let info = shared.clients.get(id)?;
+                Some(crate::db::Endpoint {
+                    outbox: info.outbox.clone(),
+                    resp: info.resp.load(Ordering::Relaxed) as u8,
+                    subscribed: info.class() == crate::outbox::ClientClass::Pubsub,
+                })
+            }));
+        shared
     }
 
     /// A new handle on this state (it always lives in the `Arc` that

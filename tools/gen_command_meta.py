@@ -79,7 +79,7 @@ def args_rs(args, with_display):
         # Redis 7.2 on reports a display name for every plain argument.
         display = a.get("display", a["name"]) if with_display and not nested else None
         out.append("Arg { name: %s, kind: %s, display: %s, key_spec_index: %d, token: %s, since: %s, deprecated_since: %s, flags: %s, args: %s }" % (
-            rs(a["name"]), rs(a["type"]), opt(display), a.get("key_spec_index", -1),
+            rs(a["name"].lower()), rs(a["type"]), opt(display), a.get("key_spec_index", -1),
             opt(a["token"].upper() if "token" in a else None),
             opt(a.get("since")), opt(a.get("deprecated_since")),
             bits("G::", [f.upper() for f in ARG_FLAGS if a.get(f)], [f.upper() for f in ARG_FLAGS]),

@@ -3,6 +3,7 @@
 use super::args;
 use super::flags::*;
 use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
+use super::tracking;
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult, DB_INDEX, SYNTAX};
 use crate::outbox::ClientClass;
@@ -30,8 +31,10 @@ const CLIENT: &[CommandSpec] = &[
     bind("client|kill", client_kill),
     bind("client|no-evict", client_no_evict),
     bind("client|no-touch", client_no_touch),
-    bind("client|getredir", client_getredir),
-    bind("client|trackinginfo", client_trackinginfo),
+    bind("client|tracking", tracking::client_tracking),
+    bind("client|caching", tracking::client_caching),
+    bind("client|getredir", tracking::client_getredir),
+    bind("client|trackinginfo", tracking::client_trackinginfo),
     bind("client|unblock", client_unblock),
     bind("client|pause", client_pause),
     bind("client|unpause", client_unpause),
@@ -215,6 +218,7 @@ fn reset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     ctx.client.monitor = false;
     ctx.client.info.monitor.store(false, Ordering::Relaxed);
     ctx.server.monitors.remove(ctx.client.info.id);
+    tracking::forget(ctx.server, ctx.client);
     // Leaving pub/sub mode without confirmations, as Redis's RESET does.
     ctx.server.pubsub.forget(ctx.client.info.id);
     ctx.client.authenticated = ctx
@@ -457,25 +461,6 @@ fn client_no_touch(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     let on = on_off(&ctx.args[2])?;
     ctx.client.info.no_touch.store(on, Ordering::Relaxed);
     ctx.out.ok();
-    Ok(())
-}
-
-fn client_getredir(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    // No client tracking: nothing is redirected.
-    ctx.out.int(-1);
-    Ok(())
-}
-
-fn client_trackinginfo(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let out = &mut *ctx.out;
-    out.map(3);
-    out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
-    out.bulk(b"redirect");
-    out.int(-1);
-    out.bulk(b"prefixes");
-    out.array(0);
     Ok(())
 }
 

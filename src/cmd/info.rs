@@ -180,7 +180,8 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             // Clients held by CLIENT PAUSE count as blocked, as in Redis.
             let blocked = blocking.blocked.load(r) + server.pause.held();
             field!(out, "blocked_clients", "{blocked}");
-            field!(out, "tracking_clients", "0");
+            let tracking = server.keyspace.events().tracking();
+            field!(out, "tracking_clients", "{}", tracking.clients());
             field!(
                 out,
                 "clients_in_timeout_table",
@@ -510,9 +511,15 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
             field!(out, "active_defrag_key_misses", "0");
             field!(out, "total_active_defrag_time", "0");
             field!(out, "current_active_defrag_time", "0");
-            field!(out, "tracking_total_keys", "0");
-            field!(out, "tracking_total_items", "0");
-            field!(out, "tracking_total_prefixes", "0");
+            let tracking = server.keyspace.events().tracking();
+            field!(out, "tracking_total_keys", "{}", tracking.total_keys());
+            field!(out, "tracking_total_items", "{}", tracking.total_items());
+            field!(
+                out,
+                "tracking_total_prefixes",
+                "{}",
+                tracking.total_prefixes()
+            );
             field!(out, "unexpected_error_replies", "0");
             field!(out, "total_error_replies", "{}", stats.error_replies.get());
             field!(out, "dump_payload_sanitizations", "0");

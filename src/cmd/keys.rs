@@ -610,6 +610,8 @@ fn flushdb(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let current = db.db;
     flush_one(db, current, lazy);
+    // Tracked keys are not per database: every one is invalid.
+    db.flushed();
     ctx.out.ok();
     Ok(())
 }
@@ -619,6 +621,7 @@ fn flushall(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     for i in 0..ctx.server.keyspace.num_dbs() {
         flush_one(db, i, lazy);
     }
+    db.flushed();
     ctx.out.ok();
     Ok(())
 }

@@ -53,6 +53,7 @@ pub mod slowlog;
 pub mod sort;
 pub mod spec;
 pub mod strings;
+pub mod tracking;
 pub mod transactions;
 pub mod zsets;
 
@@ -340,6 +341,9 @@ pub fn execute(
             view.begin_command();
             let dirty_before = view.dirty;
             let result = (spec.handler)(ctx, view);
+            if ctx.client.tracking != 0 {
+                tracking::remember_reads(spec, ctx.client, ctx.args, view);
+            }
             if view.logging {
                 note_effects(spec, ctx.args, view, dirty_before, db);
             }
@@ -378,6 +382,9 @@ pub fn execute(
             let aof = &ctx.server.aof;
             view.logging = aof.is_logging();
             let result = (spec.handler)(ctx, view);
+            if ctx.client.tracking != 0 {
+                tracking::remember_reads(spec, ctx.client, ctx.args, view);
+            }
             if view.logging {
                 note_effects(spec, ctx.args, view, 0, db);
             }
@@ -398,8 +405,12 @@ pub fn execute(
                 }
             }
             // The same for the keyspace events (of the whole transaction,
-            // for EXEC: the queued commands' views are this one).
-            view.deliver_events(keyspace.events());
+            // for EXEC: the queued commands' views are this one); client
+            // tracking's messages for this client follow its reply.
+            if view.has_events() {
+                let id = ctx.client.info.id;
+                view.deliver_events_from(keyspace.events(), id, &mut ctx.client.pushes);
+            }
             ctx.server.stats.record_view(view);
             // Under the command's locks: see `monitor_feed`.
             monitor::monitor_feed(ctx, spec);

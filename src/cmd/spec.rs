@@ -366,6 +366,15 @@ pub struct ClientState {
     /// connection waits for its reply or its timeout (see
     /// [`Ctx::block`]).
     pub blocked: Option<BlockedWait>,
+    /// The client's tracking mode bits (`db::flag`; 0: not tracking), as
+    /// CLIENT TRACKING last set them: the command path reads this copy.
+    pub tracking: u32,
+    /// CLIENT CACHING YES / NO was given for the next command (or
+    /// transaction).
+    pub caching: bool,
+    /// Client tracking's messages for this client caused by its own
+    /// command, written after the command's reply.
+    pub pushes: Vec<u8>,
 }
 
 impl ClientState {
@@ -390,6 +399,9 @@ impl ClientState {
             worker: (0, 1),
             move_to: None,
             blocked: None,
+            tracking: 0,
+            caching: false,
+            pushes: Vec::new(),
         }
     }
 

@@ -14,10 +14,12 @@
 //!
 //! Recording costs nothing unless a consumer wants events of some class:
 //! the view copies [`EventSink::wanted`] when it locks and records only
-//! events whose class is in it. Today's only consumer is the recorder of
-//! `DEBUG KEYEVENTS`; keyspace notifications (pub/sub), the wake-up of
-//! blocked clients and client tracking plug in here.
+//! events whose class is in it. The consumers are the recorder of `DEBUG
+//! KEYEVENTS` and client tracking ([`Tracking`], which wants every change
+//! while some client tracks); keyspace notifications (pub/sub) plug in
+//! here too.
 
+use super::tracking::{Track, Tracking};
 use crate::pubsub::{PubSub, Space};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -62,6 +64,18 @@ pub mod class {
     /// `A`: every class except `m` and `n`.
     pub const ALL: u32 =
         GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+    /// A change Redis notifies no one of (PFCOUNT's cached cardinality,
+    /// DEBUG POPULATE): only client tracking hears of it. Not a Redis bit.
+    pub const UNNOTIFIED: u32 = 1 << 16;
+    /// Client tracking's own entries in a command's events: a read to
+    /// remember, a flushed database. Not a Redis bit.
+    pub const TRACKING: u32 = 1 << 17;
+    /// The classes of changes: what client tracking invalidates on.
+    pub const CHANGES: u32 = ALL | NEW | UNNOTIFIED;
+    /// What keyspace notifications (and the `DEBUG KEYEVENTS` recorder)
+    /// may see: Redis's classes.
+    pub const NOTIFIED: u32 = ALL | NEW | KEY_MISS | LOADED | KEYSPACE | KEYEVENT;
 
     /// The character of each class, in the order Redis writes them.
     pub const CHARS: &[(u32, u8)] = &[
@@ -126,8 +140,8 @@ pub mod class {
 /// One kind of keyspace event: its notification class and Redis's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyEvent {
-    /// The class bit (one of [`class`]); 0 for a change Redis reports to
-    /// no one.
+    /// The class bit (one of [`class`]; [`class::UNNOTIFIED`] for a change
+    /// Redis reports to no one).
     pub class: u32,
     /// The event name, as Redis publishes it.
     pub name: &'static str,
@@ -139,8 +153,14 @@ impl KeyEvent {
     }
 
     /// A change Redis notifies no one of (DEBUG POPULATE's keys): it still
-    /// fails WATCH and counts as a change.
-    pub const NONE: KeyEvent = KeyEvent::new(0, "");
+    /// fails WATCH, counts as a change and invalidates tracked keys.
+    pub const NONE: KeyEvent = KeyEvent::new(class::UNNOTIFIED, "");
+    /// A tracking client's read-only command read the key (recorded by
+    /// the command layer, for client tracking only).
+    pub const TRACKED_READ: KeyEvent = KeyEvent::new(class::TRACKING, "tracked-read");
+    /// A database was flushed (FLUSHDB, FLUSHALL; for client tracking
+    /// only, which invalidates every key).
+    pub const FLUSHED: KeyEvent = KeyEvent::new(class::TRACKING, "flushed");
 
     // ----- keys -----
     /// A key was created (before the creating command's own event).
@@ -333,6 +353,8 @@ pub struct EventSink {
     wanted: AtomicU32,
     /// `DEBUG KEYEVENTS`'s recording, while it is on.
     recorder: Mutex<Option<Recording>>,
+    /// Client tracking: the table of tracked keys and its clients.
+    tracking: Tracking,
     /// `notify-keyspace-events`: the classes published as keyspace
     /// notifications, with the `K`/`E` channel selectors.
     notify: AtomicU32,
@@ -361,6 +383,44 @@ impl EventSink {
         self.wanted.load(Ordering::Relaxed)
     }
 
+    /// Client tracking's state (its table, trackers and prefixes).
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+
+    /// Recomputes what the consumers want, after client tracking turned on
+    /// for a first client or off for the last one. Call it with the
+    /// tracking change made, before the command that made it replies.
+    pub fn refresh_wanted(&self) {
+        let recorder = self.recorder.lock();
+        self.update_wanted(recorder.is_some());
+    }
+
+    /// [`EventSink::deliver`] for the events of client `origin`'s command
+    /// (0: no client's): client tracking's messages for that client itself
+    /// are appended to `own`, to follow the command's reply.
+    pub fn deliver_from(&self, events: &mut Vec<Recorded>, origin: u64, own: &mut Vec<u8>) {
+        if self.tracking.active() {
+            let tracked = events.iter().filter_map(|r| {
+                let what = if r.event.class & class::TRACKING != 0 {
+                    if r.event == KeyEvent::FLUSHED {
+                        Track::Flushed
+                    } else {
+                        Track::Read
+                    }
+                } else if r.event.class & class::CHANGES != 0 {
+                    let by_client = r.event != KeyEvent::EXPIRED && r.event.class != class::EVICTED;
+                    Track::Changed { by_client }
+                } else {
+                    return None;
+                };
+                Some((what, &r.key[..]))
+            });
+            self.tracking.deliver(tracked, origin, own);
+        }
+        self.deliver(events);
+    }
+
     /// Hands over `events` (in the order they happened) and leaves the
     /// vector empty. Called with the shard locks of their keys held, so
     /// notifications are published in one global order.
@@ -372,6 +432,8 @@ impl EventSink {
             }
         }
         if let Some(rec) = self.recorder.lock().as_mut() {
+            // Only what notifications would see.
+            events.retain(|r| r.event.class & class::NOTIFIED != 0);
             let room = RECORDING_LIMIT.saturating_sub(rec.events.len());
             let lost = events.len().saturating_sub(room);
             events.truncate(events.len() - lost);
@@ -419,7 +481,11 @@ impl EventSink {
         } else {
             0
         };
-        let wanted = if recording { u32::MAX } else { published };
+        let mut wanted = if recording { u32::MAX } else { published };
+        // Client tracking hears of every change while some client tracks.
+        if self.tracking.active() {
+            wanted |= class::CHANGES | class::TRACKING;
+        }
         self.wanted.store(wanted, Ordering::Relaxed);
     }
 

@@ -96,7 +96,7 @@ impl Keyspace {
             }
             if !events.is_empty() {
                 // Still under the shard's lock.
-                self.events.deliver(&mut events);
+                self.events.deliver_from(&mut events, 0, &mut Vec::new());
             }
             if std::time::Instant::now() >= deadline {
                 break;

@@ -23,8 +23,9 @@
 //!
 //! The files depend on each other one way, each only on those listed
 //! before it: `access` (the per-key LRU/LFU stamps and the keyspace
-//! entry), `watch` (WATCH bookkeeping), `event` (keyspace events and their
-//! sink), `lazyfree` (freeing on a background thread), `snapshot` (a
+//! entry), `watch` (WATCH bookkeeping), `tracking` (client tracking's
+//! table of keys and its invalidations), `event` (keyspace events and their
+//! sink, which feeds the tracking), `lazyfree` (freeing on a background thread), `snapshot` (a
 //! background save's state and walk), `shard` (one shard's databases, key
 //! placement, the copy-on-write hooks), `view` (what a command sees:
 //! `DbView`), `keyspace` (the [`Keyspace`]: shards, locking, the exclusive
@@ -39,6 +40,7 @@ mod lazyfree;
 mod serve;
 mod shard;
 mod snapshot;
+mod tracking;
 mod view;
 mod watch;
 
@@ -50,6 +52,7 @@ pub use lazyfree::*;
 pub use serve::*;
 pub use shard::*;
 pub use snapshot::*;
+pub use tracking::*;
 pub use view::*;
 pub use watch::*;
 

@@ -101,7 +101,43 @@ impl DbView<'_> {
     #[cold]
     #[inline(never)]
     fn hand_over(&mut self, sink: &EventSink) {
-        sink.deliver(&mut self.events.take());
+        sink.deliver_from(&mut self.events.take(), 0, &mut Vec::new());
+    }
+
+    /// True if events wait to be delivered.
+    #[inline]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// [`DbView::deliver_events`] for the command of client `origin`:
+    /// client tracking's messages for that client itself are appended to
+    /// `own`, for after the command's reply.
+    #[inline]
+    pub fn deliver_events_from(&mut self, sink: &EventSink, origin: u64, own: &mut Vec<u8>) {
+        if !self.events.is_empty() {
+            self.hand_over_from(sink, origin, own);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hand_over_from(&mut self, sink: &EventSink, origin: u64, own: &mut Vec<u8>) {
+        sink.deliver_from(&mut self.events.take(), origin, own);
+    }
+
+    /// Records that the running command, a read-only command of a client
+    /// in tracking mode, read `key`: client tracking remembers it for that
+    /// client when the events are delivered (in order with the changes).
+    #[cold]
+    pub fn track_read(&mut self, key: &[u8]) {
+        self.push_event(key, KeyEvent::TRACKED_READ);
+    }
+
+    /// Records that a database was flushed, for client tracking (which
+    /// then invalidates every key).
+    pub fn flushed(&mut self) {
+        self.record(b"", KeyEvent::FLUSHED);
     }
 }
 
