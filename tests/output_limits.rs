@@ -12,6 +12,8 @@ use common::{
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Which server a case runs against.
@@ -641,18 +643,29 @@ fn a_subscriber_that_stops_reading_is_closed_at_the_pubsub_hard_limit_and_no_one
         );
         const MESSAGES: usize = 2000;
         let payload = "m".repeat(4000);
-        let reading = std::thread::spawn(move || {
-            for i in 0..MESSAGES {
-                let raw = reader.read_reply();
-                assert!(
-                    raw.ends_with(format!("{i}:{}\r\n", "m".repeat(4000)).as_bytes()),
-                    "message {i} lost or out of order"
-                );
+        // The publisher stays at most 32 messages (128 kB) ahead of the
+        // reading subscriber, so a busy machine starving the reader's
+        // thread cannot push it over the limit too.
+        let read = Arc::new(AtomicUsize::new(0));
+        let reading = std::thread::spawn({
+            let read = read.clone();
+            move || {
+                for i in 0..MESSAGES {
+                    let raw = reader.read_reply();
+                    assert!(
+                        raw.ends_with(format!("{i}:{}\r\n", "m".repeat(4000)).as_bytes()),
+                        "message {i} lost or out of order"
+                    );
+                    read.store(i + 1, Ordering::Relaxed);
+                }
             }
         });
         // About 8 MB for a subscriber that reads none of it.
         let mut receivers = Vec::new();
         for i in 0..MESSAGES {
+            while i > read.load(Ordering::Relaxed) + 32 && !reading.is_finished() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             let reply = publisher.text(&["PUBLISH", "news", &format!("{i}:{payload}")]);
             receivers.push(reply);
         }

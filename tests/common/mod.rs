@@ -121,9 +121,13 @@ pub fn ferrodis_bin() -> &'static str {
 }
 
 /// The ferrodis command line every test server starts from: `port` on
-/// loopback, no save rules.
+/// loopback, no save rules, run in a directory of its own (so a SAVE or an
+/// AOF of one test is never loaded by another's server).
 pub fn ferrodis_command(port: u16) -> Command {
     let mut cmd = Command::new(ferrodis_bin());
+    let scratch = std::env::temp_dir().join(format!("ferrodis-test-{}-{port}", std::process::id()));
+    let _ = std::fs::create_dir_all(&scratch);
+    cmd.current_dir(scratch);
     cmd.args([
         "--port",
         &port.to_string(),
@@ -166,10 +170,13 @@ pub fn redis_server_bin() -> String {
 }
 
 /// Starts ferrodis with the config file `path` (first, as redis-server
-/// takes it) and then `extra` flags, on a free loopback port.
+/// takes it) and then `extra` flags, on a free loopback port. It runs in
+/// the file's directory, so a file without `dir` neither loads nor leaves
+/// a dump.rdb where other tests run.
 pub fn start_with_file(path: &std::path::Path, extra: &[&str]) -> SpawnedServer {
     let port = free_port();
     let mut child = Command::new(ferrodis_bin())
+        .current_dir(path.parent().expect("a config file in a directory"))
         .arg(path)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(extra)
