@@ -669,3 +669,179 @@ fn geo_commands() {
     );
     assert!(n > 12, "{n}");
 }
+
+/// What one command's key lookups count on a server: INFO's keyspace hits
+/// and misses, and the `keymiss` events a subscriber receives.
+fn lookup_counts(
+    client: &mut common::RawClient,
+    subscriber: &mut common::RawClient,
+    command: &str,
+) -> (i64, i64, usize) {
+    let stat = |client: &mut common::RawClient, name: &str| -> i64 {
+        let info = client.text(&["INFO", "stats"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("INFO stats has no {name}"))
+    };
+    let (hits, misses) = (
+        stat(client, "keyspace_hits"),
+        stat(client, "keyspace_misses"),
+    );
+    let words: Vec<&str> = command.split(' ').collect();
+    client.cmd(&words);
+    let (hits, misses) = (
+        stat(client, "keyspace_hits") - hits,
+        stat(client, "keyspace_misses") - misses,
+    );
+    // The subscriber's PING reply comes after every message published
+    // before it was read.
+    subscriber.send_raw(&common::RawClient::encode(&[b"PING"]));
+    let mut events = 0;
+    loop {
+        let reply = subscriber.read_reply();
+        if reply.windows(4).any(|w| w == b"pong") {
+            break;
+        }
+        assert!(!reply.is_empty(), "subscriber closed");
+        events += 1;
+    }
+    (hits, misses, events)
+}
+
+/// Read lookups count as Redis's `lookupKeyRead` counts them: the reading
+/// commands of every type, the write commands that read source keys
+/// (SUNIONSTORE, ZUNIONSTORE, COPY, GETDEL ...), and not the lookups of
+/// commands that write their key (HSET, APPEND, LMOVE's source, SMOVE).
+#[test]
+fn read_lookups_count_hits_misses_and_keymiss_as_redis() {
+    let commands = [
+        "GET s",
+        "GET nx",
+        "STRLEN nx",
+        "GETRANGE s 0 1",
+        "MGET s nx",
+        "EXISTS s nx",
+        "TYPE s",
+        "TYPE nx",
+        "TTL s",
+        "TTL nx",
+        "PTTL nx",
+        "EXPIRETIME nx",
+        "OBJECT ENCODING s",
+        "OBJECT ENCODING nx",
+        "DUMP nx",
+        "TOUCH s nx",
+        "GETBIT nx 1",
+        "BITCOUNT s",
+        "BITPOS nx 1",
+        "LCS s nx",
+        "HGET h f",
+        "HGET nx f",
+        "HMGET h f g",
+        "HGETALL nx",
+        "HLEN h",
+        "HEXISTS nx f",
+        "HSTRLEN nx f",
+        "HKEYS nx",
+        "HVALS nx",
+        "HRANDFIELD nx",
+        "HSCAN nx 0",
+        "LRANGE l 0 -1",
+        "LRANGE nx 0 -1",
+        "LLEN nx",
+        "LINDEX nx 0",
+        "LPOS nx a",
+        "SMEMBERS st",
+        "SMEMBERS nx",
+        "SISMEMBER nx a",
+        "SMISMEMBER nx a",
+        "SCARD nx",
+        "SRANDMEMBER nx",
+        "SINTER st nx",
+        "SUNION st nx",
+        "SDIFF st nx",
+        "SINTERCARD 2 st nx",
+        "SSCAN nx 0",
+        "ZRANGE z 0 -1",
+        "ZRANGE nx 0 -1",
+        "ZSCORE nx a",
+        "ZMSCORE nx a",
+        "ZCARD nx",
+        "ZCOUNT nx 0 1",
+        "ZRANK nx a",
+        "ZRANGEBYSCORE nx 0 1",
+        "ZLEXCOUNT nx - +",
+        "ZRANDMEMBER nx",
+        "ZUNION 2 z nx",
+        "ZINTER 2 z nx",
+        "ZDIFF 2 z nx",
+        "ZINTERCARD 2 z nx",
+        "ZSCAN nx 0",
+        "PFCOUNT nx nx2",
+        "GEOPOS nx a",
+        "GEODIST nx a b",
+        "SORT nx",
+        "SORT l BY nosort GET nx*",
+        "SET s2 v",
+        "INCR nx2",
+        "APPEND nx3 a",
+        "HSET nx4 f v",
+        "LPUSH nx5 a",
+        "SADD nx6 a",
+        "ZADD nx7 1 a",
+        "SETRANGE nx8 0 a",
+        "GETDEL nx",
+        "GETEX nx",
+        "GETSET nx9 a",
+        "HINCRBY nx10 f 1",
+        "LPOP nx",
+        "RPOPLPUSH nx l",
+        "LMOVE nx l LEFT LEFT",
+        "SPOP nx",
+        "SMOVE nx st a",
+        "ZPOPMIN nx",
+        "ZINCRBY nx11 1 a",
+        "SINTERSTORE d st nx",
+        "SUNIONSTORE d st nx",
+        "ZUNIONSTORE d 2 z nx",
+        "ZRANGESTORE d nx 0 1",
+        "SORT nx STORE d",
+        "COPY nx d",
+        "RENAME s s3",
+        "DEL nx",
+        "EXPIRE nx 10",
+        "BITOP AND d s nx",
+        "PFMERGE d nx",
+        "GEOSEARCH nx FROMLONLAT 0 0 BYRADIUS 1 km",
+    ];
+    let ours = common::start_ferrodis(&[]);
+    let redis = common::start_redis(&[]);
+    let mut clients = [ours.port, redis.port].map(|port| {
+        let mut client = common::RawClient::connect(port);
+        client.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Em"]);
+        let mut subscriber = common::RawClient::connect(port);
+        subscriber.cmd(&["SUBSCRIBE", "__keyevent@0__:keymiss"]);
+        (client, subscriber)
+    });
+    for command in commands {
+        let [a, b] = &mut clients;
+        let counts = [a, b].map(|(client, subscriber)| {
+            for setup in [
+                "FLUSHALL",
+                "SET s v",
+                "HSET h f v",
+                "RPUSH l a",
+                "SADD st a",
+            ] {
+                client.cmd(&setup.split(' ').collect::<Vec<_>>());
+            }
+            client.cmd(&["ZADD", "z", "1", "a"]);
+            lookup_counts(client, subscriber, command)
+        });
+        assert_eq!(
+            counts[0], counts[1],
+            "(hits, misses, keymiss events) of {command:?}: ferrodis, then Redis"
+        );
+    }
+}

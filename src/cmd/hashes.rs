@@ -76,13 +76,30 @@ const NUMFIELDS_NOT_ABOVE_ZERO: CmdError =
 
 /// The hash at `key` with its expired fields reclaimed; `None` if absent (or
 /// if reclaiming emptied it, in which case the key is deleted);
-/// `WRONGTYPE` for another type. (SORT reads its `->field` patterns
-/// through it.)
+/// `WRONGTYPE` for another type. The lookup counts as a read (INFO's
+/// keyspace hits and misses, `keymiss`).
 pub fn live_hash<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<Option<&'v mut HashValue>, CmdError> {
     let has_ttls = match db.get_hash(key)? {
+        None => return Ok(None),
+        Some(h) => h.has_field_ttls(),
+    };
+    if has_ttls && !purge_fields(db, key) {
+        return Ok(None);
+    }
+    db.get_hash_mut(key)
+}
+
+/// [`live_hash`] without counting the lookup as a read: for a writer
+/// (Redis's `lookupKeyWrite`), or a second look at a key already counted
+/// (SORT's `->field` patterns).
+pub fn live_hash_uncounted<'v>(
+    db: &'v mut DbView<'_>,
+    key: &[u8],
+) -> Result<Option<&'v mut HashValue>, CmdError> {
+    let has_ttls = match db.get_hash_uncounted(key)? {
         None => return Ok(None),
         Some(h) => h.has_field_ttls(),
     };
@@ -124,7 +141,7 @@ fn live_hash_or_create<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<&'v mut HashValue, CmdError> {
-    if matches!(db.get_hash(key)?, Some(h) if h.has_field_ttls()) {
+    if matches!(db.get_hash_uncounted(key)?, Some(h) if h.has_field_ttls()) {
         purge_fields(db, key);
     }
     db.hash_or_create(key)
@@ -311,7 +328,7 @@ fn hstrlen(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 fn hincrby(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let incr = args::int(&ctx.args[3])?;
     let (key, field) = (&ctx.args[1], &ctx.args[2]);
-    let current = match live_hash(db, key)?.and_then(|h| h.get(field)) {
+    let current = match live_hash_uncounted(db, key)?.and_then(|h| h.get(field)) {
         Some(v) => crate::protocol::parse_i64(v)
             .ok_or(CmdError::fixed("ERR hash value is not an integer"))?,
         None => 0,
@@ -337,7 +354,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         Some(true) => {}
     }
     let (key, field) = (&ctx.args[1], &ctx.args[2]);
-    let current: Option<Vec<u8>> = live_hash(db, key)?
+    let current: Option<Vec<u8>> = live_hash_uncounted(db, key)?
         .and_then(|h| h.get(field))
         .map(<[u8]>::to_vec);
     let value = incr_by_float(current.as_deref(), &ctx.args[3]).map_err(|e| match e {
@@ -592,7 +609,7 @@ fn hexpire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> 
     let key = &ctx.args[1];
     let cmd = String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase();
     // Type check first, then the time, then options, as Redis orders them.
-    let exists = live_hash(db, key)?.is_some();
+    let exists = live_hash_uncounted(db, key)?.is_some();
     let when = field_expire_at(&ctx.args[2], kind, db.now_ms, &cmd)?;
     // One condition word at most; anything else is where FIELDS goes.
     let cond = ExpireCondition::from_word(&ctx.args[3]);
@@ -729,7 +746,7 @@ fn hpexpiretime(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 fn hpersist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
-    let exists = live_hash(db, key)?.is_some();
+    let exists = live_hash_uncounted(db, key)?.is_some();
     let fields = parse_fields(ctx.args, 2, NUMFIELDS_NOT_POSITIVE, 1)?;
     ctx.out.array(fields.len());
     let mut changed = false;
@@ -763,7 +780,7 @@ fn hpersist(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 fn hgetdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
-    let exists = live_hash(db, key)?.is_some();
+    let exists = live_hash_uncounted(db, key)?.is_some();
     let fields = parse_fields(ctx.args, 2, NUMFIELDS_NOT_POSITIVE, 1)?;
     ctx.out.array(fields.len());
     let mut removed = 0;
@@ -846,7 +863,7 @@ const MISSING_EXPIRE_TIME: CmdError = CmdError::fixed("ERR missing expire time")
 fn hgetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
     let now = db.now_ms;
-    let exists = live_hash(db, key)?.is_some();
+    let exists = live_hash_uncounted(db, key)?.is_some();
     // At most one option, right after the key: anything else where FIELDS
     // should be is reported as FIELDS missing, as Redis does.
     let (mut option, mut i) = (None, 2);
@@ -985,7 +1002,7 @@ fn hsetex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         expiry,
         pairs,
     } = parse_hsetex(ctx.args, now)?;
-    let exists = live_hash(db, key)?.is_some();
+    let exists = live_hash_uncounted(db, key)?.is_some();
     let condition_met = match only_new {
         None => true,
         Some(fnx) => {

@@ -103,22 +103,31 @@ fn exists(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     // Like Redis, EXISTS does not count as an access to the key.
     let n = ctx.args[1..]
         .iter()
-        .filter(|k| db.peek(k).is_some())
+        .filter(|k| db.exists_counted(k))
         .count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn touch(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let n = ctx.args[1..].iter().filter(|k| db.touch(k)).count();
+    let n = ctx.args[1..]
+        .iter()
+        .filter(|k| {
+            let found = db.touch(k);
+            db.count_read(k, found)
+        })
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let name = db
-        .peek(&ctx.args[1])
-        .map_or("none", |e| e.value.type_name());
+    let key = &ctx.args[1];
+    let name = if db.exists_counted(key) {
+        db.peek(key).map_or("none", |e| e.value.type_name())
+    } else {
+        "none"
+    };
     ctx.out.simple(name);
     Ok(())
 }
@@ -183,7 +192,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> C
 /// The remaining time to live of `key` in ms: -2 if absent, -1 if it has no
 /// expiry.
 fn remaining_ms(db: &mut DbView<'_>, key: &[u8]) -> i64 {
-    if db.peek(key).is_none() {
+    if !db.exists_counted(key) {
         return -2;
     }
     match db.expire_time(key) {
@@ -210,7 +219,7 @@ fn pttl(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// The absolute expiry of `key` in ms: -2 if absent, -1 if none.
 fn absolute_expiry(db: &mut DbView<'_>, key: &[u8]) -> Option<i64> {
-    if db.peek(key).is_none() {
+    if !db.exists_counted(key) {
         return Some(-2);
     }
     db.expire_time(key)
@@ -347,7 +356,7 @@ fn copy(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(SAME_OBJECT);
     }
-    let Some(value) = db.get(src).cloned() else {
+    let Some(value) = db.get_counted(src).cloned() else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -483,8 +492,19 @@ fn lru_or_lfu_policy(ctx: &Ctx<'_>) -> bool {
         .is_some_and(|p| p.ends_with("-lfu") || p.ends_with("-lru"))
 }
 
+/// The key an OBJECT subcommand inspects: a read lookup counted in INFO's
+/// hits and misses but without a `keymiss` event, as Redis looks it up.
+fn object_target<'v>(db: &'v mut DbView<'_>, key: &[u8]) -> Option<crate::db::Entry<'v>> {
+    if db.peek(key).is_some() {
+        db.hits += 1;
+    } else {
+        db.misses += 1;
+    }
+    db.peek(key)
+}
+
 fn object_encoding(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    match db.peek(&ctx.args[2]) {
+    match object_target(db, &ctx.args[2]) {
         Some(e) => ctx.out.bulk(e.value.encoding_name().as_bytes()),
         None => ctx.out.null(),
     }
@@ -495,7 +515,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     // Redis shares small integers unless a maxmemory limit is set with a
     // policy that needs each key's own access stamp.
     let shared_ints = ctx.server.config.read().int("maxmemory") == 0 || !lru_or_lfu_policy(ctx);
-    match db.peek(&ctx.args[2]) {
+    match object_target(db, &ctx.args[2]) {
         Some(e) => {
             // Redis shares the objects of small integers unless the eviction
             // policy needs a per-key access time; shared objects report
@@ -510,7 +530,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let Some(lru) = db.peek(&ctx.args[2]).map(|e| e.lru) else {
+    let Some(lru) = object_target(db, &ctx.args[2]).map(|e| e.lru) else {
         ctx.out.null();
         return Ok(());
     };
@@ -525,7 +545,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn object_freq(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
-    let Some(stamp) = db.peek(&ctx.args[2]).map(|e| e.lru) else {
+    let Some(stamp) = object_target(db, &ctx.args[2]).map(|e| e.lru) else {
         ctx.out.null();
         return Ok(());
     };

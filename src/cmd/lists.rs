@@ -425,12 +425,12 @@ fn move_core(
     limits: ListLimits,
     out: &mut Reply,
 ) -> CmdResult {
-    if db.get_list(src)?.is_none() {
+    if db.get_list_uncounted(src)?.is_none() {
         out.null();
         return Ok(());
     }
     // The destination's type is checked before anything moves.
-    db.get_list(dst)?;
+    db.get_list_uncounted(dst)?;
     let Some(item) = db.get_list_mut(src)?.and_then(|l| l.pop(from)) else {
         out.null();
         return Ok(());
@@ -520,7 +520,7 @@ fn mpop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, at: usize, deadline: Option<i64>
 
 /// True if `key` holds a non-empty list; WRONGTYPE for another type.
 fn non_empty_list(db: &mut DbView<'_>, key: &[u8]) -> Result<bool, CmdError> {
-    Ok(db.get_list(key)?.is_some_and(|l| !l.is_empty()))
+    Ok(db.get_list_uncounted(key)?.is_some_and(|l| !l.is_empty()))
 }
 
 /// The name of the pop at `end`, as it is logged.
@@ -698,7 +698,7 @@ fn block_move(
         limits: ctx.server.hot.list_limits(),
         rpoplpush,
     };
-    if db.get_list(src)?.is_some() {
+    if db.get_list_uncounted(src)?.is_some() {
         let dirty = db.dirty;
         move_core(db, src, dst, ends, op.limits, ctx.out)?;
         if db.dirty > dirty {

@@ -146,14 +146,16 @@ fn scard(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 fn smove(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let limits = limits(ctx);
     let (src, dst, member) = (&ctx.args[1], &ctx.args[2], &ctx.args[3]);
-    if db.get_set(src)?.is_none() {
+    if db.get_set_uncounted(src)?.is_none() {
         // A missing source answers 0 before the destination's type is seen.
         ctx.out.int(0);
         return Ok(());
     }
-    let dst_exists = db.get_set(dst)?.is_some();
+    let dst_exists = db.get_set_uncounted(dst)?.is_some();
     if src == dst {
-        let found = db.get_set(src)?.is_some_and(|s| s.contains(member));
+        let found = db
+            .get_set_uncounted(src)?
+            .is_some_and(|s| s.contains(member));
         ctx.out.int(i64::from(found));
         return Ok(());
     }
@@ -443,12 +445,12 @@ fn intersect(
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| sizes[i].unwrap_or(0));
     let first = &keys[order[0]];
-    let mut candidates = MemberList::of(db.get_set(first)?);
+    let mut candidates = MemberList::of(db.get_set_uncounted(first)?);
     for &i in &order[1..] {
         if keys[i] == *first || candidates.is_empty() {
             continue;
         }
-        if let Some(other) = db.get_set(&keys[i])? {
+        if let Some(other) = db.get_set_uncounted(&keys[i])? {
             candidates.retain(|m| other.contains(m));
         }
     }
@@ -577,12 +579,12 @@ fn sunion_diff(
     if diff {
         let same = keys[1..].contains(&keys[0]);
         if !same {
-            let mut candidates = MemberList::of(db.get_set(&keys[0])?);
+            let mut candidates = MemberList::of(db.get_set_uncounted(&keys[0])?);
             for k in &keys[1..] {
                 if candidates.is_empty() {
                     break;
                 }
-                if let Some(other) = db.get_set(k)? {
+                if let Some(other) = db.get_set_uncounted(k)? {
                     candidates.retain(|m| !other.contains(m));
                 }
             }
@@ -590,7 +592,7 @@ fn sunion_diff(
         }
     } else {
         for k in keys {
-            let Some(set) = db.get_set(k)? else {
+            let Some(set) = db.get_set_uncounted(k)? else {
                 continue;
             };
             for m in set.iter() {

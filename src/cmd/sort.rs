@@ -243,7 +243,7 @@ impl Lookup {
             return false;
         }
         // Expired fields are reclaimed first, as every hash read does.
-        match super::hashes::live_hash(db, key) {
+        match super::hashes::live_hash_uncounted(db, key) {
             Ok(Some(hash)) => match hash.get(field) {
                 Some(v) => {
                     self.value.extend_from_slice(v);

@@ -358,7 +358,7 @@ fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> CmdResult {
 fn append(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let key = &ctx.args[1];
     let extra = &ctx.args[2];
-    let current_len = db.get_str(key)?.map(|s| s.len() as u64);
+    let current_len = db.get_str_uncounted(key)?.map(|s| s.len() as u64);
     let total = match current_len {
         None => {
             // A new key is stored like SET stores it (possibly as an integer).
@@ -424,7 +424,7 @@ fn setrange(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Err(CmdError::fixed("ERR offset is out of range"));
     }
     let offset = offset as u64;
-    let current_len = db.get_str(key)?.map(|s| s.len());
+    let current_len = db.get_str_uncounted(key)?.map(|s| s.len());
     match current_len {
         None => {
             if value.is_empty() {

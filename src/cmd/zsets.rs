@@ -1220,7 +1220,7 @@ impl Input {
 /// The members of the value at `key` as set-operation input: a sorted set
 /// with its scores, or a set with score 1 for each member.
 fn input_of(db: &mut DbView<'_>, key: &[u8]) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
-    match db.get(key) {
+    match db.get_counted(key) {
         None => Ok(Vec::new()),
         Some(Value::ZSet(z)) => Ok(z.pairs()),
         // A plain set: each member with score 1.0.

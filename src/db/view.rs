@@ -155,10 +155,25 @@ impl Drop for DbView<'_> {
 }
 
 macro_rules! typed_accessors {
-    ($get:ident, $get_mut:ident, $get_or_create:ident, $variant:ident, $ty:ty) => {
+    ($get:ident, $get_uncounted:ident, $get_mut:ident, $get_or_create:ident, $variant:ident, $ty:ty) => {
         /// The value at `key` if it has this type; `WRONGTYPE` if it has
         /// another; `None` if absent.
+        /// Counted as a read lookup (INFO's keyspace hits and misses, the
+        /// `keymiss` event), as Redis's `lookupKeyRead` counts the
+        /// commands that read a key's value; writers look up through the
+        /// mutable form, which is not counted.
         pub fn $get(&mut self, key: &[u8]) -> Result<Option<&$ty>, CmdError> {
+            match self.get_counted(key) {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(std::borrow::Borrow::borrow(v))),
+                Some(_) => Err(WRONGTYPE),
+            }
+        }
+
+        /// The typed getter without counting the lookup: for a writer's
+        /// look at a key before it changes it (Redis's `lookupKeyWrite`),
+        /// and for a second look at a key already counted.
+        pub fn $get_uncounted(&mut self, key: &[u8]) -> Result<Option<&$ty>, CmdError> {
             match self.get(key) {
                 None => Ok(None),
                 Some(Value::$variant(v)) => Ok(Some(std::borrow::Borrow::borrow(v))),
@@ -384,15 +399,30 @@ impl<'a> DbView<'a> {
     pub fn get_counted(&mut self, key: &[u8]) -> Option<&Value> {
         let hash = hash_key(key);
         let found = self.lookup(hash, key, true).is_some();
+        if !self.count_read(key, found) {
+            return None;
+        }
+        let db = self.db;
+        self.shard(hash).dbs[db].keys.get(hash, key)
+    }
+
+    /// Counts a read lookup of `key` as Redis's `lookupKeyRead` does: a hit,
+    /// or a miss with its `keymiss` event. Returns `found`.
+    pub fn count_read(&mut self, key: &[u8], found: bool) -> bool {
         if found {
             self.hits += 1;
         } else {
             self.misses += 1;
             self.record(key, KeyEvent::KEYMISS);
-            return None;
         }
-        let db = self.db;
-        self.shard(hash).dbs[db].keys.get(hash, key)
+        found
+    }
+
+    /// Whether `key` exists, counted as a read lookup that leaves the
+    /// access time alone (TYPE, EXISTS, TTL: Redis's `LOOKUP_NOTOUCH`).
+    pub fn exists_counted(&mut self, key: &[u8]) -> bool {
+        let found = self.peek(key).is_some();
+        self.count_read(key, found)
     }
 
     /// The live value at `key`, mutable.
@@ -701,11 +731,46 @@ impl<'a> DbView<'a> {
         self.shard(hash_key(key)).unwatch(db, key, flag);
     }
 
-    typed_accessors!(get_str, get_str_mut, str_or_create, Str, StrValue);
-    typed_accessors!(get_hash, get_hash_mut, hash_or_create, Hash, HashValue);
-    typed_accessors!(get_list, get_list_mut, list_or_create, List, ListValue);
-    typed_accessors!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSetValue);
-    typed_accessors!(get_set, get_set_mut, set_or_create, Set, SetValue);
+    typed_accessors!(
+        get_str,
+        get_str_uncounted,
+        get_str_mut,
+        str_or_create,
+        Str,
+        StrValue
+    );
+    typed_accessors!(
+        get_hash,
+        get_hash_uncounted,
+        get_hash_mut,
+        hash_or_create,
+        Hash,
+        HashValue
+    );
+    typed_accessors!(
+        get_list,
+        get_list_uncounted,
+        get_list_mut,
+        list_or_create,
+        List,
+        ListValue
+    );
+    typed_accessors!(
+        get_zset,
+        get_zset_uncounted,
+        get_zset_mut,
+        zset_or_create,
+        ZSet,
+        ZSetValue
+    );
+    typed_accessors!(
+        get_set,
+        get_set_uncounted,
+        get_set_mut,
+        set_or_create,
+        Set,
+        SetValue
+    );
 
     // ----- whole-database operations (the caller holds every shard) -----
 
