@@ -483,11 +483,7 @@ fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
     waiter.claim();
     let keyspace = &shared.keyspace;
     keyspace.remove_waiter(waiter, crate::util::now_ms());
-    let counts = keyspace.blocking();
-    counts.blocked.fetch_sub(1, Ordering::Relaxed);
-    if blocked.deadline_ms > 0 {
-        counts.with_timeout.fetch_sub(1, Ordering::Relaxed);
-    }
+    waiter.release_counts(keyspace.blocking());
     *info.blocked.lock() = None;
 }
 

@@ -350,7 +350,8 @@ fn write_nonblocking(fd: i32, data: &[u8]) -> usize {
         };
         if n > 0 {
             written += n as usize;
-        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
             continue;
         } else {
             break;

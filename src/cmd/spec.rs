@@ -260,6 +260,7 @@ impl Ctx<'_> {
                 (k, shard)
             }),
             info.outbox.clone(),
+            deadline_ms > 0,
         ));
         let blocking = self.server.keyspace.blocking();
         view.block(&waiter, blocking);

@@ -64,6 +64,12 @@ pub struct Waiter {
     delivered: AtomicBool,
     /// CLIENT UNBLOCK's request ([`unblock`]).
     pub unblock: AtomicU8,
+    /// It has a timeout (counted in INFO's `clients_in_timeout_table`).
+    pub timed: bool,
+    /// It no longer counts as blocked in INFO's figures: taken out by the
+    /// writer that served it (before its reply can reach the client) or
+    /// by its connection when it finishes waiting, whichever comes first.
+    counts_released: AtomicBool,
 }
 
 impl Waiter {
@@ -76,6 +82,7 @@ impl Waiter {
         op: Box<dyn Any + Send + Sync>,
         dest: Option<(Bytes, usize)>,
         outbox: Arc<Outbox>,
+        timed: bool,
     ) -> Waiter {
         let (dest, dest_shard) = match dest {
             Some((key, shard)) => (Some(key), Some(shard)),
@@ -99,7 +106,25 @@ impl Waiter {
             claimed: AtomicBool::new(false),
             delivered: AtomicBool::new(false),
             unblock: AtomicU8::new(unblock::NONE),
+            timed,
+            counts_released: AtomicBool::new(false),
         }
+    }
+
+    /// Takes the waiter out of INFO's blocked-client counts, once whoever
+    /// calls it first.
+    pub fn release_counts(&self, masks: &BlockingMasks) {
+        if !self.counts_released.swap(true, Ordering::AcqRel) {
+            masks.blocked.fetch_sub(1, Ordering::Relaxed);
+            if self.timed {
+                masks.with_timeout.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// True while it counts as blocked (CLIENT LIST's `b` flag).
+    pub fn counts_as_blocked(&self) -> bool {
+        !self.counts_released.load(Ordering::Acquire)
     }
 
     /// Takes the waiter; false if someone took it first.

@@ -116,6 +116,8 @@ impl DbView<'_> {
                 if !w.claim() {
                     continue;
                 }
+                // Not blocked any more by the time its reply can arrive.
+                w.release_counts(masks);
                 let mut out = Reply::new(w.resp);
                 op_of(&w).serve(self, &key, &mut out);
                 // Straight to the client's socket when it lent it.
