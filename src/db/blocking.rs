@@ -82,7 +82,6 @@ impl Waiter {
         op: Box<dyn Any + Send + Sync>,
         dest: Option<(Bytes, usize)>,
         outbox: Arc<Outbox>,
-        timed: bool,
     ) -> Waiter {
         let (dest, dest_shard) = match dest {
             Some((key, shard)) => (Some(key), Some(shard)),
@@ -106,9 +105,15 @@ impl Waiter {
             claimed: AtomicBool::new(false),
             delivered: AtomicBool::new(false),
             unblock: AtomicU8::new(unblock::NONE),
-            timed,
+            timed: false,
             counts_released: AtomicBool::new(false),
         }
+    }
+
+    /// The waiter, marked as having a timeout when `timed`.
+    pub fn with_timeout(mut self, timed: bool) -> Waiter {
+        self.timed = timed;
+        self
     }
 
     /// Takes the waiter out of INFO's blocked-client counts, once whoever
