@@ -121,7 +121,12 @@ impl ClientInfo {
         if self.subscribed() {
             flags.push('P');
         }
-        if self.blocked.lock().is_some() || self.paused.load(r) {
+        let blocked = self
+            .blocked
+            .lock()
+            .as_ref()
+            .is_some_and(|w| w.counts_as_blocked());
+        if blocked || self.paused.load(r) {
             flags.push('b');
         }
         if self.in_multi.load(r) {

@@ -205,8 +205,13 @@ pub async fn serve(
                             finish_blocked(shared, &info, &blocked);
                             return Served::Closed;
                         }
+                        // With nothing unsent, the writer that serves it may
+                        // write the reply itself (not under appendfsync
+                        // always, where replies wait for the log).
+                        let lend = out.buf.len() == output.sent
+                            && shared.aof.policy() != crate::aof::FsyncPolicy::Always;
                         let answered =
-                            wait_blocked(shared, socket, &info, inbuf, &blocked, out).await;
+                            wait_blocked(shared, socket, &info, inbuf, &blocked, out, lend).await;
                         finish_blocked(shared, &info, &blocked);
                         let Some(answer) = answered else {
                             return Served::Closed;
@@ -377,10 +382,12 @@ async fn wait_blocked(
     inbuf: &mut BytesMut,
     blocked: &BlockedWait,
     out: &mut Reply,
+    lend: bool,
 ) -> Option<Answer> {
     let waiter = &blocked.waiter;
     // Where the answer starts (what the outbox held before it comes first).
     let start = out.buf.len();
+    let _loan = lend.then(|| SocketLoan::new(&info.outbox, socket.raw_fd()));
     let deadline = blocked.deadline_ms;
     let mut timer_live = deadline > 0;
     let sleep = tokio::time::sleep(Duration::from_millis(
@@ -389,8 +396,12 @@ async fn wait_blocked(
     tokio::pin!(sleep);
     loop {
         if waiter.is_delivered() {
+            info.outbox.take_back_socket();
             info.outbox.drain_into(&mut out.buf);
-            let failed = out.buf.get(start) == Some(&b'-');
+            let direct = info.outbox.take_direct_written();
+            shared.stats.net_output_bytes.add(direct as u64);
+            // An error reply is never written directly (see push_reply).
+            let failed = direct == 0 && out.buf.get(start) == Some(&b'-');
             if failed {
                 let code = out.buf[start + 1..]
                     .split(|&b| b == b' ' || b == b'\r')
@@ -406,7 +417,12 @@ async fn wait_blocked(
                     waiter.claim();
                     return None;
                 }
-                info.outbox.drain_into(&mut out.buf);
+                if info.outbox.queued_frames() > 0 {
+                    // Frames queued now (pushes) go out before the reply,
+                    // through this connection: no more direct write.
+                    info.outbox.take_back_socket();
+                    info.outbox.drain_into(&mut out.buf);
+                }
                 let how = waiter.unblock.load(Ordering::Acquire);
                 if how != unblock::NONE && waiter.claim() {
                     if how == unblock::ERROR {
@@ -441,6 +457,23 @@ async fn wait_blocked(
     }
 }
 
+/// A socket lent to the outbox for a direct reply while its client is
+/// blocked; taken back when dropped, on every way out of the wait.
+struct SocketLoan<'a>(&'a crate::outbox::Outbox);
+
+impl<'a> SocketLoan<'a> {
+    fn new(outbox: &'a crate::outbox::Outbox, fd: i32) -> SocketLoan<'a> {
+        outbox.lend_socket(fd);
+        SocketLoan(outbox)
+    }
+}
+
+impl Drop for SocketLoan<'_> {
+    fn drop(&mut self) {
+        self.0.take_back_socket();
+    }
+}
+
 /// Takes an answered (or abandoned) waiter out of its keys' FIFOs and the
 /// blocked-client counts.
 fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
@@ -450,11 +483,7 @@ fn finish_blocked(shared: &Shared, info: &ClientInfo, blocked: &BlockedWait) {
     waiter.claim();
     let keyspace = &shared.keyspace;
     keyspace.remove_waiter(waiter, crate::util::now_ms());
-    let counts = keyspace.blocking();
-    counts.blocked.fetch_sub(1, Ordering::Relaxed);
-    if blocked.deadline_ms > 0 {
-        counts.with_timeout.fetch_sub(1, Ordering::Relaxed);
-    }
+    waiter.release_counts(keyspace.blocking());
     *info.blocked.lock() = None;
 }
 

@@ -8,6 +8,17 @@
 //! writes them. Nothing here is touched on the request path while the
 //! queue is empty and the connection's writes complete.
 //!
+//! A blocked client's reply can skip the hand-off: while its connection
+//! waits with nothing unsent and nothing queued, it lends its socket's
+//! descriptor to the outbox ([`Outbox::lend_socket`]), and the writer that
+//! serves it writes the reply straight to the socket
+//! ([`Outbox::push_reply`]) instead of waking the other worker to do it.
+//! The client then has its reply as soon as it would from Redis; the
+//! owning connection, woken as before, only does the bookkeeping. The
+//! descriptor is lent for one reply and taken back before the connection
+//! writes or closes anything itself, so writes never interleave and the
+//! descriptor is never used after it is closed.
+//!
 //! The same structure carries what `client-output-buffer-limit` needs: the
 //! bytes queued, the reply bytes the connection has not managed to write
 //! yet (published by the connection only while a write is incomplete or
@@ -19,7 +30,7 @@
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 /// Redis keeps a client's first 16 KB of replies in a fixed buffer that
@@ -85,7 +96,6 @@ impl OutputLimits {
 }
 
 /// A client's outbound queue (see the module docs).
-#[derive(Default)]
 pub struct Outbox {
     frames: Mutex<VecDeque<Bytes>>,
     /// Bytes of the frames in `frames`.
@@ -100,6 +110,33 @@ pub struct Outbox {
     closed: AtomicBool,
     /// Wakes the connection task: a frame arrived or the client was killed.
     wake: Notify,
+    /// The socket descriptor lent for one direct reply, or [`NOT_LENT`] /
+    /// [`WRITING`].
+    lent_fd: AtomicI32,
+    /// Bytes written straight to the socket since the connection last
+    /// asked ([`Outbox::take_direct_written`]).
+    direct_written: AtomicUsize,
+}
+
+/// `lent_fd` when no descriptor is lent.
+const NOT_LENT: i32 = -1;
+/// `lent_fd` while a writer writes through the lent descriptor.
+const WRITING: i32 = -2;
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox {
+            frames: Mutex::default(),
+            queued: AtomicUsize::new(0),
+            queued_frames: AtomicUsize::new(0),
+            unsent: AtomicUsize::new(0),
+            soft_since: AtomicI64::new(0),
+            closed: AtomicBool::new(false),
+            wake: Notify::new(),
+            lent_fd: AtomicI32::new(NOT_LENT),
+            direct_written: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Outbox {
@@ -121,6 +158,77 @@ impl Outbox {
         if was_empty {
             self.wake.notify_one();
         }
+    }
+
+    /// Queues a blocked client's reply, or writes it straight to the socket
+    /// when one is lent and nothing is queued before it (see the module
+    /// docs). An error reply always goes through the queue, so that the
+    /// connection can count it. Wakes the connection either way.
+    pub fn push_reply(&self, frame: Bytes) {
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let fd = self.lent_fd.load(Ordering::Acquire);
+        if fd < 0
+            || frame.first() == Some(&b'-')
+            || self
+                .lent_fd
+                .compare_exchange(fd, WRITING, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return self.push(frame);
+        }
+        let mut rest = frame;
+        // Checked after taking the descriptor: a frame queued before this
+        // point must go out first.
+        if self.queued_frames.load(Ordering::Acquire) == 0 {
+            let written = write_nonblocking(fd, &rest);
+            self.direct_written.fetch_add(written, Ordering::Relaxed);
+            rest = rest.slice(written..);
+        }
+        // One reply per loan: the connection lends again if it waits again.
+        self.lent_fd.store(NOT_LENT, Ordering::Release);
+        if rest.is_empty() {
+            self.wake.notify_one();
+        } else {
+            self.push(rest);
+        }
+    }
+
+    /// Lends the socket descriptor `fd` for one direct reply. The caller
+    /// must have nothing unsent and must call [`Outbox::take_back_socket`]
+    /// before it writes to or closes the socket.
+    pub fn lend_socket(&self, fd: i32) {
+        if fd >= 0 {
+            self.lent_fd.store(fd, Ordering::Release);
+        }
+    }
+
+    /// Ends a loan: afterwards no other thread writes to the socket. Waits
+    /// out a direct write in progress (a single non-blocking write).
+    pub fn take_back_socket(&self) {
+        loop {
+            let current = self.lent_fd.load(Ordering::Acquire);
+            if current == NOT_LENT {
+                return;
+            }
+            if current == WRITING {
+                std::hint::spin_loop();
+                continue;
+            }
+            if self
+                .lent_fd
+                .compare_exchange(current, NOT_LENT, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Bytes written straight to the socket since the last call.
+    pub fn take_direct_written(&self) -> usize {
+        self.direct_written.swap(0, Ordering::Relaxed)
     }
 
     /// Moves every queued frame, in order, to the end of `out`.
@@ -221,6 +329,35 @@ impl Outbox {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
+}
+
+/// Writes what a non-blocking socket takes of `data` now; 0 on any error
+/// (the owning connection then writes the rest, or sees the error itself).
+fn write_nonblocking(fd: i32, data: &[u8]) -> usize {
+    let mut written = 0;
+    while written < data.len() {
+        // SAFETY: `fd` is a socket its owner keeps open for the duration
+        // of the loan (see `take_back_socket`); the buffer is live and its
+        // length is passed with it. MSG_NOSIGNAL: a closed peer is an
+        // error here, never a signal.
+        let n = unsafe {
+            libc::send(
+                fd,
+                data[written..].as_ptr().cast(),
+                data.len() - written,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n > 0 {
+            written += n as usize;
+        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
+            continue;
+        } else {
+            break;
+        }
+    }
+    written
 }
 
 #[cfg(test)]

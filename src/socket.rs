@@ -79,6 +79,11 @@ impl ClientSocket {
         }
     }
 
+    /// The socket's descriptor (lent for a blocked client's direct reply).
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.get_ref().as_raw_fd()
+    }
+
     /// Writes as much of `data` as the kernel takes now, without waiting;
     /// returns how much that was (less than `data.len()` when its buffer is
     /// full, after which [`ClientSocket::writable`] waits for room).

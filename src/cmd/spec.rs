@@ -249,18 +249,21 @@ impl Ctx<'_> {
         deadline_ms: i64,
     ) {
         let info = &self.client.info;
-        let waiter = Arc::new(Waiter::new(
-            info.id,
-            self.client.db,
-            keys.to_vec(),
-            if self.out.is_resp3() { 3 } else { 2 },
-            blocked_op(op),
-            dest.map(|k| {
-                let shard = crate::db::shard_of(crate::dict::hash_key(&k));
-                (k, shard)
-            }),
-            info.outbox.clone(),
-        ));
+        let waiter = Arc::new(
+            Waiter::new(
+                info.id,
+                self.client.db,
+                keys.to_vec(),
+                if self.out.is_resp3() { 3 } else { 2 },
+                blocked_op(op),
+                dest.map(|k| {
+                    let shard = crate::db::shard_of(crate::dict::hash_key(&k));
+                    (k, shard)
+                }),
+                info.outbox.clone(),
+            )
+            .with_timeout(deadline_ms > 0),
+        );
         let blocking = self.server.keyspace.blocking();
         view.block(&waiter, blocking);
         blocking.blocked.fetch_add(1, Ordering::Relaxed);

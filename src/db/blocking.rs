@@ -64,6 +64,12 @@ pub struct Waiter {
     delivered: AtomicBool,
     /// CLIENT UNBLOCK's request ([`unblock`]).
     pub unblock: AtomicU8,
+    /// It has a timeout (counted in INFO's `clients_in_timeout_table`).
+    pub timed: bool,
+    /// It no longer counts as blocked in INFO's figures: taken out by the
+    /// writer that served it (before its reply can reach the client) or
+    /// by its connection when it finishes waiting, whichever comes first.
+    counts_released: AtomicBool,
 }
 
 impl Waiter {
@@ -99,7 +105,31 @@ impl Waiter {
             claimed: AtomicBool::new(false),
             delivered: AtomicBool::new(false),
             unblock: AtomicU8::new(unblock::NONE),
+            timed: false,
+            counts_released: AtomicBool::new(false),
         }
+    }
+
+    /// The waiter, marked as having a timeout when `timed`.
+    pub fn with_timeout(mut self, timed: bool) -> Waiter {
+        self.timed = timed;
+        self
+    }
+
+    /// Takes the waiter out of INFO's blocked-client counts, once whoever
+    /// calls it first.
+    pub fn release_counts(&self, masks: &BlockingMasks) {
+        if !self.counts_released.swap(true, Ordering::AcqRel) {
+            masks.blocked.fetch_sub(1, Ordering::Relaxed);
+            if self.timed {
+                masks.with_timeout.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// True while it counts as blocked (CLIENT LIST's `b` flag).
+    pub fn counts_as_blocked(&self) -> bool {
+        !self.counts_released.load(Ordering::Acquire)
     }
 
     /// Takes the waiter; false if someone took it first.

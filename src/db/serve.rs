@@ -116,9 +116,12 @@ impl DbView<'_> {
                 if !w.claim() {
                     continue;
                 }
+                // Not blocked any more by the time its reply can arrive.
+                w.release_counts(masks);
                 let mut out = Reply::new(w.resp);
                 op_of(&w).serve(self, &key, &mut out);
-                w.outbox.push(out.buf.into());
+                // Straight to the client's socket when it lent it.
+                w.outbox.push_reply(out.buf.into());
                 w.set_delivered();
                 // The connection may have drained the frame before
                 // `delivered` was set: wake it again.
