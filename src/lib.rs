@@ -21,6 +21,7 @@ pub mod error;
 pub mod gate;
 pub mod idle_poll;
 pub mod log;
+pub mod lualib;
 pub mod outbox;
 pub mod pause;
 pub mod protocol;
