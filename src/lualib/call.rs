@@ -10,7 +10,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use mlua::{ffi, Function, Lua, MultiValue, Value};
+use mlua::{ffi, Function, Lua, MultiValue, Table, Value};
 
 /// Why a library function stopped.
 pub enum Fail {
@@ -38,11 +38,25 @@ pub fn raise<T>(msg: impl Into<Vec<u8>>) -> Outcome<T> {
     Err(Fail::Raise(msg.into()))
 }
 
-/// The marker's address is the marker: no script can make this pointer.
+/// The markers' addresses are the markers: no script can make these
+/// pointers.
 static FAILED: u8 = 0;
+static MANY: u8 = 0;
 
 fn failed_marker() -> *mut c_void {
     &FAILED as *const u8 as *mut c_void
+}
+
+fn many_marker() -> *mut c_void {
+    &MANY as *const u8 as *mut c_void
+}
+
+fn is_marker(state: *mut ffi::lua_State, index: c_int, marker: *mut c_void) -> bool {
+    // SAFETY: reads a slot of the running C frame.
+    unsafe {
+        ffi::lua_type(state, index) == ffi::LUA_TLIGHTUSERDATA
+            && ffi::lua_touserdata(state, index) == marker
+    }
 }
 
 /// The C closure around a callback (its upvalue): calls it protected and
@@ -58,12 +72,26 @@ unsafe extern "C-unwind" fn shim(state: *mut ffi::lua_State) -> c_int {
             ffi::lua_error(state);
         }
         let results = ffi::lua_gettop(state);
-        if results == 2
-            && ffi::lua_type(state, 1) == ffi::LUA_TLIGHTUSERDATA
-            && ffi::lua_touserdata(state, 1) == failed_marker()
-        {
+        if results == 2 && is_marker(state, 1, failed_marker()) {
             ffi::lua_remove(state, 1);
             ffi::lua_error(state);
+        }
+        if results == 3 && is_marker(state, 1, many_marker()) {
+            // Results in a table (see `Results`): spread them on this frame,
+            // which has room for as many as the C function would have had.
+            let n = ffi::lua_tointeger(state, 3) as c_int;
+            ffi::lua_settop(state, 2);
+            ffi::lua_replace(state, 1);
+            if ffi::lua_checkstack(state, n) == 0 {
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushstring(state, c"too many results".as_ptr());
+                ffi::lua_error(state);
+            }
+            for i in 1..=n {
+                ffi::lua_rawgeti(state, 1, i as _);
+            }
+            ffi::lua_remove(state, 1);
+            return n;
         }
         results
     }
@@ -111,6 +139,109 @@ fn position(lua: &Lua) -> Vec<u8> {
     })
     .flatten()
     .unwrap_or_default()
+}
+
+/// Many results, kept in a Lua table as they are made rather than as
+/// references (mlua holds at most a few thousand at once), and returned
+/// through the C closure, whose frame has room for as many as Redis's.
+pub struct Results {
+    table: Table,
+    n: usize,
+}
+
+impl Results {
+    /// No results yet.
+    pub fn new(lua: &Lua) -> mlua::Result<Results> {
+        Ok(Results {
+            table: lua.create_table()?,
+            n: 0,
+        })
+    }
+
+    /// How many so far.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Adds one at the end.
+    pub fn push(&mut self, v: Value) -> mlua::Result<()> {
+        self.n += 1;
+        self.table.raw_set(self.n, v)
+    }
+
+    /// Replaces result `i` (from 1).
+    pub fn set(&self, i: usize, v: Value) -> mlua::Result<()> {
+        self.table.raw_set(i, v)
+    }
+
+    /// The last one.
+    pub fn last(&self) -> mlua::Result<Value> {
+        self.table.raw_get(self.n)
+    }
+
+    /// Drops the last one.
+    pub fn pop(&mut self) -> mlua::Result<()> {
+        if self.n > 0 {
+            self.table.raw_set(self.n, Value::Nil)?;
+            self.n -= 1;
+        }
+        Ok(())
+    }
+
+    /// The function's results.
+    pub fn finish(self) -> Outcome<MultiValue> {
+        let mut out = MultiValue::new();
+        out.push_back(Value::LightUserData(mlua::LightUserData(many_marker())));
+        out.push_back(Value::Table(self.table));
+        out.push_back(Value::Integer(self.n as i64));
+        Ok(out)
+    }
+}
+
+/// A stack of Lua values kept in a Lua table, so that deep nesting holds
+/// one mlua reference rather than one per level.
+pub struct ValueStack {
+    table: Table,
+    len: usize,
+}
+
+impl ValueStack {
+    /// An empty stack.
+    pub fn new(lua: &Lua) -> mlua::Result<ValueStack> {
+        Ok(ValueStack {
+            table: lua.create_table()?,
+            len: 0,
+        })
+    }
+
+    /// Pushes `v`.
+    pub fn push(&mut self, v: Value) -> mlua::Result<()> {
+        self.len += 1;
+        self.table.raw_set(self.len, v)
+    }
+
+    /// Pops the top value.
+    pub fn pop(&mut self) -> mlua::Result<Value> {
+        let v = self.table.raw_get(self.len)?;
+        self.table.raw_set(self.len, Value::Nil)?;
+        self.len = self.len.saturating_sub(1);
+        Ok(v)
+    }
+
+    /// The top value.
+    pub fn top(&self) -> mlua::Result<Value> {
+        self.table.raw_get(self.len)
+    }
+
+    /// Replaces the top value.
+    pub fn set_top(&self, v: Value) -> mlua::Result<()> {
+        self.table.raw_set(self.len, v)
+    }
+
+    /// The top value as a table.
+    pub fn top_table(&self) -> mlua::Result<Table> {
+        self.table.raw_get(self.len)
+    }
 }
 
 /// One result.

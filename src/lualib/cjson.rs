@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
-use super::call::{self, arg_error, check_bytes, function, raise, type_name, Outcome};
+use super::call::{self, arg_error, check_bytes, function, raise, type_name, Outcome, ValueStack};
 use super::num;
 
 /// Stack slots a C function may use (Lua's `LUAI_MAXCSTACK`).
@@ -141,30 +141,28 @@ fn array_length(cfg: &Config, t: &Table) -> Outcome<Option<i32>> {
     Ok(Some(max))
 }
 
-/// A table being written.
+/// A table being written (the table itself is on the encoder's table
+/// stack, an object's last key on its key stack).
 enum Frame {
-    Array {
-        t: Table,
-        next: i32,
-        len: i32,
-        slots: usize,
-    },
-    Object {
-        t: Table,
-        key: Value,
-        first: bool,
-        slots: usize,
-    },
+    Array { next: i32, len: i32, slots: usize },
+    Object { first: bool, slots: usize },
 }
 
-/// Writes `v`, or for a table its opening bracket, pushing it on `stack`.
+/// The encoder's state: its frames and the Lua values they walk.
+struct Walk {
+    frames: Vec<Frame>,
+    tables: ValueStack,
+    keys: ValueStack,
+}
+
+/// Writes `v`, or for a table its opening bracket, pushing it on `walk`.
 /// `slots` counts the Lua stack slots the C library would hold with `v` on
-/// top; `stack.len()` is how many tables surround `v`.
+/// top; `walk.frames.len()` is how many tables surround `v`.
 fn open_value(
     cfg: &Config,
     v: &Value,
     slots: usize,
-    stack: &mut Vec<Frame>,
+    walk: &mut Walk,
     out: &mut Vec<u8>,
 ) -> Outcome<()> {
     match v {
@@ -176,15 +174,14 @@ fn open_value(
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Table(t) => {
-            let depth = stack.len() + 1;
+            let depth = walk.frames.len() + 1;
             if depth > cfg.encode_max_depth as usize || slots + 3 > MAX_C_STACK {
                 return raise(format!("Cannot serialise, excessive nesting ({depth})"));
             }
             match array_length(cfg, t)? {
                 Some(len) if len > 0 => {
                     out.push(b'[');
-                    stack.push(Frame::Array {
-                        t: t.clone(),
+                    walk.frames.push(Frame::Array {
                         next: 1,
                         len,
                         slots,
@@ -192,61 +189,66 @@ fn open_value(
                 }
                 _ => {
                     out.push(b'{');
-                    stack.push(Frame::Object {
-                        t: t.clone(),
-                        key: Value::Nil,
-                        first: true,
-                        slots,
-                    });
+                    walk.frames.push(Frame::Object { first: true, slots });
                 }
             }
+            walk.tables.push(v.clone())?;
+            walk.keys.push(Value::Nil)?;
         }
         _ => return raise(cannot(v, "type not supported")),
     }
     Ok(())
 }
 
-fn append_value(cfg: &Config, next: &Function, v: &Value, out: &mut Vec<u8>) -> Outcome<()> {
-    let mut stack: Vec<Frame> = Vec::new();
-    open_value(cfg, v, 1, &mut stack, out)?;
-    while let Some(top) = stack.last_mut() {
+fn append_value(
+    lua: &Lua,
+    cfg: &Config,
+    next: &Function,
+    v: &Value,
+    out: &mut Vec<u8>,
+) -> Outcome<()> {
+    let mut walk = Walk {
+        frames: Vec::new(),
+        tables: ValueStack::new(lua)?,
+        keys: ValueStack::new(lua)?,
+    };
+    open_value(cfg, v, 1, &mut walk, out)?;
+    while let Some(top) = walk.frames.last_mut() {
         match top {
             Frame::Array {
-                t,
                 next: i,
                 len,
                 slots,
             } => {
                 if *i > *len {
                     out.push(b']');
-                    stack.pop();
+                    walk.frames.pop();
+                    walk.tables.pop()?;
+                    walk.keys.pop()?;
                     continue;
                 }
                 if *i > 1 {
                     out.push(b',');
                 }
-                let item: Value = t.raw_get(*i)?;
+                let item: Value = walk.tables.top_table()?.raw_get(*i)?;
                 *i += 1;
                 let slots = *slots + 1;
-                open_value(cfg, &item, slots, &mut stack, out)?;
+                open_value(cfg, &item, slots, &mut walk, out)?;
             }
-            Frame::Object {
-                t,
-                key,
-                first,
-                slots,
-            } => {
-                let (k, item): (Value, Value) = next.call((t.clone(), key.clone()))?;
+            Frame::Object { first, slots } => {
+                let (k, item): (Value, Value) =
+                    next.call((walk.tables.top()?, walk.keys.top()?))?;
                 if k.is_nil() {
                     out.push(b'}');
-                    stack.pop();
+                    walk.frames.pop();
+                    walk.tables.pop()?;
+                    walk.keys.pop()?;
                     continue;
                 }
                 if !*first {
                     out.push(b',');
                 }
                 *first = false;
-                *key = k.clone();
                 let slots = *slots + 2;
                 match &k {
                     Value::Integer(i) => {
@@ -265,7 +267,8 @@ fn append_value(cfg: &Config, next: &Function, v: &Value, out: &mut Vec<u8>) -> 
                     }
                     _ => return raise(cannot(&k, "table key must be a number or string")),
                 }
-                open_value(cfg, &item, slots, &mut stack, out)?;
+                walk.keys.set_top(k)?;
+                open_value(cfg, &item, slots, &mut walk, out)?;
             }
         }
     }
@@ -278,7 +281,7 @@ fn encode(lua: &Lua, cfg: &Shared, next: &Function, args: &[Value]) -> Outcome<M
     }
     let cfg = cfg.borrow().clone();
     let mut out = Vec::new();
-    append_value(&cfg, next, &args[0], &mut out)?;
+    append_value(lua, &cfg, next, &args[0], &mut out)?;
     call::one(Value::String(lua.create_string(&out)?))
 }
 
@@ -547,10 +550,11 @@ fn expected<T>(what: &str, tok: &Token) -> Outcome<T> {
     ))
 }
 
-/// A container being filled.
+/// A container being filled (the tables themselves are on a
+/// [`ValueStack`]).
 enum Open {
-    Array { t: Table, next: i64 },
-    Object { t: Table, key: Value },
+    Array { next: i64 },
+    Object { key: Vec<u8> },
 }
 
 fn decode(lua: &Lua, cfg: &Shared, args: &[Value]) -> Outcome<MultiValue> {
@@ -572,6 +576,7 @@ fn decode(lua: &Lua, cfg: &Shared, args: &[Value]) -> Outcome<MultiValue> {
         decode_invalid,
     };
     let mut open: Vec<Open> = Vec::new();
+    let mut tables = ValueStack::new(lua)?;
     // Lua stack slots the C parser holds: its argument, each open array's
     // table, each open object's table and key.
     let mut slots: usize = 1;
@@ -593,29 +598,31 @@ fn decode(lua: &Lua, cfg: &Shared, args: &[Value]) -> Outcome<MultiValue> {
                         p.pos
                     ));
                 }
-                let t = lua.create_table()?;
+                let t = Value::Table(lua.create_table()?);
                 tok = p.next();
                 if object {
                     if tok.kind == Kind::ObjEnd {
-                        Value::Table(t)
+                        t
                     } else {
                         if tok.kind != Kind::Str {
                             return expected("object key string", &tok);
                         }
-                        let key = Value::String(lua.create_string(&tok.text)?);
+                        let key = std::mem::take(&mut tok.text);
                         tok = p.next();
                         if tok.kind != Kind::Colon {
                             return expected("colon", &tok);
                         }
-                        open.push(Open::Object { t, key });
+                        open.push(Open::Object { key });
+                        tables.push(t)?;
                         slots += 2;
                         tok = p.next();
                         continue;
                     }
                 } else if tok.kind == Kind::ArrEnd {
-                    Value::Table(t)
+                    t
                 } else {
-                    open.push(Open::Array { t, next: 1 });
+                    open.push(Open::Array { next: 1 });
+                    tables.push(t)?;
                     slots += 1;
                     continue;
                 }
@@ -626,56 +633,52 @@ fn decode(lua: &Lua, cfg: &Shared, args: &[Value]) -> Outcome<MultiValue> {
         // container, which is in turn a value of the one around it.
         loop {
             tok = p.next();
-            match open.last_mut() {
+            let object = match open.last_mut() {
                 None => {
                     if tok.kind != Kind::End {
                         return expected("the end", &tok);
                     }
                     return call::one(value);
                 }
-                Some(Open::Array { t, next }) => {
-                    t.raw_set(*next, value)?;
+                Some(Open::Array { next }) => {
+                    tables.top_table()?.raw_set(*next, value)?;
                     *next += 1;
-                    if tok.kind == Kind::ArrEnd {
-                        if let Some(Open::Array { t, .. }) = open.pop() {
-                            slots -= 1;
-                            value = Value::Table(t);
-                            continue;
-                        }
-                    }
-                    if tok.kind != Kind::Comma {
-                        return expected("comma or array end", &tok);
-                    }
-                    tok = p.next();
-                    break;
+                    false
                 }
-                Some(Open::Object { t, key }) => {
-                    t.raw_set(std::mem::replace(key, Value::Nil), value)?;
+                Some(Open::Object { key }) => {
+                    let k = lua.create_string(&*key)?;
+                    tables.top_table()?.raw_set(k, value)?;
+                    true
                 }
-            }
-            if tok.kind == Kind::ObjEnd {
-                if let Some(Open::Object { t, .. }) = open.pop() {
-                    slots -= 2;
-                    value = Value::Table(t);
-                    continue;
-                }
+            };
+            let (end, what) = if object {
+                (Kind::ObjEnd, "comma or object end")
+            } else {
+                (Kind::ArrEnd, "comma or array end")
+            };
+            if tok.kind == end {
+                open.pop();
+                slots -= if object { 2 } else { 1 };
+                value = tables.pop()?;
+                continue;
             }
             if tok.kind != Kind::Comma {
-                return expected("comma or object end", &tok);
+                return expected(what, &tok);
             }
             tok = p.next();
-            if tok.kind != Kind::Str {
-                return expected("object key string", &tok);
+            if object {
+                if tok.kind != Kind::Str {
+                    return expected("object key string", &tok);
+                }
+                if let Some(Open::Object { key }) = open.last_mut() {
+                    *key = std::mem::take(&mut tok.text);
+                }
+                tok = p.next();
+                if tok.kind != Kind::Colon {
+                    return expected("colon", &tok);
+                }
+                tok = p.next();
             }
-            let next_key = Value::String(lua.create_string(&tok.text)?);
-            if let Some(Open::Object { key, .. }) = open.last_mut() {
-                *key = next_key;
-            }
-            tok = p.next();
-            if tok.kind != Kind::Colon {
-                return expected("colon", &tok);
-            }
-            tok = p.next();
             break;
         }
     }

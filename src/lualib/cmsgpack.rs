@@ -11,7 +11,9 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::call::{self, arg_error, check_bytes, function, raise, Fail, Outcome};
+use super::call::{
+    self, arg_error, check_bytes, function, raise, Fail, Outcome, Results, ValueStack,
+};
 
 /// Tables nested this deep are written as nil (`LUACMSGPACK_MAX_NESTING`).
 const MAX_NESTING: usize = 16;
@@ -175,23 +177,18 @@ impl From<mlua::Error> for Stop {
     }
 }
 
-/// A container being filled while reading.
+/// A container being filled while reading (the tables themselves are on
+/// the reader's [`ValueStack`], pending map keys on its key stack).
 enum Open {
-    Array {
-        t: Table,
-        next: i64,
-        left: u64,
-    },
-    Map {
-        t: Table,
-        key: Option<Value>,
-        left: u64,
-    },
+    Array { next: i64, left: u64 },
+    Map { has_key: bool, left: u64 },
 }
 
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    tables: ValueStack,
+    keys: ValueStack,
 }
 
 impl Reader<'_> {
@@ -248,19 +245,14 @@ impl Reader<'_> {
                         b"stack overflow (in function mp_decode_to_lua_array)".to_vec(),
                     )));
                 }
-                let t = lua.create_table()?;
+                me.tables.push(Value::Table(lua.create_table()?))?;
                 open.push(if map {
                     Open::Map {
-                        t,
-                        key: None,
+                        has_key: false,
                         left: len,
                     }
                 } else {
-                    Open::Array {
-                        t,
-                        next: 1,
-                        left: len,
-                    }
+                    Open::Array { next: 1, left: len }
                 });
                 Ok(None)
             };
@@ -370,22 +362,26 @@ impl Reader<'_> {
             loop {
                 match (open.last_mut(), done.take()) {
                     (None, v) => return Ok(v.unwrap_or(Value::Nil)),
-                    (Some(Open::Array { t, next, left }), Some(v)) => {
-                        t.raw_set(*next, v)?;
+                    (Some(Open::Array { next, left }), Some(v)) => {
+                        self.tables.top_table()?.raw_set(*next, v)?;
                         *next += 1;
                         *left -= 1;
                     }
                     (
                         Some(Open::Map {
-                            key: key @ None, ..
+                            has_key: has_key @ false,
+                            ..
                         }),
                         Some(v),
                     ) => {
-                        *key = Some(v);
+                        *has_key = true;
+                        self.keys.push(v)?;
                         held += 1;
                     }
-                    (Some(Open::Map { t, key, left }), Some(v)) => {
-                        let k = key.take().unwrap_or(Value::Nil);
+                    (Some(Open::Map { has_key, left }), Some(v)) => {
+                        *has_key = false;
+                        *left -= 1;
+                        let k = self.keys.pop()?;
                         held -= 1;
                         // Lua's `lua_settable` refuses these keys.
                         if matches!(k, Value::Nil) {
@@ -394,8 +390,7 @@ impl Reader<'_> {
                         if matches!(k, Value::Number(n) if n.is_nan()) {
                             return Err(Stop::Other(Fail::Bare(b"table index is NaN".to_vec())));
                         }
-                        t.set(k, v)?;
-                        *left -= 1;
+                        self.tables.top_table()?.set(k, v)?;
                     }
                     (Some(_), None) => {}
                 }
@@ -404,24 +399,17 @@ impl Reader<'_> {
                     Some(Open::Array { left: 0, .. })
                         | Some(Open::Map {
                             left: 0,
-                            key: None,
-                            ..
+                            has_key: false
                         })
                 );
                 if !complete {
                     break;
                 }
-                match open.pop() {
-                    Some(Open::Array { t, .. }) => {
-                        held -= 2;
-                        done = Some(Value::Table(t));
-                    }
-                    Some(Open::Map { t, .. }) => {
-                        held -= 1;
-                        done = Some(Value::Table(t));
-                    }
-                    None => return Ok(Value::Nil),
-                }
+                held -= match open.pop() {
+                    Some(Open::Array { .. }) => 2,
+                    _ => 1,
+                };
+                done = Some(self.tables.pop()?);
             }
         }
     }
@@ -447,13 +435,19 @@ fn unpack_full(lua: &Lua, args: &[Value], limit: i64, offset: i64) -> Outcome<Mu
     let mut reader = Reader {
         data: &data,
         pos: offset as usize,
+        tables: ValueStack::new(lua)?,
+        keys: ValueStack::new(lua)?,
     };
-    let mut out: Vec<Value> = Vec::new();
+    let mut out = Results::new(lua)?;
+    if !all {
+        // The next offset comes first; it is set at the end.
+        out.push(Value::Nil)?;
+    }
     let mut count: i64 = 0;
     while reader.left() > 0 && count < limit {
         // The C function's stack holds its one argument and the values so far.
-        match reader.value(lua, 1 + out.len()) {
-            Ok(v) => out.push(v),
+        match reader.value(lua, 1 + out.len() - (!all) as usize) {
+            Ok(v) => out.push(v)?,
             Err(Stop::Eof) => return raise("Missing bytes in input."),
             Err(Stop::BadFormat) => return raise("Bad data format in input."),
             Err(Stop::Other(Fail::Lua(mlua::Error::StackError))) => return raise(TOO_MANY),
@@ -467,9 +461,9 @@ fn unpack_full(lua: &Lua, args: &[Value], limit: i64, offset: i64) -> Outcome<Mu
         } else {
             reader.pos as i64
         };
-        out.insert(0, Value::Number(next as f64));
+        out.set(1, Value::Number(next as f64))?;
     }
-    Ok(out.into_iter().collect())
+    out.finish()
 }
 
 /// Builds the `cmsgpack` table.

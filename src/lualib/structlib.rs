@@ -139,6 +139,11 @@ fn double_to_u64(n: f64) -> u64 {
 
 fn pack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
     let fmt_text = check_bytes(lua, args, 1)?;
+    // The C function pushes a nil after its arguments before reading them,
+    // so a missing first value is "got nil", not "got no value".
+    let mut with_mark = args.to_vec();
+    with_mark.push(Value::Nil);
+    let args = &with_mark[..];
     let mut fmt = Format::new(&fmt_text);
     let mut h = Header::new();
     let mut arg = 2;
@@ -234,7 +239,7 @@ fn unpack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
     let mut pos = start - 1;
     let mut fmt = Format::new(&fmt_text);
     let mut h = Header::new();
-    let mut results: Vec<Value> = Vec::new();
+    let mut results = call::Results::new(lua)?;
     let too_short = |lua: &Lua| Err(arg_error(lua, 2, b"data string too short"));
     while let Some(opt) = fmt.next() {
         let mut size = option_size(opt, &mut fmt)? as u64;
@@ -255,7 +260,7 @@ fn unpack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
                 results.push(Value::Number(read_integer(
                     &bytes,
                     opt.is_ascii_lowercase(),
-                )));
+                )))?;
             }
             b'x' => {}
             b'f' => {
@@ -266,7 +271,7 @@ fn unpack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
                 } else {
                     f32::from_be_bytes(b)
                 };
-                results.push(Value::Number(f as f64));
+                results.push(Value::Number(f as f64))?;
             }
             b'd' => {
                 let mut b = [0u8; 8];
@@ -276,36 +281,39 @@ fn unpack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
                 } else {
                     f64::from_be_bytes(b)
                 };
-                results.push(Value::Number(d));
+                results.push(Value::Number(d))?;
             }
             b'c' => {
                 if size == 0 {
-                    let prev = results.last().and_then(|v| call::to_number(lua, v));
+                    let prev = match results.len() {
+                        0 => None,
+                        _ => call::to_number(lua, &results.last()?),
+                    };
                     let Some(n) = prev else {
                         return raise("format 'c0' needs a previous size");
                     };
-                    results.pop();
+                    results.pop()?;
                     size = double_to_u64(n);
                     if size > ld || pos > ld - size {
                         return too_short(lua);
                     }
                 }
                 let s = &data[at..at + size as usize];
-                results.push(Value::String(lua.create_string(s)?));
+                results.push(Value::String(lua.create_string(s)?))?;
             }
             b's' => {
                 let Some(len) = data[at..].iter().position(|&b| b == 0) else {
                     return raise("unfinished string in data");
                 };
-                results.push(Value::String(lua.create_string(&data[at..at + len])?));
+                results.push(Value::String(lua.create_string(&data[at..at + len])?))?;
                 size = len as u64 + 1;
             }
             _ => control(lua, opt, &mut fmt, &mut h)?,
         }
         pos = pos.wrapping_add(size);
     }
-    results.push(Value::Number(pos.wrapping_add(1) as i64 as f64));
-    Ok(results.into_iter().collect())
+    results.push(Value::Number(pos.wrapping_add(1) as i64 as f64))?;
+    results.finish()
 }
 
 fn size(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
