@@ -599,6 +599,7 @@ const BIT_CASES: &[&str] = &[
     "return bit.tohex(255), bit.tohex(-1), bit.tohex(255, 2), bit.tohex(255, -2), bit.tohex(0x1234, 9)",
     "return bit.tohex(1, 0), bit.tohex(-1, -8), bit.tohex(0xabcdef, 3), bit.tohex(2^32 + 16)",
     "return bit.tohex(1, nil)",
+    "return bit.tohex(108, -2^31), bit.tohex(-128, 2^31), bit.tohex(5, 2^31 - 1)",
     "return bit.tohex()",
 ];
 

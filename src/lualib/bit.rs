@@ -84,12 +84,12 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                 operand(lua, &a, 2)? as i32
             };
             let digits: &[u8; 16] = if n < 0 {
-                n = n.wrapping_neg();
+                n = n.saturating_neg();
                 b"0123456789ABCDEF"
             } else {
                 b"0123456789abcdef"
             };
-            // `-(-2^31)` stays negative in C too, and prints nothing.
+            // Redis's build prints 8 upper-case digits for -2^31 too.
             let n = n.clamp(0, 8) as usize;
             let mut buf = [0u8; 8];
             for slot in buf[..n].iter_mut().rev() {
