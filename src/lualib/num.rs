@@ -10,6 +10,13 @@ pub fn format_g(x: f64, precision: usize) -> String {
         return if x < 0.0 { "-inf" } else { "inf" }.to_string();
     }
     let p = precision.max(1);
+    // Integers with at most `p` digits print as themselves (the common case).
+    if x.fract() == 0.0 && x.abs() < 10f64.powi(p.min(15) as i32) {
+        if x == 0.0 && x.is_sign_negative() {
+            return "-0".to_string();
+        }
+        return (x as i64).to_string();
+    }
     // The decimal exponent after rounding to `p` significant digits.
     let sci = format!("{:.*e}", p - 1, x);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
