@@ -223,6 +223,13 @@ const CJSON_CASES: &[&str] = &[
     "return cjson.encode(1, 2)",
     "local f = cjson.encode return f(1, 2)",
     "return pcall(cjson.encode, 1, 2)",
+    "return cjson:encode(1)",
+    "return cjson:decode()",
+    "local t = {f = cjson.encode} return t.f()",
+    "local function g()\n  return cjson.decode('[')\nend\nreturn g()",
+    "local ok, e = pcall(function() local x = 1\n return cjson.encode(string.len) end) return e",
+    "return coroutine.wrap(function() return cjson.encode({1, 2}) end)()",
+    "return coroutine.wrap(function() return cjson.decode('{') end)()",
     "return cjson.encode({})",
     "return cjson.encode({1, 2, 3})",
     "return cjson.encode({1, nil, 3})",
@@ -476,6 +483,9 @@ const CMSGPACK_CASES: &[&str] = &[
     "return cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3))",
     "return cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 1, 99)",
     "return cmsgpack.unpack_limit('\\204', 1)",
+    "return cmsgpack:pack()",
+    "return cmsgpack:unpack()",
+    "return cmsgpack:unpack_one('x')",
     "return cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION",
 ];
 
@@ -569,6 +579,8 @@ const STRUCT_CASES: &[&str] = &[
     "return struct.size('i40')",
     "return struct.size()",
     "return struct.size(12)",
+    "return struct:size()",
+    "return struct:pack('b')",
 ];
 
 const BIT_CASES: &[&str] = &[
@@ -601,6 +613,8 @@ const BIT_CASES: &[&str] = &[
     "return bit.tohex(1, nil)",
     "return bit.tohex(108, -2^31), bit.tohex(-128, 2^31), bit.tohex(5, 2^31 - 1)",
     "return bit.tohex()",
+    "return bit:band(1)",
+    "return bit:tobit()",
 ];
 
 #[test]
