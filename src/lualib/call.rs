@@ -59,8 +59,8 @@ fn is_marker(state: *mut ffi::lua_State, index: c_int, marker: *mut c_void) -> b
     }
 }
 
-/// The C closure around a callback (its upvalue): calls it protected and
-/// either returns its results or raises the message that follows the marker.
+/// The C closure around a callback (its upvalue): calls it and either
+/// returns its results or raises the message that follows the marker.
 unsafe extern "C-unwind" fn shim(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: only raw stack operations on the running C frame; no Rust
     // value with a destructor is alive when `lua_error` jumps out.
@@ -68,9 +68,8 @@ unsafe extern "C-unwind" fn shim(state: *mut ffi::lua_State) -> c_int {
         let nargs = ffi::lua_gettop(state);
         ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
         ffi::lua_insert(state, 1);
-        if ffi::lua_pcall(state, nargs, ffi::LUA_MULTRET, 0) != 0 {
-            ffi::lua_error(state);
-        }
+        // An error of the binding itself propagates through this frame.
+        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
         let results = ffi::lua_gettop(state);
         if results == 2 && is_marker(state, 1, failed_marker()) {
             ffi::lua_remove(state, 1);

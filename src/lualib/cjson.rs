@@ -764,8 +764,8 @@ fn bool_option(lua: &Lua, args: &[Value], i: usize, setting: &mut bool) -> Outco
     Ok(v)
 }
 
-/// Builds one cjson instance with fresh settings.
-fn module(lua: &Lua) -> mlua::Result<Table> {
+/// Builds a `cjson` table: one instance, with fresh settings.
+pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let cfg: Shared = Rc::new(RefCell::new(Config::default()));
     let t = lua.create_table()?;
     let c = cfg.clone();
@@ -844,9 +844,4 @@ fn module(lua: &Lua) -> mlua::Result<Table> {
     t.set("_NAME", "cjson")?;
     t.set("_VERSION", "2.1.0")?;
     Ok(t)
-}
-
-/// Builds the `cjson` table.
-pub fn instance(lua: &Lua) -> mlua::Result<Table> {
-    module(lua)
 }

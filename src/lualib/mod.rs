@@ -20,7 +20,7 @@ use mlua::Lua;
 /// `lua`, each as a fresh instance with Redis's default settings.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
-    globals.set("cjson", cjson::instance(lua)?)?;
+    globals.set("cjson", cjson::module(lua)?)?;
     globals.set("cmsgpack", cmsgpack::module(lua)?)?;
     globals.set("struct", structlib::module(lua)?)?;
     globals.set("bit", bit::module(lua)?)?;

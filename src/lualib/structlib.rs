@@ -137,13 +137,12 @@ fn double_to_u64(n: f64) -> u64 {
     }
 }
 
-fn pack(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
-    let fmt_text = check_bytes(lua, args, 1)?;
+fn pack(lua: &Lua, mut args: Vec<Value>) -> Outcome<MultiValue> {
+    let fmt_text = check_bytes(lua, &args, 1)?;
     // The C function pushes a nil after its arguments before reading them,
     // so a missing first value is "got nil", not "got no value".
-    let mut with_mark = args.to_vec();
-    with_mark.push(Value::Nil);
-    let args = &with_mark[..];
+    args.push(Value::Nil);
+    let args = &args[..];
     let mut fmt = Format::new(&fmt_text);
     let mut h = Header::new();
     let mut arg = 2;
@@ -342,7 +341,7 @@ fn size(lua: &Lua, args: &[Value]) -> Outcome<MultiValue> {
 /// Builds the `struct` table.
 pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.set("pack", function(lua, |lua, a| pack(lua, &a))?)?;
+    t.set("pack", function(lua, pack)?)?;
     t.set("unpack", function(lua, |lua, a| unpack(lua, &a))?)?;
     t.set("size", function(lua, |lua, a| size(lua, &a))?)?;
     Ok(t)
