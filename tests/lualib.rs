@@ -829,6 +829,21 @@ fn random_cases_match_redis() {
             rng.below(12)
         ));
     }
+    for _ in 0..300 {
+        let v = random_value(&mut rng, 0);
+        let convert = rng.chance(50);
+        let (ratio, safe, precision) = (rng.below(4), rng.below(12), 1 + rng.below(14));
+        let invalid = rng.pick(&["'off'", "'on'", "'null'"]);
+        c.case(&format!(
+            "cjson.encode_sparse_array({convert}, {ratio}, {safe}) \
+             cjson.encode_number_precision({precision}) \
+             cjson.encode_invalid_numbers({invalid}) return cjson.encode({v})"
+        ));
+        let text = lua_string(&random_json(&mut rng));
+        c.case(&format!(
+            "cjson.decode_invalid_numbers(false) return cjson.decode({text})"
+        ));
+    }
     for _ in 0..400 {
         let text = lua_string(&random_json(&mut rng));
         c.case(&format!("return cjson.decode({text})"));
@@ -866,5 +881,5 @@ fn random_cases_match_redis() {
             .collect();
         c.case(&format!("return bit.{op}({})", operands.join(", ")));
     }
-    c.finish(4000);
+    c.finish(4600);
 }

@@ -33,15 +33,15 @@ impl From<mlua::Error> for Fail {
 /// What a library function's body returns.
 pub type Outcome<T> = Result<T, Fail>;
 
-/// Fails with the plain message `msg`.
+/// Fails with `msg` after the caller's position, as `luaL_error` does.
 pub fn raise<T>(msg: impl Into<Vec<u8>>) -> Outcome<T> {
     Err(Fail::Raise(msg.into()))
 }
 
 /// The markers' addresses are the markers: no script can make these
-/// pointers.
+/// pointers. (Different contents, so that no linker folds them together.)
 static FAILED: u8 = 0;
-static MANY: u8 = 0;
+static MANY: u8 = 1;
 
 fn failed_marker() -> *mut c_void {
     &FAILED as *const u8 as *mut c_void
