@@ -7,7 +7,8 @@
 //! [`cmd`] holds the command table and the commands, one module per family;
 //! [`db`] is the sharded keyspace with expiry and WATCH;
 //! [`types`] are the value types and their encodings; [`dict`] is the hash
-//! table under them; [`server`] ties it together with [`config`] and [`log`].
+//! table under them; [`server`] ties it together with [`config`] and [`log`];
+//! [`lualib`] holds the Lua libraries scripts see (cjson, cmsgpack, struct, bit).
 
 pub mod aof;
 pub mod client;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod gate;
 pub mod idle_poll;
 pub mod log;
+pub mod lualib;
 pub mod outbox;
 pub mod pause;
 pub mod protocol;
