@@ -26,8 +26,7 @@
 use super::flags::{
     ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
 };
-use super::spec::ClientState;
-use super::{resolve, resolve_cached, CommandSpec};
+use super::spec::{ClientState, CommandSpec, Registry};
 use crate::error::CmdError;
 use crate::state::Shared;
 use bytes::Bytes;
@@ -108,32 +107,27 @@ pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory"
 /// Decides what to do with `args` for `caller`.
 pub fn admit(
     shared: &Shared,
+    registry: &'static Registry,
     client: &mut ClientState,
     args: &[Bytes],
     caller: Caller,
 ) -> Admission {
     let resolved = match caller {
-        Caller::Client => resolve_cached(args, &mut client.last_command),
-        _ => resolve(args),
+        Caller::Client => registry.resolve_cached(args, &mut client.last_command),
+        _ => registry.resolve(args),
     };
     let spec = match resolved {
         Ok(spec) => spec,
-        Err(e) => return Admission::Reject(unresolved(args, e, caller)),
+        Err(e) => return Admission::Reject(unresolved(registry, args, e, caller)),
     };
     let reject = |error: Cow<'static, str>| Admission::Reject(Rejection::new(error, Some(spec)));
     match caller {
         Caller::Replay => return Admission::Run(spec),
         Caller::Script { read_only } => {
-            if spec.has(NOSCRIPT) {
-                return reject("This Redis command is not allowed from script".into());
-            }
-            if read_only && spec.has(WRITE) {
-                return reject("Write commands are not allowed from read-only scripts.".into());
-            }
-            if let Some(error) = refused_writes(shared).filter(|_| spec.has(WRITE)) {
-                return reject(error);
-            }
-            return Admission::Run(spec);
+            return match script_checks(shared, spec, read_only) {
+                Ok(()) => Admission::Run(spec),
+                Err(error) => reject(error),
+            };
         }
         Caller::Client => {}
     }
@@ -214,6 +208,43 @@ pub fn admit(
     Admission::Run(spec)
 }
 
+/// Admission for a script's `redis.call` (see `spec::ScriptAdmit`): the
+/// command to run, or the error text.
+pub fn for_script(
+    shared: &Shared,
+    registry: &'static Registry,
+    args: &[Bytes],
+    read_only: bool,
+) -> Result<&'static CommandSpec, Cow<'static, str>> {
+    // The script checks read nothing of the client.
+    let resolved = match registry.resolve(args) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Err(unresolved(registry, args, e, Caller::Script { read_only }).error);
+        }
+    };
+    script_checks(shared, resolved, read_only).map(|()| resolved)
+}
+
+/// What Redis checks before a script runs `spec`, in its order.
+fn script_checks(
+    shared: &Shared,
+    spec: &'static CommandSpec,
+    read_only: bool,
+) -> Result<(), Cow<'static, str>> {
+    if spec.has(NOSCRIPT) {
+        return Err("This Redis command is not allowed from script".into());
+    }
+    // Scripts count commands that may replicate as writes.
+    if read_only && spec.flags & (WRITE | MAY_REPLICATE) != 0 {
+        return Err("Write commands are not allowed from read-only scripts.".into());
+    }
+    match refused_writes(shared).filter(|_| spec.has(WRITE)) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
 /// The commands RESP2's subscribed mode allows.
 fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
     matches!(
@@ -231,8 +262,8 @@ fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
 }
 
 /// The rejection of a request that names no command, or has a bad arity.
-fn unresolved(args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
-    let spec = super::registry().lookup(&args[0]);
+fn unresolved(registry: &Registry, args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
+    let spec = registry.lookup(&args[0]);
     let text: Cow<'static, str> = match caller {
         Caller::Script { .. } if spec.is_some() => {
             "Wrong number of args calling Redis command from script".into()

@@ -1,0 +1,331 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
+//!
+//! The EVAL family is `EXCLUSIVE`: it enters through the exclusive gate and
+//! holds every shard, so no other client's command interleaves with a
+//! script on either worker, and a script may touch any key, declared or
+//! not, at the same speed. Each `redis.call` runs as EXEC runs a queued
+//! command: admitted with the script caller (`Registry::admit_script`),
+//! then `Registry::execute` on the script's view, which counts, logs its
+//! effects and feeds MONITOR as if sent alone. The view's effects, events
+//! and ready keys are handed on once, after the script, by the EVAL's own
+//! `execute`: the AOF gets the script's writes (wrapped in MULTI/EXEC when
+//! there are several), blocked clients are served after the script.
+
+use super::args;
+use super::flags::*;
+use super::introspect::write_help;
+use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
+use crate::db::DbView;
+use crate::error::{CmdError, CmdResult};
+use crate::reply::Reply;
+use crate::script::{self, flag, Host};
+use bytes::Bytes;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The scripting family's bindings.
+pub const COMMANDS: &[CommandSpec] = &[
+    bind_with("eval", eval, EXCLUSIVE),
+    bind_with("evalsha", evalsha, EXCLUSIVE),
+    bind_with("eval_ro", eval_ro, EXCLUSIVE),
+    bind_with("evalsha_ro", evalsha_ro, EXCLUSIVE),
+    container("script", SCRIPT_SUBCOMMANDS),
+];
+
+const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    bind("script|load", script_load),
+    bind("script|exists", script_exists),
+    bind("script|flush", script_flush),
+    bind("script|kill", script_kill),
+    bind("script|help", script_help),
+];
+
+const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+fn eval(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    eval_generic(ctx, db, false, false)
+}
+
+fn evalsha(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    eval_generic(ctx, db, true, false)
+}
+
+fn eval_ro(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    eval_generic(ctx, db, false, true)
+}
+
+fn evalsha_ro(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    eval_generic(ctx, db, true, true)
+}
+
+/// What runs a script's commands: the caller's context and the view
+/// holding every shard.
+struct ScriptHost<'c, 'a, 'v, 'k> {
+    ctx: &'c mut Ctx<'a>,
+    view: &'v mut DbView<'k>,
+    read_only: bool,
+    reply: Reply,
+    start: Instant,
+    threshold: Duration,
+    busy: bool,
+    /// The AOF was on when the script started (`redis.set_repl` can only
+    /// turn logging off for the script's next writes).
+    logging: bool,
+    /// SHUTDOWN NOSAVE ended the script.
+    shutdown: bool,
+}
+
+impl Host for ScriptHost<'_, '_, '_, '_> {
+    fn call(&mut self, args: &[Bytes], resp: u8) -> Result<&[u8], Cow<'static, str>> {
+        let registry = self.ctx.registry;
+        let server = self.ctx.server;
+        let spec = match (registry.admit_script)(server, registry, args, self.read_only) {
+            Ok(spec) => spec,
+            // Errors that carry their own code keep it.
+            Err(e) if e.starts_with("MISCONF ") => return Err(format!("-{e}").into()),
+            Err(e) => return Err(e),
+        };
+        if spec.has(WRITE) {
+            server.scripts.wrote.store(true, Ordering::SeqCst);
+        }
+        self.reply.buf.clear();
+        self.reply.resp = resp;
+        let mut sub = Ctx {
+            server,
+            client: &mut *self.ctx.client,
+            args,
+            out: &mut self.reply,
+            registry,
+        };
+        (registry.execute)(spec, &mut sub, Some(&mut *self.view));
+        Ok(&self.reply.buf)
+    }
+
+    fn interrupt(&mut self) -> bool {
+        let server = self.ctx.server;
+        if !self.busy && self.start.elapsed() >= self.threshold {
+            self.busy = true;
+            crate::warning!(
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                self.start.elapsed().as_millis()
+            );
+            server
+                .keyspace
+                .gate()
+                .declare_busy(crate::gate::BusyKind::Eval);
+        }
+        if server.shutting_down.load(Ordering::Relaxed) {
+            self.shutdown = true;
+            return true;
+        }
+        server.keyspace.gate().kill_requested()
+    }
+
+    fn set_repl(&mut self, flags: u32) {
+        self.view.logging = self.logging && flags & 1 != 0;
+    }
+
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
+        // Only the default user, allowed everything: any known command.
+        self.ctx.registry.resolve(args).ok().map(|_| true)
+    }
+}
+
+fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool) -> CmdResult {
+    let server = ctx.server;
+    let cache = &server.scripts;
+    if by_sha && ctx.args[1].len() != 40 {
+        return Err(CmdError::fixed(NOSCRIPT_ERROR));
+    }
+    let numkeys = args::int(&ctx.args[2])?;
+    let argc = ctx.args.len() as i64;
+    if numkeys > argc - 3 {
+        return Err(CmdError::fixed(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::fixed("ERR Number of keys can't be negative"));
+    }
+    let numkeys = numkeys as usize;
+    let body = ctx.args[1].clone();
+    let found = script::with_vm(cache, |vm| {
+        let script = if by_sha {
+            cache.get(&body).ok_or_else(|| NOSCRIPT_ERROR.to_string())?
+        } else {
+            script::load(cache, vm, &body)?
+        };
+        script::ensure_compiled(vm, &script)?;
+        Ok::<_, String>(script)
+    });
+    let script = match found {
+        Ok(Ok(script)) => script,
+        Ok(Err(e)) | Err(e) => return Err(CmdError::new(e)),
+    };
+    let flags = script.flags;
+    let compat = flags & flag::EVAL_COMPAT != 0;
+    if !compat && flags & flag::NO_WRITES == 0 {
+        if let Some(e) = refused_script_writes(ctx) {
+            return Err(CmdError::new(e));
+        }
+        if ro {
+            return Err(CmdError::fixed(
+                "ERR Can not execute a script with write flag using *_ro command.",
+            ));
+        }
+    }
+    let read_only = ro || (!compat && flags & flag::NO_WRITES != 0);
+    let threshold = server.config.read().int("busy-reply-threshold").max(0) as u64;
+    let keys = &ctx.args[3..3 + numkeys];
+    let argv = &ctx.args[3 + numkeys..];
+    let (keys, argv): (Vec<Bytes>, Vec<Bytes>) = (keys.to_vec(), argv.to_vec());
+    // A script's SELECT is its own; blocking commands answer as in MULTI.
+    let db = ctx.client.db;
+    let in_exec = ctx.client.in_exec;
+    ctx.client.in_exec = true;
+    cache.wrote.store(false, Ordering::SeqCst);
+    cache.running.store(true, Ordering::SeqCst);
+    let resp = ctx.out.resp;
+    let logging = view.logging;
+    let mut out = Reply::new(resp);
+    let shutdown;
+    {
+        let mut host = ScriptHost {
+            ctx: &mut *ctx,
+            view: &mut *view,
+            read_only,
+            reply: Reply::new(2),
+            start: Instant::now(),
+            threshold: Duration::from_millis(threshold),
+            busy: false,
+            logging,
+            shutdown: false,
+        };
+        let ran = script::with_vm(cache, |vm| {
+            vm.run(
+                &script.sha,
+                &keys,
+                &argv,
+                &mut host,
+                threshold > 0,
+                &mut out,
+            )
+        });
+        if let Err(e) = ran {
+            out.error(&e);
+        }
+        shutdown = host.shutdown;
+    }
+    cache.running.store(false, Ordering::SeqCst);
+    view.logging = logging;
+    ctx.client.in_exec = in_exec;
+    ctx.client.select(db);
+    view.db = db;
+    if shutdown {
+        // SHUTDOWN NOSAVE ended it: the server exits, nothing replies.
+        ctx.client.close_after_reply = true;
+        return Ok(());
+    }
+    ctx.out.errors += out.errors;
+    if out.errors > 0 {
+        ctx.out.last_error_code = std::mem::take(&mut out.last_error_code);
+    }
+    ctx.out.raw(&out.buf);
+    Ok(())
+}
+
+/// Redis's refusal of a script that may write while writes are refused
+/// (the text for scripts, which names the `no-writes` flag).
+fn refused_script_writes(ctx: &Ctx<'_>) -> Option<String> {
+    let server = ctx.server;
+    if server.persistence.writes_refused.load(Ordering::Relaxed) {
+        return Some("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into());
+    }
+    let aof = &server.aof;
+    if aof.is_logging() && !aof.last_write_ok.load(Ordering::Relaxed) {
+        return Some(format!(
+            "MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {}",
+            aof.last_write_error.lock()
+        ));
+    }
+    None
+}
+
+fn script_load(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let cache = &ctx.server.scripts;
+    let body = ctx.args[2].clone();
+    match script::with_vm(cache, |vm| script::load(cache, vm, &body)) {
+        Ok(Ok(script)) => {
+            ctx.out.bulk(&script.sha);
+            Ok(())
+        }
+        Ok(Err(e)) | Err(e) => Err(CmdError::new(e)),
+    }
+}
+
+fn script_exists(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let cache = &ctx.server.scripts;
+    ctx.out.array(ctx.args.len() - 2);
+    for sha in &ctx.args[2..] {
+        ctx.out.int(cache.get(sha).is_some() as i64);
+    }
+    Ok(())
+}
+
+fn script_flush(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() == 3 {
+        let mode = &ctx.args[2];
+        if !mode.eq_ignore_ascii_case(b"sync") && !mode.eq_ignore_ascii_case(b"async") {
+            return Err(CmdError::fixed(
+                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            ));
+        }
+    } else if ctx.args.len() > 3 {
+        return Err(CmdError::fixed(
+            "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+        ));
+    }
+    // Every VM starts afresh at its next script (the cache's generation).
+    ctx.server.scripts.flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn script_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let cache = &ctx.server.scripts;
+    let gate = ctx.server.keyspace.gate();
+    if !cache.running.load(Ordering::SeqCst) || gate.busy().is_none() {
+        return Err(CmdError::fixed(
+            "NOTBUSY No scripts in execution right now.",
+        ));
+    }
+    if cache.wrote.load(Ordering::SeqCst) {
+        return Err(CmdError::fixed("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+    }
+    if !gate.request_kill() {
+        return Err(CmdError::fixed(
+            "NOTBUSY No scripts in execution right now.",
+        ));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn script_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "SCRIPT",
+        &[
+            "EXISTS <sha1> [<sha1> ...]",
+            "    For each digest, 1 if that script is cached, else 0.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Empty the script cache (both modes free it at once).",
+            "KILL",
+            "    Stop the running script, if it has not written yet.",
+            "LOAD <script>",
+            "    Cache a script without running it and return its SHA1 digest.",
+        ],
+    );
+    Ok(())
+}
