@@ -14,7 +14,9 @@
 use super::args;
 use super::flags::*;
 use super::introspect::write_help;
+// Redis's getkeys for EVAL is ZMPOP's: `numkeys` keys after the count.
 use super::spec::{bind, bind_with, container, CommandSpec, Ctx};
+use super::zsets::count_then_keys_at_2;
 use crate::db::DbView;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
@@ -26,10 +28,10 @@ use std::time::{Duration, Instant};
 
 /// The scripting family's bindings.
 pub const COMMANDS: &[CommandSpec] = &[
-    bind_with("eval", eval, EXCLUSIVE),
-    bind_with("evalsha", evalsha, EXCLUSIVE),
-    bind_with("eval_ro", eval_ro, EXCLUSIVE),
-    bind_with("evalsha_ro", evalsha_ro, EXCLUSIVE),
+    bind_with("eval", eval, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
+    bind_with("evalsha", evalsha, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
+    bind_with("eval_ro", eval_ro, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
+    bind_with("evalsha_ro", evalsha_ro, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
     container("script", SCRIPT_SUBCOMMANDS),
 ];
 

@@ -385,7 +385,7 @@ unsafe fn write_table(l: *mut lua_State, out: &mut Reply, resp3: bool, depth: us
             if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
                 // Stack: table, verbatim, format, string.
                 let text = to_bytes(l, -1).unwrap_or_default();
-                let format = to_bytes(l, -3).unwrap_or_default();
+                let format = to_bytes(l, -2).unwrap_or_default();
                 let mut f = [b' '; 3];
                 for (d, s) in f.iter_mut().zip(format) {
                     *d = *s;

@@ -693,7 +693,7 @@ unsafe extern "C-unwind" fn redis_sha1hex(l: *mut lua_State) -> c_int {
     if ffi::lua_gettop(l) != 1 {
         return raise_table(l, b"wrong number of arguments");
     }
-    let digest = super::sha1hex(to_bytes(l, 1).unwrap_or_default());
+    let digest = super::prim::sha1hex(to_bytes(l, 1).unwrap_or_default());
     push_bytes(l, &digest);
     1
 }
@@ -868,7 +868,7 @@ unsafe extern "C-unwind" fn math_random(l: *mut lua_State) -> c_int {
         );
     }
     const MAX: f64 = i32::MAX as f64;
-    let r = (super::lrand48() % i32::MAX) as f64 / MAX;
+    let r = (super::prim::lrand48() % i32::MAX) as f64 / MAX;
     match ffi::lua_gettop(l) {
         0 => ffi::lua_pushnumber(l, r),
         1 => {
@@ -898,7 +898,7 @@ unsafe extern "C-unwind" fn math_randomseed(l: *mut lua_State) -> c_int {
             b"math.randomseed can only be called inside a script invocation",
         );
     }
-    super::srand48(ffi::luaL_checkinteger(l, 1) as c_int);
+    super::prim::srand48(ffi::luaL_checkinteger(l, 1) as c_int);
     0
 }
 
