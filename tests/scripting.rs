@@ -110,6 +110,15 @@ fn the_sandbox_matches_redis() {
             EVAL "redis.call = nil" 0
             EVAL "rawset(_G, 'x', 1)" 0
             EVAL "setmetatable(_G, nil)" 0
+            EVAL "setmetatable(_G, {})" 0
+            EVAL "local g = getmetatable(_G); g.__index = {}" 0
+            EVAL "_G = {}" 0
+            EVAL "redis = function() return 1 end" 0
+            EVAL "return x" 0
+            EVAL "return loadstring(string.dump(function() return 1 end))()" 0
+            EVAL "return loadstring('return 7')()" 0
+            EVAL "local i = 0; return load(function() i = i + 1; if i == 1 then return 'return 8' end end)()" 0
+            EVAL "return _G" 0
             EVAL "return loadfile" 0
             EVAL "return dofile" 0
             EVAL "return print" 0

@@ -137,6 +137,8 @@ impl Host for ScriptHost<'_, '_, '_, '_> {
 fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool) -> CmdResult {
     let server = ctx.server;
     let cache = &server.scripts;
+    // EVAL shows in MONITOR first, before the commands of its script.
+    super::monitor::monitor_feed_first(ctx);
     if by_sha && ctx.args[1].len() != 40 {
         return Err(CmdError::fixed(NOSCRIPT_ERROR));
     }
@@ -186,6 +188,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
     let db = ctx.client.db;
     let in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
+    ctx.client.in_script = true;
     cache.wrote.store(false, Ordering::SeqCst);
     cache.running.store(true, Ordering::SeqCst);
     let resp = ctx.out.resp;
@@ -222,6 +225,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
     cache.running.store(false, Ordering::SeqCst);
     view.logging = logging;
     ctx.client.in_exec = in_exec;
+    ctx.client.in_script = false;
     ctx.client.select(db);
     view.db = db;
     if shutdown {

@@ -329,8 +329,11 @@ pub struct ClientState {
     pub authenticated: bool,
     /// Open transaction, if any.
     pub multi: Option<MultiState>,
-    /// True while EXEC runs the queued commands.
+    /// True while EXEC runs the queued commands (or a script runs: both
+    /// deny blocking).
     pub in_exec: bool,
+    /// True while a script runs commands for this client.
+    pub in_script: bool,
     /// Keys under WATCH, as (db, key).
     pub watched: Vec<(usize, Box<[u8]>)>,
     /// Set when a watched key changes.
@@ -387,6 +390,7 @@ impl ClientState {
             authenticated: true,
             multi: None,
             in_exec: false,
+            in_script: false,
             watched: Vec::new(),
             watch_flag: Arc::new(WatchFlag::default()),
             close_after_reply: false,

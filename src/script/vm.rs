@@ -67,6 +67,7 @@ const REAL_GLOBALS: &std::ffi::CStr = c"ferrodis.globals";
 const PROTECTED: &std::ffi::CStr = c"ferrodis.protected";
 const ERROR_HANDLER: &std::ffi::CStr = c"ferrodis.err_handler";
 const TOSTRING: &std::ffi::CStr = c"ferrodis.tostring";
+const LOADSTRING: &std::ffi::CStr = c"ferrodis.loadstring";
 
 /// A worker's Lua VM.
 pub struct Vm {
@@ -301,6 +302,10 @@ unsafe fn setup(l: *mut lua_State) {
     }
     ffi::lua_getfield(l, globals, c"tostring".as_ptr());
     ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, TOSTRING.as_ptr());
+    ffi::lua_getfield(l, globals, c"loadstring".as_ptr());
+    ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, LOADSTRING.as_ptr());
+    set_fn(l, c"loadstring", guarded_loadstring);
+    set_fn(l, c"load", guarded_load);
     set_fn(l, c"pcall", lua_pcall_compat);
     set_fn(l, c"rawset", guarded_rawset);
     set_fn(l, c"setmetatable", guarded_setmetatable);
@@ -443,13 +448,34 @@ unsafe fn make_proxy(l: *mut lua_State) -> c_int {
     ffi::lua_setfield(l, -2, c"__index".as_ptr());
     ffi::lua_pushcfunction(l, readonly_error);
     ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
+    // `getmetatable(proxy)` gives a read-only view of the metatable, whose
+    // own metatable answers with that view again.
+    let mt = ffi::lua_gettop(l);
+    ffi::lua_newtable(l);
+    let mt_view = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, 0, 3);
+    ffi::lua_pushvalue(l, mt);
+    ffi::lua_setfield(l, -2, c"__index".as_ptr());
+    ffi::lua_pushcfunction(l, readonly_error);
+    ffi::lua_setfield(l, -2, c"__newindex".as_ptr());
+    ffi::lua_pushvalue(l, mt_view);
+    ffi::lua_setfield(l, -2, c"__metatable".as_ptr());
+    ffi::lua_setmetatable(l, mt_view);
+    mark_protected(l, mt_view);
+    ffi::lua_setfield(l, mt, c"__metatable".as_ptr());
     ffi::lua_setmetatable(l, proxy);
+    mark_protected(l, proxy);
+    proxy
+}
+
+/// Records the table at `idx` as read-only (`rawset` and `setmetatable`
+/// refuse it).
+unsafe fn mark_protected(l: *mut lua_State, idx: c_int) {
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, PROTECTED.as_ptr());
-    ffi::lua_pushvalue(l, proxy);
+    ffi::lua_pushvalue(l, idx);
     ffi::lua_pushboolean(l, 1);
     ffi::lua_rawset(l, -3);
     ffi::lua_pop(l, 1);
-    proxy
 }
 
 fn version_num() -> u32 {
@@ -552,6 +578,67 @@ unsafe extern "C-unwind" fn guarded_setmetatable(l: *mut lua_State) -> c_int {
     ffi::lua_settop(l, 2);
     ffi::lua_setmetatable(l, 1);
     1
+}
+
+/// `loadstring` without binary chunks (precompiled bytecode can break out
+/// of the VM; Redis's Lua refuses it too): nil and a message for them.
+unsafe extern "C-unwind" fn guarded_loadstring(l: *mut lua_State) -> c_int {
+    let source = to_bytes(l, 1);
+    if source.is_some_and(|s| s.first() == Some(&0x1b)) {
+        ffi::lua_pushnil(l);
+        push_bytes(l, b"binary code loading is disabled");
+        return 2;
+    }
+    let argc = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, LOADSTRING.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, argc, ffi::LUA_MULTRET);
+    ffi::lua_gettop(l)
+}
+
+/// `load(reader [, chunkname])`: the reader's pieces joined, then loaded as
+/// `loadstring` does (so binary chunks are refused the same way).
+unsafe extern "C-unwind" fn guarded_load(l: *mut lua_State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TFUNCTION);
+    ffi::lua_settop(l, 2);
+    let mut pieces = 0;
+    loop {
+        ffi::luaL_checkstack(l, 2, c"too many pieces".as_ptr());
+        ffi::lua_pushvalue(l, 1);
+        ffi::lua_call(l, 0, 1);
+        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+            ffi::lua_pop(l, 1);
+            break;
+        }
+        if ffi::lua_isstring(l, -1) == 0 {
+            ffi::lua_settop(l, 2);
+            ffi::lua_pushnil(l);
+            push_bytes(l, b"reader function must return a string");
+            return 2;
+        }
+        let empty = to_bytes(l, -1).is_none_or(<[u8]>::is_empty);
+        if empty {
+            ffi::lua_pop(l, 1);
+            break;
+        }
+        pieces += 1;
+        if pieces > 64 {
+            ffi::lua_concat(l, pieces);
+            pieces = 1;
+        }
+    }
+    if pieces == 0 {
+        push_bytes(l, b"");
+    } else {
+        ffi::lua_concat(l, pieces);
+    }
+    // Stack: reader, chunkname, source.
+    ffi::lua_replace(l, 1);
+    if ffi::lua_type(l, 2) == ffi::LUA_TNIL {
+        push_bytes(l, b"=(load)");
+        ffi::lua_replace(l, 2);
+    }
+    guarded_loadstring(l)
 }
 
 /// The handler every script runs under: turns the error into Redis's
