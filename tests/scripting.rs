@@ -324,3 +324,22 @@ fn the_aof_logs_a_scripts_effects_not_the_script() {
         "{text}"
     );
 }
+
+#[test]
+fn a_write_pause_holds_writing_scripts_only() {
+    let server = start_ferrodis(&[]);
+    let mut admin = RawClient::connect(server.port);
+    let mut c = RawClient::connect(server.port);
+    assert_eq!(admin.text(&["CLIENT", "PAUSE", "1500", "WRITE"]), "+OK\r\n");
+    let start = Instant::now();
+    assert_eq!(
+        c.text(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]),
+        ":1\r\n"
+    );
+    assert_eq!(c.text(&["EVAL_RO", "return 2", "0"]), ":2\r\n");
+    assert!(start.elapsed() < Duration::from_millis(500));
+    // A script with a shebang and no flags writes; one without a shebang
+    // may replicate: both wait for the pause.
+    assert_eq!(c.text(&["EVAL", "#!lua\nreturn 3", "0"]), ":3\r\n");
+    assert!(start.elapsed() > Duration::from_millis(1000));
+}

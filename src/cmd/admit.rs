@@ -24,7 +24,8 @@
 //! take their places in this order when those features arrive.
 
 use super::flags::{
-    ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
+    ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, STALE,
+    TX_CONTROL, WRITE,
 };
 use super::spec::{ClientState, CommandSpec, Registry};
 use crate::error::CmdError;
@@ -153,10 +154,11 @@ pub fn admit(
     let is_exec = spec.has(TX_CONTROL) && spec.name == "exec";
     let queued = |f: u32| {
         is_exec
-            && client
-                .multi
-                .as_ref()
-                .is_some_and(|m| m.queue.iter().any(|q| q.spec.flags & f != 0))
+            && client.multi.as_ref().is_some_and(|m| {
+                m.queue
+                    .iter()
+                    .any(|q| effective_flags(shared, q.spec, &q.args) & f != 0)
+            })
     };
     let queued_lacks = |f: u32| {
         is_exec
@@ -166,7 +168,8 @@ pub fn admit(
                 .is_some_and(|m| m.queue.iter().any(|q| !q.spec.has(f)))
     };
     if let Some(error) = refused_writes(shared) {
-        if spec.has(WRITE) || queued(WRITE) || spec.name == "ping" {
+        let flags = effective_flags(shared, spec, args);
+        if flags & WRITE != 0 || queued(WRITE) || spec.name == "ping" {
             return reject(error);
         }
     }
@@ -194,8 +197,8 @@ pub fn admit(
         };
     }
     if paused(shared) {
-        let may_change =
-            spec.has(WRITE) || spec.has(MAY_REPLICATE) || queued(WRITE | MAY_REPLICATE);
+        let may_change = effective_flags(shared, spec, args) & (WRITE | MAY_REPLICATE) != 0
+            || queued(WRITE | MAY_REPLICATE);
         if may_change || shared.pause.holds_all() {
             // CLIENT LIST shows the held command, as Redis does.
             *client.info.last_cmd.lock() = spec.name;
@@ -206,6 +209,51 @@ pub fn admit(
         return Admission::Queue(spec);
     }
     Admission::Run(spec)
+}
+
+/// The flags admission judges `spec` run with `args` by: its own, except
+/// for a script with a shebang (EVAL, EVALSHA and their `_RO` forms),
+/// whose flags say whether it writes, as Redis's `evalGetCommandFlags`
+/// decides. Only asked on the paths where writes matter (a pause,
+/// refused writes), so the digest is not computed for every EVAL.
+fn effective_flags(shared: &Shared, spec: &CommandSpec, args: &[Bytes]) -> u32 {
+    use crate::script::flag;
+    let by_sha = match spec.name {
+        "eval" | "eval_ro" => false,
+        "evalsha" | "evalsha_ro" => true,
+        _ => return spec.flags,
+    };
+    let Some(body) = args.get(1) else {
+        return spec.flags;
+    };
+    let script_flags = if by_sha {
+        match shared.scripts.get(body) {
+            Some(script) => script.flags,
+            None => return spec.flags,
+        }
+    } else {
+        match shared.scripts.get(&crate::script::sha1hex(body)) {
+            Some(script) => script.flags,
+            None => match crate::script::shebang_flags(body) {
+                Ok((f, _)) => f,
+                Err(_) => return spec.flags,
+            },
+        }
+    };
+    if script_flags & flag::EVAL_COMPAT != 0 {
+        return spec.flags;
+    }
+    let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if script_flags & (flag::ALLOW_OOM | flag::NO_WRITES) == 0 {
+        flags |= DENYOOM;
+    }
+    if script_flags & flag::NO_WRITES == 0 {
+        flags |= WRITE;
+    }
+    if script_flags & flag::ALLOW_STALE != 0 {
+        flags |= STALE;
+    }
+    flags
 }
 
 /// Admission for a script's `redis.call` (see `spec::ScriptAdmit`): the
