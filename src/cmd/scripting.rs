@@ -63,8 +63,10 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 
 /// What runs a script's commands: the caller's context and the view
 /// holding every shard.
-struct ScriptHost<'c, 'a, 'v, 'k> {
-    ctx: &'c mut Ctx<'a>,
+struct ScriptHost<'c, 'v, 'k> {
+    server: &'c crate::state::Shared,
+    client: &'c mut super::spec::ClientState,
+    registry: &'static super::spec::Registry,
     view: &'v mut DbView<'k>,
     read_only: bool,
     reply: Reply,
@@ -78,10 +80,10 @@ struct ScriptHost<'c, 'a, 'v, 'k> {
     shutdown: bool,
 }
 
-impl Host for ScriptHost<'_, '_, '_, '_> {
+impl Host for ScriptHost<'_, '_, '_> {
     fn call(&mut self, args: &[Bytes], resp: u8) -> Result<&[u8], Cow<'static, str>> {
-        let registry = self.ctx.registry;
-        let server = self.ctx.server;
+        let registry = self.registry;
+        let server = self.server;
         let spec = match (registry.admit_script)(server, registry, args, self.read_only) {
             Ok(spec) => spec,
             // Errors that carry their own code keep it.
@@ -95,7 +97,7 @@ impl Host for ScriptHost<'_, '_, '_, '_> {
         self.reply.resp = resp;
         let mut sub = Ctx {
             server,
-            client: &mut *self.ctx.client,
+            client: &mut *self.client,
             args,
             out: &mut self.reply,
             registry,
@@ -105,7 +107,7 @@ impl Host for ScriptHost<'_, '_, '_, '_> {
     }
 
     fn interrupt(&mut self) -> bool {
-        let server = self.ctx.server;
+        let server = self.server;
         if !self.busy && self.start.elapsed() >= self.threshold {
             self.busy = true;
             crate::warning!(
@@ -130,7 +132,7 @@ impl Host for ScriptHost<'_, '_, '_, '_> {
 
     fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
         // Only the default user, allowed everything: any known command.
-        self.ctx.registry.resolve(args).ok().map(|_| true)
+        self.registry.resolve(args).ok().map(|_| true)
     }
 }
 
@@ -183,7 +185,6 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
     let threshold = server.config.read().int("busy-reply-threshold").max(0) as u64;
     let keys = &ctx.args[3..3 + numkeys];
     let argv = &ctx.args[3 + numkeys..];
-    let (keys, argv): (Vec<Bytes>, Vec<Bytes>) = (keys.to_vec(), argv.to_vec());
     // A script's SELECT is its own; blocking commands answer as in MULTI.
     let db = ctx.client.db;
     let in_exec = ctx.client.in_exec;
@@ -191,37 +192,35 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
     ctx.client.in_script = true;
     cache.wrote.store(false, Ordering::SeqCst);
     cache.running.store(true, Ordering::SeqCst);
-    let resp = ctx.out.resp;
     let logging = view.logging;
-    let mut out = Reply::new(resp);
-    let shutdown;
-    {
-        let mut host = ScriptHost {
-            ctx: &mut *ctx,
-            view: &mut *view,
-            read_only,
-            reply: Reply::new(2),
-            start: Instant::now(),
-            threshold: Duration::from_millis(threshold),
-            busy: false,
-            logging,
-            shutdown: false,
-        };
-        let ran = script::with_vm(cache, |vm| {
-            vm.run(
-                &script.sha,
-                &keys,
-                &argv,
-                &mut host,
-                threshold > 0,
-                &mut out,
-            )
-        });
-        if let Err(e) = ran {
-            out.error(&e);
-        }
-        shutdown = host.shutdown;
+    let Ctx {
+        server,
+        client,
+        out,
+        registry,
+        ..
+    } = &mut *ctx;
+    let mark = out.mark();
+    let mut host = ScriptHost {
+        server,
+        client,
+        registry,
+        view: &mut *view,
+        read_only,
+        reply: Reply::with_capacity(2, 256),
+        start: Instant::now(),
+        threshold: Duration::from_millis(threshold),
+        busy: false,
+        logging,
+        shutdown: false,
+    };
+    let ran = script::with_vm(cache, |vm| {
+        vm.run(&script.sha, &keys, &argv, &mut host, threshold > 0, out)
+    });
+    if let Err(e) = ran {
+        out.error(&e);
     }
+    let shutdown = host.shutdown;
     cache.running.store(false, Ordering::SeqCst);
     view.logging = logging;
     ctx.client.in_exec = in_exec;
@@ -230,14 +229,9 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
     view.db = db;
     if shutdown {
         // SHUTDOWN NOSAVE ended it: the server exits, nothing replies.
+        ctx.out.buf.truncate(mark);
         ctx.client.close_after_reply = true;
-        return Ok(());
     }
-    ctx.out.errors += out.errors;
-    if out.errors > 0 {
-        ctx.out.last_error_code = std::mem::take(&mut out.last_error_code);
-    }
-    ctx.out.raw(&out.buf);
     Ok(())
 }
 
