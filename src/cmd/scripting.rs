@@ -215,7 +215,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
         shutdown: false,
     };
     let ran = script::with_vm(cache, |vm| {
-        vm.run(&script.sha, &keys, &argv, &mut host, threshold > 0, out)
+        vm.run(&script.sha, keys, argv, &mut host, threshold > 0, out)
     });
     if let Err(e) = ran {
         out.error(&e);
