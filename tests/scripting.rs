@@ -119,6 +119,13 @@ fn the_sandbox_matches_redis() {
             EVAL "return loadstring('return 7')()" 0
             EVAL "local i = 0; return load(function() i = i + 1; if i == 1 then return 'return 8' end end)()" 0
             EVAL "return _G" 0
+            EVAL "return {unpack({1,2,3}, -2, 2147483647)}" 0
+            EVAL "return {unpack({1,2,3}, 0, 2147483647)}" 0
+            EVAL "return {unpack({1,2,3}, -2147483648, -2)}" 0
+            EVAL "return {unpack({1,2,3}, -1, -2)}" 0
+            EVAL "return {unpack({1,2,3}, 2)}" 0
+            EVAL "getmetatable('').__index = function() return 1 end" 0
+            EVAL "return ('abc'):upper()" 0
             EVAL "return loadfile" 0
             EVAL "return dofile" 0
             EVAL "return print" 0

@@ -305,6 +305,7 @@ unsafe fn setup(l: *mut lua_State) {
     ffi::lua_getfield(l, globals, c"loadstring".as_ptr());
     ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, LOADSTRING.as_ptr());
     set_fn(l, c"loadstring", guarded_loadstring);
+    set_fn(l, c"unpack", checked_unpack);
     set_fn(l, c"load", guarded_load);
     set_fn(l, c"pcall", lua_pcall_compat);
     set_fn(l, c"rawset", guarded_rawset);
@@ -380,12 +381,18 @@ unsafe fn setup(l: *mut lua_State) {
         ffi::lua_insert(l, -2);
         ffi::lua_rawset(l, globals);
     }
-    // Strings' methods go through the string library's proxy.
+    // Strings' methods go through the string library's proxy, and their
+    // metatable (shared by every script) is seen only through a read-only
+    // view.
     push_bytes(l, b"");
     if ffi::lua_getmetatable(l, -1) != 0 {
+        let mt = ffi::lua_gettop(l);
         ffi::lua_getfield(l, globals, c"string".as_ptr());
-        ffi::lua_setfield(l, -2, c"__index".as_ptr());
-        ffi::lua_pop(l, 1);
+        ffi::lua_setfield(l, mt, c"__index".as_ptr());
+        ffi::lua_pushvalue(l, mt);
+        make_proxy(l);
+        ffi::lua_setfield(l, mt, c"__metatable".as_ptr());
+        ffi::lua_settop(l, mt - 1);
     }
     ffi::lua_pop(l, 1);
     ffi::lua_pushvalue(l, globals);
@@ -594,6 +601,31 @@ unsafe extern "C-unwind" fn guarded_loadstring(l: *mut lua_State) -> c_int {
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, argc, ffi::LUA_MULTRET);
     ffi::lua_gettop(l)
+}
+
+/// `unpack` with its range checked in 64 bits (Lua 5.1's overflows on
+/// extreme indexes, as Redis's patched Lua fixed).
+unsafe extern "C-unwind" fn checked_unpack(l: *mut lua_State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    let first = ffi::luaL_optinteger(l, 2, 1) as i64;
+    let last = if ffi::lua_type(l, 3) <= ffi::LUA_TNIL {
+        ffi::lua_objlen(l, 1) as i64
+    } else {
+        ffi::luaL_checkinteger(l, 3) as i64
+    };
+    if first > last {
+        return 0;
+    }
+    let n = last - first + 1;
+    if n >= i32::MAX as i64 || ffi::lua_checkstack(l, n as c_int) == 0 {
+        return ffi::luaL_error(l, c"too many results to unpack".as_ptr());
+    }
+    let mut i = first;
+    while i <= last {
+        ffi::lua_rawgeti(l, 1, i as ffi::lua_Integer);
+        i += 1;
+    }
+    n as c_int
 }
 
 /// `load(reader [, chunkname])`: the reader's pieces joined, then loaded as
