@@ -68,6 +68,8 @@ struct ScriptHost<'c, 'v, 'k> {
     client: &'c mut super::spec::ClientState,
     registry: &'static super::spec::Registry,
     view: &'v mut DbView<'k>,
+    /// The EVAL's own arguments (its declared keys).
+    eval_args: &'c [Bytes],
     read_only: bool,
     reply: Reply,
     start: Instant,
@@ -95,6 +97,10 @@ impl Host for ScriptHost<'_, '_, '_> {
         }
         self.reply.buf.clear();
         self.reply.resp = resp;
+        // Client tracking remembers the script's declared keys when it
+        // reads, not the keys of the command (Redis 7.0).
+        let tracking = self.client.tracking;
+        self.client.tracking = 0;
         let mut sub = Ctx {
             server,
             client: &mut *self.client,
@@ -103,6 +109,12 @@ impl Host for ScriptHost<'_, '_, '_> {
             registry,
         };
         (registry.execute)(spec, &mut sub, Some(&mut *self.view));
+        self.client.tracking = tracking;
+        if tracking != 0 && spec.has(READONLY) {
+            if let Some(eval) = registry.lookup(&self.eval_args[0]) {
+                super::tracking::remember_keys(eval, self.client, self.eval_args, self.view);
+            }
+        }
         Ok(&self.reply.buf)
     }
 
@@ -198,7 +210,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
         client,
         out,
         registry,
-        ..
+        args,
     } = &mut *ctx;
     let mark = out.mark();
     let mut host = ScriptHost {
@@ -206,6 +218,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
         client,
         registry,
         view: &mut *view,
+        eval_args: args,
         read_only,
         reply: Reply::with_capacity(2, 256),
         start: Instant::now(),
