@@ -350,3 +350,49 @@ fn a_write_pause_holds_writing_scripts_only() {
     assert_eq!(c.text(&["EVAL", "#!lua\nreturn 3", "0"]), ":3\r\n");
     assert!(start.elapsed() > Duration::from_millis(1000));
 }
+
+#[test]
+fn functions_load_call_list_and_delete_as_redis() {
+    differential(|p| {
+        p.script(
+            r##"
+            FUNCTION FLUSH
+            FUNCTION LOAD "#!lua name=lib\nredis.register_function('setit', function(KEYS, ARGV)\n return redis.call('set', KEYS[1], ARGV[1])\nend)"
+            FCALL setit 1 k v
+            FCALL setit 0
+            FCALL nosuch 0
+            FCALL setit -1
+            FCALL setit 5 a
+            FUNCTION LOAD "#!lua name=lib\nredis.register_function('x', function() return 1 end)"
+            FUNCTION LOAD REPLACE "#!lua name=lib\nredis.register_function{function_name='ro', callback=function(KEYS, ARGV) return redis.call('get', KEYS[1]) end, flags={'no-writes'}}"
+            FCALL_RO ro 1 k
+            FCALL ro 1 k
+            FUNCTION LOAD "#!lua name=lib2\nredis.register_function{function_name='w', callback=function(KEYS, ARGV) return redis.call('set', KEYS[1], 'x') end}"
+            FCALL_RO w 1 k
+            FUNCTION LOAD "#!lua name=lib3\nredis.register_function{function_name='bad', callback=function() return y end}"
+            FCALL bad 0
+            FUNCTION LIST LIBRARYNAME lib2
+            FUNCTION LIST LIBRARYNAME li*3
+            FUNCTION LIST WITHCODE LIBRARYNAME lib3
+            FUNCTION LOAD "return 1"
+            FUNCTION LOAD "#!lua name=t2\nreturn 1"
+            FUNCTION LOAD "#!lua name=t4\nredis.register_function('ro', function() return 1 end)"
+            FUNCTION LOAD "#!lua name=t3\nredis.register_function('a-b', function() return 1 end)"
+            FUNCTION LOAD "#!lua name=t3\nredis.register_function{function_name='f', callback=function() return 1 end, flags={'bogus'}}"
+            FUNCTION LOAD "#!lua name=t3\nredis.register_function('f')"
+            FUNCTION LOAD "#!lua\nredis.register_function('f', function() return 1 end)"
+            FUNCTION LOAD "#!lua name=a name=b\nredis.register_function('f', function() return 1 end)"
+            FUNCTION LOAD "#!js name=j\nredis.register_function('f', function() return 1 end)"
+            EVAL "return redis.register_function('f', function() return 1 end)" 0
+            FUNCTION DELETE nosuch
+            FUNCTION DELETE lib
+            FCALL ro 1 k
+            FUNCTION STATS
+            FUNCTION FLUSH bad
+            FUNCTION FLUSH ASYNC
+            FUNCTION KILL
+            FUNCTION LIST
+            "##,
+        );
+    });
+}

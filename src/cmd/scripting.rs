@@ -33,6 +33,19 @@ pub const COMMANDS: &[CommandSpec] = &[
     bind_with("eval_ro", eval_ro, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
     bind_with("evalsha_ro", evalsha_ro, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
     container("script", SCRIPT_SUBCOMMANDS),
+    bind_with("fcall", fcall, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
+    bind_with("fcall_ro", fcall_ro, EXCLUSIVE).with_getkeys(count_then_keys_at_2),
+    container("function", FUNCTION_SUBCOMMANDS),
+];
+
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    bind("function|load", function_load),
+    bind("function|delete", function_delete),
+    bind("function|flush", function_flush),
+    bind("function|kill", function_kill),
+    bind("function|list", function_list),
+    bind("function|stats", function_stats),
+    bind("function|help", function_help),
 ];
 
 const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
@@ -80,6 +93,8 @@ struct ScriptHost<'c, 'v, 'k> {
     logging: bool,
     /// SHUTDOWN NOSAVE ended the script.
     shutdown: bool,
+    /// An EVAL or a function (which BUSY text others get).
+    kind: crate::gate::BusyKind,
 }
 
 impl Host for ScriptHost<'_, '_, '_> {
@@ -122,14 +137,15 @@ impl Host for ScriptHost<'_, '_, '_> {
         let server = self.server;
         if !self.busy && self.start.elapsed() >= self.threshold {
             self.busy = true;
+            let kill = match self.kind {
+                crate::gate::BusyKind::Eval => "SCRIPT KILL",
+                crate::gate::BusyKind::Function => "FUNCTION KILL",
+            };
             crate::warning!(
-                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {kill} command.",
                 self.start.elapsed().as_millis()
             );
-            server
-                .keyspace
-                .gate()
-                .declare_busy(crate::gate::BusyKind::Eval);
+            server.keyspace.gate().declare_busy(self.kind);
         }
         if server.shutting_down.load(Ordering::Relaxed) {
             self.shutdown = true;
@@ -181,7 +197,35 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
         Ok(Ok(script)) => script,
         Ok(Err(e)) | Err(e) => return Err(CmdError::new(e)),
     };
-    let flags = script.flags;
+    run_prepared(ctx, view, Prepared::Script(script), ro, numkeys)
+}
+
+/// What a prepared EVAL or FCALL runs.
+enum Prepared {
+    Script(std::sync::Arc<script::Script>),
+    Function {
+        name: String,
+        flags: u32,
+        generation: u64,
+        codes: Vec<Bytes>,
+    },
+}
+
+/// Runs a resolved script or function with the first `numkeys` arguments
+/// after the count as its keys.
+fn run_prepared(
+    ctx: &mut Ctx<'_>,
+    view: &mut DbView<'_>,
+    target: Prepared,
+    ro: bool,
+    numkeys: usize,
+) -> CmdResult {
+    let server = ctx.server;
+    let cache = &server.scripts;
+    let (flags, kind) = match &target {
+        Prepared::Script(script) => (script.flags, crate::gate::BusyKind::Eval),
+        Prepared::Function { flags, .. } => (*flags, crate::gate::BusyKind::Function),
+    };
     let compat = flags & flag::EVAL_COMPAT != 0;
     if !compat && flags & flag::NO_WRITES == 0 {
         if let Some(e) = refused_script_writes(ctx) {
@@ -226,9 +270,22 @@ fn eval_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, by_sha: bool, ro: bool
         busy: false,
         logging,
         shutdown: false,
+        kind,
     };
-    let ran = script::with_vm(cache, |vm| {
-        vm.run(&script.sha, keys, argv, &mut host, threshold > 0, out)
+    cache
+        .running_function
+        .store(kind == crate::gate::BusyKind::Function, Ordering::SeqCst);
+    let ran = script::with_vm(cache, |vm| match &target {
+        Prepared::Script(script) => vm.run(&script.sha, keys, argv, &mut host, threshold > 0, out),
+        Prepared::Function {
+            name,
+            generation,
+            codes,
+            ..
+        } => {
+            vm.sync_functions(*generation, codes.iter().map(|c| &c[..]));
+            vm.run_function(name, keys, argv, &mut host, threshold > 0, out)
+        }
     });
     if let Err(e) = ran {
         out.error(&e);
@@ -306,6 +363,15 @@ fn script_flush(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn script_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    kill(ctx, false)
+}
+
+fn function_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    kill(ctx, true)
+}
+
+/// SCRIPT KILL and FUNCTION KILL (`function`): each stops only its own kind.
+fn kill(ctx: &mut Ctx<'_>, function: bool) -> CmdResult {
     let cache = &ctx.server.scripts;
     let gate = ctx.server.keyspace.gate();
     if !cache.running.load(Ordering::SeqCst) || gate.busy().is_none() {
@@ -315,6 +381,15 @@ fn script_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
     }
     if cache.wrote.load(Ordering::SeqCst) {
         return Err(CmdError::fixed("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+    }
+    let running_function = cache.running_function.load(Ordering::SeqCst);
+    if running_function != function {
+        let kind = if running_function {
+            crate::gate::BusyKind::Function
+        } else {
+            crate::gate::BusyKind::Eval
+        };
+        return Err(CmdError::fixed(kind.error()));
     }
     if !gate.request_kill() {
         return Err(CmdError::fixed(
@@ -338,6 +413,240 @@ fn script_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             "    Stop the running script, if it has not written yet.",
             "LOAD <script>",
             "    Cache a script without running it and return its SHA1 digest.",
+        ],
+    );
+    Ok(())
+}
+
+fn fcall(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    fcall_generic(ctx, db, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    fcall_generic(ctx, db, true)
+}
+
+fn fcall_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, ro: bool) -> CmdResult {
+    let name = String::from_utf8_lossy(&ctx.args[1]).into_owned();
+    let (info, generation, codes) = {
+        let registry = ctx.server.scripts.functions.lock();
+        let Some((_, info)) = registry.function(&name) else {
+            return Err(CmdError::fixed("ERR Function not found"));
+        };
+        let codes = registry
+            .libraries
+            .values()
+            .map(|lib| {
+                let at = lib.code.iter().position(|&b| b == b'\n').unwrap_or(0);
+                lib.code.slice(at..)
+            })
+            .collect();
+        (info, registry.generation, codes)
+    };
+    let numkeys = std::str::from_utf8(&ctx.args[2])
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or(CmdError::fixed("ERR Bad number of keys provided"))?;
+    if numkeys > ctx.args.len() as i64 - 3 {
+        return Err(CmdError::fixed(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::fixed("ERR Number of keys can't be negative"));
+    }
+    let target = Prepared::Function {
+        name: info.name,
+        flags: info.flags,
+        generation,
+        codes,
+    };
+    run_prepared(ctx, view, target, ro, numkeys as usize)
+}
+
+fn function_load(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mut replace = false;
+    let argc = ctx.args.len();
+    for arg in &ctx.args[2..argc - 1] {
+        if arg.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else {
+            return Err(CmdError::new(format!(
+                "ERR Unknown option given: {}",
+                args::lossy(arg)
+            )));
+        }
+    }
+    if argc < 3 {
+        return Err(CmdError::fixed("ERR Function code is missing"));
+    }
+    let code = ctx.args[argc - 1].clone();
+    let (engine, name, at) =
+        script::functions::metadata(&code).map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    if !script::functions::valid_name(&name) {
+        return Err(CmdError::fixed("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CmdError::new(format!("ERR Engine '{engine}' not found")));
+    }
+    let cache = &ctx.server.scripts;
+    if !replace && cache.functions.lock().libraries.contains_key(&name) {
+        return Err(CmdError::new(format!(
+            "ERR Library '{name}' already exists"
+        )));
+    }
+    let functions = match script::with_vm(cache, |vm| vm.load_library(&code[at..], false)) {
+        Ok(Ok(functions)) => functions,
+        Ok(Err(e)) | Err(e) => return Err(CmdError::new(format!("ERR {e}"))),
+    };
+    let library = script::functions::Library {
+        name: name.clone(),
+        code,
+        functions,
+    };
+    cache
+        .functions
+        .lock()
+        .link(library, replace)
+        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    ctx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+fn function_delete(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let name = String::from_utf8_lossy(&ctx.args[2]).into_owned();
+    if !ctx.server.scripts.functions.lock().delete(&name) {
+        return Err(CmdError::fixed("ERR Library not found"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn function_flush(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    if ctx.args.len() == 3 {
+        let mode = &ctx.args[2];
+        if !mode.eq_ignore_ascii_case(b"sync") && !mode.eq_ignore_ascii_case(b"async") {
+            return Err(CmdError::fixed(
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ));
+        }
+    } else if ctx.args.len() > 3 {
+        return Err(CmdError::fixed(
+            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+        ));
+    }
+    ctx.server.scripts.functions.lock().flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn function_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<Bytes> = None;
+    let mut i = 2;
+    while i < ctx.args.len() {
+        let arg = &ctx.args[i];
+        if arg.eq_ignore_ascii_case(b"withcode") {
+            with_code = true;
+        } else if arg.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+            i += 1;
+            let Some(p) = ctx.args.get(i) else {
+                return Err(CmdError::fixed("ERR library name argument was not given"));
+            };
+            pattern = Some(p.clone());
+        } else {
+            return Err(CmdError::new(format!(
+                "ERR Unknown argument {}",
+                args::lossy(arg)
+            )));
+        }
+        i += 1;
+    }
+    let registry = ctx.server.scripts.functions.lock();
+    let libs: Vec<_> = registry
+        .libraries
+        .values()
+        .filter(|lib| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| crate::util::glob::glob_match(p, lib.name.as_bytes()))
+        })
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(libs.len());
+    for lib in libs {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(lib.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(lib.functions.len());
+        for f in &lib.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> = script::FLAG_NAMES
+                .iter()
+                .filter(|(_, bit)| f.flags & bit != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            out.set(names.len());
+            for n in names {
+                out.simple(n);
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&lib.code);
+        }
+    }
+    Ok(())
+}
+
+fn function_stats(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let (libraries, functions) = {
+        let registry = ctx.server.scripts.functions.lock();
+        (registry.libraries.len(), registry.by_function.len())
+    };
+    let out = &mut *ctx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    out.null();
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libraries as i64);
+    out.bulk(b"functions_count");
+    out.int(functions as i64);
+    Ok(())
+}
+
+fn function_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Load a library of functions (`#!lua name=<library>`); REPLACE an existing one.",
+            "DELETE <LIBRARY NAME>",
+            "    Remove a library and its functions.",
+            "KILL",
+            "    Stop the running function, if it has not written yet.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Remove every library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    The libraries, their functions and flags (and code).",
+            "STATS",
+            "    Library and function counts.",
         ],
     );
     Ok(())

@@ -8,10 +8,12 @@
 //! admits each `redis.call` and runs it on the script's view.
 
 pub mod convert;
+pub mod functions;
 pub mod prim;
 pub mod vm;
 
-pub use prim::{lrand48, sha1hex, srand48};
+pub use prim::FLAG_NAMES;
+pub use prim::{flag, lrand48, sha1hex, srand48};
 
 pub use vm::{Host, Vm};
 
@@ -20,31 +22,6 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// Shebang flags of a script (Redis's `SCRIPT_FLAG_*`).
-pub mod flag {
-    /// `no-writes`: the script may not write.
-    pub const NO_WRITES: u32 = 1;
-    /// `allow-oom`: runs even past `maxmemory`.
-    pub const ALLOW_OOM: u32 = 1 << 1;
-    /// `allow-stale`: runs on a stale replica.
-    pub const ALLOW_STALE: u32 = 1 << 2;
-    /// `no-cluster`: refused in cluster mode.
-    pub const NO_CLUSTER: u32 = 1 << 3;
-    /// `allow-cross-slot-keys`.
-    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
-    /// No shebang: the pre-7.0 behaviour (flags from the command).
-    pub const EVAL_COMPAT: u32 = 1 << 5;
-}
-
-/// The shebang flag names, as Redis spells them.
-const FLAG_NAMES: &[(&str, u32)] = &[
-    ("no-writes", flag::NO_WRITES),
-    ("allow-oom", flag::ALLOW_OOM),
-    ("allow-stale", flag::ALLOW_STALE),
-    ("no-cluster", flag::NO_CLUSTER),
-    ("allow-cross-slot-keys", flag::ALLOW_CROSS_SLOT),
-];
 
 /// Reads a script's `#!lua flags=...` line: its flags and the length of
 /// the line (without its newline, which stays so line numbers hold), or
@@ -118,6 +95,10 @@ pub struct Cache {
     bytes: AtomicUsize,
     count: AtomicUsize,
     vm_bytes: AtomicUsize,
+    /// The function libraries (FUNCTION LOAD).
+    pub functions: Mutex<functions::Registry>,
+    /// The running script is a function (FCALL).
+    pub running_function: std::sync::atomic::AtomicBool,
     /// A script is running (SCRIPT KILL's NOTBUSY).
     pub running: std::sync::atomic::AtomicBool,
     /// The running script has called a write command (SCRIPT KILL's

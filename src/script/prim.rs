@@ -3,6 +3,31 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Shebang flags of a script (Redis's `SCRIPT_FLAG_*`).
+pub mod flag {
+    /// `no-writes`: the script may not write.
+    pub const NO_WRITES: u32 = 1;
+    /// `allow-oom`: runs even past `maxmemory`.
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    /// `allow-stale`: runs on a stale replica.
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    /// `no-cluster`: refused in cluster mode.
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    /// `allow-cross-slot-keys`.
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+    /// No shebang: the pre-7.0 behaviour (flags from the command).
+    pub const EVAL_COMPAT: u32 = 1 << 5;
+}
+
+/// The shebang flag names, as Redis spells them.
+pub const FLAG_NAMES: &[(&str, u32)] = &[
+    ("no-writes", flag::NO_WRITES),
+    ("allow-oom", flag::ALLOW_OOM),
+    ("allow-stale", flag::ALLOW_STALE),
+    ("no-cluster", flag::NO_CLUSTER),
+    ("allow-cross-slot-keys", flag::ALLOW_CROSS_SLOT),
+];
+
 /// The lowercase hex SHA1 of `data`.
 pub fn sha1hex(data: &[u8]) -> [u8; 40] {
     use sha1::{Digest, Sha1};

@@ -24,6 +24,7 @@
 //! jumps.
 
 use super::convert::{self, push_bytes, to_bytes};
+use super::functions::FunctionInfo;
 use bytes::Bytes;
 use mlua::ffi::{self, lua_State};
 use std::borrow::Cow;
@@ -57,6 +58,8 @@ struct RunState {
 thread_local! {
     /// The script running on this thread, if any.
     static RUN: Cell<*mut RunState> = const { Cell::new(std::ptr::null_mut()) };
+    /// The library being loaded on this thread, if any.
+    static LOADING: Cell<*mut Loading> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Instructions between two calls of the interrupt hook (Redis's count).
@@ -68,6 +71,9 @@ const PROTECTED: &std::ffi::CStr = c"ferrodis.protected";
 const ERROR_HANDLER: &std::ffi::CStr = c"ferrodis.err_handler";
 const TOSTRING: &std::ffi::CStr = c"ferrodis.tostring";
 const LOADSTRING: &std::ffi::CStr = c"ferrodis.loadstring";
+const FUNCTIONS: &std::ffi::CStr = c"ferrodis.functions";
+const STAGING: &std::ffi::CStr = c"ferrodis.staging";
+const REDIS_TABLE: &std::ffi::CStr = c"ferrodis.redis";
 
 /// A worker's Lua VM.
 pub struct Vm {
@@ -76,6 +82,21 @@ pub struct Vm {
     /// The script cache's generation this VM was made for.
     pub generation: u64,
     runs: u32,
+    /// The function registry's generation this VM's functions are from.
+    fn_generation: Option<u64>,
+}
+
+/// What [`Vm::call`] runs.
+enum Target<'a> {
+    Script(&'a [u8; 40]),
+    Function(&'a str),
+}
+
+/// What `redis.register_function` collects while a library loads.
+#[derive(Default)]
+struct Loading {
+    functions: Vec<FunctionInfo>,
+    error: Option<String>,
 }
 
 /// The result of [`Vm::compile`].
@@ -109,6 +130,7 @@ impl Vm {
             state,
             generation,
             runs: 0,
+            fn_generation: None,
         })
     }
 
@@ -166,6 +188,35 @@ impl Vm {
         hook: bool,
         out: &mut crate::reply::Reply,
     ) {
+        let name = std::str::from_utf8(sha).unwrap_or_default();
+        self.call(Target::Script(sha), name, keys, argv, host, hook, out);
+    }
+
+    /// Runs function `name` (installed by [`Vm::sync_functions`]) as FCALL
+    /// does: KEYS and ARGV are its arguments, not globals.
+    pub fn run_function(
+        &mut self,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        host: &mut dyn Host,
+        hook: bool,
+        out: &mut crate::reply::Reply,
+    ) {
+        self.call(Target::Function(name), name, keys, argv, host, hook, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        target: Target<'_>,
+        name: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        host: &mut dyn Host,
+        hook: bool,
+        out: &mut crate::reply::Reply,
+    ) {
         let l = self.state;
         // SAFETY: `host` outlives the run: RUN is cleared before returning.
         let host: *mut (dyn Host + '_) = host;
@@ -177,17 +228,31 @@ impl Vm {
             let base = ffi::lua_gettop(l);
             ffi::lua_checkstack(l, 8);
             ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, ERROR_HANDLER.as_ptr());
-            push_function(l, sha);
-            ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REAL_GLOBALS.as_ptr());
-            push_array(l, keys);
-            ffi::lua_setfield(l, -2, c"KEYS".as_ptr());
-            push_array(l, argv);
-            ffi::lua_setfield(l, -2, c"ARGV".as_ptr());
-            ffi::lua_pop(l, 1);
+            let nargs = match target {
+                Target::Script(sha) => {
+                    push_function(l, sha);
+                    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REAL_GLOBALS.as_ptr());
+                    push_array(l, keys);
+                    ffi::lua_setfield(l, -2, c"KEYS".as_ptr());
+                    push_array(l, argv);
+                    ffi::lua_setfield(l, -2, c"ARGV".as_ptr());
+                    ffi::lua_pop(l, 1);
+                    0
+                }
+                Target::Function(name) => {
+                    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FUNCTIONS.as_ptr());
+                    push_bytes(l, name.as_bytes());
+                    ffi::lua_rawget(l, -2);
+                    ffi::lua_remove(l, -2);
+                    push_array(l, keys);
+                    push_array(l, argv);
+                    2
+                }
+            };
             if hook {
                 ffi::lua_sethook(l, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
             }
-            let rc = ffi::lua_pcall(l, 0, 1, -2);
+            let rc = ffi::lua_pcall(l, nargs, 1, -2 - nargs);
             if hook {
                 ffi::lua_sethook(l, None, 0, 0);
             }
@@ -196,13 +261,122 @@ impl Vm {
                 ffi::lua_gc(l, ffi::LUA_GCSTEP, 50);
             }
             if rc != 0 {
-                write_error(l, sha, out);
+                write_error(l, name, out);
             } else {
                 convert::write_reply(l, out, run.resp == 3);
             }
             ffi::lua_settop(l, base);
         }
         RUN.with(|r| r.set(std::ptr::null_mut()));
+    }
+
+    /// Runs a library's code (`code`: from the shebang's newline on) to
+    /// collect the functions it registers; with `install`, they become
+    /// callable in this VM. The error is Redis's text.
+    pub fn load_library(
+        &mut self,
+        code: &[u8],
+        install: bool,
+    ) -> Result<Vec<FunctionInfo>, String> {
+        let l = self.state;
+        let mut loading = Loading::default();
+        // SAFETY: the VM's own state; the stack is restored.
+        unsafe {
+            let base = ffi::lua_gettop(l);
+            ffi::lua_checkstack(l, 8);
+            let rc = ffi::luaL_loadbuffer(
+                l,
+                code.as_ptr().cast(),
+                code.len(),
+                c"@user_function".as_ptr(),
+            );
+            if rc != 0 {
+                let msg = to_bytes(l, -1)
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default()
+                    .into_owned();
+                ffi::lua_settop(l, base);
+                return Err(format!("Error compiling function: {msg}"));
+            }
+            ffi::lua_newtable(l);
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, STAGING.as_ptr());
+            LOADING.with(|c| c.set(&mut loading));
+            ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REDIS_TABLE.as_ptr());
+            ffi::lua_pushcfunction(l, redis_register_function);
+            ffi::lua_setfield(l, -2, c"register_function".as_ptr());
+            ffi::lua_pop(l, 1);
+            let rc = ffi::lua_pcall(l, 0, 0, 0);
+            ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REDIS_TABLE.as_ptr());
+            ffi::lua_pushnil(l);
+            ffi::lua_setfield(l, -2, c"register_function".as_ptr());
+            ffi::lua_pop(l, 1);
+            LOADING.with(|c| c.set(std::ptr::null_mut()));
+            if rc != 0 {
+                let msg = if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+                    ffi::lua_getfield(l, -1, c"err".as_ptr());
+                    let m = to_bytes(l, -1)
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default()
+                        .into_owned();
+                    ffi::lua_pop(l, 1);
+                    m
+                } else {
+                    let m = to_bytes(l, -1)
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    format!("ERR {m}")
+                };
+                ffi::lua_settop(l, base);
+                return Err(format!("Error registering functions: {msg}"));
+            }
+            if let Some(e) = loading.error.take() {
+                ffi::lua_settop(l, base);
+                return Err(e);
+            }
+            if loading.functions.is_empty() {
+                ffi::lua_settop(l, base);
+                return Err("No functions registered".into());
+            }
+            if install {
+                ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FUNCTIONS.as_ptr());
+                let functions = ffi::lua_gettop(l);
+                ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, STAGING.as_ptr());
+                ffi::lua_pushnil(l);
+                while ffi::lua_next(l, -2) != 0 {
+                    ffi::lua_pushvalue(l, -2);
+                    ffi::lua_insert(l, -2);
+                    ffi::lua_rawset(l, functions);
+                }
+            }
+            ffi::lua_pushnil(l);
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, STAGING.as_ptr());
+            ffi::lua_settop(l, base);
+        }
+        Ok(loading.functions)
+    }
+
+    /// Makes this VM's functions those of `libraries` (each library's code
+    /// from its shebang's newline on), at registry generation `generation`.
+    pub fn sync_functions<'a>(
+        &mut self,
+        generation: u64,
+        libraries: impl Iterator<Item = &'a [u8]>,
+    ) {
+        if self.fn_generation == Some(generation) {
+            return;
+        }
+        let l = self.state;
+        // SAFETY: the VM's own state.
+        unsafe {
+            ffi::lua_newtable(l);
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, FUNCTIONS.as_ptr());
+        }
+        for code in libraries {
+            // Loaded once already on some VM: errors cannot happen but for
+            // a load timeout, and then the function is missing here.
+            let _ = self.load_library(code, true);
+        }
+        self.fn_generation = Some(generation);
     }
 
     /// Bytes the Lua heap holds.
@@ -236,8 +410,7 @@ unsafe fn push_array(l: *mut lua_State, items: &[Bytes]) {
 }
 
 /// Writes the error a failed run left at the top of the stack.
-unsafe fn write_error(l: *mut lua_State, sha: &[u8; 40], out: &mut crate::reply::Reply) {
-    let sha = std::str::from_utf8(sha).unwrap_or_default();
+unsafe fn write_error(l: *mut lua_State, sha: &str, out: &mut crate::reply::Reply) {
     if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
         let msg = to_bytes(l, -1)
             .map(String::from_utf8_lossy)
@@ -337,6 +510,10 @@ unsafe fn setup(l: *mut lua_State) {
     set_fn(l, c"breakpoint", redis_breakpoint);
     set_fn(l, c"debug", redis_debug);
     set_fn(l, c"replicate_commands", redis_replicate_commands);
+    // The real table, where `register_function` appears while a library
+    // loads (the globals' proxies read through to it).
+    ffi::lua_pushvalue(l, -1);
+    ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REDIS_TABLE.as_ptr());
     ffi::lua_setfield(l, globals, c"redis".as_ptr());
 
     ffi::lua_getfield(l, globals, c"math".as_ptr());
@@ -961,6 +1138,130 @@ unsafe extern "C-unwind" fn redis_setresp(l: *mut lua_State) -> c_int {
     }
     (*run).resp = resp as u8;
     0
+}
+
+/// The work of `redis.register_function`: validates its arguments, stages
+/// the callback and records the function, or returns Redis's error text.
+unsafe fn register_inner(l: *mut lua_State, loading: &mut Loading) -> Result<(), &'static str> {
+    let argc = ffi::lua_gettop(l);
+    let (name, flags, description) = if argc == 1 {
+        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+            return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+        }
+        let (mut name, mut flags, mut description, mut callback) = (None, 0u32, None, false);
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, 1) != 0 {
+            if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+                return Err("named argument key given to redis.register_function is not a string");
+            }
+            let key = to_bytes(l, -2).unwrap_or_default().to_ascii_lowercase();
+            match key.as_slice() {
+                b"function_name" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TSTRING {
+                        return Err("function_name argument given to redis.register_function must be a string");
+                    }
+                    name = Some(
+                        String::from_utf8_lossy(to_bytes(l, -1).unwrap_or_default()).into_owned(),
+                    );
+                }
+                b"description" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TSTRING {
+                        return Err("description argument given to redis.register_function must be a string");
+                    }
+                    description = Some(Bytes::copy_from_slice(to_bytes(l, -1).unwrap_or_default()));
+                }
+                b"callback" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TFUNCTION {
+                        return Err(
+                            "callback argument given to redis.register_function must be a function",
+                        );
+                    }
+                    ffi::lua_pushvalue(l, -1);
+                    ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, c"ferrodis.callback".as_ptr());
+                    callback = true;
+                }
+                b"flags" => {
+                    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+                        return Err("flags argument to redis.register_function must be a table representing function flags");
+                    }
+                    let mut i = 1;
+                    loop {
+                        ffi::lua_rawgeti(l, -1, i);
+                        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+                            ffi::lua_pop(l, 1);
+                            break;
+                        }
+                        let found = to_bytes(l, -1).and_then(|f| {
+                            super::prim::FLAG_NAMES
+                                .iter()
+                                .find(|(n, _)| n.as_bytes() == f)
+                        });
+                        ffi::lua_pop(l, 1);
+                        match found {
+                            Some((_, f)) => flags |= f,
+                            None => return Err("unknown flag given"),
+                        }
+                        i += 1;
+                    }
+                }
+                _ => return Err("unknown argument given to redis.register_function"),
+            }
+            ffi::lua_pop(l, 1);
+        }
+        let Some(name) = name else {
+            return Err("redis.register_function must get a function name argument");
+        };
+        if !callback {
+            return Err("redis.register_function must get a callback argument");
+        }
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"ferrodis.callback".as_ptr());
+        (name, flags, description)
+    } else {
+        if ffi::lua_type(l, 1) != ffi::LUA_TSTRING {
+            return Err("first argument to redis.register_function must be a string");
+        }
+        if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
+            return Err("second argument to redis.register_function must be a function");
+        }
+        let name = String::from_utf8_lossy(to_bytes(l, 1).unwrap_or_default()).into_owned();
+        ffi::lua_pushvalue(l, 2);
+        (name, 0, None)
+    };
+    // The callback is at the top.
+    if !super::functions::valid_name(&name) {
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+    if loading.functions.iter().any(|f| f.name == name) {
+        return Err("Function already exists in the library");
+    }
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, STAGING.as_ptr());
+    push_bytes(l, name.as_bytes());
+    ffi::lua_pushvalue(l, -3);
+    ffi::lua_rawset(l, -3);
+    loading.functions.push(FunctionInfo {
+        name,
+        flags,
+        description,
+    });
+    Ok(())
+}
+
+unsafe extern "C-unwind" fn redis_register_function(l: *mut lua_State) -> c_int {
+    let loading = LOADING.with(Cell::get);
+    if loading.is_null() {
+        return raise_table(
+            l,
+            b"redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let argc = ffi::lua_gettop(l);
+    if !(1..=2).contains(&argc) {
+        return raise_table(l, b"wrong number of arguments to redis.register_function");
+    }
+    match register_inner(l, &mut *loading) {
+        Ok(()) => 0,
+        Err(e) => raise_table(l, e.as_bytes()),
+    }
 }
 
 unsafe extern "C-unwind" fn redis_breakpoint(l: *mut lua_State) -> c_int {
