@@ -181,6 +181,9 @@ fn flags_read_only_scripts_and_the_cache_match_redis() {
             SCRIPT KILL
             SCRIPT NOSUCH
             EVAL "return redis.call('blpop','nolist',0)" 0
+            SADD myset d a c b e f g h i
+            EVAL "return redis.call('sort','myset','by','_')" 0
+            EVAL "return redis.call('sort','myset','by','_','get','#')" 0
             MULTI
             EVAL "return redis.call('incr','inmulti')" 0
             EVAL "return redis.call('incr','inmulti')" 0
