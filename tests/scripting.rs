@@ -399,3 +399,17 @@ fn functions_load_call_list_and_delete_as_redis() {
         );
     });
 }
+
+#[test]
+fn a_write_pause_lets_no_writes_functions_run() {
+    let server = start_ferrodis(&[]);
+    let mut admin = RawClient::connect(server.port);
+    let mut c = RawClient::connect(server.port);
+    let load = "#!lua name=f1\nredis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}";
+    assert_eq!(c.text(&["FUNCTION", "LOAD", load]), "$2\r\nf1\r\n");
+    assert_eq!(admin.text(&["CLIENT", "PAUSE", "5000", "WRITE"]), "+OK\r\n");
+    let start = Instant::now();
+    assert_eq!(c.text(&["FCALL", "f1", "0"]), "$5\r\nhello\r\n");
+    assert!(start.elapsed() < Duration::from_millis(1000));
+    assert_eq!(admin.text(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+}

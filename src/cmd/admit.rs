@@ -221,12 +221,20 @@ fn effective_flags(shared: &Shared, spec: &CommandSpec, args: &[Bytes]) -> u32 {
     let by_sha = match spec.name {
         "eval" | "eval_ro" => false,
         "evalsha" | "evalsha_ro" => true,
+        "fcall" | "fcall_ro" => false,
         _ => return spec.flags,
     };
     let Some(body) = args.get(1) else {
         return spec.flags;
     };
-    let script_flags = if by_sha {
+    let script_flags = if spec.name.starts_with("fcall") {
+        // A function's flags are its own (never the compatibility mode).
+        let name = String::from_utf8_lossy(body);
+        match shared.scripts.functions.lock().function(&name) {
+            Some((_, info)) => info.flags,
+            None => return spec.flags,
+        }
+    } else if by_sha {
         match shared.scripts.get(body) {
             Some(script) => script.flags,
             None => return spec.flags,
