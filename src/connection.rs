@@ -702,7 +702,7 @@ fn run_request(
     args: &[Bytes],
     out: &mut Reply,
 ) -> Dispatched {
-    let spec = match admit(shared, client, args, Caller::Client) {
+    let spec = match admit(shared, cmd::registry(), client, args, Caller::Client) {
         Admission::Run(spec) => spec,
         Admission::Queue(spec) => {
             note_command(client, spec);

@@ -38,6 +38,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How long a waiter spins for the gate to open before it sleeps.
+const SPIN_BEFORE_WAITING: Duration = Duration::from_micros(30);
+
 const OPEN: u8 = 0;
 const HELD: u8 = 1;
 const BUSY: u8 = 2;
@@ -157,6 +160,21 @@ impl ExclusiveGate {
     /// Resolves when the gate opens or turns busy, or after a short while
     /// (callers re-check what they wait for).
     pub async fn changed(&self) {
+        // Most holds are short (a script of a few commands): spinning a
+        // moment on this worker is cheaper than the cross-thread wake-up
+        // that waiting for the notification costs.
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        while self.state.load(Ordering::SeqCst) != OPEN {
+            std::hint::spin_loop();
+            spins += 1;
+            if spins % 64 == 0 && start.elapsed() >= SPIN_BEFORE_WAITING {
+                break;
+            }
+        }
+        if self.state.load(Ordering::SeqCst) == OPEN {
+            return;
+        }
         let notified = self.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

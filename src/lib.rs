@@ -29,6 +29,7 @@ pub mod protocol;
 pub mod pubsub;
 pub mod rdb;
 pub mod reply;
+pub mod script;
 pub mod server;
 pub mod snapshot;
 pub mod socket;

@@ -43,6 +43,24 @@ impl Reply {
         }
     }
 
+    /// An empty buffer of `capacity` bytes (a script's per-command replies).
+    pub fn with_capacity(resp: u8, capacity: usize) -> Self {
+        Reply {
+            buf: Vec::with_capacity(capacity),
+            ..Reply::new_empty(resp)
+        }
+    }
+
+    fn new_empty(resp: u8) -> Self {
+        Reply {
+            buf: Vec::new(),
+            resp,
+            errors: 0,
+            last_error_code: String::new(),
+            pushed_to: 0,
+        }
+    }
+
     /// True for RESP3 connections.
     #[inline]
     pub fn is_resp3(&self) -> bool {

@@ -416,6 +416,8 @@ pub struct Shared {
     pub port: AtomicU64,
     /// Set when the server is shutting down.
     pub shutting_down: AtomicBool,
+    /// The script cache (EVAL, SCRIPT LOAD), shared by every worker's VM.
+    pub scripts: crate::script::Cache,
     /// Wakes the main task to shut down.
     pub shutdown: Notify,
     /// Whether the periodic task expires keys (DEBUG SET-ACTIVE-EXPIRE).
@@ -465,6 +467,7 @@ impl Shared {
             run_id,
             port: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
+            scripts: crate::script::Cache::default(),
             shutdown: Notify::new(),
             active_expire: AtomicBool::new(true),
             started_unix: crate::util::now_ms() / 1000,

@@ -477,9 +477,13 @@ fn run_command(
     args: &[Bytes],
     file: &str,
 ) -> Result<(), String> {
-    let cmd::admit::Admission::Run(spec) =
-        cmd::admit::admit(shared, client, args, cmd::admit::Caller::Replay)
-    else {
+    let cmd::admit::Admission::Run(spec) = cmd::admit::admit(
+        shared,
+        cmd::registry(),
+        client,
+        args,
+        cmd::admit::Caller::Replay,
+    ) else {
         return Err(format!(
             "Unknown command '{}' reading the append only file {file}",
             String::from_utf8_lossy(&args[0])

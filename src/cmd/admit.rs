@@ -24,10 +24,10 @@
 //! take their places in this order when those features arrive.
 
 use super::flags::{
-    ALLOW_BUSY, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, TX_CONTROL, WRITE,
+    ALLOW_BUSY, DENYOOM, LOADING, MAY_REPLICATE, NOSCRIPT, NO_AUTH, NO_MULTI, PROTECTED, STALE,
+    TX_CONTROL, WRITE,
 };
-use super::spec::ClientState;
-use super::{resolve, resolve_cached, CommandSpec};
+use super::spec::{ClientState, CommandSpec, Registry};
 use crate::error::CmdError;
 use crate::state::Shared;
 use bytes::Bytes;
@@ -108,32 +108,27 @@ pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory"
 /// Decides what to do with `args` for `caller`.
 pub fn admit(
     shared: &Shared,
+    registry: &'static Registry,
     client: &mut ClientState,
     args: &[Bytes],
     caller: Caller,
 ) -> Admission {
     let resolved = match caller {
-        Caller::Client => resolve_cached(args, &mut client.last_command),
-        _ => resolve(args),
+        Caller::Client => registry.resolve_cached(args, &mut client.last_command),
+        _ => registry.resolve(args),
     };
     let spec = match resolved {
         Ok(spec) => spec,
-        Err(e) => return Admission::Reject(unresolved(args, e, caller)),
+        Err(e) => return Admission::Reject(unresolved(registry, args, e, caller)),
     };
     let reject = |error: Cow<'static, str>| Admission::Reject(Rejection::new(error, Some(spec)));
     match caller {
         Caller::Replay => return Admission::Run(spec),
         Caller::Script { read_only } => {
-            if spec.has(NOSCRIPT) {
-                return reject("This Redis command is not allowed from script".into());
-            }
-            if read_only && spec.has(WRITE) {
-                return reject("Write commands are not allowed from read-only scripts.".into());
-            }
-            if let Some(error) = refused_writes(shared).filter(|_| spec.has(WRITE)) {
-                return reject(error);
-            }
-            return Admission::Run(spec);
+            return match script_checks(shared, spec, read_only) {
+                Ok(()) => Admission::Run(spec),
+                Err(error) => reject(error),
+            };
         }
         Caller::Client => {}
     }
@@ -159,10 +154,11 @@ pub fn admit(
     let is_exec = spec.has(TX_CONTROL) && spec.name == "exec";
     let queued = |f: u32| {
         is_exec
-            && client
-                .multi
-                .as_ref()
-                .is_some_and(|m| m.queue.iter().any(|q| q.spec.flags & f != 0))
+            && client.multi.as_ref().is_some_and(|m| {
+                m.queue
+                    .iter()
+                    .any(|q| effective_flags(shared, q.spec, &q.args) & f != 0)
+            })
     };
     let queued_lacks = |f: u32| {
         is_exec
@@ -172,7 +168,8 @@ pub fn admit(
                 .is_some_and(|m| m.queue.iter().any(|q| !q.spec.has(f)))
     };
     if let Some(error) = refused_writes(shared) {
-        if spec.has(WRITE) || queued(WRITE) || spec.name == "ping" {
+        let flags = effective_flags(shared, spec, args);
+        if flags & WRITE != 0 || queued(WRITE) || spec.name == "ping" {
             return reject(error);
         }
     }
@@ -200,8 +197,8 @@ pub fn admit(
         };
     }
     if paused(shared) {
-        let may_change =
-            spec.has(WRITE) || spec.has(MAY_REPLICATE) || queued(WRITE | MAY_REPLICATE);
+        let may_change = effective_flags(shared, spec, args) & (WRITE | MAY_REPLICATE) != 0
+            || queued(WRITE | MAY_REPLICATE);
         if may_change || shared.pause.holds_all() {
             // CLIENT LIST shows the held command, as Redis does.
             *client.info.last_cmd.lock() = spec.name;
@@ -212,6 +209,96 @@ pub fn admit(
         return Admission::Queue(spec);
     }
     Admission::Run(spec)
+}
+
+/// The flags admission judges `spec` run with `args` by: its own, except
+/// for a script with a shebang (EVAL, EVALSHA and their `_RO` forms),
+/// whose flags say whether it writes, as Redis's `evalGetCommandFlags`
+/// decides. Only asked on the paths where writes matter (a pause,
+/// refused writes), so the digest is not computed for every EVAL.
+fn effective_flags(shared: &Shared, spec: &CommandSpec, args: &[Bytes]) -> u32 {
+    use crate::script::flag;
+    let by_sha = match spec.name {
+        "eval" | "eval_ro" => false,
+        "evalsha" | "evalsha_ro" => true,
+        "fcall" | "fcall_ro" => false,
+        _ => return spec.flags,
+    };
+    let Some(body) = args.get(1) else {
+        return spec.flags;
+    };
+    let script_flags = if spec.name.starts_with("fcall") {
+        // A function's flags are its own (never the compatibility mode).
+        let name = String::from_utf8_lossy(body);
+        match shared.scripts.functions.lock().function(&name) {
+            Some((_, info)) => info.flags,
+            None => return spec.flags,
+        }
+    } else if by_sha {
+        match shared.scripts.get(body) {
+            Some(script) => script.flags,
+            None => return spec.flags,
+        }
+    } else {
+        match shared.scripts.get(&crate::script::sha1hex(body)) {
+            Some(script) => script.flags,
+            None => match crate::script::shebang_flags(body) {
+                Ok((f, _)) => f,
+                Err(_) => return spec.flags,
+            },
+        }
+    };
+    if script_flags & flag::EVAL_COMPAT != 0 {
+        return spec.flags;
+    }
+    let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if script_flags & (flag::ALLOW_OOM | flag::NO_WRITES) == 0 {
+        flags |= DENYOOM;
+    }
+    if script_flags & flag::NO_WRITES == 0 {
+        flags |= WRITE;
+    }
+    if script_flags & flag::ALLOW_STALE != 0 {
+        flags |= STALE;
+    }
+    flags
+}
+
+/// Admission for a script's `redis.call` (see `spec::ScriptAdmit`): the
+/// command to run, or the error text.
+pub fn for_script(
+    shared: &Shared,
+    registry: &'static Registry,
+    args: &[Bytes],
+    read_only: bool,
+) -> Result<&'static CommandSpec, Cow<'static, str>> {
+    // The script checks read nothing of the client.
+    let resolved = match registry.resolve(args) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Err(unresolved(registry, args, e, Caller::Script { read_only }).error);
+        }
+    };
+    script_checks(shared, resolved, read_only).map(|()| resolved)
+}
+
+/// What Redis checks before a script runs `spec`, in its order.
+fn script_checks(
+    shared: &Shared,
+    spec: &'static CommandSpec,
+    read_only: bool,
+) -> Result<(), Cow<'static, str>> {
+    if spec.has(NOSCRIPT) {
+        return Err("This Redis command is not allowed from script".into());
+    }
+    // Scripts count commands that may replicate as writes.
+    if read_only && spec.flags & (WRITE | MAY_REPLICATE) != 0 {
+        return Err("Write commands are not allowed from read-only scripts.".into());
+    }
+    match refused_writes(shared).filter(|_| spec.has(WRITE)) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// The commands RESP2's subscribed mode allows.
@@ -231,8 +318,8 @@ fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
 }
 
 /// The rejection of a request that names no command, or has a bad arity.
-fn unresolved(args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
-    let spec = super::registry().lookup(&args[0]);
+fn unresolved(registry: &Registry, args: &[Bytes], error: CmdError, caller: Caller) -> Rejection {
+    let spec = registry.lookup(&args[0]);
     let text: Cow<'static, str> = match caller {
         Caller::Script { .. } if spec.is_some() => {
             "Wrong number of args calling Redis command from script".into()

@@ -239,19 +239,36 @@ fn info_section(ctx: &Ctx<'_>, db: &mut DbView<'_>, name: &str, out: &mut String
                 "{}",
                 bytes_to_human(total_mem)
             );
-            field!(out, "used_memory_lua", "0");
-            field!(out, "used_memory_vm_eval", "0");
-            field!(out, "used_memory_lua_human", "0B");
-            field!(out, "used_memory_scripts_eval", "0");
-            field!(out, "number_of_cached_scripts", "0");
+            let scripts = &server.scripts;
+            let (vm, eval) = (scripts.vm_bytes(), scripts.bytes());
+            field!(out, "used_memory_lua", "{vm}");
+            field!(out, "used_memory_vm_eval", "{vm}");
+            field!(
+                out,
+                "used_memory_lua_human",
+                "{}",
+                bytes_to_human(vm as u64)
+            );
+            field!(out, "used_memory_scripts_eval", "{eval}");
+            field!(out, "number_of_cached_scripts", "{}", scripts.count());
             field!(out, "number_of_functions", "0");
             field!(out, "number_of_libraries", "0");
             field!(out, "used_memory_vm_functions", "0");
-            field!(out, "used_memory_vm_total", "0");
-            field!(out, "used_memory_vm_total_human", "0B");
+            field!(out, "used_memory_vm_total", "{vm}");
+            field!(
+                out,
+                "used_memory_vm_total_human",
+                "{}",
+                bytes_to_human(vm as u64)
+            );
             field!(out, "used_memory_functions", "0");
-            field!(out, "used_memory_scripts", "0");
-            field!(out, "used_memory_scripts_human", "0B");
+            field!(out, "used_memory_scripts", "{eval}");
+            field!(
+                out,
+                "used_memory_scripts_human",
+                "{}",
+                bytes_to_human(eval as u64)
+            );
             field!(out, "maxmemory", "{maxmemory}");
             field!(out, "maxmemory_human", "{}", bytes_to_human(maxmemory));
             field!(out, "maxmemory_policy", "{policy}");

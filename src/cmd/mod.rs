@@ -47,6 +47,7 @@ pub mod meta;
 pub mod monitor;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
@@ -58,12 +59,12 @@ pub mod transactions;
 pub mod zsets;
 
 use crate::db::DbView;
-use crate::error::{wrong_arity, CmdError};
+use crate::error::CmdError;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
-use spec::{ClientState, ResolvedCommand};
+use spec::ClientState;
 pub use spec::{CommandSpec, Ctx, Executed, Registry};
 
 /// Every command family's table.
@@ -92,6 +93,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     geo::COMMANDS,
     pubsub::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// The process-wide command table: every family's bindings, with
@@ -99,92 +101,14 @@ const FAMILIES: &[&[CommandSpec]] = &[
 #[inline]
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::build(FAMILIES, execute))
-}
-
-/// [`resolve`], answered from `last` when the client sends the same command
-/// name (byte for byte) as last time, as clients mostly do. Only commands
-/// without subcommands are remembered.
-pub fn resolve_cached(
-    args: &[Bytes],
-    last: &mut Option<ResolvedCommand>,
-) -> Result<&'static CommandSpec, CmdError> {
-    if let Some(hit) = last {
-        if hit.name[..hit.name_len as usize] == args[0][..] {
-            return if hit.spec.arity_ok(args.len()) {
-                Ok(hit.spec)
-            } else {
-                Err(wrong_arity(hit.spec.name))
-            };
-        }
-    }
-    let spec = resolve(args)?;
-    // A container's subcommand ("object|encoding") depends on the second
-    // argument too, so only plain commands are remembered.
-    let plain = spec.subcommands.is_empty() && !spec.name.contains('|');
-    if plain && args[0].len() <= 16 {
-        let mut name = [0u8; 16];
-        name[..args[0].len()].copy_from_slice(&args[0]);
-        *last = Some(ResolvedCommand {
-            name,
-            name_len: args[0].len() as u8,
-            spec,
-            stats: registry().stats(spec.name),
-        });
-    }
-    Ok(spec)
+    REGISTRY.get_or_init(|| Registry::build(FAMILIES, execute, admit::for_script))
 }
 
 /// Resolves `args` to the command (or subcommand) to run, or the error Redis
-/// gives for an unknown command, unknown subcommand or wrong arity.
+/// gives for an unknown command, unknown subcommand or wrong arity (see
+/// [`Registry::resolve`]).
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
-    let registry = registry();
-    let Some(spec) = registry.lookup(&args[0]) else {
-        return Err(unknown_command(args));
-    };
-    if !spec.subcommands.is_empty() && args.len() >= 2 {
-        let sub = args[1].to_ascii_lowercase();
-        let found = spec
-            .subcommands
-            .iter()
-            .find(|s| s.short_name().as_bytes() == sub.as_slice());
-        return match found {
-            Some(s) if s.arity_ok(args.len()) => Ok(s),
-            Some(s) => Err(wrong_arity(s.name)),
-            None => Err(CmdError::new(format!(
-                "ERR unknown subcommand '{}'. Try {} HELP.",
-                truncate_lossy(&args[1], 128),
-                spec.name.to_ascii_uppercase()
-            ))),
-        };
-    }
-    if !spec.arity_ok(args.len()) {
-        return Err(wrong_arity(spec.name));
-    }
-    Ok(spec)
-}
-
-fn truncate_lossy(b: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
-}
-
-/// Redis's text for an unknown command, quoting the first arguments.
-fn unknown_command(args: &[Bytes]) -> CmdError {
-    let mut quoted = String::new();
-    for a in &args[1..] {
-        if quoted.len() >= 128 {
-            break;
-        }
-        let room = 128 - quoted.len();
-        quoted.push('\'');
-        quoted.push_str(&truncate_lossy(a, room));
-        quoted.push_str("' ");
-    }
-    CmdError::new(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncate_lossy(&args[0], 128),
-        quoted
-    ))
+    registry().resolve(args)
 }
 
 /// True if `spec`, run by `client` now, must enter through the exclusive

@@ -37,15 +37,29 @@ pub fn monitor_feed(ctx: &Ctx<'_>, spec: &CommandSpec) {
     feed(ctx);
 }
 
+/// Feeds a SKIP_MONITOR command that shows itself: EVAL and its kin,
+/// before the commands their script runs, as Redis does.
+pub fn monitor_feed_first(ctx: &Ctx<'_>) {
+    if ctx.server.monitors.active() {
+        feed(ctx);
+    }
+}
+
 #[cold]
 fn feed(ctx: &Ctx<'_>) {
     let us = crate::util::now_us();
+    // A script's commands show `lua` where a client's show its address.
+    let source = if ctx.client.in_script {
+        "lua".to_string()
+    } else {
+        ctx.client.info.addr.to_string()
+    };
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         us / 1_000_000,
         us % 1_000_000,
         ctx.client.db,
-        ctx.client.info.addr
+        source
     )
     .into_bytes();
     for a in ctx.args {

@@ -407,9 +407,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, readonly: bool) -> CmdRe
         Some(_) => return Err(WRONGTYPE),
     };
     let store = o.store.map(|i| &args[i]);
-    // A set read in its own order would store (or replicate) an arbitrary
-    // order: Redis sorts it ALPHA instead.
-    if o.dont_sort && source == Source::Set && store.is_some() {
+    // A set read in its own order would store (or replicate, or give a
+    // script) an arbitrary order: Redis sorts it ALPHA instead.
+    if o.dont_sort && source == Source::Set && (store.is_some() || ctx.client.in_script) {
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;

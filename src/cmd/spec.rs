@@ -19,11 +19,12 @@ use super::keyspec::{self, GetKeys, KeySpec, LockKeys};
 use super::meta;
 use crate::client::ClientInfo;
 use crate::db::{blocked_op, BlockedOp, DbView, Waiter, WatchFlag};
-use crate::error::{wrong_arity, CmdResult};
+use crate::error::{wrong_arity, CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crate::util::counter::StripedGroup;
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -331,8 +332,11 @@ pub struct ClientState {
     pub authenticated: bool,
     /// Open transaction, if any.
     pub multi: Option<MultiState>,
-    /// True while EXEC runs the queued commands.
+    /// True while EXEC runs the queued commands (or a script runs: both
+    /// deny blocking).
     pub in_exec: bool,
+    /// True while a script runs commands for this client.
+    pub in_script: bool,
     /// Keys under WATCH, as (db, key).
     pub watched: Vec<(usize, Box<[u8]>)>,
     /// Set when a watched key changes.
@@ -389,6 +393,7 @@ impl ClientState {
             authenticated: true,
             multi: None,
             in_exec: false,
+            in_script: false,
             watched: Vec::new(),
             watch_flag: Arc::new(WatchFlag::default()),
             close_after_reply: false,
@@ -480,6 +485,17 @@ type FastState = foldhash::fast::FixedState;
 /// Runs a resolved command (`cmd::execute`); see [`Registry::execute`].
 pub type Executor = fn(&'static CommandSpec, &mut Ctx<'_>, Option<&mut DbView<'_>>) -> Executed;
 
+/// Admits a command a script runs (`redis.call`): the command's entry, or
+/// Redis's error for it; `read_only` for EVAL_RO and `no-writes` scripts.
+/// It is `cmd::admit`'s script path, reached through the table as EXEC
+/// reaches the executor.
+pub type ScriptAdmit = fn(
+    &Shared,
+    &'static Registry,
+    &[Bytes],
+    bool,
+) -> Result<&'static CommandSpec, Cow<'static, str>>;
+
 /// The command table, with a lookup index.
 pub struct Registry {
     /// Top-level commands, in table order.
@@ -490,12 +506,18 @@ pub struct Registry {
     /// a view, the handler, counters, slow log, MONITOR): how EXEC runs its
     /// queue without the families naming the layer above them.
     pub execute: Executor,
+    /// Admission for commands scripts run (see [`ScriptAdmit`]).
+    pub admit_script: ScriptAdmit,
 }
 
 impl Registry {
     /// The table of `families` (each a family's `COMMANDS`, in order), run
     /// by `execute`.
-    pub fn build(families: &[&'static [CommandSpec]], execute: Executor) -> Self {
+    pub fn build(
+        families: &[&'static [CommandSpec]],
+        execute: Executor,
+        admit_script: ScriptAdmit,
+    ) -> Self {
         let mut commands = Vec::new();
         let mut by_name = HashMap::with_hasher(FastState::default());
         let mut stats = HashMap::with_hasher(FastState::default());
@@ -514,7 +536,71 @@ impl Registry {
             by_name,
             stats,
             execute,
+            admit_script,
         }
+    }
+
+    /// Resolves `args` to the command (or subcommand) to run, or the error
+    /// Redis gives for an unknown command, unknown subcommand or wrong
+    /// arity.
+    pub fn resolve(&self, args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+        let Some(spec) = self.lookup(&args[0]) else {
+            return Err(unknown_command(args));
+        };
+        if !spec.subcommands.is_empty() && args.len() >= 2 {
+            let sub = args[1].to_ascii_lowercase();
+            let found = spec
+                .subcommands
+                .iter()
+                .find(|s| s.short_name().as_bytes() == sub.as_slice());
+            return match found {
+                Some(s) if s.arity_ok(args.len()) => Ok(s),
+                Some(s) => Err(wrong_arity(s.name)),
+                None => Err(CmdError::new(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate_lossy(&args[1], 128),
+                    spec.name.to_ascii_uppercase()
+                ))),
+            };
+        }
+        if !spec.arity_ok(args.len()) {
+            return Err(wrong_arity(spec.name));
+        }
+        Ok(spec)
+    }
+
+    /// [`Registry::resolve`], answered from `last` when the client sends the
+    /// same command name (byte for byte) as last time, as clients mostly do.
+    /// Only commands without subcommands are remembered.
+    pub fn resolve_cached(
+        &'static self,
+        args: &[Bytes],
+        last: &mut Option<ResolvedCommand>,
+    ) -> Result<&'static CommandSpec, CmdError> {
+        if let Some(hit) = last {
+            if hit.name[..hit.name_len as usize] == args[0][..] {
+                return if hit.spec.arity_ok(args.len()) {
+                    Ok(hit.spec)
+                } else {
+                    Err(wrong_arity(hit.spec.name))
+                };
+            }
+        }
+        let spec = self.resolve(args)?;
+        // A container's subcommand ("object|encoding") depends on the second
+        // argument too, so only plain commands are remembered.
+        let plain = spec.subcommands.is_empty() && !spec.name.contains('|');
+        if plain && args[0].len() <= 16 {
+            let mut name = [0u8; 16];
+            name[..args[0].len()].copy_from_slice(&args[0]);
+            *last = Some(ResolvedCommand {
+                name,
+                name_len: args[0].len() as u8,
+                spec,
+                stats: self.stats(spec.name),
+            });
+        }
+        Ok(spec)
     }
 
     /// Looks up a top-level command, case-insensitively.
@@ -585,4 +671,27 @@ pub enum Executed {
     /// Nothing ran: a long command holds the exclusive gate (the caller
     /// waits for it and tries again).
     Blocked,
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// Redis's text for an unknown command, quoting the first arguments.
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let mut quoted = String::new();
+    for a in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push('\'');
+        quoted.push_str(&truncate_lossy(a, room));
+        quoted.push_str("' ");
+    }
+    CmdError::new(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate_lossy(&args[0], 128),
+        quoted
+    ))
 }

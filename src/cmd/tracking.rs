@@ -255,8 +255,27 @@ pub fn remember_reads(
     args: &[Bytes],
     view: &mut DbView<'_>,
 ) {
+    // A read-only script's own keys are remembered only for the reads it
+    // makes (see `remember_keys`), as Redis skips the `_RO` script commands.
+    let script = matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro");
+    if !spec.has(READONLY) || spec.has(PUBSUB) || script {
+        return;
+    }
+    remember_keys(spec, client, args, view);
+}
+
+/// Remembers the keys of `spec` run with `args` for `client`, whatever the
+/// command's flags: a script that runs a read-only command has its caller
+/// track the keys the script declared (the EVAL's keys), as in Redis.
+#[cold]
+pub fn remember_keys(
+    spec: &CommandSpec,
+    client: &ClientState,
+    args: &[Bytes],
+    view: &mut DbView<'_>,
+) {
     let mode = client.tracking;
-    if mode & flag::BCAST != 0 || !spec.has(READONLY) || spec.has(PUBSUB) {
+    if mode & flag::BCAST != 0 {
         return;
     }
     let (optin, optout) = (mode & flag::OPTIN != 0, mode & flag::OPTOUT != 0);

@@ -64,7 +64,7 @@ fn count_then_keys_at_1(args: &[Bytes], keys: &mut Vec<KeyRef>) {
 }
 
 /// BZMPOP's key finder: numkeys at 2 (after the timeout), keys from 3.
-fn count_then_keys_at_2(args: &[Bytes], keys: &mut Vec<KeyRef>) {
+pub fn count_then_keys_at_2(args: &[Bytes], keys: &mut Vec<KeyRef>) {
     super::keyspec::count_then_keys(args, None, 2, 3, 1, keys);
 }
 
