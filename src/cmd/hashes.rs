@@ -82,14 +82,10 @@ pub fn live_hash<'v>(
     db: &'v mut DbView<'_>,
     key: &[u8],
 ) -> Result<Option<&'v mut HashValue>, CmdError> {
-    let has_ttls = match db.get_hash(key)? {
-        None => return Ok(None),
-        Some(h) => h.has_field_ttls(),
-    };
-    if has_ttls && !purge_fields(db, key) {
-        return Ok(None);
-    }
-    db.get_hash_mut(key)
+    // Counted whatever the key's type, as a lookup that found it.
+    let found = db.get(key).is_some();
+    db.count_read(key, found);
+    live_hash_uncounted(db, key)
 }
 
 /// [`live_hash`] without counting the lookup as a read: for a writer
