@@ -667,10 +667,29 @@ pub fn dispatch(
     if std::mem::take(&mut client.reply_skip_next) {
         client.reply_skip = true;
     }
-    if client.tracking != 0 {
-        after_tracking_command(client, args, out);
+    if !client.own.is_empty() {
+        place_own_messages(client, out, reply_start);
+    }
+    if client.tracking != 0 && client.caching {
+        end_caching_choice(client, args);
     }
     Dispatched::Done
+}
+
+/// After a command that caused messages for its own client: keyspace
+/// notifications Redis writes before the reply go in front of it, the
+/// others after it, then tracking's invalidations (Redis sends those once
+/// the command is done). None is silenced by CLIENT REPLY OFF, as Redis's
+/// pushes are not.
+#[cold]
+fn place_own_messages(client: &mut ClientState, out: &mut Reply, reply_start: usize) {
+    let own = &mut client.own;
+    if !own.before.is_empty() {
+        let at = reply_start.min(out.buf.len());
+        out.buf.splice(at..at, own.before.drain(..));
+    }
+    out.buf.append(&mut own.after);
+    out.buf.append(&mut own.tracking);
 }
 
 /// Before a command while some client tracks: the tracking table is kept
@@ -680,18 +699,16 @@ pub fn dispatch(
 fn limit_tracking(shared: &Shared, client: &mut ClientState, out: &mut Reply) {
     let max = shared.hot.tracking_max_keys.load(Ordering::Relaxed);
     let tracking = shared.keyspace.events().tracking();
-    tracking.limit_keys(max, client.info.id, &mut client.pushes);
-    out.buf.append(&mut client.pushes);
+    tracking.limit_keys(max, client.info.id, &mut client.own.tracking);
+    out.buf.append(&mut client.own.tracking);
 }
 
-/// After a tracking client's command: its own invalidations follow the
-/// reply (even with CLIENT REPLY OFF, as Redis's pushes do), and CLIENT
-/// CACHING's choice lapses unless the command was a CLIENT subcommand or
-/// a transaction is open (Redis's `resetClient`).
+/// After a tracking client's command: CLIENT CACHING's choice lapses
+/// unless the command was a CLIENT subcommand or a transaction is open
+/// (Redis's `resetClient`).
 #[cold]
-fn after_tracking_command(client: &mut ClientState, args: &[Bytes], out: &mut Reply) {
-    out.buf.append(&mut client.pushes);
-    if client.caching && client.multi.is_none() && !args[0].eq_ignore_ascii_case(b"client") {
+fn end_caching_choice(client: &mut ClientState, args: &[Bytes]) {
+    if client.multi.is_none() && !args[0].eq_ignore_ascii_case(b"client") {
         client.caching = false;
     }
 }

@@ -132,6 +132,14 @@ fn list_commands() {
         LPUSH str a
         LMOVE l3 str LEFT LEFT
         LMOVE str l3 LEFT LEFT
+        RPUSH bl a b c d
+        BLPOP nol bl 1
+        BRPOP bl 1
+        RPUSH bm x
+        BLMOVE bm bl LEFT RIGHT 1
+        BRPOPLPUSH bl bm 1
+        BLMPOP 1 2 nol bl RIGHT COUNT 5
+        EVAL "redis.call('rpush', KEYS[1], 'a'); redis.call('set', KEYS[2], 'v'); return redis.call('lpop', KEYS[1])" 2 ev1 ev2
         "#,
     );
     assert!(n > 40, "{n}");
@@ -238,6 +246,10 @@ fn zset_commands() {
         RENAME a a2
         COPY a2 a3
         MOVE a3 1
+        ZADD bz 1 a 2 b 3 c
+        BZPOPMIN nokey bz 1
+        BZPOPMAX bz 1
+        BZMPOP 1 1 bz MIN COUNT 3
         "#,
     );
     assert!(n > 40, "{n}");

@@ -505,6 +505,8 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, read_only: bool) -> 
         }
     }
     if changes > 0 {
+        // BITFIELD replies before reporting its writes.
+        db.reply_written();
         db.modified(key, KeyEvent::SETBIT);
     }
     Ok(())

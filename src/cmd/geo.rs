@@ -545,7 +545,7 @@ fn search(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, variant: Variant) -> CmdResult
     let (Some(z), Some(center), Some((extent, to_meters))) = (z, q.center, q.extent) else {
         // No source set: nothing found (a store deletes its destination).
         match q.store {
-            Some(dst) => zsets::store_result(ctx, db, dst, &[], KeyEvent::DEL),
+            Some(dst) => zsets::store_result(ctx, db, dst, &[], KeyEvent::DEL, false),
             None => ctx.out.array(0),
         }
         return Ok(());
@@ -585,7 +585,7 @@ fn search(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, variant: Variant) -> CmdResult
         } else {
             KeyEvent::GEORADIUSSTORE
         };
-        zsets::store_result(ctx, db, dst, &items, event);
+        zsets::store_result(ctx, db, dst, &items, event, false);
         return Ok(());
     }
     let extras = usize::from(q.withdist) + usize::from(q.withhash) + usize::from(q.withcoord);

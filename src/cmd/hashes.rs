@@ -146,7 +146,9 @@ fn live_hash_or_create<'v>(
 /// After a write that adds or updates fields, so can neither empty the
 /// hash nor give it field TTLs: reports it. Nothing to [`tidy`]: any TTLs
 /// the hash had were tracked when [`live_hash_or_create`] looked it up.
+/// (Redis writes these commands' replies before their event.)
 fn fields_written(db: &mut DbView<'_>, key: &[u8], event: KeyEvent) {
+    db.reply_written();
     db.modified(key, event);
 }
 

@@ -181,6 +181,8 @@ fn expire_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, kind: ExpireKind) -> C
         db.log_effect(crate::aof::command(&[b"DEL", key]));
     } else {
         db.set_expire(key, when);
+        // Redis replies before reporting a new expiry (after a `del`).
+        db.reply_written();
         db.modified(key, KeyEvent::EXPIRE);
         let when = crate::aof::ms_arg(when);
         db.log_effect(crate::aof::command(&[b"PEXPIREAT", key, when.as_bytes()]));

@@ -121,8 +121,9 @@ fn push(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End, only_existing: bool) -
         list.push(end, item, limits);
     }
     let len = list.len();
-    db.modified(key, push_event(end));
     ctx.out.int(len as i64);
+    db.reply_written();
+    db.modified(key, push_event(end));
     Ok(())
 }
 
@@ -192,6 +193,7 @@ fn pop(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, end: End) -> CmdResult {
         }
     }
     let emptied = list.is_empty();
+    db.reply_written();
     db.modified(key, pop_event(end));
     if emptied {
         db.remove_emptied(key);
@@ -341,8 +343,9 @@ fn lset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Err(crate::error::OUT_OF_RANGE);
     };
     list.set(index, &ctx.args[3], limits);
-    db.modified(key, KeyEvent::LSET);
     ctx.out.ok();
+    db.reply_written();
+    db.modified(key, KeyEvent::LSET);
     Ok(())
 }
 
@@ -437,8 +440,9 @@ fn move_core(
     };
     db.list_or_create(dst)?.push(to, &item, limits);
     db.modified(dst, push_event(to));
-    finish_write(db, src, pop_event(from));
     out.bulk(&item);
+    db.reply_written();
+    finish_write(db, src, pop_event(from));
     Ok(())
 }
 
@@ -569,6 +573,7 @@ fn pop_served(
         }
     }
     let emptied = list.is_empty();
+    db.reply_written();
     db.modified(key, pop_event(end));
     if emptied {
         db.remove_emptied(key);

@@ -264,7 +264,7 @@ pub fn execute(
             view.db = db;
             view.begin_command();
             let dirty_before = view.dirty;
-            let result = (spec.handler)(ctx, view);
+            let result = view.without_reply_mark(|view| (spec.handler)(ctx, view));
             if ctx.client.tracking != 0 {
                 tracking::remember_reads(spec, ctx.client, ctx.args, view);
             }
@@ -329,11 +329,11 @@ pub fn execute(
                 }
             }
             // The same for the keyspace events (of the whole transaction,
-            // for EXEC: the queued commands' views are this one); client
-            // tracking's messages for this client follow its reply.
+            // for EXEC: the queued commands' views are this one); what they
+            // cause for this client itself is placed around its reply.
             if view.has_events() {
                 let id = ctx.client.info.id;
-                view.deliver_events_from(keyspace.events(), id, &mut ctx.client.pushes);
+                view.deliver_events_from(keyspace.events(), id, &mut ctx.client.own);
             }
             ctx.server.stats.record_view(view);
             // Under the command's locks: see `monitor_feed`.

@@ -215,6 +215,7 @@ fn spop_one(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     db.modified(key, KeyEvent::SPOP);
     log_srem(db, key, std::slice::from_ref(&member));
     ctx.out.bulk(&member);
+    db.reply_written();
     if emptied {
         db.remove_emptied(key);
     }
@@ -247,6 +248,7 @@ fn spop_count(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         // The whole set: reply with it, delete it, log a DEL.
         reply_members(ctx.out, set);
         db.modified(key, KeyEvent::SPOP);
+        db.reply_written();
         db.remove_emptied(key);
         db.log_effect(crate::aof::command(&[b"DEL", key]));
         return Ok(());
@@ -470,10 +472,13 @@ fn store_result(
     event: KeyEvent,
 ) {
     let n = result.len();
+    // Redis replies before reporting the change (after `new`).
     if n > 0 {
         db.set(dst, Value::Set(result));
+        db.reply_written();
         db.modified(dst, event);
     } else if db.remove(dst).is_some() {
+        db.reply_written();
         db.modified(dst, KeyEvent::DEL);
     }
     ctx.out.int(n as i64);

@@ -379,9 +379,10 @@ pub struct ClientState {
     /// CLIENT CACHING YES / NO was given for the next command (or
     /// transaction).
     pub caching: bool,
-    /// Client tracking's messages for this client caused by its own
-    /// command, written after the command's reply.
-    pub pushes: Vec<u8>,
+    /// The messages this client's own command caused for itself (its
+    /// keyspace notifications and tracking invalidations), which the
+    /// dispatcher places around the command's reply.
+    pub own: crate::db::Own,
 }
 
 impl ClientState {
@@ -409,7 +410,7 @@ impl ClientState {
             blocked: None,
             tracking: 0,
             caching: false,
-            pushes: Vec::new(),
+            own: Default::default(),
         }
     }
 

@@ -155,6 +155,7 @@ fn set_generic(
             Some(old) => ctx.out.bulk(&old.as_bytes()),
             None => ctx.out.null(),
         }
+        db.reply_written();
     }
     // Redis's SET always looks the key up for writing; only NX/XX and an
     // LFU counter depend on that lookup, since `DbView::set` expires a key
@@ -237,6 +238,7 @@ fn getset(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         Some(old) => ctx.out.bulk(&old.as_bytes()),
         None => ctx.out.null(),
     }
+    db.reply_written();
     db.set(key, Value::Str(StrValue::from_bytes(&ctx.args[2])));
     db.modified(key, KeyEvent::SET);
     Ok(())
@@ -251,6 +253,7 @@ fn getdel(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
             return Ok(());
         }
     }
+    db.reply_written();
     db.remove(key);
     db.modified(key, KeyEvent::DEL);
     Ok(())
@@ -277,6 +280,7 @@ fn getex(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         _ => None,
     };
     ctx.out.bulk(&value);
+    db.reply_written();
     match expire {
         // An absolute time already past deletes the key.
         Some((kind, at)) if kind.is_absolute() && at <= db.now_ms => {

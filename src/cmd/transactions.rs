@@ -92,6 +92,10 @@ fn exec(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         return Ok(());
     }
     ctx.out.array(state.queue.len());
+    // The queued commands' notifications to this client follow the whole
+    // reply: Redis writes them between its elements, where a RESP3 reader
+    // would take them for elements.
+    db.reply_written();
     ctx.client.in_exec = true;
     // The dispatcher's own path, reached through the table: the queued
     // commands count, log and show in MONITOR as if sent alone.

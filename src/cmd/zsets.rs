@@ -499,6 +499,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, db: &mut DbView<'_>, mut incr: bool) -> CmdRe
         // Only a key this command created can be empty (nothing added).
         let emptied = z.is_empty();
         if added + updated > 0 {
+            // Redis replies before reporting the change.
+            db.reply_written();
             db.modified(
                 key,
                 if incr {
@@ -736,7 +738,7 @@ fn range_generic(
     };
     if store {
         let dst = &args[1];
-        store_result(ctx, db, dst, &items, KeyEvent::ZRANGESTORE);
+        store_result(ctx, db, dst, &items, KeyEvent::ZRANGESTORE, true);
     } else {
         reply_members(ctx.out, &items, withscores);
     }
@@ -744,16 +746,22 @@ fn range_generic(
 }
 
 /// Stores `items` at `dst` (or deletes `dst` when there are none) and
-/// replies with the count, as the store commands do.
+/// replies with the count, as the store commands do. `reply_first`: the
+/// reply comes before the change's event (the sorted-set commands; the
+/// geo ones report first), where Redis writes it.
 pub(super) fn store_result(
     ctx: &mut Ctx<'_>,
     db: &mut DbView<'_>,
     dst: &[u8],
     items: &[(Vec<u8>, f64)],
     event: KeyEvent,
+    reply_first: bool,
 ) {
     if items.is_empty() {
         ctx.out.int(0);
+        if reply_first {
+            db.reply_written();
+        }
         if db.remove(dst).is_some() {
             db.modified(dst, KeyEvent::DEL);
         }
@@ -767,6 +775,9 @@ pub(super) fn store_result(
     }
     let n = z.len();
     db.set(dst, Value::ZSet(z));
+    if reply_first {
+        db.reply_written();
+    }
     db.modified(dst, event);
     ctx.out.int(n as i64);
 }
@@ -943,6 +954,7 @@ fn pop_generic(
     }
     let emptied = z.is_empty();
     if n > 0 {
+        db.reply_written();
         db.modified(
             key,
             if max {
@@ -1088,6 +1100,7 @@ fn pop_blocking(
     } else {
         KeyEvent::ZPOPMIN
     };
+    db.reply_written();
     db.modified(key, event);
     db.remove_if_empty(key);
     effect
@@ -1389,7 +1402,7 @@ fn setop_generic(
                 SetOp::Inter => KeyEvent::ZINTERSTORE,
                 SetOp::Diff => KeyEvent::ZDIFFSTORE,
             };
-            store_result(ctx, db, dst, &result, event);
+            store_result(ctx, db, dst, &result, event, true);
         }
         None => reply_members(ctx.out, &result, withscores),
     }

@@ -316,6 +316,12 @@ impl EventList {
         self.0.is_none()
     }
 
+    /// The number of events recorded.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |events| events.len())
+    }
+
     /// Appends an event (recording is the rare path: callers keep it out
     /// of line).
     pub fn push(&mut self, event: Recorded) {
@@ -397,9 +403,15 @@ impl EventSink {
     }
 
     /// [`EventSink::deliver`] for the events of client `origin`'s command
-    /// (0: no client's): client tracking's messages for that client itself
-    /// are appended to `own`, to follow the command's reply.
-    pub fn deliver_from(&self, events: &mut Vec<Recorded>, origin: u64, own: &mut Vec<u8>) {
+    /// (0: no client's): the messages for that client itself go to `own`,
+    /// the notifications of the first `split` events to `own.before`.
+    pub fn deliver_from(
+        &self,
+        events: &mut Vec<Recorded>,
+        origin: u64,
+        split: usize,
+        own: &mut Own,
+    ) {
         if self.tracking.active() {
             let tracked = events.iter().filter_map(|r| {
                 let what = if r.event.class & class::TRACKING != 0 {
@@ -416,19 +428,24 @@ impl EventSink {
                 };
                 Some((what, &r.key[..]))
             });
-            self.tracking.deliver(tracked, origin, own);
+            self.tracking.deliver(tracked, origin, &mut own.tracking);
         }
-        self.deliver(events);
+        let to_origin = (origin != 0).then_some((origin, split, own));
+        self.publish_and_record(events, to_origin);
     }
 
     /// Hands over `events` (in the order they happened) and leaves the
     /// vector empty. Called with the shard locks of their keys held, so
     /// notifications are published in one global order.
     pub fn deliver(&self, events: &mut Vec<Recorded>) {
+        self.publish_and_record(events, None);
+    }
+
+    fn publish_and_record(&self, events: &mut Vec<Recorded>, own: Option<(u64, usize, &mut Own)>) {
         let notify = self.notify.load(Ordering::Relaxed);
         if notify & (class::KEYSPACE | class::KEYEVENT) != 0 {
             if let Some(pubsub) = self.pubsub.get() {
-                publish_notifications(pubsub, notify, events);
+                publish_notifications(pubsub, notify, events, own);
             }
         }
         if let Some(rec) = self.recorder.lock().as_mut() {
@@ -500,10 +517,18 @@ impl EventSink {
 /// notifications: `__keyspace@<db>__:<key>` with the event name, then
 /// `__keyevent@<db>__:<event>` with the key, as the `K` and `E` selectors
 /// ask. One registry lock for the whole batch.
-fn publish_notifications(pubsub: &PubSub, notify: u32, events: &[Recorded]) {
+fn publish_notifications(
+    pubsub: &PubSub,
+    notify: u32,
+    events: &[Recorded],
+    mut own: Option<(u64, usize, &mut Own)>,
+) {
     let mut registry = None;
     let mut channel = Vec::new();
-    for e in events.iter().filter(|e| e.event.class & notify != 0) {
+    for (i, e) in events.iter().enumerate() {
+        if e.event.class & notify == 0 {
+            continue;
+        }
         let registry = registry.get_or_insert_with(|| pubsub.lock());
         let db = e.db.to_string();
         let name = e.event.name.as_bytes();
@@ -519,8 +544,37 @@ fn publish_notifications(pubsub: &PubSub, notify: u32, events: &[Recorded]) {
             channel.extend_from_slice(db.as_bytes());
             channel.extend_from_slice(b"__:");
             channel.extend_from_slice(suffix);
-            registry.publish(Space::Channels, &channel, message);
+            let to_self = own.as_mut().map(|(id, split, own)| {
+                let part = if i < *split {
+                    &mut own.before
+                } else {
+                    &mut own.after
+                };
+                (*id, part)
+            });
+            registry.publish_from(Space::Channels, &channel, message, to_self);
         }
+    }
+}
+
+/// The messages a command's events cause for the client that ran it,
+/// placed around its reply by the dispatcher as Redis writes them.
+#[derive(Default)]
+pub struct Own {
+    /// Keyspace notifications Redis writes before the reply.
+    pub before: Vec<u8>,
+    /// Keyspace notifications Redis writes after the reply.
+    pub after: Vec<u8>,
+    /// Client tracking's invalidations, which follow the reply and the
+    /// notifications (Redis sends them once the command is done).
+    pub tracking: Vec<u8>,
+}
+
+impl Own {
+    /// True if none of the three holds anything.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.after.is_empty() && self.tracking.is_empty()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Expiry in the background: the periodic task's active expire cycle over
 //! keys and hash fields, each shard locked briefly.
 
-use super::event::{KeyEvent, Recorded};
+use super::event::{KeyEvent, Own, Recorded};
 use super::keyspace::Keyspace;
 use crate::dict::hash_key;
 
@@ -96,7 +96,8 @@ impl Keyspace {
             }
             if !events.is_empty() {
                 // Still under the shard's lock.
-                self.events.deliver_from(&mut events, 0, &mut Vec::new());
+                self.events
+                    .deliver_from(&mut events, 0, 0, &mut Own::default());
             }
             if std::time::Instant::now() >= deadline {
                 break;

@@ -86,6 +86,8 @@ impl DbView<'_> {
     /// destination) are served in turn. Returns the keys whose next waiter
     /// needs a shard this view does not hold.
     pub fn serve_ready(&mut self, masks: &BlockingMasks) -> Vec<Deferred> {
+        // Redis serves blocked clients once the command has replied.
+        self.reply_written();
         let mut deferred = Vec::new();
         let saved_db = self.db;
         while !self.ready.is_empty() {

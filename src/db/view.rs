@@ -2,7 +2,7 @@
 //! locks: typed accessors, lazy expiry, modification bookkeeping.
 
 use super::access::{lru_clock, AccessPolicy, Entry};
-use super::event::{EventList, EventSink, KeyEvent, Recorded};
+use super::event::{EventList, EventSink, KeyEvent, Own, Recorded};
 use super::shard::{shard_of, Shard, ShardDb, SHARD_COUNT};
 use super::snapshot::DbSnapshot;
 use super::watch::{WatchFlag, Watcher};
@@ -55,6 +55,9 @@ pub struct DbView<'a> {
     /// The events of the command (or transaction) so far, in order, until
     /// [`DbView::deliver_events`] hands them to the sink.
     pub(super) events: EventList,
+    /// Where Redis writes the running command's reply among its events
+    /// (see [`DbView::reply_written`]); `None`: after all of them.
+    reply_at: Option<usize>,
     /// Keys with blocked clients that a change here may have made
     /// servable, as (db, key), for `DbView::serve_ready`.
     pub(super) ready: Vec<(usize, Box<[u8]>)>,
@@ -81,6 +84,7 @@ impl DbView<'_> {
             lfu_touched_len: 0,
             event_mask: 0,
             events: EventList::default(),
+            reply_at: None,
             ready: Vec::new(),
         }
     }
@@ -101,7 +105,7 @@ impl DbView<'_> {
     #[cold]
     #[inline(never)]
     fn hand_over(&mut self, sink: &EventSink) {
-        sink.deliver_from(&mut self.events.take(), 0, &mut Vec::new());
+        sink.deliver_from(&mut self.events.take(), 0, 0, &mut Own::default());
     }
 
     /// True if events wait to be delivered.
@@ -111,10 +115,9 @@ impl DbView<'_> {
     }
 
     /// [`DbView::deliver_events`] for the command of client `origin`:
-    /// client tracking's messages for that client itself are appended to
-    /// `own`, for after the command's reply.
+    /// the messages for that client itself go to `own` (see [`Own`]).
     #[inline]
-    pub fn deliver_events_from(&mut self, sink: &EventSink, origin: u64, own: &mut Vec<u8>) {
+    pub fn deliver_events_from(&mut self, sink: &EventSink, origin: u64, own: &mut Own) {
         if !self.events.is_empty() {
             self.hand_over_from(sink, origin, own);
         }
@@ -122,8 +125,33 @@ impl DbView<'_> {
 
     #[cold]
     #[inline(never)]
-    fn hand_over_from(&mut self, sink: &EventSink, origin: u64, own: &mut Vec<u8>) {
-        sink.deliver_from(&mut self.events.take(), origin, own);
+    fn hand_over_from(&mut self, sink: &EventSink, origin: u64, own: &mut Own) {
+        let mut events = self.events.take();
+        let split = self.reply_at.unwrap_or(events.len());
+        sink.deliver_from(&mut events, origin, split, own);
+    }
+
+    /// Marks the point among the running command's events where Redis
+    /// writes its reply: a client subscribed to the notifications of its
+    /// own command receives those recorded from here on after the reply,
+    /// the earlier ones before it. A command that never marks replies
+    /// after all its events (SET, DEL, ...); RPUSH, HSET, EXPIRE, ... mark
+    /// before their own event, where Redis replies before notifying.
+    #[inline]
+    pub fn reply_written(&mut self) {
+        if self.reply_at.is_none() {
+            self.reply_at = Some(self.events.len());
+        }
+    }
+
+    /// Runs `f` (a command inside EXEC or a script) with its reply mark
+    /// discarded: the enclosing command's mark is the one that counts.
+    #[inline]
+    pub fn without_reply_mark<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let outer = self.reply_at;
+        let result = f(self);
+        self.reply_at = outer;
+        result
     }
 
     /// Records that the running command, a read-only command of a client

@@ -13,7 +13,7 @@
 //! `@dump <key>` (keeps the key's DUMP payload; a later word `$DUMP` stands
 //! for it).
 
-use super::{split_words, start_ferrodis, start_redis, RawClient, ServerProcess};
+use super::{split_words, start_ferrodis, start_redis, Piece, RawClient, ServerProcess};
 use std::time::{Duration, Instant};
 
 /// One event: database, event name, key.
@@ -149,6 +149,32 @@ impl EventServers {
                 "{name}: events of class '{class}' differ from Redis's (left: ferrodis)"
             );
         }
+        // A client subscribed to its own commands' notifications gets them
+        // where Redis writes them: before or after each reply, as each
+        // command's code orders them.
+        let ours = own_notifications(&self.ours, script);
+        let theirs = own_notifications(&self.redis, script);
+        let misordered: Vec<String> = ours
+            .iter()
+            .zip(&theirs)
+            .filter(|((_, o), (_, r))| o != r)
+            .map(|((command, o), (_, r))| {
+                format!("{command}\n  ferrodis: {o:?}\n  Redis:    {r:?}")
+            })
+            .collect();
+        let pushes = |r: &[(String, Vec<Piece>)]| {
+            r.iter()
+                .flat_map(|(_, p)| p)
+                .filter(|p| matches!(p, Piece::Push(_)))
+                .count()
+        };
+        assert_eq!(pushes(&ours), pushes(&theirs), "{name}: own notifications");
+        assert!(pushes(&ours) > 0, "{name}: no own notification arrived");
+        assert!(
+            misordered.is_empty(),
+            "{name}: own notifications and reply in another order than Redis's:\n{}",
+            misordered.join("\n")
+        );
         assert!(!plain.is_empty(), "{name}: the script reported no events");
         eprintln!(
             "{name}: {} events and {} replies identical",
@@ -283,4 +309,87 @@ fn redis_events(server: &ServerProcess, script: &str, classes: &str) -> (Replies
     }
     admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]);
     (replies, events)
+}
+
+/// Runs `script` (up to a `DEBUG SET-ACTIVE-EXPIRE 1`, after which active
+/// expiry's notifications would arrive at any time) on a RESP3 client
+/// subscribed to every notification (`KEAn`), its own included: for each
+/// command, what the connection received up to the reply of a PING sent
+/// right after it, pushes and reply lines in their order.
+fn own_notifications(server: &ServerProcess, script: &str) -> Vec<(String, Vec<Piece>)> {
+    let mut admin = RawClient::connect(server.port);
+    admin.cmd(&["FLUSHALL"]);
+    admin.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+    let mut c = RawClient::connect(server.port);
+    c.cmd(&["HELLO", "3"]);
+    c.cmd(&["PSUBSCRIBE", "__key*__:*"]);
+    let mut dump: Vec<u8> = Vec::new();
+    let mut received = Vec::new();
+    let mut in_multi = false;
+    for line in script.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.eq_ignore_ascii_case("DEBUG SET-ACTIVE-EXPIRE 1") {
+            break;
+        }
+        let words = split_words(line);
+        match words[0].as_slice() {
+            b"@sleep" => {
+                let ms: u64 = String::from_utf8_lossy(&words[1]).parse().expect("ms");
+                std::thread::sleep(Duration::from_millis(ms));
+                continue;
+            }
+            b"@waitdbsize" => break,
+            b"@dump" => {
+                match parse(&admin.cmd_bytes(&[b"DUMP", &words[1]])) {
+                    Resp::Bytes(payload) => dump = payload,
+                    other => panic!("DUMP gave {other:?}"),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let args: Vec<&[u8]> = words
+            .iter()
+            .map(|w| if w == b"$DUMP" { &dump[..] } else { &w[..] })
+            .collect();
+        // Inside MULTI a PING would be queued: MULTI and the queued
+        // commands get one reply each and run nothing.
+        let command = words[0].to_ascii_uppercase();
+        if command == b"MULTI" || in_multi {
+            in_multi = command != b"EXEC" && command != b"DISCARD";
+        }
+        let mut bytes = RawClient::encode(&args);
+        let mut pieces = Vec::new();
+        if in_multi {
+            c.send_raw(&bytes);
+            assert!(c.read_pieces(&mut pieces), "{line}: the connection closed");
+            received.push((line.to_string(), pieces));
+            continue;
+        }
+        bytes.extend_from_slice(&RawClient::encode(&[b"PING"]));
+        c.send_raw(&bytes);
+        while pieces.last() != Some(&Piece::Line("+PONG\r\n".into())) {
+            assert!(c.read_pieces(&mut pieces), "{line}: the connection closed");
+        }
+        pieces.pop();
+        // Redis writes a command's notifications inside its own reply when
+        // it wrote the reply's header first (ZPOPMIN, ZMPOP, EXEC's queued
+        // commands), where a RESP3 reader takes them for elements;
+        // ferrodis writes those after the reply, as compared here.
+        let first = pieces.iter().position(|p| matches!(p, Piece::Line(_)));
+        let last = pieces.iter().rposition(|p| matches!(p, Piece::Line(_)));
+        if let (Some(first), Some(last)) = (first, last) {
+            let (mut reply, inner): (Vec<Piece>, Vec<Piece>) = pieces
+                .drain(first..=last)
+                .partition(|p| matches!(p, Piece::Line(_)));
+            reply.extend(inner);
+            pieces.splice(first..first, reply);
+        }
+        received.push((line.to_string(), pieces));
+    }
+    admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+    received
 }

@@ -633,3 +633,69 @@ pub fn differential_between(
     }
     total
 }
+
+/// One piece of what a connection receives, for order comparisons: a push
+/// frame (whole), or one line of an ordinary reply (with a bulk's data).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// A RESP3 push, as lossy text of its raw bytes.
+    Push(String),
+    /// One line of a reply (and the data of a bulk line).
+    Line(String),
+}
+
+impl RawClient {
+    /// Reads one top-level frame as [`Piece`]s: a push anywhere, even
+    /// inside an aggregate reply (where Redis writes a client's own
+    /// notifications during EXEC), is taken out whole and does not count
+    /// as an element. Returns false if the connection closed.
+    pub fn read_pieces(&mut self, pieces: &mut Vec<Piece>) -> bool {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(n) if n > 0 => {}
+            _ => return false,
+        }
+        if line[0] == b'>' {
+            let mut raw = line.clone();
+            let n: usize = String::from_utf8_lossy(&line[1..line.len() - 2])
+                .parse()
+                .unwrap_or(0);
+            for _ in 0..n {
+                self.read_into(&mut raw);
+            }
+            pieces.push(Piece::Push(String::from_utf8_lossy(&raw).into_owned()));
+            return true;
+        }
+        let body = String::from_utf8_lossy(&line[1..line.len().saturating_sub(2)]).into_owned();
+        let n: i64 = body.parse().unwrap_or(0);
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        match line[0] {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let mut data = vec![0u8; n as usize + 2];
+                self.reader.read_exact(&mut data).expect("bulk payload");
+                text.push_str(&String::from_utf8_lossy(&data));
+                pieces.push(Piece::Line(text));
+            }
+            b'*' | b'~' | b'%' | b'|' if n > 0 => {
+                pieces.push(Piece::Line(text));
+                let elements = if matches!(line[0], b'%' | b'|') {
+                    2 * n
+                } else {
+                    n
+                };
+                let mut read = 0;
+                while read < elements {
+                    let before = pieces.len();
+                    if !self.read_pieces(pieces) {
+                        return false;
+                    }
+                    if !matches!(pieces[before..].first(), Some(Piece::Push(_))) {
+                        read += 1;
+                    }
+                }
+            }
+            _ => pieces.push(Piece::Line(text)),
+        }
+        true
+    }
+}
