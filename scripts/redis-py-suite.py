@@ -27,6 +27,10 @@ FILES = [
     "tests/test_pipeline.py",
     "tests/test_hash.py",
     "tests/test_pubsub.py",
+    "tests/test_scripting.py",
+    "tests/test_lock.py",
+    "tests/test_function.py",
+    "tests/test_keyspace_notifications.py",
 ]
 
 # Command families of this milestone, as test-name prefixes (after "test_").
@@ -55,10 +59,13 @@ FAMILIES = {
     "sintercard sinterstore sunion sunionstore sdiff sdiffstore sscan sscan_iter",
     "sort": "sort sort_ro",
     "blocking": "blpop brpop brpoplpush blmove blmovem blmpop bzpopmin bzpopmax bzmpop",
+    "scripting": "eval evalsha eval_ro evalsha_ro script fcall fcall_ro function",
 }
 # Whole files that belong to the families (transactions and pipelines; hash field expiry;
-# pub/sub).
-FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash", "tests.test_pubsub")
+# pub/sub; scripting, functions and locks; keyspace notifications).
+FAMILY_CLASSES = ("tests.test_pipeline", "tests.test_hash", "tests.test_pubsub",
+                  "tests.test_scripting", "tests.test_lock", "tests.test_function",
+                  "tests.test_keyspace_notifications")
 # Name parts that put a test in another family despite a matching prefix.
 EXCLUDE = re.compile(r"cluster|module|acl|_lru|lfu_")
 

@@ -123,8 +123,8 @@ pub(crate) fn write_atomically(
     result
 }
 
-/// The file header and auxiliary fields.
-pub(crate) fn write_preamble(enc: &mut Encoder, version: u16, aof_base: bool) {
+/// The file header, auxiliary fields and function libraries.
+pub(crate) fn write_preamble(shared: &Shared, enc: &mut Encoder, version: u16, aof_base: bool) {
     enc.header(version);
     enc.aux("redis-ver", crate::util::REDIS_COMPAT_VERSION.as_bytes());
     enc.aux("redis-bits", b"64");
@@ -136,6 +136,10 @@ pub(crate) fn write_preamble(enc: &mut Encoder, version: u16, aof_base: bool) {
     crate::reply::push_i64(&mut text, used as i64);
     enc.aux("used-mem", &text);
     enc.aux("aof-base", if aof_base { b"1" } else { b"0" });
+    // After the auxiliary fields, before the keys, as Redis writes them.
+    for library in shared.scripts.functions.lock().libraries.values() {
+        enc.function_library(&library.code);
+    }
 }
 
 use std::fs::File;
@@ -196,7 +200,7 @@ pub(crate) fn write_rdb(
 ) -> std::io::Result<()> {
     let (compress, checksum) = save_options(shared);
     let mut enc = Encoder::new(compress);
-    write_preamble(&mut enc, rdb_version(view), aof_base);
+    write_preamble(shared, &mut enc, rdb_version(view), aof_base);
     let mut rdb = RdbFile::new(file);
     // The walk's callback cannot return an error: keep the first one.
     let mut failure: Option<std::io::Error> = None;
@@ -325,7 +329,7 @@ pub(crate) fn write_background(
     aof_base: bool,
 ) -> std::io::Result<()> {
     let mut head = Encoder::new(compress);
-    write_preamble(&mut head, version, aof_base);
+    write_preamble(shared, &mut head, version, aof_base);
     let mut rdb = RdbFile::new(file);
     rdb.write(&head.buf)?;
     let mut current_db = None;
@@ -491,6 +495,8 @@ pub(crate) fn load_rdb(
                             let cap = (size / 16) as usize;
                             view.reserve(db, (keys as usize).min(cap), (expires as usize).min(cap));
                         }
+                        // Linked by the decoding side.
+                        LoadEvent::Library(_) => {}
                         LoadEvent::Key(k) => {
                             view.db = k.db;
                             let value = k.value.into_value(limits).map_err(|e| {
@@ -532,6 +538,18 @@ pub(crate) fn load_rdb(
             &p.loading_loaded_bytes,
             || queued.load(Ordering::Relaxed) < 2,
             |event| {
+                if let LoadEvent::Library(code) = event {
+                    // A file replaces a library of the same name (DEBUG
+                    // RELOAD reads back what is loaded).
+                    let cache = &shared.scripts;
+                    let library = crate::script::compile_library(cache, code.into(), true)
+                        .map_err(|e| {
+                            crate::rdb::RdbError::new(format!("Failed loading library, {e}"))
+                        })?;
+                    return cache.functions.lock().link(library, true).map_err(|e| {
+                        crate::rdb::RdbError::new(format!("Failed loading library, {e}"))
+                    });
+                }
                 keys += u64::from(matches!(event, LoadEvent::Key(_)));
                 batch.push(event);
                 if batch.len() >= batch_size {

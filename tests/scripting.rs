@@ -413,3 +413,165 @@ fn a_write_pause_lets_no_writes_functions_run() {
     assert!(start.elapsed() < Duration::from_millis(1000));
     assert_eq!(admin.text(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
 }
+
+/// The two libraries the dump tests load, in the order each server lists
+/// them (one library per payload, so that no hash-table order shows).
+const DUMP_LIB: &str = "#!lua name=dumped\nredis.register_function('greet', function(KEYS, ARGV) return 'hello ' .. ARGV[1] .. ', a reply long enough to be compressed, compressed, compressed' end)";
+
+#[test]
+fn function_dump_and_restore_match_redis_and_cross_over() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut payloads = Vec::new();
+    for port in [ours.port, redis.port] {
+        let mut c = RawClient::connect(port);
+        c.cmd(&["FUNCTION", "FLUSH"]);
+        assert_eq!(c.text(&["FUNCTION", "LOAD", DUMP_LIB]), "$6\r\ndumped\r\n");
+        let raw = c.cmd(&["FUNCTION", "DUMP"]);
+        let (_, payload) = parts(&raw);
+        payloads.push(payload[0].clone());
+    }
+    // One library: the same bytes (its code LZF-compressed as Redis does).
+    assert_eq!(
+        payloads[0], payloads[1],
+        "FUNCTION DUMP differs from Redis's"
+    );
+    let payload = payloads[0].clone();
+    // Each server restores the other's payload under every policy with
+    // Redis's replies and errors.
+    let mut p = Pair::connect(&ours, &redis, 2);
+    let second = "#!lua name=second\nredis.register_function('greet', function() return 2 end)";
+    for args in [
+        vec![&b"FUNCTION"[..], b"RESTORE", &payload],
+        vec![b"FUNCTION", b"RESTORE", &payload, b"REPLACE"],
+        vec![b"FCALL", b"greet", b"0", b"you"],
+        vec![b"FUNCTION", b"RESTORE", &payload, b"BOGUS"],
+        vec![b"FUNCTION", b"RESTORE", &payload, b"FLUSH", b"x"],
+        vec![b"FUNCTION", b"RESTORE", b"not a payload"],
+        vec![b"FUNCTION", b"RESTORE", &payload[..payload.len() - 1]],
+        vec![b"FUNCTION", b"FLUSH"],
+        vec![b"FUNCTION", b"LOAD", second.as_bytes()],
+        // A function of the same name in another library: refused whole.
+        vec![b"FUNCTION", b"RESTORE", &payload],
+        vec![b"FUNCTION", b"RESTORE", &payload, b"REPLACE"],
+        vec![b"FCALL", b"greet", b"0", b"me"],
+        vec![b"FUNCTION", b"RESTORE", &payload, b"FLUSH"],
+        vec![b"FCALL", b"greet", b"0", b"me"],
+        vec![b"FUNCTION", b"LIST", b"WITHCODE"],
+        vec![b"FUNCTION", b"FLUSH"],
+        vec![b"FUNCTION", b"DUMP"],
+    ] {
+        p.same_bytes(&args);
+    }
+    // A payload of ferrodis's two libraries restores into Redis, and the
+    // reverse (their order is each server's own).
+    let mut ferro = RawClient::connect(ours.port);
+    let mut theirs = RawClient::connect(redis.port);
+    for c in [&mut ferro, &mut theirs] {
+        c.cmd(&["FUNCTION", "LOAD", DUMP_LIB]);
+        c.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=other\nredis.register_function('two', function() return 2 end)",
+        ]);
+    }
+    let (_, ours_dump) = parts(&ferro.cmd(&["FUNCTION", "DUMP"]));
+    let (_, redis_dump) = parts(&theirs.cmd(&["FUNCTION", "DUMP"]));
+    for (c, dump) in [(&mut theirs, &ours_dump[0]), (&mut ferro, &redis_dump[0])] {
+        c.cmd(&["FUNCTION", "FLUSH"]);
+        assert_eq!(c.cmd_bytes(&[b"FUNCTION", b"RESTORE", dump]), b"+OK\r\n");
+        assert_eq!(c.text(&["FCALL", "two", "0"]), ":2\r\n");
+        assert!(c.text(&["FCALL", "greet", "0", "x"]).contains("hello x"));
+    }
+}
+
+#[test]
+fn function_libraries_persist_in_the_rdb_both_ways() {
+    // ferrodis saves its libraries; ferrodis and Redis load them.
+    let dir = TempDir::new("functions-rdb");
+    let dir_arg = dir.0.to_str().expect("utf-8 path");
+    {
+        let ours = start_ferrodis(&["--dir", dir_arg]);
+        let mut c = RawClient::connect(ours.port);
+        c.cmd(&["FUNCTION", "LOAD", DUMP_LIB]);
+        c.cmd(&["SET", "k", "v"]);
+        assert_eq!(c.text(&["SAVE"]), "+OK\r\n");
+    }
+    let check = std::process::Command::new("redis-check-rdb")
+        .arg(dir.0.join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb (Debian's redis-tools) must be installed");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    for server in [
+        start_ferrodis(&["--dir", dir_arg]),
+        start_redis(&["--dir", dir_arg]),
+    ] {
+        let mut c = RawClient::connect(server.port);
+        assert!(c
+            .text(&["FCALL", "greet", "0", "disk"])
+            .contains("hello disk"));
+        assert_eq!(c.text(&["GET", "k"]), "$1\r\nv\r\n");
+    }
+    // Redis saves a library; ferrodis loads it.
+    let dir = TempDir::new("functions-rdb-redis");
+    let dir_arg = dir.0.to_str().expect("utf-8 path");
+    {
+        let redis = start_redis(&["--dir", dir_arg]);
+        let mut c = RawClient::connect(redis.port);
+        c.cmd(&["FUNCTION", "LOAD", DUMP_LIB]);
+        assert_eq!(c.text(&["SAVE"]), "+OK\r\n");
+    }
+    let ours = start_ferrodis(&["--dir", dir_arg]);
+    let mut c = RawClient::connect(ours.port);
+    assert!(c
+        .text(&["FCALL", "greet", "0", "redis"])
+        .contains("hello redis"));
+}
+
+#[test]
+fn function_changes_replay_from_the_aof() {
+    let dir = TempDir::new("functions-aof");
+    let dir_arg = dir.0.to_str().expect("utf-8 path");
+    let args = [
+        "--dir",
+        dir_arg,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ];
+    let other = "#!lua name=other\nredis.register_function('two', function() return 2 end)";
+    let payload = {
+        let server = start_ferrodis(&args);
+        let mut c = RawClient::connect(server.port);
+        c.cmd(&["FUNCTION", "LOAD", DUMP_LIB]);
+        let (_, dump) = parts(&c.cmd(&["FUNCTION", "DUMP"]));
+        c.cmd(&["FUNCTION", "LOAD", other]);
+        assert_eq!(c.text(&["FUNCTION", "DELETE", "dumped"]), "+OK\r\n");
+        dump[0].clone()
+    };
+    {
+        let server = start_ferrodis(&args);
+        let mut c = RawClient::connect(server.port);
+        assert_eq!(c.text(&["FCALL", "two", "0"]), ":2\r\n");
+        assert!(c
+            .text(&["FCALL", "greet", "0", "x"])
+            .starts_with("-ERR Function not found"));
+        assert_eq!(
+            c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload, b"FLUSH"]),
+            b"+OK\r\n"
+        );
+    }
+    let server = start_ferrodis(&args);
+    let mut c = RawClient::connect(server.port);
+    assert!(c
+        .text(&["FCALL", "greet", "0", "aof"])
+        .contains("hello aof"));
+    assert!(c
+        .text(&["FCALL", "two", "0"])
+        .starts_with("-ERR Function not found"));
+}

@@ -41,6 +41,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     bind("function|load", function_load),
     bind("function|delete", function_delete),
+    bind("function|dump", function_dump),
+    bind("function|restore", function_restore),
     bind("function|flush", function_flush),
     bind("function|kill", function_kill),
     bind("function|list", function_list),
@@ -464,7 +466,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, ro: bool) -> CmdResul
     run_prepared(ctx, view, target, ro, numkeys as usize)
 }
 
-fn function_load(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+fn function_load(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     let mut replace = false;
     let argc = ctx.args.len();
     for arg in &ctx.args[2..argc - 1] {
@@ -481,48 +483,94 @@ fn function_load(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         return Err(CmdError::fixed("ERR Function code is missing"));
     }
     let code = ctx.args[argc - 1].clone();
-    let (engine, name, at) =
-        script::functions::metadata(&code).map_err(|e| CmdError::new(format!("ERR {e}")))?;
-    if !script::functions::valid_name(&name) {
-        return Err(CmdError::fixed("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
-    }
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(CmdError::new(format!("ERR Engine '{engine}' not found")));
-    }
     let cache = &ctx.server.scripts;
-    if !replace && cache.functions.lock().libraries.contains_key(&name) {
-        return Err(CmdError::new(format!(
-            "ERR Library '{name}' already exists"
-        )));
-    }
-    let functions = match script::with_vm(cache, |vm| vm.load_library(&code[at..], false)) {
-        Ok(Ok(functions)) => functions,
-        Ok(Err(e)) | Err(e) => return Err(CmdError::new(format!("ERR {e}"))),
-    };
-    let library = script::functions::Library {
-        name: name.clone(),
-        code,
-        functions,
-    };
+    let library = script::compile_library(cache, code, replace)
+        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    let name = library.name.clone();
     cache
         .functions
         .lock()
         .link(library, replace)
         .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    // A change: counted for the save rules and logged to the AOF as sent.
+    db.dirty += 1;
     ctx.out.bulk(name.as_bytes());
     Ok(())
 }
 
-fn function_delete(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let name = String::from_utf8_lossy(&ctx.args[2]).into_owned();
-    if !ctx.server.scripts.functions.lock().delete(&name) {
-        return Err(CmdError::fixed("ERR Library not found"));
+/// FUNCTION DUMP: every library as a payload FUNCTION RESTORE takes.
+fn function_dump(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+    let payload = {
+        let registry = ctx.server.scripts.functions.lock();
+        crate::rdb::encode::functions_payload(registry.libraries.values().map(|l| &l.code[..]))
+    };
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]
+fn function_restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    use script::functions::RestorePolicy;
+    if ctx.args.len() > 4 {
+        return Err(super::introspect::subcommand_syntax_error(ctx.args));
     }
+    let policy =
+        match ctx.args.get(3) {
+            None => RestorePolicy::Append,
+            Some(p) if p.eq_ignore_ascii_case(b"append") => RestorePolicy::Append,
+            Some(p) if p.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+            Some(p) if p.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+            Some(_) => return Err(CmdError::fixed(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            )),
+        };
+    let codes = crate::rdb::decode::functions_payload(&ctx.args[2]).map_err(CmdError::new)?;
+    let cache = &ctx.server.scripts;
+    let mut libraries = Vec::with_capacity(codes.len());
+    for code in codes {
+        // Each against the payload's own libraries, as Redis loads them
+        // into a context of their own first.
+        if libraries
+            .iter()
+            .any(|l: &script::functions::Library| code_names(&code, &l.name))
+        {
+            let name = script::functions::metadata(&code)
+                .map(|m| m.1)
+                .unwrap_or_default();
+            return Err(CmdError::new(format!(
+                "ERR Library '{name}' already exists"
+            )));
+        }
+        let library = script::compile_library(cache, code.into(), true)
+            .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+        libraries.push(library);
+    }
+    cache
+        .functions
+        .lock()
+        .restore(libraries, policy)
+        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    db.dirty += 1;
     ctx.out.ok();
     Ok(())
 }
 
-fn function_flush(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
+/// True if library code `code` names its library `name`.
+fn code_names(code: &[u8], name: &str) -> bool {
+    script::functions::metadata(code).is_ok_and(|(_, n, _)| n == name)
+}
+
+fn function_delete(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
+    let name = String::from_utf8_lossy(&ctx.args[2]).into_owned();
+    if !ctx.server.scripts.functions.lock().delete(&name) {
+        return Err(CmdError::fixed("ERR Library not found"));
+    }
+    db.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn function_flush(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     if ctx.args.len() == 3 {
         let mode = &ctx.args[2];
         if !mode.eq_ignore_ascii_case(b"sync") && !mode.eq_ignore_ascii_case(b"async") {
@@ -536,6 +584,7 @@ fn function_flush(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
         ));
     }
     ctx.server.scripts.functions.lock().flush();
+    db.dirty += 1;
     ctx.out.ok();
     Ok(())
 }
@@ -639,6 +688,12 @@ fn function_help(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             "    Load a library of functions (`#!lua name=<library>`); REPLACE an existing one.",
             "DELETE <LIBRARY NAME>",
             "    Remove a library and its functions.",
+            "DUMP",
+            "    Every library, as one payload for FUNCTION RESTORE.",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Load the libraries of a DUMP payload: after dropping all (FLUSH), beside",
+            "    them failing on a name already taken (APPEND, the default), or replacing",
+            "    libraries of the same name (REPLACE).",
             "KILL",
             "    Stop the running function, if it has not written yet.",
             "FLUSH [ASYNC|SYNC]",

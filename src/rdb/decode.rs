@@ -559,6 +559,8 @@ pub enum LoadEvent {
     },
     /// A live key.
     Key(LoadedKey),
+    /// A function library's code (shebang included).
+    Library(Vec<u8>),
 }
 
 /// What a file said besides its keys.
@@ -665,10 +667,12 @@ pub fn load_file<R: Read>(
                     "the file holds module data, which ferrodis cannot load",
                 ))
             }
-            opcodes::FUNCTION2 => {
-                return Err(RdbError::new(
-                    "the file holds function libraries, which ferrodis cannot load yet",
-                ))
+            opcodes::FUNCTION2 | opcodes::FUNCTION_PRE_GA => {
+                let code = d
+                    .function_library(op)
+                    .map_err(|e| RdbError::new(format!("Failed loading library, {}", e.0)))?;
+                sink(LoadEvent::Library(code))?;
+                continue;
             }
             opcodes::EOF => {
                 if version >= 5 {
@@ -720,13 +724,9 @@ pub fn load_file<R: Read>(
     }
 }
 
-/// Decodes a DUMP payload: checks its RDB version and CRC-64 footer, then
-/// reads the value. Errors carry Redis's reply texts.
-pub fn restore_payload(
-    payload: &[u8],
-    limits: Limits,
-    now_ms: i64,
-) -> std::result::Result<Value, &'static str> {
+/// The body of a DUMP-style payload whose RDB version and CRC-64 footer
+/// are right; Redis's error text otherwise.
+fn payload_body(payload: &[u8]) -> std::result::Result<&[u8], &'static str> {
     const BAD_FOOTER: &str = "ERR DUMP payload version or checksum are wrong";
     if payload.len() < 10 {
         return Err(BAD_FOOTER);
@@ -737,6 +737,68 @@ pub fn restore_payload(
     if version > MAX_READ_VERSION || crc != crc64::crc64(0, &payload[..payload.len() - 8]) {
         return Err(BAD_FOOTER);
     }
+    Ok(body)
+}
+
+/// Decodes a FUNCTION DUMP payload into the libraries' code; errors are
+/// Redis's reply texts.
+pub fn functions_payload(payload: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
+    let body = payload_body(payload)?;
+    let mut d = Decoder::new(body, body.len() as u64);
+    let mut codes = Vec::new();
+    while d.remaining() > 0 {
+        let op = d.byte().map_err(|_| "ERR can not read data type")?;
+        if op != opcodes::FUNCTION2 && op != opcodes::FUNCTION_PRE_GA {
+            return Err("ERR given type is not a function".into());
+        }
+        codes.push(d.function_library(op).map_err(|e| format!("ERR {}", e.0))?);
+    }
+    Ok(codes)
+}
+
+impl<R: Read> Decoder<R> {
+    /// A function library record's code after its opcode `op`; the error
+    /// is Redis's text. The pre-GA form gets the shebang Redis gives it.
+    fn function_library(&mut self, op: u8) -> Result<Vec<u8>> {
+        if op == opcodes::FUNCTION2 {
+            return self
+                .string()
+                .map_err(|_| RdbError::new("Failed loading library payload"));
+        }
+        let name = self
+            .string()
+            .map_err(|_| RdbError::new("Failed loading library name"))?;
+        let engine = self
+            .string()
+            .map_err(|_| RdbError::new("Failed loading engine name"))?;
+        let has_description = self
+            .length()
+            .map_err(|_| RdbError::new("Failed loading library description indicator"))?;
+        if has_description != 0 {
+            self.string()
+                .map_err(|_| RdbError::new("Failed loading library description"))?;
+        }
+        let blob = self
+            .string()
+            .map_err(|_| RdbError::new("Failed loading library blob"))?;
+        let mut code = b"#!".to_vec();
+        code.extend_from_slice(&engine);
+        code.extend_from_slice(b" name=");
+        code.extend_from_slice(&name);
+        code.push(b'\n');
+        code.extend_from_slice(&blob);
+        Ok(code)
+    }
+}
+
+/// Decodes a DUMP payload: checks its RDB version and CRC-64 footer, then
+/// reads the value. Errors carry Redis's reply texts.
+pub fn restore_payload(
+    payload: &[u8],
+    limits: Limits,
+    now_ms: i64,
+) -> std::result::Result<Value, &'static str> {
+    let body = payload_body(payload)?;
     const BAD_DATA: &str = "ERR Bad data format";
     let mut d = Decoder::new(body, body.len() as u64);
     let t = d.byte().map_err(|_| BAD_DATA)?;

@@ -308,8 +308,33 @@ pub fn dump_payload(value: &Value) -> Vec<u8> {
     } else {
         super::VERSION
     };
-    enc.buf.extend_from_slice(&version.to_le_bytes());
-    let crc = crc64::crc64(0, &enc.buf);
-    enc.buf.extend_from_slice(&crc.to_le_bytes());
-    enc.buf
+    seal(enc.buf, version)
+}
+
+/// Ends a DUMP-style payload: the RDB version, then a CRC-64 of all
+/// before it.
+fn seal(mut buf: Vec<u8>, version: u16) -> Vec<u8> {
+    buf.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64::crc64(0, &buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf
+}
+
+impl Encoder {
+    /// A function library's record, as an RDB file holds it (after the
+    /// auxiliary fields) and FUNCTION DUMP writes it.
+    pub fn function_library(&mut self, code: &[u8]) {
+        self.buf.push(super::opcodes::FUNCTION2);
+        self.string(code);
+    }
+}
+
+/// FUNCTION DUMP's payload: each library's record, sealed as a DUMP
+/// payload is.
+pub fn functions_payload<'a>(codes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut enc = Encoder::new(true);
+    for code in codes {
+        enc.function_library(code);
+    }
+    seal(enc.buf, super::VERSION)
 }

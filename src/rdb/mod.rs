@@ -75,8 +75,11 @@ pub mod types {
 
 /// Opcodes between values.
 pub mod opcodes {
-    /// Function library (Redis 7.0).
+    /// Function library (Redis 7.0): its code, shebang included.
     pub const FUNCTION2: u8 = 245;
+    /// Function library as Redis 7.0's release candidates wrote it: name,
+    /// engine, an optional description, then the code without shebang.
+    pub const FUNCTION_PRE_GA: u8 = 246;
     /// Module auxiliary data.
     pub const MODULE_AUX: u8 = 247;
     /// LRU idle time of the next key, in seconds.

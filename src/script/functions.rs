@@ -134,3 +134,56 @@ pub fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     };
     Ok((engine, name, end))
 }
+
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// Keep them; a library of the same name fails the restore.
+    Append,
+    /// Keep them; a library of the same name is replaced.
+    Replace,
+    /// Drop them all first.
+    Flush,
+}
+
+impl Registry {
+    /// Adds `libraries` (made with [`compile`], none named twice) under
+    /// `policy`, all or none: on an error (Redis's text) nothing changed.
+    pub fn restore(
+        &mut self,
+        libraries: Vec<Library>,
+        policy: RestorePolicy,
+    ) -> Result<(), String> {
+        let mut next = match policy {
+            RestorePolicy::Flush => Registry::default(),
+            _ => Registry {
+                libraries: self.libraries.clone(),
+                by_function: self.by_function.clone(),
+                generation: 0,
+            },
+        };
+        for lib in &libraries {
+            if next.libraries.contains_key(&lib.name) {
+                if policy != RestorePolicy::Replace {
+                    return Err(format!("Library {} already exists", lib.name));
+                }
+                next.delete(&lib.name);
+            }
+        }
+        for lib in &libraries {
+            if let Some(f) = lib
+                .functions
+                .iter()
+                .find(|f| next.by_function.contains_key(&f.name))
+            {
+                return Err(format!("Function {} already exists", f.name));
+            }
+        }
+        for lib in libraries {
+            next.link(lib, false)?;
+        }
+        next.generation = self.generation + 1;
+        *self = next;
+        Ok(())
+    }
+}

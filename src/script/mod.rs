@@ -223,6 +223,36 @@ pub fn ensure_compiled(vm: &mut Vm, script: &Script) -> Result<(), String> {
         .map_err(|e| format!("ERR {e}"))
 }
 
+/// Makes a library of `code` (`#!lua name=<lib>` and the Lua that
+/// registers its functions), running the registration in this worker's
+/// VM: FUNCTION LOAD's, FUNCTION RESTORE's and the RDB loader's one way
+/// in. The error is Redis's text without its `ERR ` prefix.
+/// Unless `replace`, a library of the same name already loaded is refused
+/// before the code runs.
+pub fn compile_library(
+    cache: &Cache,
+    code: Bytes,
+    replace: bool,
+) -> Result<functions::Library, String> {
+    let (engine, name, at) = functions::metadata(&code)?;
+    if !functions::valid_name(&name) {
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("Engine '{engine}' not found"));
+    }
+    if !replace && cache.functions.lock().libraries.contains_key(&name) {
+        return Err(format!("Library '{name}' already exists"));
+    }
+    let registered =
+        with_vm(cache, |vm| vm.load_library(&code[at..], false)).and_then(|loaded| loaded)?;
+    Ok(functions::Library {
+        name,
+        code,
+        functions: registered,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
