@@ -70,6 +70,27 @@ pub struct ClientInfo {
     /// Client tracking's state of this client (CLIENT TRACKING; the `t`,
     /// `R`, `B` flags and `redir=`).
     pub tracker: Arc<crate::db::Tracker>,
+    /// The worker (its index + 1) on whose thread the connection waits for
+    /// a new request with nothing unsent, nothing half-read and no state a
+    /// reply depends on (transaction, CLIENT REPLY, subscriptions): a long
+    /// script's responder on that thread may answer it (0: not so waiting).
+    pub parked_on: AtomicUsize,
+    /// The responder left input or output for the connection in
+    /// `handback`, which it takes before anything else.
+    pub handed_back: AtomicBool,
+    /// What the responder read and did not answer, and replies it could
+    /// not finish writing.
+    pub handback: Mutex<Handback>,
+}
+
+/// Bytes a long script's responder hands back to the connection it served
+/// (see `cmd::busy`).
+#[derive(Default)]
+pub struct Handback {
+    /// Input read from the socket and not answered, in order.
+    pub input: Vec<u8>,
+    /// Replies not yet written, in order.
+    pub output: Vec<u8>,
 }
 
 impl ClientInfo {
@@ -100,6 +121,9 @@ impl ClientInfo {
             qbuf: AtomicUsize::new(0),
             paused: AtomicBool::new(false),
             tracker: Arc::new(crate::db::Tracker::new(id)),
+            parked_on: AtomicUsize::new(0),
+            handed_back: AtomicBool::new(false),
+            handback: Mutex::new(Handback::default()),
         }
     }
 

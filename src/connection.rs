@@ -142,7 +142,13 @@ pub async fn serve(
         want,
     } = session;
     let info = client.info.clone();
+    // Not parked once this returns, whatever the way out.
+    let _unpark = Unpark(&info);
     loop {
+        info.parked_on.store(0, Ordering::Relaxed);
+        if info.handed_back.load(Ordering::Acquire) {
+            take_handback(&info, inbuf, out);
+        }
         // CLIENT LIST's `qbuf` while this batch runs: what was buffered,
         // the running request included, as Redis shows it.
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
@@ -291,6 +297,17 @@ pub async fn serve(
         } else {
             shared.hot.timeout_secs.load(Ordering::Relaxed)
         };
+        // Waiting for a request with no state a reply depends on: a long
+        // script on this worker's thread may answer it (`cmd::busy`).
+        if !unsent
+            && inbuf.is_empty()
+            && !parser.in_progress()
+            && client.multi.is_none()
+            && !(client.reply_off || client.reply_skip || client.reply_skip_next || client.monitor)
+            && !info.subscribed()
+        {
+            info.parked_on.store(client.worker.0 + 1, Ordering::Relaxed);
+        }
         let read = tokio::select! {
             r = socket.read_buf(inbuf) => r,
             // Output kept while the client's limits allow: write more of
@@ -334,6 +351,31 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// Clears `parked_on` when [`serve`] returns.
+struct Unpark<'a>(&'a ClientInfo);
+
+impl Drop for Unpark<'_> {
+    fn drop(&mut self) {
+        self.0.parked_on.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Takes what a long script's responder left for this connection: its
+/// unanswered input goes before what arrived since, its unwritten replies
+/// after the output so far.
+#[cold]
+fn take_handback(info: &ClientInfo, inbuf: &mut BytesMut, out: &mut Reply) {
+    let mut back = info.handback.lock();
+    info.handed_back.store(false, Ordering::Relaxed);
+    if !back.input.is_empty() {
+        let arrived = inbuf.split();
+        inbuf.extend_from_slice(&back.input);
+        inbuf.extend_from_slice(&arrived);
+        back.input.clear();
+    }
+    out.buf.append(&mut back.output);
 }
 
 /// How a blocked command was answered.

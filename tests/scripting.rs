@@ -217,7 +217,7 @@ fn wait_busy(client: &mut RawClient) {
     let start = Instant::now();
     loop {
         let reply = client.text(&["GET", "k"]);
-        if reply == BUSY {
+        if reply.starts_with("-BUSY ") {
             return;
         }
         assert!(
@@ -260,6 +260,93 @@ fn script_kill_and_busy_across_workers() {
         .starts_with("-UNKILLABLE Sorry the script already executed write commands"));
     // SHUTDOWN NOSAVE still works.
     assert_eq!(third.cmd(&["SHUTDOWN", "NOSAVE"]), b"");
+    assert_eq!(holder.read_reply(), b"");
+}
+
+/// Connections on one worker: `n` of them on worker 0.
+fn on_worker_zero<const N: usize>(port: u16) -> [RawClient; N] {
+    std::array::from_fn(|_| {
+        let mut c = RawClient::connect(port);
+        assert_eq!(c.text(&["DEBUG", "WORKER", "0"]), ":0\r\n");
+        c
+    })
+}
+
+#[test]
+fn busy_and_kill_on_the_scripts_own_worker() {
+    let server = start_ferrodis(&["--busy-reply-threshold", "50"]);
+    let [mut holder, mut same, mut third, mut killer] = on_worker_zero::<4>(server.port);
+    // The script, and a request pipelined behind it on its own connection.
+    let mut pipeline = RawClient::encode(&[b"EVAL", b"while true do end", b"0"]);
+    pipeline.extend_from_slice(&RawClient::encode(&[b"PING"]));
+    holder.send_raw(&pipeline);
+    wait_busy(&mut same);
+    assert_eq!(same.text(&["PING"]), BUSY);
+    assert_eq!(
+        same.text(&["NOSUCHCOMMAND"]).split(',').next(),
+        Some("-ERR unknown command 'NOSUCHCOMMAND'")
+    );
+    assert_eq!(
+        same.text(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    // A pipeline gets its BUSY replies in order; MULTI (allowed while
+    // busy) and what follows it wait for the script; so does half a
+    // request on another connection.
+    let mut batch = RawClient::encode(&[b"SET", b"k", b"v"]);
+    batch.extend_from_slice(&RawClient::encode(&[b"MULTI"]));
+    batch.extend_from_slice(&RawClient::encode(&[b"INCR", b"n"]));
+    batch.extend_from_slice(&RawClient::encode(&[b"EXEC"]));
+    same.send_raw(&batch);
+    assert_eq!(String::from_utf8_lossy(&same.read_reply()), BUSY);
+    let half = RawClient::encode(&[b"ECHO", b"split across the script"]);
+    let (first, rest) = half.split_at(12);
+    third.send_raw(first);
+    std::thread::sleep(Duration::from_millis(20));
+    // SCRIPT KILL from the script's own worker ends it.
+    assert_eq!(killer.text(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8_lossy(&holder.read_reply()).into_owned();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL"),
+        "{killed}"
+    );
+    assert_eq!(holder.read_reply(), b"+PONG\r\n");
+    assert_eq!(same.read_reply(), b"+OK\r\n");
+    assert_eq!(same.read_reply(), b"+QUEUED\r\n");
+    assert_eq!(same.read_reply(), b"*1\r\n:1\r\n");
+    third.send_raw(rest);
+    assert_eq!(third.read_reply(), b"$23\r\nsplit across the script\r\n");
+    assert_eq!(same.text(&["GET", "k"]), "$-1\r\n");
+    // A function, killed with FUNCTION KILL; then SHUTDOWN NOSAVE from the
+    // same worker ends a script that wrote.
+    holder.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=spin\nredis.register_function('spin', function() while true do end end)",
+    ]);
+    holder.send_raw(&RawClient::encode(&[b"FCALL", b"spin", b"0"]));
+    wait_busy(&mut same);
+    assert_eq!(
+        same.text(&["PING"]),
+        "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert!(same.text(&["SCRIPT", "KILL"]).starts_with("-BUSY"));
+    assert_eq!(same.text(&["FUNCTION", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8_lossy(&holder.read_reply()).into_owned();
+    // Redis 7.0's text names SCRIPT KILL for functions too.
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL"),
+        "{killed}"
+    );
+    holder.send_raw(&RawClient::encode(&[
+        b"EVAL",
+        b"redis.call('set', 'w', 1) while true do end",
+        b"0",
+    ]));
+    wait_busy(&mut same);
+    assert!(same.text(&["SCRIPT", "KILL"]).starts_with("-UNKILLABLE"));
+    assert!(same.text(&["SHUTDOWN"]).starts_with("-BUSY"));
+    assert_eq!(same.cmd(&["SHUTDOWN", "NOSAVE"]), b"");
     assert_eq!(holder.read_reply(), b"");
 }
 
@@ -574,4 +661,15 @@ fn function_changes_replay_from_the_aof() {
     assert!(c
         .text(&["FCALL", "two", "0"])
         .starts_with("-ERR Function not found"));
+}
+
+#[test]
+fn a_library_whose_loading_never_ends_times_out_as_in_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut p = Pair::connect(&ours, &redis, 2);
+    let endless = "#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end";
+    p.same(&["FUNCTION", "LOAD", endless]);
+    p.same(&["FUNCTION", "LIST"]);
+    p.same(&["PING"]);
 }

@@ -141,7 +141,8 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
         }
         (b"hold-shards", 3) => {
             let ms = args::int(&ctx.args[2])?.max(0) as u64;
-            if hold_shards(ctx.server, std::time::Duration::from_millis(ms)) {
+            let responder = super::busy::Responder::new(ctx.client.worker.0, ctx.client.info.id);
+            if hold_shards(ctx.server, std::time::Duration::from_millis(ms), responder) {
                 ctx.out.ok();
             } else {
                 // Ended by SHUTDOWN NOSAVE: the server exits, nothing replies.
@@ -234,9 +235,14 @@ fn debug(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 /// machinery is tested with. DEBUG enters through the exclusive gate, so
 /// this runs holding every shard; it keeps its core busy as a script would,
 /// declares the gate busy past `busy-reply-threshold` (as a script's hook
-/// will), and stops early on a kill request or a shutdown. False if a
-/// shutdown ended it.
-fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) -> bool {
+/// will), answers the clients of its own worker then (as the hook does),
+/// and stops early on a kill request or a shutdown. False if a shutdown
+/// ended it.
+fn hold_shards(
+    server: &crate::state::Shared,
+    hold: std::time::Duration,
+    mut responder: super::busy::Responder,
+) -> bool {
     let start = std::time::Instant::now();
     let threshold = std::time::Duration::from_millis(
         server.config.read().int("busy-reply-threshold").max(0) as u64,
@@ -245,6 +251,7 @@ fn hold_shards(server: &crate::state::Shared, hold: std::time::Duration) -> bool
     while start.elapsed() < hold {
         if start.elapsed() >= threshold {
             gate.declare_busy(crate::gate::BusyKind::Eval);
+            responder.poll(server);
         }
         if server.shutting_down.load(Ordering::Relaxed) {
             return false;

@@ -26,6 +26,7 @@ pub mod acl;
 pub mod admit;
 pub mod args;
 pub mod bitops;
+pub mod busy;
 pub mod config;
 pub mod connection;
 pub mod debug;

@@ -97,6 +97,8 @@ struct ScriptHost<'c, 'v, 'k> {
     shutdown: bool,
     /// An EVAL or a function (which BUSY text others get).
     kind: crate::gate::BusyKind,
+    /// Answers this worker's other clients once the script is busy.
+    responder: super::busy::Responder,
 }
 
 impl Host for ScriptHost<'_, '_, '_> {
@@ -148,6 +150,9 @@ impl Host for ScriptHost<'_, '_, '_> {
                 self.start.elapsed().as_millis()
             );
             server.keyspace.gate().declare_busy(self.kind);
+        }
+        if self.busy {
+            self.responder.poll(server);
         }
         if server.shutting_down.load(Ordering::Relaxed) {
             self.shutdown = true;
@@ -250,6 +255,13 @@ fn run_prepared(
     ctx.client.in_script = true;
     cache.wrote.store(false, Ordering::SeqCst);
     cache.running.store(true, Ordering::SeqCst);
+    if let Prepared::Function { name, .. } = &target {
+        *cache.running_call.lock() = Some(script::RunningCall {
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            command: ctx.args.to_vec(),
+            started: Instant::now(),
+        });
+    }
     let logging = view.logging;
     let Ctx {
         server,
@@ -259,6 +271,7 @@ fn run_prepared(
         args,
     } = &mut *ctx;
     let mark = out.mark();
+    let responder = super::busy::Responder::new(client.worker.0, client.info.id);
     let mut host = ScriptHost {
         server,
         client,
@@ -273,6 +286,7 @@ fn run_prepared(
         logging,
         shutdown: false,
         kind,
+        responder,
     };
     cache
         .running_function
@@ -294,6 +308,7 @@ fn run_prepared(
     }
     let shutdown = host.shutdown;
     cache.running.store(false, Ordering::SeqCst);
+    *cache.running_call.lock() = None;
     view.logging = logging;
     ctx.client.in_exec = in_exec;
     ctx.client.in_script = false;
@@ -374,30 +389,7 @@ fn function_kill(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 
 /// SCRIPT KILL and FUNCTION KILL (`function`): each stops only its own kind.
 fn kill(ctx: &mut Ctx<'_>, function: bool) -> CmdResult {
-    let cache = &ctx.server.scripts;
-    let gate = ctx.server.keyspace.gate();
-    if !cache.running.load(Ordering::SeqCst) || gate.busy().is_none() {
-        return Err(CmdError::fixed(
-            "NOTBUSY No scripts in execution right now.",
-        ));
-    }
-    if cache.wrote.load(Ordering::SeqCst) {
-        return Err(CmdError::fixed("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
-    }
-    let running_function = cache.running_function.load(Ordering::SeqCst);
-    if running_function != function {
-        let kind = if running_function {
-            crate::gate::BusyKind::Function
-        } else {
-            crate::gate::BusyKind::Eval
-        };
-        return Err(CmdError::fixed(kind.error()));
-    }
-    if !gate.request_kill() {
-        return Err(CmdError::fixed(
-            "NOTBUSY No scripts in execution right now.",
-        ));
-    }
+    super::busy::kill_running(ctx.server, function)?;
     ctx.out.ok();
     Ok(())
 }
@@ -660,22 +652,7 @@ fn function_list(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn function_stats(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
-    let (libraries, functions) = {
-        let registry = ctx.server.scripts.functions.lock();
-        (registry.libraries.len(), registry.by_function.len())
-    };
-    let out = &mut *ctx.out;
-    out.map(2);
-    out.bulk(b"running_script");
-    out.null();
-    out.bulk(b"engines");
-    out.map(1);
-    out.bulk(b"LUA");
-    out.map(2);
-    out.bulk(b"libraries_count");
-    out.int(libraries as i64);
-    out.bulk(b"functions_count");
-    out.int(functions as i64);
+    super::busy::function_stats(ctx.server, ctx.out);
     Ok(())
 }
 

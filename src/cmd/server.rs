@@ -71,11 +71,16 @@ fn shutdown(ctx: &mut Ctx<'_>, _db: &mut DbView<'_>) -> CmdResult {
             ));
         }
     }
-    ctx.server.shutting_down.store(true, Ordering::SeqCst);
-    ctx.server.shutdown.notify_one();
+    begin_shutdown(ctx.server);
     // Like Redis, the connection closes without a reply on success.
     ctx.client.close_after_reply = true;
     Ok(())
+}
+
+/// Tells the server to exit (a running script stops at its next hook).
+pub fn begin_shutdown(server: &crate::state::Shared) {
+    server.shutting_down.store(true, Ordering::SeqCst);
+    server.shutdown.notify_one();
 }
 
 /// A WAIT that blocked: no replica ever acknowledges (there are none), so

@@ -104,6 +104,19 @@ pub struct Cache {
     /// The running script has called a write command (SCRIPT KILL's
     /// UNKILLABLE).
     pub wrote: std::sync::atomic::AtomicBool,
+    /// The running function's name, its FCALL and when it started (FUNCTION
+    /// STATS' `running_script`).
+    pub running_call: Mutex<Option<RunningCall>>,
+}
+
+/// A function being run, as FUNCTION STATS shows it.
+pub struct RunningCall {
+    /// The function's name.
+    pub name: Bytes,
+    /// The FCALL (or FCALL_RO) as sent.
+    pub command: Vec<Bytes>,
+    /// When it started.
+    pub started: std::time::Instant,
 }
 
 impl Cache {

@@ -60,7 +60,13 @@ thread_local! {
     static RUN: Cell<*mut RunState> = const { Cell::new(std::ptr::null_mut()) };
     /// The library being loaded on this thread, if any.
     static LOADING: Cell<*mut Loading> = const { Cell::new(std::ptr::null_mut()) };
+    /// When the library being loaded on this thread started running.
+    static LOAD_START: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
 }
+
+/// How long a library's loading run may take (Redis's FUNCTION LOAD
+/// timeout): it only registers functions.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Instructions between two calls of the interrupt hook (Redis's count).
 const HOOK_EVERY: c_int = 100_000;
@@ -305,7 +311,11 @@ impl Vm {
             ffi::lua_pushcfunction(l, redis_register_function);
             ffi::lua_setfield(l, -2, c"register_function".as_ptr());
             ffi::lua_pop(l, 1);
+            LOAD_START.with(|c| c.set(Some(std::time::Instant::now())));
+            ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
             let rc = ffi::lua_pcall(l, 0, 0, 0);
+            ffi::lua_sethook(l, None, 0, 0);
+            LOAD_START.with(|c| c.set(None));
             ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, REDIS_TABLE.as_ptr());
             ffi::lua_pushnil(l);
             ffi::lua_setfield(l, -2, c"register_function".as_ptr());
@@ -1320,6 +1330,16 @@ unsafe extern "C-unwind" fn math_randomseed(l: *mut lua_State) -> c_int {
     }
     super::prim::srand48(ffi::luaL_checkinteger(l, 1) as c_int);
     0
+}
+
+/// The hook of a library's loading run: past [`LOAD_TIMEOUT`] it raises
+/// Redis's error, re-armed on every line so `pcall` cannot swallow it.
+unsafe extern "C-unwind" fn load_hook(l: *mut lua_State, _ar: *mut ffi::lua_Debug) {
+    let started = LOAD_START.with(Cell::get);
+    if started.is_some_and(|t| t.elapsed() > LOAD_TIMEOUT) {
+        ffi::lua_sethook(l, Some(load_hook), ffi::LUA_MASKLINE, 0);
+        raise_table(l, b"FUNCTION LOAD timeout");
+    }
 }
 
 /// The interrupt hook: asks the host; on a kill, raises Redis's error and
