@@ -673,3 +673,36 @@ fn a_library_whose_loading_never_ends_times_out_as_in_redis() {
     p.same(&["FUNCTION", "LIST"]);
     p.same(&["PING"]);
 }
+
+#[test]
+fn monitor_shows_fcall_and_eval_before_their_commands_as_redis() {
+    let ours = start_ferrodis(&[]);
+    let redis = start_redis(&[]);
+    let mut seen = Vec::new();
+    for server in [&ours, &redis] {
+        let mut c = RawClient::connect(server.port);
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=test\nredis.register_function('test', function() return redis.call('set', 'foo', 'bar') end)"]);
+        let mut monitor = RawClient::connect(server.port);
+        assert_eq!(monitor.text(&["MONITOR"]), "+OK\r\n");
+        c.cmd(&["FCALL", "test", "0"]);
+        c.cmd(&["EVAL", "return redis.call('get', 'foo')", "0"]);
+        // Each line without its timestamp and client address.
+        let lines: Vec<String> = (0..4)
+            .map(|_| {
+                let line = String::from_utf8_lossy(&monitor.read_reply()).into_owned();
+                let (_, rest) = line.split_once(' ').expect("a timestamp");
+                let (source, command) = rest.split_once("] ").expect("a source");
+                let source = if source.ends_with("lua") {
+                    "lua"
+                } else {
+                    "client"
+                };
+                format!("{source} {command}")
+            })
+            .collect();
+        seen.push(lines);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0][0].starts_with("client \"FCALL\""), "{:?}", seen[0]);
+    assert!(seen[0][1].starts_with("lua \"set\""), "{:?}", seen[0]);
+}

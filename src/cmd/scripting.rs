@@ -421,6 +421,8 @@ fn fcall_ro(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx<'_>, view: &mut DbView<'_>, ro: bool) -> CmdResult {
+    // FCALL shows in MONITOR first, before the commands of its function.
+    super::monitor::monitor_feed_first(ctx);
     let name = String::from_utf8_lossy(&ctx.args[1]).into_owned();
     let (info, generation, codes) = {
         let registry = ctx.server.scripts.functions.lock();
