@@ -215,16 +215,14 @@ fn answer(
     resp: &std::sync::atomic::AtomicUsize,
 ) -> Option<Vec<u8>> {
     let registry = super::registry();
+    let mut out = crate::reply::Reply::with_capacity(resp.load(Ordering::Relaxed) as u8, 256);
     let result = match registry.resolve(args) {
         Err(e) => Err(e),
         Ok(spec) if spec.name == "script|kill" => kill_running(server, false),
         Ok(spec) if spec.name == "function|kill" => kill_running(server, true),
         Ok(spec) if spec.name == "function|stats" => {
-            let resp = resp.load(Ordering::Relaxed) as u8;
-            let mut out = crate::reply::Reply::with_capacity(resp, 256);
             function_stats(server, &mut out);
-            server.stats.commands_processed.add(1);
-            return Some(out.buf);
+            Ok(())
         }
         Ok(spec) if spec.name == "shutdown" => {
             let has = |word: &str| {
@@ -248,20 +246,15 @@ fn answer(
         }
     };
     server.stats.commands_processed.add(1);
-    Some(match result {
-        Ok(()) => b"+OK\r\n".to_vec(),
+    match result {
+        Ok(()) if out.buf.is_empty() => out.ok(),
+        Ok(()) => {}
         Err(e) => {
-            let text = e.text();
-            server
-                .stats
-                .record_error(text.split(' ').next().unwrap_or("ERR"));
-            let mut reply = Vec::with_capacity(text.len() + 3);
-            reply.push(b'-');
-            reply.extend_from_slice(text.as_bytes());
-            reply.extend_from_slice(b"\r\n");
-            reply
+            out.error(e.text());
+            server.stats.record_error(&out.last_error_code);
         }
-    })
+    }
+    Some(out.buf)
 }
 
 /// The BUSY error of the long command running now.

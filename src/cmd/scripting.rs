@@ -478,14 +478,9 @@ fn function_load(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     }
     let code = ctx.args[argc - 1].clone();
     let cache = &ctx.server.scripts;
-    let library = script::compile_library(cache, code, replace)
-        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    let library = script::compile_library(cache, code, replace).map_err(err)?;
     let name = library.name.clone();
-    cache
-        .functions
-        .lock()
-        .link(library, replace)
-        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+    cache.functions.lock().link(library, replace).map_err(err)?;
     // A change: counted for the save rules and logged to the AOF as sent.
     db.dirty += 1;
     ctx.out.bulk(name.as_bytes());
@@ -524,34 +519,32 @@ fn function_restore(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
     for code in codes {
         // Each against the payload's own libraries, as Redis loads them
         // into a context of their own first.
-        if libraries
-            .iter()
-            .any(|l: &script::functions::Library| code_names(&code, &l.name))
-        {
-            let name = script::functions::metadata(&code)
-                .map(|m| m.1)
-                .unwrap_or_default();
-            return Err(CmdError::new(format!(
-                "ERR Library '{name}' already exists"
-            )));
+        if let Ok((_, name, _)) = script::functions::metadata(&code) {
+            if libraries
+                .iter()
+                .any(|l: &script::functions::Library| l.name == name)
+            {
+                return Err(CmdError::new(format!(
+                    "ERR Library '{name}' already exists"
+                )));
+            }
         }
-        let library = script::compile_library(cache, code.into(), true)
-            .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+        let library = script::compile_library(cache, code.into(), true).map_err(err)?;
         libraries.push(library);
     }
     cache
         .functions
         .lock()
         .restore(libraries, policy)
-        .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+        .map_err(err)?;
     db.dirty += 1;
     ctx.out.ok();
     Ok(())
 }
 
-/// True if library code `code` names its library `name`.
-fn code_names(code: &[u8], name: &str) -> bool {
-    script::functions::metadata(code).is_ok_and(|(_, n, _)| n == name)
+/// A function-library error (Redis's text without its code) as a reply.
+fn err(text: String) -> CmdError {
+    CmdError::new(format!("ERR {text}"))
 }
 
 fn function_delete(ctx: &mut Ctx<'_>, db: &mut DbView<'_>) -> CmdResult {
